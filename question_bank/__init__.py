@@ -1,0 +1,1 @@
+"""The item-bank domain in plain Python: no Flask, no SQLAlchemy, no web app."""

@@ -1,0 +1,16 @@
+"""Errors raised by the question_bank domain."""
+
+
+class QuestionBankError(Exception):
+    """Base class for every domain error."""
+
+
+class InvalidResidentId(QuestionBankError):
+    """A resident ID number failed validation; `reason` names the failed check.
+
+    One of "length", "characters", "birth_date", "check_character".
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
