@@ -1,0 +1,25 @@
+"""The exam portal: a Flask application factory."""
+
+from flask import Flask
+
+from .config import Config, finish_config, settings_from_env
+
+
+def create_app(test_config=None):
+    """Create and configure the exam portal application."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.from_mapping(settings_from_env())
+    app.config.from_prefixed_env()
+    if test_config is not None:
+        app.config.update(test_config)
+    finish_config(app)
+
+    from . import cli, errors, logs, web
+
+    logs.configure(app)
+    web.register_extensions(app)
+    web.register_blueprints(app)
+    errors.register_error_handlers(app)
+    cli.register_commands(app)
+    return app

@@ -1,0 +1,121 @@
+"""Configuration: development defaults, environment overrides, production checks."""
+
+import os
+from pathlib import Path
+
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
+
+
+class Config:
+    """Development defaults; every secret here is refused in production."""
+
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    # Keys for the resident ID: AEAD encryption and the keyed blind index. When unset
+    # they are derived from SECRET_KEY (HKDF, distinct labels); production should set
+    # them so that rotating SECRET_KEY does not make stored IDs unreadable.
+    DATA_ENCRYPTION_KEY = None
+    BLIND_INDEX_KEY = None
+
+    SQLALCHEMY_DATABASE_URI = None  # filled in by the factory (instance/portal.db)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = None
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 256
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - an algorithm name, not a secret
+    PASSWORD_RESET_MAX_AGE_SECONDS = 3600
+    REAUTH_WINDOW_SECONDS = 600
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
+    # ASVS 2.2.1: no more than 100 failed attempts per hour on one account.
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes;50 per hour"
+    RESET_LIMIT_PER_ADDRESS = "5 per minute;30 per hour"
+    SIGN_UP_LIMIT_PER_ADDRESS = "10 per minute;100 per hour"
+
+    MAIL_BACKEND = "console"  # console | outbox | smtp
+    MAIL_SENDER = "no-reply@exam-portal.local"
+    SMTP_HOST = None
+    SMTP_PORT = 587
+    SMTP_USERNAME = None
+    SMTP_PASSWORD = None
+    SMTP_USE_TLS = True
+
+    # Eligibility counts experience to 31 Dec of the coming exam year unless set.
+    ELIGIBILITY_CUTOFF = None  # "YYYY-MM-DD"
+    EXAM_MONTH = 5
+
+    PAGE_SIZE = 20
+    PRODUCTION = False
+
+
+# Environment variable -> config key; a FLASK_ prefix is read as well (from_prefixed_env).
+_ENV_KEYS = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+    "REDIS_URL": "REDIS_URL",
+    "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
+    "DATA_ENCRYPTION_KEY": "DATA_ENCRYPTION_KEY",
+    "BLIND_INDEX_KEY": "BLIND_INDEX_KEY",
+    "MAIL_BACKEND": "MAIL_BACKEND",
+    "MAIL_SENDER": "MAIL_SENDER",
+    "SMTP_HOST": "SMTP_HOST",
+    "SMTP_PORT": "SMTP_PORT",
+    "SMTP_USERNAME": "SMTP_USERNAME",
+    "SMTP_PASSWORD": "SMTP_PASSWORD",
+    "ELIGIBILITY_CUTOFF": "ELIGIBILITY_CUTOFF",
+    "PASSWORD_MIN_LENGTH": "PASSWORD_MIN_LENGTH",
+    "REAUTH_WINDOW_SECONDS": "REAUTH_WINDOW_SECONDS",
+}
+_INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS"}
+
+
+def settings_from_env(environ=None) -> dict:
+    """Read the documented environment variables into config keys."""
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for env_name, key in _ENV_KEYS.items():
+        value = environ.get(env_name)
+        if value:
+            settings[key] = int(value) if key in _INT_KEYS else value
+    if environ.get("PORTAL_ENV") == "production":
+        settings["PRODUCTION"] = True
+    return settings
+
+
+def finish_config(app) -> None:
+    """Fill derived settings and refuse an unsafe production configuration."""
+    config = app.config
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
+        )
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://"):
+        # psycopg 3 is the installed driver; plain URLs from hosting panels name none.
+        config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[13:]
+    if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    if config["PRODUCTION"]:
+        if config["SECRET_KEY"] in (None, "", DEFAULT_SECRET_KEY):
+            raise RuntimeError(
+                "Refusing to start in production with the default SECRET_KEY: "
+                "set the SECRET_KEY environment variable."
+            )
+        if config["MAIL_BACKEND"] == "console":
+            config["MAIL_BACKEND"] = "smtp" if config.get("SMTP_HOST") else "outbox"
+        config["SESSION_COOKIE_SECURE"] = True

@@ -1,0 +1,133 @@
+"""Demo accounts and profiles that show each eligibility outcome."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from question_bank.levels import CertificateMethod, Education, Level
+from question_bank.resident_id import check_character
+
+from .clock import today_local
+from .extensions import db
+from .models.accounts import EmploymentPeriod, HeldCertificate, Role, User
+from .services import accounts, profiles
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+    note: str
+
+
+ADMIN_PASSWORD = "Demo-Admin-2026!"  # noqa: S105 - published demo credentials
+TRAINER_PASSWORD = "Demo-Trainer-2026!"  # noqa: S105
+CANDIDATE_PASSWORD = "Demo-Candidate-2026!"  # noqa: S105
+
+DEMO_LOGINS = (
+    DemoLogin("admin", "admin@demo.example.com", ADMIN_PASSWORD, "administrator"),
+    DemoLogin("trainer", "trainer1@demo.example.com", TRAINER_PASSWORD, "trainer"),
+    DemoLogin("trainer", "trainer2@demo.example.com", TRAINER_PASSWORD, "trainer"),
+    DemoLogin("candidate", "assistant@demo.example.com", CANDIDATE_PASSWORD,
+              "eligible for 助理社会工作师 only"),
+    DemoLogin("candidate", "intermediate@demo.example.com", CANDIDATE_PASSWORD,
+              "eligible for 助理 and 社会工作师"),
+    DemoLogin("candidate", "none@demo.example.com", CANDIDATE_PASSWORD,
+              "eligible for nothing yet (shows the shortfall)"),
+    DemoLogin("candidate", "regional@demo.example.com", CANDIDATE_PASSWORD,
+              "holds a regional-line 社会工作师 certificate (高级 only in 西藏)"),
+)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _demo_id(region: str, birth: date, sequence: int) -> str:
+    first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return first17 + check_character(first17)
+
+
+def _candidate_plans(cutoff: date) -> dict:
+    """Profiles chosen relative to the cutoff so each verdict holds when seeded."""
+    return {
+        "assistant@demo.example.com": {
+            "profile": ("李晓雨", _demo_id("110105", date(2002, 3, 14), 128),
+                        Education.BACHELOR, "社会工作", True,
+                        _years_before(cutoff, 2) - timedelta(days=180), True, "11"),
+            "periods": [],
+            "certificates": [],
+        },
+        "intermediate@demo.example.com": {
+            "profile": ("王建国", _demo_id("310104", date(1994, 8, 2), 317), Education.BACHELOR,
+                        "社会工作", True, _years_before(cutoff, 8), True, "31"),
+            "periods": [("上海市某社会工作服务中心", _years_before(cutoff, 8) + timedelta(days=30),
+                         None, True)],
+            "certificates": [(Level.ASSISTANT, _years_before(cutoff, 6), CertificateMethod.EXAM,
+                              None)],
+        },
+        "none@demo.example.com": {
+            "profile": ("赵敏", _demo_id("440106", date(2003, 11, 20), 242),
+                        Education.HIGH_SCHOOL, "普通高中", False,
+                        _years_before(cutoff, 5), True, "44"),
+            "periods": [("广州市某社区居委会", _years_before(cutoff, 3), None, True),
+                        ("某物流公司", _years_before(cutoff, 5), _years_before(cutoff, 3)
+                         - timedelta(days=1), False)],
+            "certificates": [],
+        },
+        "regional@demo.example.com": {
+            "profile": ("扎西卓玛", _demo_id("540102", date(1988, 5, 9), 426),
+                        Education.BACHELOR, "社会学", False, _years_before(cutoff, 15),
+                        True, "54"),
+            "periods": [("拉萨市某社会工作服务站", _years_before(cutoff, 14), None, True)],
+            "certificates": [
+                (Level.ASSISTANT, _years_before(cutoff, 11), CertificateMethod.EXAM, "54"),
+                (Level.INTERMEDIATE, _years_before(cutoff, 7), CertificateMethod.EXAM, "54"),
+            ],
+        },
+    }
+
+
+def seed() -> int:
+    """Create every demo account that does not exist yet; return how many were new."""
+    today = today_local()
+    cutoff = profiles.eligibility_cutoff(today)
+    plans = _candidate_plans(cutoff)
+    created = 0
+    for login in DEMO_LOGINS:
+        if db.session.scalar(sa.select(User.id).where(User.email == login.email)):
+            continue
+        role = Role(login.role)
+        if role == Role.CANDIDATE:
+            user = accounts.create_user(login.email, login.password, role)
+            _fill_candidate(user, plans[login.email], today)
+        else:
+            user = accounts.create_staff(login.email, login.password, role, actor=None)
+        user.locale = None
+        created += 1
+    return created
+
+
+def _fill_candidate(user: User, plan: dict, today: date) -> None:
+    name, resident_id, education, major, is_sw, graduated, full_time, region = plan["profile"]
+    profiles.save_profile(
+        user,
+        profiles.ProfileChanges(
+            real_name=name, resident_id=resident_id, id_consent=True, education=education,
+            major=major, is_social_work_major=is_sw, graduation_date=graduated,
+            is_full_time=full_time, region=region,
+        ),
+        today=today,
+    )
+    for employer, start, end, is_sw_work in plan["periods"]:
+        db.session.add(EmploymentPeriod(user_id=user.id, employer=employer, start_on=start,
+                                        end_on=end, is_social_work=is_sw_work))
+    for level, obtained, method, region_limit in plan["certificates"]:
+        db.session.add(HeldCertificate(user_id=user.id, level=level, obtained_on=obtained,
+                                       method=method, region_limit=region_limit))
+    db.session.flush()

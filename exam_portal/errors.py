@@ -1,0 +1,72 @@
+"""Error pages in both languages; no stack trace ever reaches a browser."""
+
+import uuid
+
+from flask import current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("请求无效"), _("提交的内容无法处理，请返回重试。")),
+        403: (_("没有权限"), _("你的账户无权访问此页面。")),
+        404: (_("页面不存在"), _("找不到你要访问的页面，或者它不属于你。")),
+        405: (_("请求方式不被允许"), _("此页面不接受这种请求方式。")),
+        413: (_("内容过大"), _("提交的内容超过了允许的大小。")),
+        429: (_("请求过于频繁"), _("尝试次数过多，请稍后再试。")),
+        500: (_("服务器出错"), _("服务器遇到意外错误，我们已记录此问题。")),
+    }
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def _render(code: int, detail: str | None = None, error_id: str | None = None):
+    title, message = _messages().get(code, _messages()[500])
+    if _wants_json():
+        body = {"error": title, "message": detail or message}
+        if error_id:
+            body["error_id"] = error_id
+        return jsonify(body), code
+    return (
+        render_template(
+            "errors/error.html", code=code, title=title,
+            message=detail or message, error_id=error_id,
+        ),
+        code,
+    )
+
+
+def handle_http_error(error: HTTPException):
+    if error.code is None or error.code >= 500:
+        return handle_unexpected_error(error)
+    return _render(error.code)
+
+
+def handle_csrf_error(error: CSRFError):
+    return _render(400, _("表单已过期或缺少安全令牌，请刷新页面后重试。"))
+
+
+def handle_unexpected_error(error: Exception):
+    if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
+        return _render(error.code or 500)
+    if current_app.testing:
+        raise error  # tests see the real traceback instead of a friendly page
+    db.session.rollback()
+    error_id = uuid.uuid4().hex[:12]
+    current_app.logger.error(
+        "unhandled error %s on %s %s", error_id, request.method, request.path,
+        exc_info=getattr(error, "original_exception", None) or error,
+    )
+    return _render(500, error_id=error_id)
+
+
+def register_error_handlers(app) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)

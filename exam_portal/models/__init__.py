@@ -1,0 +1,12 @@
+"""Database models; importing this package registers every table."""
+
+from .accounts import (  # noqa: F401
+    CandidateProfile,
+    EmploymentPeriod,
+    HeldCertificate,
+    PasswordResetToken,
+    Role,
+    User,
+)
+from .audit import AuditEvent  # noqa: F401
+from .mail import OutboxMail  # noqa: F401

@@ -1,0 +1,75 @@
+"""Who may call which endpoint: one declared table, enforced for every request.
+
+An endpoint missing from the table is refused (fail closed), and a test walks
+`app.url_map` against this table for every role.
+"""
+
+from flask import abort, request
+from flask_login import current_user
+
+from .extensions import login_manager
+from .models.accounts import Role
+
+ANYONE = "anyone"
+SIGNED_IN = frozenset(Role)
+CANDIDATE = frozenset({Role.CANDIDATE})
+ADMIN = frozenset({Role.ADMIN})
+
+ACCESS: dict[str, str | frozenset[Role]] = {
+    "static": ANYONE,
+    "main.index": ANYONE,
+    "main.healthz": ANYONE,
+    "main.set_language": ANYONE,
+    "auth.sign_up": ANYONE,
+    "auth.login": ANYONE,
+    "auth.forgot_password": ANYONE,
+    "auth.reset_password": ANYONE,
+    "auth.logout": SIGNED_IN,
+    "auth.reauthenticate": SIGNED_IN,
+    "account.overview": SIGNED_IN,
+    "account.change_password": SIGNED_IN,
+    "account.export_my_data": SIGNED_IN,
+    "account.edit_profile": CANDIDATE,
+    "account.add_employment_period": CANDIDATE,
+    "account.delete_employment_period": CANDIDATE,
+    "account.add_held_certificate": CANDIDATE,
+    "account.delete_held_certificate": CANDIDATE,
+    "account.eligibility": CANDIDATE,
+    "admin.list_users": ADMIN,
+    "admin.create_user": ADMIN,
+    "admin.user_detail": ADMIN,
+    "admin.set_role": ADMIN,
+    "admin.set_active": ADMIN,
+    "admin.reveal_resident_id": ADMIN,
+    "admin.audit_log": ADMIN,
+}
+
+
+def allowed(endpoint: str | None, role: Role | None) -> bool | None:
+    """Return True/False for a role (None = anonymous); None if sign-in is needed."""
+    rule = ACCESS.get(endpoint or "")
+    if rule is None:
+        return False
+    if rule == ANYONE:
+        return True
+    if role is None:
+        return None
+    return role in rule
+
+
+def enforce_access():
+    """before_request hook: refuse what the table does not allow."""
+    if request.endpoint is None:
+        return None  # no route matched: the 404/405 handlers answer
+    role = current_user.role if current_user.is_authenticated else None
+    verdict = allowed(request.endpoint, role)
+    if verdict is None:
+        return login_manager.unauthorized()
+    if not verdict:
+        from .extensions import db
+        from .services import audit  # avoid an import cycle at module load
+
+        audit.record("authz.denied", details={"endpoint": request.endpoint})
+        db.session.commit()
+        abort(403)
+    return None

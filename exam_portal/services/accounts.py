@@ -1,0 +1,238 @@
+"""Accounts: sign-up, login, passwords, reset links, roles."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import gettext as _
+
+from .. import security
+from ..extensions import db
+from ..models.accounts import PasswordResetToken, Role, User
+from ..models.types import utcnow
+from . import ServiceError, audit, mail
+
+
+class EmailTaken(ServiceError):
+    pass
+
+
+class WeakPassword(ServiceError):
+    pass
+
+
+class InvalidResetLink(ServiceError):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def new_session_token() -> str:
+    return secrets.token_hex(32)
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(email: str, password: str, role: Role = Role.CANDIDATE) -> User:
+    """Create an account; refuse a taken email or a weak password."""
+    email = normalise_email(email)
+    problem = security.password_problem(password, email=email)
+    if problem:
+        raise WeakPassword(problem)
+    if find_by_email(email) is not None:
+        raise EmailTaken(_("该电子邮箱已注册。"))
+    user = User(
+        email=email,
+        password_hash=security.hash_password(password),
+        role=role,
+        session_token=new_session_token(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def sign_up(email: str, password: str, locale: str | None) -> User:
+    """Create a candidate account for a visitor."""
+    user = create_user(email, password, Role.CANDIDATE)
+    user.locale = locale
+    audit.record("account.sign_up", target=user, actor=user)
+    return user
+
+
+def _dummy_hash() -> str:
+    # Compare against something even for unknown emails, so response time does
+    # not reveal which accounts exist.
+    config = current_app.config
+    cache = config.setdefault("_DUMMY_PASSWORD_HASH", {})
+    method = config["PASSWORD_HASH_METHOD"]
+    if method not in cache:
+        cache[method] = security.hash_password(secrets.token_hex(16))
+    return cache[method]
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None; audit the outcome."""
+    user = find_by_email(email)
+    if user is None:
+        security.verify_password(_dummy_hash(), password)
+        audit.record("auth.login_failed", details={"reason": "unknown_account"})
+        return None
+    if not security.verify_password(user.password_hash, password) or not user.is_active:
+        reason = "wrong_password" if user.is_active else "inactive"
+        audit.record("auth.login_failed", target=user, details={"reason": reason})
+        return None
+    user.session_token = new_session_token()
+    user.last_login_at = utcnow()
+    audit.record("auth.login", target=user, actor=user)
+    return user
+
+
+def end_session(user: User) -> None:
+    """Invalidate every session of *user* (logout)."""
+    user.session_token = new_session_token()
+    audit.record("auth.logout", target=user, actor=user)
+
+
+def set_password(user: User, new_password: str) -> None:
+    problem = security.password_problem(new_password, email=user.email)
+    if problem:
+        raise WeakPassword(problem)
+    user.password_hash = security.hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.session_token = new_session_token()
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change a password after checking the current one."""
+    if not security.verify_password(user.password_hash, current_password):
+        raise ServiceError(_("当前密码不正确。"))
+    set_password(user, new_password)
+    audit.record("auth.password_changed", target=user, actor=user)
+    mail.send(
+        user.email,
+        _("你的密码已修改"),
+        _("你的社会工作者考试门户账户密码刚刚被修改。如果不是你本人操作，请立即重置密码。"),
+    )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a single-use reset link when the email belongs to an active account.
+
+    The caller shows the same message either way, so nobody learns which
+    addresses are registered.
+    """
+    user = find_by_email(email)
+    if user is None or not user.is_active:
+        return
+    token = secrets.token_urlsafe(32)  # 256 bits
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            expires_at=utcnow() + timedelta(seconds=max_age),
+        )
+    )
+    link = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(
+        "auth.reset_password", token=token
+    )
+    mail.send(
+        user.email,
+        _("重置密码"),
+        _(
+            "请在 %(minutes)d 分钟内打开以下链接设置新密码（只能使用一次）：\n%(link)s\n"
+            "如果你没有申请重置密码，请忽略本邮件。",
+            minutes=max_age // 60,
+            link=link,
+        ),
+    )
+    audit.record("auth.password_reset_requested", target=user, actor=user)
+
+
+def _valid_reset_token(token: str) -> PasswordResetToken:
+    record = db.session.scalar(
+        sa.select(PasswordResetToken).where(
+            PasswordResetToken.token_hash == _token_hash(token)
+        )
+    )
+    if record is None or record.used_at is not None or record.expires_at < utcnow():
+        raise InvalidResetLink(_("重置链接无效、已使用或已过期，请重新申请。"))
+    return record
+
+
+def check_reset_token(token: str) -> None:
+    """Raise InvalidResetLink unless *token* can still be used."""
+    _valid_reset_token(token)
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password with a reset token, which is then spent."""
+    record = _valid_reset_token(token)
+    set_password(record.user, new_password)
+    record.used_at = utcnow()
+    # Spend every other outstanding link of this user as well.
+    db.session.execute(
+        sa.update(PasswordResetToken)
+        .where(
+            PasswordResetToken.user_id == record.user_id,
+            PasswordResetToken.used_at.is_(None),
+        )
+        .values(used_at=record.used_at)
+    )
+    audit.record("auth.password_reset", target=record.user, actor=record.user)
+    mail.send(
+        record.user.email,
+        _("你的密码已重置"),
+        _("你的社会工作者考试门户账户密码已通过重置链接修改。如果不是你本人操作，请联系管理员。"),
+    )
+    return record.user
+
+
+def set_role(user: User, role: Role, *, actor: User) -> None:
+    """Change a user's role (administrators only; never one's own)."""
+    if user.id == actor.id:
+        raise ServiceError(_("不能修改自己的角色。"))
+    if user.role == role:
+        return
+    before = user.role.value
+    user.role = role
+    user.session_token = new_session_token()
+    audit.record(
+        "admin.set_role", target=user, actor=actor,
+        details={"before": before, "after": role.value},
+    )
+
+
+def set_active(user: User, is_active: bool, *, actor: User) -> None:
+    """Deactivate or reactivate an account (administrators only; never one's own)."""
+    if user.id == actor.id:
+        raise ServiceError(_("不能停用自己的账户。"))
+    if user.is_active == is_active:
+        return
+    user.is_active = is_active
+    user.session_token = new_session_token()
+    audit.record(
+        "admin.activate_user" if is_active else "admin.deactivate_user",
+        target=user, actor=actor,
+    )
+
+
+def create_staff(email: str, password: str, role: Role, *, actor: User | None) -> User:
+    """Create a trainer or administrator account and audit it."""
+    user = create_user(email, password, role)
+    audit.record(
+        "admin.create_user", target=user, actor=actor,
+        details={"role": role.value},
+    )
+    return user

@@ -1,0 +1,96 @@
+"""Bind extensions, blueprints and the per-request hooks to an app."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from . import labels, permissions
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .models.accounts import User
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands speak the default language
+        return languages[0]
+    chosen = session.get("locale")
+    if chosen is None and current_user and current_user.is_authenticated:
+        chosen = current_user.locale
+    return chosen if chosen in languages else languages[0]
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401 - registers the tables with the metadata
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+
+    app.before_request(permissions.enforce_access)
+    app.after_request(_security_headers)
+    app.context_processor(_template_globals)
+
+
+def _template_globals() -> dict:
+    return {
+        "current_locale": str(get_locale()),
+        "labels": labels,
+        "format_date": format_date,
+        "format_datetime": format_datetime,
+    }
+
+
+def _migrations_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _load_user(user_id: str) -> User | None:
+    # The cookie holds "<id>:<session token>"; a rotated token (logout, password
+    # change, new login) makes the old cookie worthless.
+    ident, _, token = user_id.partition(":")
+    if not ident.isdigit() or not token:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.id == int(ident)))
+    if user is None or not user.is_active or user.session_token != token:
+        return None
+    return user
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if request.endpoint != "static":
+        # Pages carry personal data or per-user state: never cache them.
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def register_blueprints(app: Flask) -> None:
+    from .account import bp as account_bp
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+
+    for blueprint in (main_bp, auth_bp, account_bp, admin_bp):
+        app.register_blueprint(blueprint)

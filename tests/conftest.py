@@ -1,0 +1,163 @@
+"""Shared fixtures: the two database legs, the app, a client and a login helper."""
+
+import os
+import secrets
+import shutil
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import settings
+
+settings.register_profile("ci", deadline=None, derandomize=True, max_examples=100)
+settings.load_profile("ci")
+
+IN_CI = os.environ.get("CI") == "true"
+PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+# scrypt still, but cheap: the production cost would make the suite minutes slower.
+FAST_PASSWORD_HASH = "scrypt:1024:8:1"
+PASSWORD = "correct horse battery staple"
+
+
+def portal_config(database_url: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test-secret-key",
+        "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "MAIL_BACKEND": "outbox",
+        "REDIS_URL": None,
+    }
+    config.update(overrides)
+    return config
+
+
+def migrate_to_head(database_url: str) -> None:
+    import flask_migrate
+
+    from exam_portal import create_app
+    from exam_portal.extensions import db
+
+    app = create_app(portal_config(database_url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+
+
+def _pg_admin_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def create_private_pg_database() -> str:
+    """Create an empty database test_<random> next to TEST_DATABASE_URL; return its URL."""
+    import psycopg
+
+    name = f"test_{secrets.token_hex(6)}"
+    try:
+        with psycopg.connect(_pg_admin_url(PG_URL), autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        reason = f"PostgreSQL not reachable at {PG_URL}: {str(error).strip()}"
+        if IN_CI:
+            pytest.fail(f"{reason} (CI=true: the PostgreSQL leg must run)")
+        pytest.skip(reason)
+    return sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    import psycopg
+
+    name = sa.engine.make_url(url).database
+    with psycopg.connect(_pg_admin_url(PG_URL), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    """A migrated database per leg: ('sqlite', template file) or ('postgresql', url)."""
+    if request.param == "sqlite":
+        template = tmp_path_factory.mktemp("sqlite") / "template.db"
+        migrate_to_head(f"sqlite:///{template}")
+        yield "sqlite", template
+    else:
+        url = create_private_pg_database()
+        try:
+            migrate_to_head(url)
+            yield "postgresql", url
+        finally:
+            drop_pg_database(url)
+
+
+@pytest.fixture
+def database_url(database, tmp_path):
+    kind, source = database
+    if kind == "sqlite":
+        path = tmp_path / "portal.db"
+        shutil.copy(source, path)
+        yield f"sqlite:///{path}"
+    else:
+        yield source
+        _truncate_all(source)
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            name for name in sa.inspect(conn).get_table_names() if name != "alembic_version"
+        ]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build apps on this test's database; extra config as keyword arguments."""
+    from exam_portal import create_app
+    from exam_portal.extensions import db
+
+    apps = []
+
+    def factory(**overrides):
+        app = create_app(portal_config(database_url, **overrides))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email, password=PASSWORD):
+        return self.client.post(
+            "/auth/login", data={"email": email, "password": password}
+        )
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

@@ -1,0 +1,155 @@
+"""Every route against the declared permission table, CSRF on every write, IDOR."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from exam_portal.models.accounts import Role
+from exam_portal.permissions import ACCESS, allowed
+
+from ..conftest import PASSWORD
+from ..factories import make_user
+
+ROLES = [None, Role.CANDIDATE, Role.TRAINER, Role.ADMIN]
+
+
+def _routes(app):
+    """Yield (endpoint, method, url) for every rule, ids filled with 1."""
+    for rule in app.url_map.iter_rules():
+        url = re.sub(r"<(?:int:)?(\w+)>", lambda m: "1", rule.rule)
+        url = url.replace("<path:filename>", "css/app.css")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_every_endpoint_is_declared_in_the_permission_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(ACCESS) == set(), "undeclared endpoints are refused to all"
+    assert set(ACCESS) - endpoints == set(), "stale entries in the permission table"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value if r else "anonymous")
+def test_every_route_answers_each_role_as_the_table_says(app, role):
+    client = app.test_client()
+    if role is not None:
+        email = f"walker-{role.value}@example.com"
+        make_user(app, role, email=email)
+        response = client.post("/auth/login", data={"email": email, "password": PASSWORD})
+        assert response.status_code == 302
+    for endpoint, method, url in _routes(app):
+        if endpoint in ("auth.logout",):
+            continue  # would end the walker's own session
+        response = client.open(url, method=method)
+        response.close()  # static files are streamed from an open file
+        verdict = allowed(endpoint, role)
+        where = f"{method} {url} as {role}"
+        assert response.status_code < 500, where
+        if verdict is None:
+            assert response.status_code == 302, where
+            assert "/auth/login" in response.headers["Location"], where
+        elif verdict is False:
+            assert response.status_code == 403, where
+        else:
+            assert response.status_code != 403, where
+            if response.status_code == 302:
+                assert "/auth/login" not in response.headers["Location"], where
+
+
+def test_undeclared_endpoint_is_refused_to_everyone(make_app):
+    app = make_app()
+
+    @app.get("/not-in-the-table")
+    def stray():
+        return "should never be served"
+
+    admin = make_user(app, Role.ADMIN, email="stray-admin@example.com")
+    assert admin
+    client = app.test_client()
+    assert client.get("/not-in-the-table").status_code == 403
+    client.post("/auth/login", data={"email": "stray-admin@example.com", "password": PASSWORD})
+    assert client.get("/not-in-the-table").status_code == 403
+
+
+def _row_counts(app):
+    from exam_portal.extensions import db
+
+    with app.app_context():
+        tables = [t for t in db.metadata.sorted_tables if t.name != "audit_events"]
+        return {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t))
+                for t in tables}
+
+
+def test_every_state_changing_route_refuses_a_request_without_csrf_token(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    email = "csrf-admin@example.com"
+    make_user(app, Role.ADMIN, email=email)
+    # Log in through a real form so the session holds a CSRF token.
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    before = _row_counts(app)
+    posts = [(e, u) for e, m, u in _routes(app) if m in ("POST", "PUT", "PATCH", "DELETE")]
+    assert len(posts) >= 10
+    for endpoint, url in posts:
+        response = client.post(url, data={"email": "x@example.com", "password": "p" * 20})
+        assert response.status_code == 400, f"{endpoint} accepted a POST without CSRF token"
+    assert _row_counts(app) == before
+    # Still logged in: logout without token was refused too.
+    assert client.get("/account/").status_code == 200
+
+
+def test_json_calls_may_carry_the_csrf_token_in_a_header(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/language", data={"locale": "en"}, headers={"X-CSRFToken": token})
+    assert response.status_code == 302
+
+
+def test_no_route_changes_state_on_get(app):
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods:
+            assert rule.endpoint not in {
+                "auth.logout", "main.set_language", "account.export_my_data",
+                "admin.set_role", "admin.set_active", "admin.reveal_resident_id",
+                "account.delete_employment_period", "account.delete_held_certificate",
+            }, rule.endpoint
+
+
+def _add_period(client):
+    return client.post("/account/employment-periods", data={
+        "period-employer": "某社工站", "period-start_on": "2020-01-01",
+        "period-is_social_work": "y",
+    })
+
+
+def test_candidate_cannot_touch_another_candidates_records(app):
+    from exam_portal.extensions import db
+    from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate
+
+    make_user(app, email="owner@example.com")
+    make_user(app, email="intruder@example.com")
+    owner = app.test_client()
+    owner.post("/auth/login", data={"email": "owner@example.com", "password": PASSWORD})
+    assert _add_period(owner).status_code == 302
+    owner.post("/account/held-certificates", data={
+        "certificate-level": "ASSISTANT", "certificate-obtained_on": "2021-06-01",
+        "certificate-method": "EXAM", "certificate-region_limit": "",
+    })
+    with app.app_context():
+        period_id = db.session.scalar(sa.select(EmploymentPeriod.id))
+        certificate_id = db.session.scalar(sa.select(HeldCertificate.id))
+    assert period_id and certificate_id
+    intruder = app.test_client()
+    intruder.post("/auth/login", data={"email": "intruder@example.com", "password": PASSWORD})
+    assert intruder.post(f"/account/employment-periods/{period_id}/delete").status_code == 404
+    assert intruder.post(f"/account/held-certificates/{certificate_id}/delete").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(EmploymentPeriod.id))) == 1
+        assert db.session.scalar(sa.select(sa.func.count(HeldCertificate.id))) == 1
+    assert "某社工站" not in intruder.get("/account/profile").get_data(as_text=True)
+    export = intruder.post("/account/export").get_data(as_text=True)
+    assert "某社工站" not in export and "owner@example.com" not in export

@@ -1,0 +1,280 @@
+"""Sign-up, login, logout, passwords and reset links (AU-1 to AU-6, IN-8)."""
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from freezegun import freeze_time
+
+from exam_portal.extensions import db
+from exam_portal.models.accounts import PasswordResetToken, Role, User
+from exam_portal.models.audit import AuditEvent
+from exam_portal.models.mail import OutboxMail
+
+from ..conftest import PASSWORD
+from ..factories import make_user
+
+
+def _sign_up(client, email="new@example.com", password=PASSWORD, confirm=None, **extra):
+    return client.post("/auth/sign-up", data={
+        "email": email, "password": password,
+        "confirm": password if confirm is None else confirm, **extra,
+    })
+
+
+def _users(app):
+    with app.app_context():
+        return db.session.scalars(sa.select(User).order_by(User.id)).all()
+
+
+def test_visitor_signs_up_as_candidate_and_is_logged_in(app, client):
+    response = _sign_up(client, email="  New.Person@Example.com ", role="admin")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/account/profile")
+    [user] = _users(app)
+    assert user.email == "new.person@example.com"
+    assert user.role == Role.CANDIDATE  # a posted role is ignored (IN-7)
+    assert client.get("/account/profile").status_code == 200
+
+
+def test_duplicate_email_is_refused_and_nothing_is_written(app, client):
+    make_user(app, email="taken@example.com")
+    response = _sign_up(client, email="TAKEN@example.com")
+    assert response.status_code == 200
+    assert "该电子邮箱已注册" in response.get_data(as_text=True)
+    assert len(_users(app)) == 1
+
+
+@pytest.mark.parametrize("password, message", [
+    ("short-pw", "密码至少需要 12 个字符"),
+    ("123456789012", "太常见"),
+    ("passwordpassword", "太常见"),
+    ("aaaaaaaaaaaaaaaa", "太常见"),
+])
+def test_weak_passwords_are_refused_with_a_reason(app, client, password, message):
+    response = _sign_up(client, password=password)
+    assert message in response.get_data(as_text=True)
+    assert _users(app) == []
+
+
+def test_minimum_length_is_configurable(make_app):
+    app = make_app(PASSWORD_MIN_LENGTH=20)
+    response = _sign_up(app.test_client(), password="nineteen-characters")
+    assert "密码至少需要 20 个字符" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("password", [
+    "x" * 11 + "y" * 53,                       # 64 characters
+    "长城长" * 30,                               # 90 CJK characters, 270 bytes
+    "🔑🦊 emoji passphrase ✓ with spaces",
+    "no composition rules here at all",
+])
+def test_long_unicode_passwords_are_accepted(client, auth, password):
+    assert _sign_up(client, password=password).status_code == 302
+    auth.logout()
+    assert auth.login("new@example.com", password).status_code == 302
+
+
+def test_passwords_are_not_truncated(client, auth):
+    password = "a-long-passphrase-" * 5  # 90 bytes
+    _sign_up(client, password=password)
+    auth.logout()
+    response = auth.login("new@example.com", password[:72] + "y")
+    assert response.status_code == 200
+    assert auth.login("new@example.com", password).status_code == 302
+
+
+def test_password_hashes_are_salted_scrypt(app):
+    make_user(app, email="a@example.com")
+    make_user(app, email="b@example.com")
+    first, second = (u.password_hash for u in _users(app))
+    assert first.startswith("scrypt:") and second.startswith("scrypt:")
+    assert first != second
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(app, client, auth):
+    make_user(app, email="known@example.com")
+    wrong = auth.login("known@example.com", "not the password at all")
+    unknown = auth.login("nobody@example.com", "not the password at all")
+    assert wrong.status_code == unknown.status_code == 200
+    text = "电子邮箱或密码不正确"
+    assert text in wrong.get_data(as_text=True) and text in unknown.get_data(as_text=True)
+    with app.app_context():
+        actions = db.session.scalars(sa.select(AuditEvent.action)).all()
+    assert actions.count("auth.login_failed") == 2
+
+
+def test_guessing_one_account_from_many_addresses_is_limited(app):
+    make_user(app, email="victim@example.com")
+    statuses = []
+    for attempt in range(60):
+        client = app.test_client()
+        response = client.post(
+            "/auth/login",
+            data={"email": "victim@example.com", "password": f"guess-{attempt:04d}-wrong"},
+            environ_base={"REMOTE_ADDR": f"10.0.{attempt // 250}.{attempt % 250 + 1}"},
+        )
+        statuses.append(response.status_code)
+    assert statuses[:10] == [200] * 10
+    assert statuses[10:] == [429] * 50
+    # The right password is refused too while the account is locked out.
+    response = app.test_client().post(
+        "/auth/login", data={"email": "victim@example.com", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
+    assert response.status_code == 429
+
+
+def test_guessing_many_accounts_from_one_address_is_limited(app):
+    client = app.test_client()
+    statuses = [
+        client.post("/auth/login", data={"email": f"u{i}@example.com", "password": "wrong-pw-123"}
+                    ).status_code
+        for i in range(35)
+    ]
+    assert statuses[:30] == [200] * 30 and statuses[30:] == [429] * 5
+
+
+def test_login_starts_a_fresh_session_and_sets_safe_cookie_flags(app, client, auth):
+    make_user(app, email="user@example.com")
+    client.get("/auth/login")
+    client.set_cookie("session", "attacker-chosen-session")
+    response = auth.login("user@example.com")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "attacker-chosen-session" not in cookie
+
+
+def test_production_cookies_are_secure(make_app):
+    app = make_app(PRODUCTION=True, SECRET_KEY="a-real-production-secret-value")
+    make_user(app, email="user@example.com")
+    response = app.test_client().post(
+        "/auth/login", data={"email": "user@example.com", "password": PASSWORD}
+    )
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_an_old_session_cookie_no_longer_works_after_logout(app, client, auth):
+    make_user(app, email="user@example.com")
+    auth.login("user@example.com")
+    stolen = client.get_cookie("session").value
+    assert client.get("/account/").status_code == 200
+    auth.logout()
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    response = replay.get("/account/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_a_new_login_elsewhere_ends_the_old_session(app, auth, client):
+    make_user(app, email="user@example.com")
+    auth.login("user@example.com")
+    other = app.test_client()
+    other.post("/auth/login", data={"email": "user@example.com", "password": PASSWORD})
+    assert client.get("/account/").status_code == 302
+    assert other.get("/account/").status_code == 200
+
+
+def test_password_change_needs_the_current_password_and_ends_other_sessions(app, client, auth):
+    make_user(app, email="user@example.com")
+    auth.login("user@example.com")
+    wrong = client.post("/account/password", data={
+        "current_password": "not-my-password", "password": "a brand new passphrase",
+        "confirm": "a brand new passphrase"})
+    assert "当前密码不正确" in wrong.get_data(as_text=True)
+    other = app.test_client()  # e.g. a copied cookie, or a device left logged in
+    other.set_cookie("session", client.get_cookie("session").value)
+    assert other.get("/account/").status_code == 200
+    response = client.post("/account/password", data={
+        "current_password": PASSWORD, "password": "a brand new passphrase",
+        "confirm": "a brand new passphrase"})
+    assert response.status_code == 302
+    assert client.get("/account/").status_code == 200  # this browser stays in
+    assert other.get("/account/").status_code == 302    # every other one is out
+    auth.logout()
+    assert auth.login("user@example.com").status_code == 200
+    assert auth.login("user@example.com", "a brand new passphrase").status_code == 302
+
+
+def _reset_link(app, email):
+    with app.app_context():
+        mail = db.session.scalars(
+            sa.select(OutboxMail).where(OutboxMail.to_address == email)
+            .order_by(OutboxMail.id.desc())
+        ).first()
+    return re.search(r"http://\S+(/auth/reset/\S+)", mail.body).group(1)
+
+
+def test_reset_link_is_single_use(app, client, auth):
+    make_user(app, email="user@example.com")
+    response = client.post("/auth/forgot-password", data={"email": "user@example.com"})
+    assert response.status_code == 302
+    link = _reset_link(app, "user@example.com")
+    assert len(link.rsplit("/", 1)[1]) >= 22  # at least 128 bits
+    assert client.get(link).status_code == 200
+    new = {"password": "my new passphrase 2026", "confirm": "my new passphrase 2026"}
+    assert client.post(link, data=new).status_code == 302
+    other = {"password": "another one entirely", "confirm": "another one entirely"}
+    again = client.post(link, data=other)
+    assert again.status_code == 302 and "forgot-password" in again.headers["Location"]
+    assert auth.login("user@example.com", "my new passphrase 2026").status_code == 302
+    with app.app_context():
+        subjects = db.session.scalars(sa.select(OutboxMail.subject)).all()
+    assert "你的密码已重置" in subjects  # the user is told
+
+
+def test_reset_link_expires(app, client):
+    make_user(app, email="user@example.com")
+    client.post("/auth/forgot-password", data={"email": "user@example.com"})
+    link = _reset_link(app, "user@example.com")
+    with app.app_context():
+        expires_at = db.session.scalar(sa.select(PasswordResetToken.expires_at))
+    with freeze_time(expires_at + timedelta(seconds=1)):
+        response = client.post(link, data={"password": "my new passphrase 2026",
+                                           "confirm": "my new passphrase 2026"})
+    assert response.status_code == 302 and "forgot-password" in response.headers["Location"]
+
+
+def test_reset_request_reveals_nothing_about_unknown_emails(app, client):
+    make_user(app, email="user@example.com")
+    known = client.post("/auth/forgot-password", data={"email": "user@example.com"},
+                        follow_redirects=True)
+    unknown = client.post("/auth/forgot-password", data={"email": "ghost@example.com"},
+                          follow_redirects=True)
+    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
+    with app.app_context():
+        recipients = db.session.scalars(sa.select(OutboxMail.to_address)).all()
+    assert recipients == ["user@example.com"]
+
+
+def test_a_guessed_reset_token_is_refused(client):
+    response = client.get("/auth/reset/" + "A" * 43)
+    assert response.status_code == 302 and "forgot-password" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.example.com/", "https://evil.example.com/", "/\\evil.example.com",
+    "javascript:alert(1)", "http:/evil.example.com", "/%0d%0aSet-Cookie:x=1",
+    "\\\\evil.example.com", " //evil.example.com",
+])
+def test_login_redirects_only_to_relative_paths(app, client, target):
+    make_user(app, email="user@example.com")
+    response = client.post("/auth/login", data={
+        "email": "user@example.com", "password": PASSWORD, "next": target})
+    location = response.headers["Location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert urlsplit(location).netloc == ""
+
+
+def test_login_follows_a_relative_next(app, client):
+    make_user(app, email="user@example.com")
+    response = client.post("/auth/login", data={
+        "email": "user@example.com", "password": PASSWORD, "next": "/account/password"})
+    assert response.headers["Location"] == "/account/password"
+
+
+def test_language_switch_redirect_is_relative_only(client):
+    response = client.post("/language", data={"locale": "en", "next": "//evil.example.com"})
+    assert response.headers["Location"] == "/"

@@ -1,0 +1,68 @@
+"""Command-line tools: demo seed, create-admin, health of the demo data."""
+
+import sqlalchemy as sa
+
+from exam_portal import demo
+from exam_portal.extensions import db
+from exam_portal.models.accounts import Role, User
+
+
+def test_demo_seed_is_idempotent_and_prints_the_logins(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    assert "7 new accounts" in first.output
+    assert "admin@demo.example.com" in first.output
+    second = runner.invoke(args=["demo", "seed"])
+    assert second.exit_code == 0 and "0 new accounts" in second.output
+    with app.app_context():
+        roles = db.session.scalars(sa.select(User.role)).all()
+    assert sorted(r.value for r in roles) == sorted(
+        ["admin", "trainer", "trainer", "candidate", "candidate", "candidate", "candidate"])
+
+
+def _eligible_levels(client, email):
+    client.post("/auth/login", data={"email": email, "password": demo.CANDIDATE_PASSWORD})
+    page = client.get("/account/eligibility").get_data(as_text=True)
+    client.post("/auth/logout")
+    return page
+
+
+def test_demo_candidates_show_each_outcome(app):
+    app.test_cli_runner().invoke(args=["demo", "seed"])
+    client = app.test_client()
+    assistant = _eligible_levels(client, "assistant@demo.example.com")
+    assert assistant.count("符合报考条件") == 1
+    both = _eligible_levels(client, "intermediate@demo.example.com")
+    assert both.count("符合报考条件") == 2
+    nothing = _eligible_levels(client, "none@demo.example.com")
+    assert nothing.count("符合报考条件") == 0 and "还需" in nothing
+    regional = _eligible_levels(client, "regional@demo.example.com")
+    assert regional.count("符合报考条件") == 3 and "只能在西藏自治区报考" in regional
+
+
+def test_demo_logins_work(app):
+    app.test_cli_runner().invoke(args=["demo", "seed"])
+    for login in demo.DEMO_LOGINS:
+        client = app.test_client()
+        response = client.post("/auth/login", data={"email": login.email,
+                                                   "password": login.password})
+        assert response.status_code == 302, login.email
+
+
+def test_create_admin_prompts_for_the_password(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create-admin", "Boss@Example.com"],
+                           input="a strong admin passphrase\na strong admin passphrase\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == "boss@example.com"))
+    assert user.role == Role.ADMIN
+
+
+def test_create_admin_refuses_a_weak_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "boss@example.com"], input="password\npassword\n")
+    assert result.exit_code != 0 and "12" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
