@@ -1,0 +1,1 @@
+"""Reading and writing items in exchange formats (JSON, CSV, XLSX)."""

@@ -1,0 +1,113 @@
+"""Import/export formats: lossless round trips, clear refusals for bad and hostile files."""
+
+import io
+import json
+import zipfile
+
+import openpyxl
+import pytest
+
+from question_bank.formats import csv_format, json_format, xlsx_format
+from question_bank.formats.limits import UnreadableFile
+
+from .bank_samples import ALL
+
+FORMATS = {"json": json_format, "csv": csv_format, "xlsx": xlsx_format}
+ITEMS = [(f"ext-{name}", content) for name, content in ALL.items()] + [(None, ALL["single"])]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_item_type_survives_a_round_trip(fmt):
+    module = FORMATS[fmt]
+    records = module.read(module.write(ITEMS))
+    assert [r.problems for r in records] == [()] * len(ITEMS)
+    assert [(r.external_id, r.content) for r in records] == ITEMS
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_too_many_items_for_the_web_are_refused(fmt):
+    module = FORMATS[fmt]
+    with pytest.raises(UnreadableFile, match="命令行"):
+        module.read(module.write(ITEMS), max_items=3)
+
+
+def test_row_errors_name_the_row_and_field():
+    data = csv_format.write(ITEMS).decode("utf-8-sig").splitlines()
+    text = "\n".join(data).replace("COMP_JR,SINGLE", "COMP_JR,TRUE_FALSE", 1)
+    records = csv_format.read(text.encode())
+    bad = [r for r in records if r.problems]
+    assert len(bad) == 1 and bad[0].location == 2
+    assert bad[0].problems[0].field == "type"
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\xff\xfe\x00garbage", "UTF-8"),
+    (b"", "空"),
+    ("科目,题型\nCOMP_JR,SINGLE\n".encode(), "缺少列"),
+])
+def test_unreadable_csv_is_refused_as_a_whole(data, message):
+    with pytest.raises(UnreadableFile) as raised:
+        csv_format.read(data)
+    assert message in raised.value.message % raised.value.params
+
+
+@pytest.mark.parametrize("data", [b"{", b'{"items": 3}', b"[" * 100_000 + b"]" * 100_000, b"\xff"])
+def test_malformed_json_is_refused(data):
+    with pytest.raises(UnreadableFile):
+        json_format.read(data)
+
+
+def test_json_records_with_wrong_types_get_problems_not_crashes():
+    data = json.dumps([{"subject": 5, "type": [], "stem": {}, "options": "abc",
+                        "difficulty": "hard", "syllabus": None, "sub_questions": 7}, "text"])
+    records = json_format.read(data.encode())
+    assert all(record.problems and record.content is None for record in records)
+
+
+def test_xlsx_formula_cells_are_refused():
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_format.write(ITEMS[:1])))
+    book.active["D2"] = "=1+1"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with pytest.raises(UnreadableFile, match="公式"):
+        xlsx_format.read(buffer.getvalue())
+
+
+def test_xlsx_text_that_looks_like_a_formula_is_written_as_text():
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_format.write(ITEMS[:1])))
+    assert all(cell.data_type != "f" for row in book.active.iter_rows() for cell in row)
+
+
+def test_not_an_xlsx_file_is_refused():
+    with pytest.raises(UnreadableFile, match="XLSX"):
+        xlsx_format.read(b"PK\x03\x04 not really a zip")
+
+
+def test_an_xlsx_zip_bomb_is_refused_before_parsing():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (600 * 1024 * 1024))
+    with pytest.raises(UnreadableFile, match="过大"):
+        xlsx_format.read(buffer.getvalue())
+
+
+def test_xlsx_with_entity_expansion_is_refused():
+    source = io.BytesIO(xlsx_format.write(ITEMS[:1]))
+    laughs = "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, 9))
+    bomb = ('<?xml version="1.0"?><!DOCTYPE w [<!ENTITY l0 "lol">' + laughs + ']>'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&l8;</t></is></c></row>'
+            '</sheetData></worksheet>').encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(out, "w") as patched:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            patched.writestr(info, bomb if info.filename == "xl/worksheets/sheet1.xml" else data)
+    with pytest.raises(UnreadableFile, match="XLSX"):
+        xlsx_format.read(out.getvalue())
+
+
+def test_the_xlsx_template_has_chinese_headers():
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_format.template()))
+    headers = [cell.value for cell in book.active[1]]
+    assert headers[:4] == ["外部编号", "科目", "题型", "题干"]
