@@ -21,6 +21,10 @@ def seed_demo():
     created = demo.seed()
     db.session.commit()
     click.echo(f"demo data ready ({created} new accounts)")
+    bank = demo.seed_bank()
+    db.session.commit()
+    click.echo("demo item bank: {create} new, {update} updated, {unchanged} unchanged, "
+               "{approved} approved".format(**bank))
     for login in demo.DEMO_LOGINS:
         click.echo(f"  {login.role:<9} {login.email:<32} {login.password}  {login.note}")
 

@@ -1,17 +1,20 @@
-"""Demo accounts and profiles that show each eligibility outcome."""
+"""Demo accounts and profiles that show each eligibility outcome, and the demo item bank."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from importlib import resources
 
 import sqlalchemy as sa
 
 from question_bank.levels import CertificateMethod, Education, Level
 from question_bank.resident_id import check_character
+from question_bank.workflow import ItemStatus
 
 from .clock import today_local
 from .extensions import db
 from .models.accounts import EmploymentPeriod, HeldCertificate, Role, User
-from .services import accounts, profiles
+from .models.bank import Item
+from .services import accounts, authoring, importing, profiles
 
 
 @dataclass(frozen=True)
@@ -131,3 +134,40 @@ def _fill_candidate(user: User, plan: dict, today: date) -> None:
         db.session.add(HeldCertificate(user_id=user.id, level=level, obtained_on=obtained,
                                        method=method, region_limit=region_limit))
     db.session.flush()
+
+
+DEMO_AUTHOR = "trainer1@demo.example.com"
+DEMO_REVIEWER = "trainer2@demo.example.com"
+
+
+def seed_bank() -> dict[str, int]:
+    """Import the demo item bank as one trainer and approve it as another.
+
+    It goes through the same services trainers use; running it again changes nothing.
+    """
+    author = accounts.find_by_email(DEMO_AUTHOR)
+    reviewer = accounts.find_by_email(DEMO_REVIEWER)
+    totals = {"create": 0, "update": 0, "unchanged": 0, "approved": 0}
+    folder = resources.files("question_bank") / "data" / "demo_bank"
+    for entry in sorted(folder.iterdir(), key=lambda path: path.name):
+        if not entry.name.endswith(".json"):
+            continue
+        records = importing.read_file(entry.name, entry.read_bytes(), max_items=None)
+        plan = importing.plan_import(records)
+        if plan.errors:
+            first = plan.errors[0]
+            raise RuntimeError(f"demo bank {entry.name} item {first.record.location}: "
+                               + "; ".join(problem.render() for problem in first.problems))
+        for action, count in importing.apply_import(plan, author, filename=entry.name).items():
+            totals[action] += count
+    drafts = db.session.scalars(
+        sa.select(Item).where(Item.status == ItemStatus.DRAFT, Item.created_by_id == author.id)
+    ).all()
+    for item in drafts:
+        authoring.submit_item(item, author)
+    pending = db.session.scalars(
+        sa.select(Item.id).where(Item.status == ItemStatus.REVIEW, Item.created_by_id == author.id)
+    ).all()
+    approved, _ = authoring.approve_items(list(pending), reviewer, "演示题库：内容与解析已核对。")
+    totals["approved"] = approved
+    return totals

@@ -14,6 +14,7 @@ ANYONE = "anyone"
 SIGNED_IN = frozenset(Role)
 CANDIDATE = frozenset({Role.CANDIDATE})
 ADMIN = frozenset({Role.ADMIN})
+STAFF = frozenset({Role.TRAINER, Role.ADMIN})
 
 ACCESS: dict[str, str | frozenset[Role]] = {
     "static": ANYONE,
@@ -35,6 +36,16 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "account.add_held_certificate": CANDIDATE,
     "account.delete_held_certificate": CANDIDATE,
     "account.eligibility": CANDIDATE,
+    "authoring.list_items": STAFF,
+    "authoring.item_detail": STAFF,
+    "authoring.submit_item": STAFF,
+    "authoring.review_item": STAFF,
+    "authoring.approve_items": STAFF,
+    "authoring.retire_item": STAFF,
+    "authoring.import_items": STAFF,
+    "authoring.confirm_import": STAFF,
+    "authoring.import_template": STAFF,
+    "authoring.export_items": STAFF,
     "admin.list_users": ADMIN,
     "admin.create_user": ADMIN,
     "admin.user_detail": ADMIN,

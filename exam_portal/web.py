@@ -90,7 +90,8 @@ def register_blueprints(app: Flask) -> None:
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .authoring import bp as authoring_bp
     from .main import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, authoring_bp, admin_bp):
         app.register_blueprint(blueprint)

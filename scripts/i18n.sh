@@ -3,7 +3,7 @@
 # extract every msgid (Chinese source text) and merge it into each language.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+.venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
   -o exam_portal/translations/messages.pot . >/dev/null
 .venv/bin/pybabel update -i exam_portal/translations/messages.pot -d exam_portal/translations \
   --no-fuzzy-matching --ignore-obsolete >/dev/null

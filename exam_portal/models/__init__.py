@@ -9,4 +9,5 @@ from .accounts import (  # noqa: F401
     User,
 )
 from .audit import AuditEvent  # noqa: F401
+from .bank import Item, ItemLink, ItemReview, ItemVersion  # noqa: F401
 from .mail import OutboxMail  # noqa: F401

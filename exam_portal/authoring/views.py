@@ -1,0 +1,236 @@
+"""Trainer pages: the item list, an item's versions and review, import and export."""
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from question_bank import syllabus
+from question_bank.diff import diff_contents
+from question_bank.formats import csv_format, json_format, xlsx_format
+from question_bank.items import ItemType
+from question_bank.subjects import Subject
+from question_bank.workflow import ItemStatus
+
+from ..account.forms import ConfirmForm
+from ..extensions import db
+from ..models.bank import Item, ItemVersion
+from ..services import ServiceError, authoring, importing
+from . import uploads
+from .forms import BulkApproveForm, ConfirmImportForm, ImportForm, ReviewForm
+
+bp = Blueprint("authoring", __name__, url_prefix="/authoring")
+
+EXPORTS = {
+    "xlsx": (xlsx_format, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "csv": (csv_format, "text/csv; charset=utf-8"),
+    "json": (json_format, "application/json"),
+}
+
+
+def _page() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+
+
+def _filters() -> dict[str, str]:
+    args = request.args
+    chosen = {
+        "subject": args.get("subject", "") if args.get("subject") in Subject.__members__ else "",
+        "item_type": args.get("item_type", "")
+        if args.get("item_type") in ItemType.__members__ else "",
+        "status": args.get("status", "") if args.get("status") in ItemStatus.__members__ else "",
+        "difficulty": args.get("difficulty", "") if args.get("difficulty", "") in "12345" else "",
+        "chapter": args.get("chapter", "")[:40],
+        "q": args.get("q", "").strip()[:100],
+    }
+    return chosen
+
+
+def _filtered_query(filters: dict[str, str]):
+    query = sa.select(Item).join(ItemVersion, Item.current_version_id == ItemVersion.id)
+    if filters["subject"]:
+        query = query.where(Item.subject == Subject(filters["subject"]))
+    if filters["item_type"]:
+        query = query.where(Item.item_type == ItemType(filters["item_type"]))
+    if filters["status"]:
+        query = query.where(Item.status == ItemStatus(filters["status"]))
+    if filters["difficulty"]:
+        query = query.where(ItemVersion.difficulty == int(filters["difficulty"]))
+    if filters["chapter"]:
+        query = query.where(ItemVersion.chapter_code == filters["chapter"])
+    if filters["q"]:
+        escaped = filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(ItemVersion.search_text.like(f"%{escaped}%", escape="\\"))
+    return query.order_by(Item.id.desc())
+
+
+@bp.get("/items")
+def list_items():
+    filters = _filters()
+    items = db.paginate(_filtered_query(filters), page=_page(),
+                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("authoring/list_items.html", items=items, filters=filters,
+                           syllabus=syllabus.load(), bulk_form=BulkApproveForm())
+
+
+def _item_or_404(item_id: int) -> Item:
+    return db.get_or_404(Item, item_id)
+
+
+@bp.get("/items/<int:item_id>")
+def item_detail(item_id):
+    item = _item_or_404(item_id)
+    versions = list(item.versions)
+    changes = []
+    compare = request.args.get("compare", "")
+    if compare.isdigit() and 1 < int(compare) <= len(versions):
+        newer = versions[int(compare) - 1]
+        changes = diff_contents(versions[int(compare) - 2].to_domain(), newer.to_domain())
+    return render_template(
+        "authoring/item_detail.html", item=item, version=item.current_version,
+        content=item.current_version.to_domain(), versions=versions, changes=changes,
+        compare=compare, syllabus=syllabus.load(), review_form=ReviewForm(),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.post("/items/<int:item_id>/submit")
+def submit_item(item_id):
+    item = _item_or_404(item_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        authoring.submit_item(item, current_user)
+    except ServiceError as error:
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(_("已提交审核。"), "success")
+    return redirect(url_for("authoring.item_detail", item_id=item.id))
+
+
+@bp.post("/items/<int:item_id>/review")
+def review_item(item_id):
+    item = _item_or_404(item_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        flash(_("请填写审核意见。"), "danger")
+        return redirect(url_for("authoring.item_detail", item_id=item.id))
+    try:
+        if form.reject.data:
+            authoring.reject_item(item, current_user, form.comment.data)
+            message = _("已退回作者修改。")
+        else:
+            authoring.approve_item(item, current_user, form.comment.data)
+            message = _("已通过并发布。")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("authoring.item_detail", item_id=item.id))
+
+
+@bp.post("/items/approve")
+def approve_items():
+    form = BulkApproveForm()
+    ids = [int(value) for value in request.form.getlist("item_id") if value.isdigit()][:500]
+    if not form.validate_on_submit() or not ids:
+        flash(_("请选择题目并填写审核意见。"), "danger")
+        return redirect(url_for("authoring.list_items", status="REVIEW"))
+    approved, refused = authoring.approve_items(ids, current_user, form.comment.data)
+    db.session.commit()
+    flash(_("已通过 %(n)d 道题目。", n=approved), "success")
+    for item, reason in refused[:20]:
+        flash(_("题目 %(id)d 未通过：%(reason)s", id=item.id, reason=reason), "warning")
+    return redirect(url_for("authoring.list_items", status="REVIEW"))
+
+
+@bp.post("/items/<int:item_id>/retire")
+def retire_item(item_id):
+    item = _item_or_404(item_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        authoring.retire_item(item, current_user)
+    except ServiceError as error:
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(_("题目已停用。"), "success")
+    return redirect(url_for("authoring.item_detail", item_id=item.id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_items():
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return render_template("authoring/import.html", form=form)
+    upload = form.file.data
+    data = upload.read()
+    try:
+        records = importing.read_file(upload.filename, data, max_items=importing.WEB_MAX_ITEMS)
+    except ServiceError as error:
+        form.file.errors = [*form.file.errors, str(error)]
+        return render_template("authoring/import.html", form=form)
+    plan = importing.plan_import(records)
+    confirm = ConfirmImportForm()
+    if not plan.errors:
+        confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
+    db.session.rollback()  # planning only reads
+    return render_template("authoring/import_preview.html", plan=plan, confirm=confirm,
+                           filename=upload.filename, actions=importing.Action)
+
+
+@bp.post("/import/confirm")
+def confirm_import():
+    form = ConfirmImportForm()
+    upload = uploads.take(current_user.id, form.token.data) if form.validate_on_submit() else None
+    if upload is None:
+        flash(_("预览已过期，请重新上传文件。"), "warning")
+        return redirect(url_for("authoring.import_items"))
+    filename, data = upload
+    try:
+        records = importing.read_file(filename, data, max_items=importing.WEB_MAX_ITEMS)
+        summary = importing.apply_import(importing.plan_import(records), current_user,
+                                         filename=filename.split("-", 1)[-1])
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("authoring.import_items"))
+    db.session.commit()
+    flash(_("导入完成：新建 %(create)d 道，更新 %(update)d 道，未变 %(unchanged)d 道。",
+            **summary), "success")
+    return redirect(url_for("authoring.list_items", status="DRAFT"))
+
+
+@bp.get("/import/template.xlsx")
+def import_template():
+    return _download(xlsx_format.template(), "xlsx", "item-template.xlsx")
+
+
+@bp.get("/export")
+def export_items():
+    fmt = request.args.get("format", "xlsx")
+    if fmt not in EXPORTS:
+        abort(404)
+    items = db.session.scalars(_filtered_query(_filters())).all()
+    pairs = [(item.external_id, item.current_version.to_domain()) for item in items]
+    return _download(EXPORTS[fmt][0].write(pairs), fmt, f"items.{fmt}")
+
+
+def _download(data: bytes, fmt: str, filename: str) -> Response:
+    return Response(data, mimetype=EXPORTS[fmt][1],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

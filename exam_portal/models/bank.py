@@ -1,0 +1,133 @@
+"""The item bank: items, their immutable versions, syllabus links, tags and reviews."""
+
+import enum
+import hashlib
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from question_bank.formats.records import from_record, to_record
+from question_bank.items import ItemContent, ItemType
+from question_bank.subjects import Subject
+from question_bank.workflow import ItemStatus
+
+from ..extensions import db
+from .types import UTCDateTime, enum_type, utcnow
+
+
+class ReviewDecision(enum.StrEnum):
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class Item(db.Model):
+    """A stable identity for an item; what it says lives in its versions."""
+
+    __tablename__ = "items"
+    __table_args__ = (sa.Index("ix_items_subject_status", "subject", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"))
+    item_type: Mapped[ItemType] = mapped_column(enum_type(ItemType, "item_type"))
+    # The status of the newest version, kept here so the list filters on one table.
+    status: Mapped[ItemStatus] = mapped_column(enum_type(ItemStatus, "item_status"))
+    current_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("item_versions.id", use_alter=True, name="fk_items_current_version_id")
+    )
+    # The version candidates get; it stays until a newer version is approved.
+    published_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("item_versions.id", use_alter=True, name="fk_items_published_version_id")
+    )
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    current_version: Mapped["ItemVersion | None"] = relationship(
+        foreign_keys=[current_version_id], post_update=True
+    )
+    published_version: Mapped["ItemVersion | None"] = relationship(
+        foreign_keys=[published_version_id], post_update=True
+    )
+    versions: Mapped[list["ItemVersion"]] = relationship(
+        back_populates="item", foreign_keys="ItemVersion.item_id", order_by="ItemVersion.number"
+    )
+
+
+class ItemVersion(db.Model):
+    """One immutable wording of an item; attempts and papers point at a version."""
+
+    __tablename__ = "item_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("item_id", "number"),
+        sa.CheckConstraint("difficulty BETWEEN 1 AND 5", name="difficulty_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("items.id"), index=True)
+    number: Mapped[int]
+    status: Mapped[ItemStatus] = mapped_column(enum_type(ItemStatus, "item_status"))
+    content: Mapped[dict] = mapped_column(sa.JSON)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    syllabus_version: Mapped[str] = mapped_column(sa.String(10))
+    chapter_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+    difficulty: Mapped[int]
+    # Stem, options, explanation and tags in one column, for the trainers' text search.
+    search_text: Mapped[str] = mapped_column(sa.Text)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    item: Mapped[Item] = relationship(back_populates="versions", foreign_keys=[item_id])
+    links: Mapped[list["ItemLink"]] = relationship(cascade="all, delete-orphan")
+    reviews: Mapped[list["ItemReview"]] = relationship(order_by="ItemReview.id")
+
+    def to_domain(self) -> ItemContent:
+        record = from_record(self.content, 0)
+        if record.content is None:  # stored content was validated when written
+            raise ValueError(f"item version {self.id} holds invalid content")
+        return record.content
+
+    def set_content(self, content: ItemContent, chapter_of) -> None:
+        """Store *content* and everything derived from it."""
+        record = to_record(None, content)
+        self.content = record
+        self.content_hash = content_hash(content)
+        self.difficulty = content.difficulty
+        self.search_text = "\n".join(content.texts())
+        chapters = [chapter_of(code) or code for code in content.syllabus]
+        self.chapter_code = chapters[0]
+        self.links = [ItemLink(code=code, chapter_code=chapter)
+                      for code, chapter in zip(content.syllabus, chapters, strict=True)]
+
+
+def content_hash(content: ItemContent) -> str:
+    canonical = json.dumps(to_record(None, content), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ItemLink(db.Model):
+    """A syllabus node an item version is filed under."""
+
+    __tablename__ = "item_links"
+
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("item_versions.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    chapter_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+
+
+class ItemReview(db.Model):
+    """A reviewer's decision on a submitted version."""
+
+    __tablename__ = "item_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("item_versions.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    decision: Mapped[ReviewDecision] = mapped_column(enum_type(ReviewDecision, "review_decision"))
+    comment: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reviewer = relationship("User")

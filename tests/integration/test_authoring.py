@@ -1,0 +1,239 @@
+"""Trainers: the review workflow, versions, import all-or-nothing, export, the item list."""
+
+import dataclasses
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from exam_portal.extensions import db
+from exam_portal.models.accounts import Role, User
+from exam_portal.models.bank import Item, ItemVersion
+from exam_portal.services import ServiceError, authoring
+from question_bank.formats import csv_format, json_format, xlsx_format
+from question_bank.workflow import ItemStatus
+
+from ..conftest import PASSWORD
+from ..factories import make_user
+from ..unit.bank_samples import CASE, LAW, MULTI, SINGLE
+
+
+@pytest.fixture
+def trainers(app):
+    return (make_user(app, Role.TRAINER, email="author@example.com"),
+            make_user(app, Role.TRAINER, email="reviewer@example.com"))
+
+
+def _login(app, email):
+    client = app.test_client()
+    response = client.post("/auth/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def _user(user_id):
+    return db.session.get(User, user_id)
+
+
+def _create(app, author_id, content=SINGLE, external_id=None) -> int:
+    with app.app_context():
+        item = authoring.create_item(content, _user(author_id), external_id=external_id)
+        db.session.commit()
+        return item.id
+
+
+def _publish(app, item_id, author_id, reviewer_id):
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        if item.status is ItemStatus.DRAFT:
+            authoring.submit_item(item, _user(author_id))
+        authoring.approve_item(item, _user(reviewer_id), "内容准确")
+        db.session.commit()
+
+
+def test_an_author_cannot_approve_their_own_item(app, trainers):
+    author, _ = trainers
+    item_id = _create(app, author)
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        authoring.submit_item(item, _user(author))
+        db.session.commit()
+        with pytest.raises(ServiceError, match="另一位培训师"):
+            authoring.approve_item(item, _user(author), "我觉得很好")
+        db.session.rollback()
+    client = _login(app, "author@example.com")
+    client.post(f"/authoring/items/{item_id}/review", data={"comment": "好", "approve": "1"})
+    with app.app_context():
+        assert db.session.get(Item, item_id).status is ItemStatus.REVIEW
+
+
+def test_review_needs_a_comment_and_rejection_returns_a_draft(app, trainers):
+    author, reviewer = trainers
+    item_id = _create(app, author)
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        authoring.submit_item(item, _user(author))
+        with pytest.raises(ServiceError):
+            authoring.reject_item(item, _user(reviewer), "  ")
+        authoring.reject_item(item, _user(reviewer), "选项 C 表述不清")
+        db.session.commit()
+        assert item.status is ItemStatus.DRAFT and item.published_version is None
+        assert item.current_version.reviews[0].comment == "选项 C 表述不清"
+
+
+def test_editing_a_published_item_keeps_candidates_on_the_approved_version(app, trainers):
+    author, reviewer = trainers
+    item_id = _create(app, author)
+    _publish(app, item_id, author, reviewer)
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        first = item.published_version
+        first_id, first_stem = first.id, first.content["stem"]
+        authoring.revise_item(item, dataclasses.replace(SINGLE, stem="改写后的题干（  ）。"),
+                              _user(author))
+        db.session.commit()
+        assert item.current_version.number == 2 and item.status is ItemStatus.REVIEW
+        assert authoring.published_content(item).stem == first_stem
+    _publish(app, item_id, author, reviewer)
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        assert authoring.published_content(item).stem == "改写后的题干（  ）。"
+        old = db.session.get(ItemVersion, first_id)
+        # A reference to version 1 still finds exactly what it pointed at.
+        assert old.status is ItemStatus.SUPERSEDED and old.content["stem"] == first_stem
+
+
+def test_candidates_never_get_unpublished_or_retired_versions(app, trainers):
+    author, reviewer = trainers
+    item_id = _create(app, author)
+    with app.app_context():
+        assert authoring.published_content(db.session.get(Item, item_id)) is None
+    _publish(app, item_id, author, reviewer)
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        authoring.retire_item(item, _user(reviewer))
+        db.session.commit()
+        assert authoring.published_content(item) is None
+
+
+def test_the_history_page_shows_a_readable_diff(app, trainers):
+    author, reviewer = trainers
+    item_id = _create(app, author)
+    _publish(app, item_id, author, reviewer)
+    with app.app_context():
+        authoring.revise_item(db.session.get(Item, item_id),
+                              dataclasses.replace(SINGLE, explanation="新的解析。"), _user(author))
+        db.session.commit()
+    page = _login(app, "reviewer@example.com").get(f"/authoring/items/{item_id}?compare=2")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert '<ins class="diff-insert">' in text and "新的" in text
+
+
+def _upload(client, name, data):
+    return client.post("/authoring/import", data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def _confirm(client, preview):
+    import re
+
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', preview.get_data(as_text=True))
+    return client.post("/authoring/import/confirm", data={"token": token.group(1)})
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv", "json"])
+def test_import_previews_then_creates_drafts_and_reimport_changes_nothing(app, trainers, fmt):
+    module = {"xlsx": xlsx_format, "csv": csv_format, "json": json_format}[fmt]
+    data = module.write([("e-1", SINGLE), ("e-2", MULTI), ("e-3", LAW), ("e-4", CASE)])
+    client = _login(app, "author@example.com")
+    preview = _upload(client, f"bank.{fmt}", data)
+    assert preview.status_code == 200 and "新建：4" in preview.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+    assert _confirm(client, preview).status_code == 302
+    with app.app_context():
+        items = db.session.scalars(sa.select(Item)).all()
+        assert len(items) == 4 and {i.status for i in items} == {ItemStatus.DRAFT}
+    again = _upload(client, f"bank.{fmt}", data)
+    assert "未变：4" in again.get_data(as_text=True)
+
+
+def test_a_file_with_one_bad_row_imports_nothing(app, trainers):
+    bad = dataclasses.replace(SINGLE, keys=("A", "B"))
+    data = json_format.write([("e-1", SINGLE), ("e-2", bad)])
+    client = _login(app, "author@example.com")
+    preview = _upload(client, "bank.json", data)
+    text = preview.get_data(as_text=True)
+    assert "不能导入" in text and "单选题只能有 1 个正确答案" in text
+    assert 'name="token"' not in text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+
+
+@pytest.mark.parametrize("name, data", [
+    ("bank.xlsx", b"PK\x03\x04 broken"),
+    ("bank.csv", b"\xff\xfe"),
+    ("bank.json", b"[" * 50_000),
+    ("bank.exe", b"MZ"),
+])
+def test_unreadable_files_get_a_clear_error_and_change_nothing(app, trainers, name, data):
+    response = _upload(_login(app, "author@example.com"), name, data)
+    assert response.status_code == 200
+    assert "invalid-feedback" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+
+
+def test_reimporting_a_changed_published_item_creates_a_pending_version(app, trainers):
+    author, reviewer = trainers
+    item_id = _create(app, author, external_id="e-1")
+    _publish(app, item_id, author, reviewer)
+    changed = dataclasses.replace(SINGLE, explanation="修订后的解析。")
+    client = _login(app, "author@example.com")
+    preview = _upload(client, "bank.json", json_format.write([("e-1", changed)]))
+    assert "更新（生成待审核的新版本）：1" in preview.get_data(as_text=True)
+    _confirm(client, preview)
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        assert item.current_version.number == 2 and item.status is ItemStatus.REVIEW
+        assert item.published_version.number == 1
+
+
+def test_bulk_approval_approves_others_items_and_reports_own(app, trainers):
+    author, reviewer = trainers
+    mine = _create(app, reviewer)
+    theirs = [_create(app, author), _create(app, author, MULTI)]
+    with app.app_context():
+        for item_id, who in [(mine, reviewer), *[(i, author) for i in theirs]]:
+            authoring.submit_item(db.session.get(Item, item_id), _user(who))
+        db.session.commit()
+    client = _login(app, "reviewer@example.com")
+    response = client.post("/authoring/items/approve", data={
+        "item_id": [str(mine), *map(str, theirs)], "comment": "批量审核"})
+    assert response.status_code == 302
+    with app.app_context():
+        statuses = {i.id: i.status for i in db.session.scalars(sa.select(Item))}
+    assert statuses == {mine: ItemStatus.REVIEW, theirs[0]: ItemStatus.PUBLISHED,
+                        theirs[1]: ItemStatus.PUBLISHED}
+
+
+def test_item_list_filters_searches_and_exports(app, trainers):
+    author, _ = trainers
+    _create(app, author)
+    _create(app, author, MULTI)
+    _create(app, author, LAW)
+    client = _login(app, "author@example.com")
+    page = client.get("/authoring/items?subject=LAW_MID").get_data(as_text=True)
+    assert "法规题干" in page and "接案" not in page
+    page = client.get("/authoring/items?q=特殊字符").get_data(as_text=True)
+    assert "含有特殊字符" in page and "法规题干" not in page
+    assert "没有符合条件" in client.get("/authoring/items?q=%25_").get_data(as_text=True)
+    export = client.get("/authoring/export?format=json&item_type=MULTI")
+    records = json_format.read(export.data)
+    assert [r.content for r in records] == [MULTI]
+
+
+def test_candidates_cannot_open_the_bank(app, trainers):
+    make_user(app, email="cand@example.com")
+    assert _login(app, "cand@example.com").get("/authoring/items").status_code == 403
