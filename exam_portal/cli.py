@@ -6,11 +6,12 @@ from flask.cli import AppGroup
 
 from .extensions import db
 from .models.accounts import Role
-from .services import ServiceError, accounts, audit
+from .services import ServiceError, accounts, audit, importing
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="The audit log.")
+bank_cli = AppGroup("bank", help="The item bank: import and export.")
 
 
 @demo_cli.command("seed")
@@ -58,6 +59,56 @@ def verify_audit():
     raise SystemExit(1)
 
 
+@bank_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "author_email", required=True, help="Email of the trainer who imports.")
+@click.option("--dry-run", is_flag=True, help="Only show what would change.")
+def import_bank(path, author_email, dry_run):
+    """Import items from an XLSX, CSV or JSON file of any size: all or nothing."""
+    from pathlib import Path
+
+    from flask_babel import gettext
+
+    author = accounts.find_by_email(author_email)
+    if author is None or author.role not in (Role.TRAINER, Role.ADMIN):
+        raise click.ClickException(f"{author_email} is not a trainer or administrator account")
+    data = Path(path).read_bytes()
+    try:
+        records = importing.read_file(path, data, max_items=None)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    plan = importing.plan_import(records)
+    for row in plan.errors[:200]:
+        for problem in row.problems:
+            click.echo(f"item {row.record.location} [{problem.field}]: {problem.render(gettext)}",
+                       err=True)
+    counts = {action.value: plan.count(action) for action in importing.Action}
+    click.echo("create {create}, update {update}, unchanged {unchanged}, "
+               "errors {error}".format(**counts))
+    if plan.errors:
+        raise click.ClickException("nothing was imported: fix the errors above")
+    if dry_run:
+        return
+    importing.apply_import(plan, author, filename=Path(path).name)
+    db.session.commit()
+    click.echo("imported")
+
+
+@bank_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--subject", help="Only this subject, e.g. LAW_MID.")
+def export_bank(path, subject):
+    """Export the newest version of every item to an XLSX, CSV or JSON file."""
+    from pathlib import Path
+
+    try:
+        data = importing.export_items(Path(path).suffix.lower(), subject=subject)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    Path(path).write_bytes(data)
+    click.echo(f"exported to {path}")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (demo_cli, users_cli, audit_cli):
+    for group in (demo_cli, users_cli, audit_cli, bank_cli):
         app.cli.add_command(group)

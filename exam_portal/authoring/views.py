@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from question_bank import syllabus
 from question_bank.diff import diff_contents
-from question_bank.formats import csv_format, json_format, xlsx_format
+from question_bank.formats import xlsx_format
 from question_bank.items import ItemType
 from question_bank.subjects import Subject
 from question_bank.workflow import ItemStatus
@@ -26,15 +26,15 @@ from ..account.forms import ConfirmForm
 from ..extensions import db
 from ..models.bank import Item, ItemVersion
 from ..services import ServiceError, authoring, importing
-from . import uploads
-from .forms import BulkApproveForm, ConfirmImportForm, ImportForm, ReviewForm
+from . import editor, uploads
+from .forms import BulkApproveForm, ConfirmImportForm, ImportForm, ItemForm, ReviewForm
 
 bp = Blueprint("authoring", __name__, url_prefix="/authoring")
 
-EXPORTS = {
-    "xlsx": (xlsx_format, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "csv": (csv_format, "text/csv; charset=utf-8"),
-    "json": (json_format, "application/json"),
+MIMETYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
 }
 
 
@@ -103,6 +103,88 @@ def item_detail(item_id):
         compare=compare, syllabus=syllabus.load(), review_form=ReviewForm(),
         confirm_form=ConfirmForm(),
     )
+
+
+def _editor_form(subject: Subject) -> ItemForm:
+    form = ItemForm()
+    form.syllabus.choices = editor.syllabus_choices(subject)
+    return form
+
+
+def _show_problems(form: ItemForm, problems) -> None:
+    for problem in problems:
+        field = form._fields.get(editor.field_for(problem), form.stem)
+        field.errors = [*field.errors, _(problem.message, **problem.params)]
+
+
+def _chosen_kind() -> tuple[Subject, ItemType] | None:
+    subject, item_type = request.args.get("subject", ""), request.args.get("item_type", "")
+    if subject not in Subject.__members__ or item_type not in ItemType.__members__:
+        return None
+    return Subject(subject), ItemType(item_type)
+
+
+@bp.route("/items/new", methods=["GET", "POST"])
+def create_item():
+    kind = _chosen_kind()
+    if kind is None:
+        return render_template("authoring/choose_kind.html", subjects=Subject, types=ItemType)
+    subject, item_type = kind
+    form = _editor_form(subject)
+    if form.validate_on_submit():
+        content, problems = editor.read(form, subject, item_type)
+        if content is not None:
+            try:
+                item = authoring.create_item(content, current_user)
+            except authoring.InvalidItem as error:
+                problems = error.problems
+            else:
+                db.session.commit()
+                flash(_("题目已保存为草稿。"), "success")
+                return redirect(url_for("authoring.item_detail", item_id=item.id))
+        _show_problems(form, problems)
+    return render_template("authoring/edit_item.html", form=form, item=None,
+                           subject=subject, item_type=item_type)
+
+
+@bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
+def edit_item(item_id):
+    item = _item_or_404(item_id)
+    form = _editor_form(item.subject)
+    if request.method == "GET":
+        editor.fill(form, item.current_version.to_domain())
+    elif form.validate_on_submit():
+        content, problems = editor.read(form, item.subject, item.item_type)
+        if content is not None:
+            try:
+                version = authoring.revise_item(item, content, current_user)
+            except authoring.InvalidItem as error:
+                problems = error.problems
+            except ServiceError as error:
+                db.session.rollback()
+                flash(str(error), "danger")
+                return redirect(url_for("authoring.item_detail", item_id=item.id))
+            else:
+                db.session.commit()
+                flash(_("已保存第 %(n)d 版。", n=version.number), "success")
+                return redirect(url_for("authoring.item_detail", item_id=item.id))
+        _show_problems(form, problems)
+    return render_template("authoring/edit_item.html", form=form, item=item,
+                           subject=item.subject, item_type=item.item_type)
+
+
+@bp.post("/items/preview")
+def preview_item():
+    """The item as a candidate would see it, from the editor's current input."""
+    kind = _chosen_kind()
+    if kind is None:
+        abort(400)
+    form = _editor_form(kind[0])
+    form.validate()  # fills .data; problems are shown in the preview instead
+    content, problems = editor.read(form, *kind)
+    if content is not None:
+        problems = authoring.content_problems(content)
+    return render_template("authoring/_preview.html", content=content, problems=problems)
 
 
 @bp.post("/items/<int:item_id>/submit")
@@ -224,13 +306,12 @@ def import_template():
 @bp.get("/export")
 def export_items():
     fmt = request.args.get("format", "xlsx")
-    if fmt not in EXPORTS:
+    if fmt not in MIMETYPES:
         abort(404)
-    items = db.session.scalars(_filtered_query(_filters())).all()
-    pairs = [(item.external_id, item.current_version.to_domain()) for item in items]
-    return _download(EXPORTS[fmt][0].write(pairs), fmt, f"items.{fmt}")
+    data = importing.export_items(fmt, query=_filtered_query(_filters()))
+    return _download(data, fmt, f"items.{fmt}")
 
 
 def _download(data: bytes, fmt: str, filename: str) -> Response:
-    return Response(data, mimetype=EXPORTS[fmt][1],
+    return Response(data, mimetype=MIMETYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -111,3 +111,17 @@ def apply_import(plan: ImportPlan, author, *, filename: str) -> dict[str, int]:
     summary = {action.value: plan.count(action) for action in Action if action is not Action.ERROR}
     audit.record("item.imported", actor=author, details={"file": filename[:200], **summary})
     return summary
+
+
+def export_items(suffix: str, *, subject: str | None = None, query=None) -> bytes:
+    """Write the newest version of the chosen items in the format named by *suffix*."""
+    writer = READERS.get(suffix if suffix.startswith(".") else f".{suffix}")
+    if writer is None:
+        raise ServiceError(gettext("只支持 %(formats)s 文件。", formats="、".join(READERS)))
+    if query is None:
+        query = sa.select(Item).order_by(Item.id)
+        if subject:
+            query = query.where(Item.subject == subject)
+    pairs = ((item.external_id, item.current_version.to_domain())
+             for item in db.session.scalars(query.execution_options(yield_per=1000)))
+    return writer.write(list(pairs))

@@ -237,3 +237,56 @@ def test_item_list_filters_searches_and_exports(app, trainers):
 def test_candidates_cannot_open_the_bank(app, trainers):
     make_user(app, email="cand@example.com")
     assert _login(app, "cand@example.com").get("/authoring/items").status_code == 403
+
+
+def _editor_data(**overrides):
+    data = {"stem": "社区居民议事会的主要作用是（  ）。", "option_a": "协商公共事务",
+            "option_b": "替代居委会", "option_c": "管理物业费", "option_d": "审批项目",
+            "keys": ["A"], "explanation": "议事会是居民协商议事的平台。", "difficulty": "2",
+            "syllabus": ["COMP_JR.06"], "tags": "社区工作，议事", "source": "original"}
+    return {**data, **overrides}
+
+
+def test_a_trainer_writes_an_item_in_the_editor_and_edits_it_after_publication(app, trainers):
+    author, reviewer = trainers
+    client = _login(app, "author@example.com")
+    url = "/authoring/items/new?subject=COMP_JR&item_type=SINGLE"
+    assert "选项 D" in client.get(url).get_data(as_text=True)
+    response = client.post(url, data=_editor_data())
+    assert response.status_code == 302
+    with app.app_context():
+        item = db.session.scalars(sa.select(Item)).one()
+        content = item.current_version.to_domain()
+        assert content.keys == ("A",) and content.tags == ("社区工作", "议事")
+        item_id = item.id
+    _publish(app, item_id, author, reviewer)
+    edit = client.get(f"/authoring/items/{item_id}/edit").get_data(as_text=True)
+    assert "协商公共事务" in edit and "待审核的新版本" in edit
+    client.post(f"/authoring/items/{item_id}/edit", data=_editor_data(explanation="更清楚的解析。"))
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        assert [v.number for v in item.versions] == [1, 2]
+        assert item.published_version.number == 1 and item.status is ItemStatus.REVIEW
+
+
+def test_the_editor_shows_each_problem_beside_its_field_and_saves_nothing(app, trainers):
+    client = _login(app, "author@example.com")
+    response = client.post("/authoring/items/new?subject=COMP_JR&item_type=MULTI",
+                           data=_editor_data(keys=["A"], option_e="第五项"))
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "多选题需要 2 到 4 个正确答案" in text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+
+
+def test_the_live_preview_renders_the_item_or_its_problems(app, trainers):
+    client = _login(app, "author@example.com")
+    url = "/authoring/items/preview?subject=PRAC_MID&item_type=CASE_ANALYSIS"
+    data = _editor_data(syllabus=["PRAC_MID.03"], points="20", stem="案例：<b>张某</b>……",
+                        outline="## 分析需要 | 10\n- 经济需要 | 5\n- 情绪支持 | 5\n"
+                                "## 介入策略 | 10\n- 链接资源 | 10")
+    text = client.post(url, data=data).get_data(as_text=True)
+    assert "不能包含 HTML 标签" in text and "<b>张某" not in text
+    data["stem"] = "案例：张某失业后……"
+    text = client.post(url, data=data).get_data(as_text=True)
+    assert "分析需要" in text and "链接资源（10）" in text and "alert-warning" not in text
