@@ -102,11 +102,13 @@ def export_bank(path, subject):
     from pathlib import Path
 
     try:
-        data = importing.export_items(Path(path).suffix.lower(), subject=subject)
+        data, refused = importing.export_items(Path(path).suffix.lower(), subject=subject)
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
     Path(path).write_bytes(data)
-    click.echo(f"exported to {path}")
+    for external_id, problem in refused:
+        click.echo(f"left out {external_id or '(no external id)'}: {problem.render()}", err=True)
+    click.echo(f"exported to {path} ({len(refused)} items left out)")
 
 
 def register_commands(app: Flask) -> None:

@@ -30,7 +30,7 @@ class BulkApproveForm(BaseForm):
 
 
 class ImportForm(BaseForm):
-    file = FileField(_l("题目文件（XLSX、CSV 或 JSON）"), validators=[FileRequired()])
+    file = FileField(_l("题目文件"), validators=[FileRequired()])
     submit = SubmitField(_l("上传并预览"))
 
 

@@ -35,6 +35,9 @@ MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
+    "gift": "text/plain; charset=utf-8",
+    "xml": "application/xml",
+    "zip": "application/zip",
 }
 
 
@@ -308,8 +311,11 @@ def export_items():
     fmt = request.args.get("format", "xlsx")
     if fmt not in MIMETYPES:
         abort(404)
-    data = importing.export_items(fmt, query=_filtered_query(_filters()))
-    return _download(data, fmt, f"items.{fmt}")
+    data, refused = importing.export_items(fmt, query=_filtered_query(_filters()))
+    response = _download(data, fmt, f"items.{fmt}")
+    # GIFT, Moodle XML and QTI carry choice items only; say how many were left out.
+    response.headers["X-Items-Refused"] = str(len(refused))
+    return response
 
 
 def _download(data: bytes, fmt: str, filename: str) -> Response:

@@ -7,7 +7,7 @@ from pathlib import PurePath
 import sqlalchemy as sa
 from flask_babel import gettext
 
-from question_bank.formats import csv_format, json_format, xlsx_format
+from question_bank.formats import csv_format, gift, json_format, moodle_xml, qti, xlsx_format
 from question_bank.formats.limits import UnreadableFile
 from question_bank.formats.records import ItemRecord
 from question_bank.i18n import N_
@@ -18,7 +18,12 @@ from ..extensions import db
 from ..models.bank import Item
 from . import ServiceError, audit, authoring
 
-READERS = {".json": json_format, ".csv": csv_format, ".xlsx": xlsx_format}
+READERS = {
+    ".json": json_format, ".csv": csv_format, ".xlsx": xlsx_format,
+    ".gift": gift, ".txt": gift, ".xml": moodle_xml, ".zip": qti,
+}
+# Formats that cannot express every item type return (data, refused) from write().
+PARTIAL_FORMATS = {gift, moodle_xml, qti}
 WEB_MAX_ITEMS = 5000
 
 
@@ -113,8 +118,12 @@ def apply_import(plan: ImportPlan, author, *, filename: str) -> dict[str, int]:
     return summary
 
 
-def export_items(suffix: str, *, subject: str | None = None, query=None) -> bytes:
-    """Write the newest version of the chosen items in the format named by *suffix*."""
+def export_items(suffix: str, *, subject: str | None = None, query=None):
+    """Write the newest version of the chosen items in the format named by *suffix*.
+
+    Return the file and (external id or item id, problem) for each item the format
+    cannot express.
+    """
     writer = READERS.get(suffix if suffix.startswith(".") else f".{suffix}")
     if writer is None:
         raise ServiceError(gettext("只支持 %(formats)s 文件。", formats="、".join(READERS)))
@@ -122,6 +131,8 @@ def export_items(suffix: str, *, subject: str | None = None, query=None) -> byte
         query = sa.select(Item).order_by(Item.id)
         if subject:
             query = query.where(Item.subject == subject)
-    pairs = ((item.external_id, item.current_version.to_domain())
-             for item in db.session.scalars(query.execution_options(yield_per=1000)))
-    return writer.write(list(pairs))
+    pairs = [(item.external_id, item.current_version.to_domain())
+             for item in db.session.scalars(query.execution_options(yield_per=1000))]
+    if writer in PARTIAL_FORMATS:
+        return writer.write(pairs)
+    return writer.write(pairs), []

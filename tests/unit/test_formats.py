@@ -1,5 +1,6 @@
 """Import/export formats: lossless round trips, clear refusals for bad and hostile files."""
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -7,7 +8,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from question_bank.formats import csv_format, json_format, xlsx_format
+from question_bank.formats import csv_format, gift, json_format, moodle_xml, qti, xlsx_format
 from question_bank.formats.limits import UnreadableFile
 
 from .bank_samples import ALL
@@ -111,3 +112,71 @@ def test_the_xlsx_template_has_chinese_headers():
     book = openpyxl.load_workbook(io.BytesIO(xlsx_format.template()))
     headers = [cell.value for cell in book.active[1]]
     assert headers[:4] == ["外部编号", "科目", "题型", "题干"]
+
+
+CHOICE_FORMATS = {"gift": gift, "moodle_xml": moodle_xml, "qti": qti}
+CHOICE_ITEMS = [(external_id, content) for external_id, content in ITEMS
+                if content.item_type.is_choice]
+
+
+@pytest.mark.parametrize("fmt", CHOICE_FORMATS)
+def test_choice_items_survive_gift_moodle_and_qti(fmt):
+    module = CHOICE_FORMATS[fmt]
+    data, refused = module.write(ITEMS)
+    assert sorted(external_id for external_id, _ in refused) == ["ext-case", "ext-essay",
+                                                                 "ext-plan"]
+    assert all("不能表达" in problem.render() for _, problem in refused)
+    records = module.read(data)
+    assert [r.problems for r in records] == [()] * len(CHOICE_ITEMS)
+    assert [(r.external_id, r.content) for r in records] == CHOICE_ITEMS
+
+
+def test_gift_escapes_its_special_characters():
+    tricky = dataclasses.replace(ALL["single"], stem="a~b=c#d{e}f:g\\h\n第二行",
+                                 options=("1=1", "~2", "{3}", "4#"))
+    data, _ = gift.write([("x:1", tricky)])
+    assert "\\~" in data.decode() and "\\{" in data.decode()
+    [record] = gift.read(data)
+    assert record.content == tricky and record.external_id == "x:1"
+
+
+def test_gift_from_another_system_reads_with_defaults_missing():
+    data = "::q1::题干 {=对 ~错 ~错 ~错}\n".encode()
+    [record] = gift.read(data)
+    assert record.content is None and {p.field for p in record.problems} >= {"subject"}
+
+
+def test_a_foreign_moodle_question_type_is_refused_individually():
+    data, _ = moodle_xml.write(CHOICE_ITEMS[:1])
+    data = data.replace(b"</quiz>", b'<question type="truefalse"><name><text>tf</text></name>'
+                                    b"</question></quiz>")
+    first, second = moodle_xml.read(data)
+    assert first.content is not None
+    assert second.content is None and "truefalse" in second.problems[0].render()
+
+
+@pytest.mark.parametrize("module", [moodle_xml])
+def test_xml_with_a_dtd_or_entities_is_refused(module):
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE quiz [<!ENTITY a "aaaaaaaa">]>'
+            b"<quiz><question type=\"multichoice\"><name><text>&a;</text></name></question></quiz>")
+    with pytest.raises(UnreadableFile, match="DTD"):
+        module.read(bomb)
+
+
+def test_a_qti_package_with_an_entity_in_an_item_is_refused():
+    data, _ = qti.write(CHOICE_ITEMS[:1])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as original, zipfile.ZipFile(out, "w") as patched:
+        for info in original.infolist():
+            body = original.read(info.filename)
+            if info.filename.startswith("items/"):
+                body = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM '
+                        b'"file:///etc/passwd">]><x>&e;</x>')
+            patched.writestr(info, body)
+    with pytest.raises(UnreadableFile):
+        qti.read(out.getvalue())
+
+
+def test_not_a_qti_zip_is_refused():
+    with pytest.raises(UnreadableFile, match="zip"):
+        qti.read(b"not a zip")
