@@ -91,6 +91,8 @@ def import_bank(path, author_email, dry_run):
         return
     importing.apply_import(plan, author, filename=Path(path).name)
     db.session.commit()
+    if plan.count(importing.Action.CREATE) >= 10_000:
+        importing.refresh_statistics()
     click.echo("imported")
 
 

@@ -42,6 +42,14 @@ def get_metadata():
     return target_db.metadata
 
 
+def _include_name(name, type_, parent_names):
+    # The search index (FTS5 table, pg_trgm index) is built by a migration, not
+    # declared in the models; comparing schemas must not propose dropping it.
+    from exam_portal.models.bank import is_search_structure
+
+    return not is_search_structure(name, type_)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -82,6 +90,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("include_name", _include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

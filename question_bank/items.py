@@ -94,9 +94,13 @@ class ItemContent:
             return CHOICE_POINTS[self.item_type]
         return self.points or Decimal(0)
 
-    def texts(self) -> list[str]:
-        """Every piece of free text, for search and for hostile-content checks."""
-        parts = [self.stem, self.explanation, *self.options, *self.tags]
+    def searchable_texts(self) -> list[str]:
+        """The text trainers search: everything a candidate reads in the question.
+
+        Explanations are left out: they mostly restate the stem, and indexing them
+        doubles the cost of the trigram index for little gain.
+        """
+        parts = [self.stem, *self.options, *self.tags]
         parts += [kp.text for kp in self.key_points]
         for sub in self.sub_questions:
             parts += [sub.prompt, *(kp.text for kp in sub.key_points)]

@@ -1,6 +1,5 @@
 """Trainer pages: the item list, an item's versions and review, import and export."""
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -24,7 +23,8 @@ from question_bank.workflow import ItemStatus
 
 from ..account.forms import ConfirmForm
 from ..extensions import db
-from ..models.bank import Item, ItemVersion
+from ..models.bank import Item
+from ..pagination import Page
 from ..services import ServiceError, authoring, importing
 from . import editor, uploads
 from .forms import BulkApproveForm, ConfirmImportForm, ImportForm, ItemForm, ReviewForm
@@ -60,30 +60,29 @@ def _filters() -> dict[str, str]:
     return chosen
 
 
-def _filtered_query(filters: dict[str, str]):
-    query = sa.select(Item).join(ItemVersion, Item.current_version_id == ItemVersion.id)
-    if filters["subject"]:
-        query = query.where(Item.subject == Subject(filters["subject"]))
-    if filters["item_type"]:
-        query = query.where(Item.item_type == ItemType(filters["item_type"]))
-    if filters["status"]:
-        query = query.where(Item.status == ItemStatus(filters["status"]))
-    if filters["difficulty"]:
-        query = query.where(ItemVersion.difficulty == int(filters["difficulty"]))
-    if filters["chapter"]:
-        query = query.where(ItemVersion.chapter_code == filters["chapter"])
-    if filters["q"]:
-        escaped = filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(ItemVersion.search_text.like(f"%{escaped}%", escape="\\"))
-    return query.order_by(Item.id.desc())
+def _item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
+    return authoring.ItemFilters(
+        subject=Subject(filters["subject"]) if filters["subject"] else None,
+        item_type=ItemType(filters["item_type"]) if filters["item_type"] else None,
+        status=ItemStatus(filters["status"]) if filters["status"] else None,
+        difficulty=int(filters["difficulty"]) if filters["difficulty"] else None,
+        chapter=filters["chapter"] or None,
+        text=filters["q"] or None,
+    )
 
 
 @bp.get("/items")
 def list_items():
     filters = _filters()
-    items = db.paginate(_filtered_query(filters), page=_page(),
-                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return render_template("authoring/list_items.html", items=items, filters=filters,
+    chosen = _item_filters(filters)
+    per_page = current_app.config["PAGE_SIZE"]
+    total = authoring.count_items(chosen)
+    page = min(_page(), max(1, -(-total // per_page)))
+    rows = db.session.scalars(
+        authoring.item_query(chosen).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return render_template("authoring/list_items.html",
+                           items=Page(rows, page, per_page, total), filters=filters,
                            syllabus=syllabus.load(), bulk_form=BulkApproveForm())
 
 
@@ -311,7 +310,8 @@ def export_items():
     fmt = request.args.get("format", "xlsx")
     if fmt not in MIMETYPES:
         abort(404)
-    data, refused = importing.export_items(fmt, query=_filtered_query(_filters()))
+    query = authoring.item_query(_item_filters(_filters()))
+    data, refused = importing.export_items(fmt, query=query)
     response = _download(data, fmt, f"items.{fmt}")
     # GIFT, Moodle XML and QTI carry choice items only; say how many were left out.
     response.headers["X-Items-Refused"] = str(len(refused))

@@ -16,6 +16,18 @@ from question_bank.workflow import ItemStatus
 from ..extensions import db
 from .types import UTCDateTime, enum_type, utcnow
 
+# Built by a migration, per database, outside the ORM metadata: an FTS5 table on
+# SQLite, a pg_trgm GIN index on PostgreSQL. Schema comparisons leave them alone.
+SEARCH_TABLE = "item_search"
+SEARCH_INDEX = "ix_item_versions_search_trgm"
+
+
+def is_search_structure(name: str | None, kind: str) -> bool:
+    """True for the search index objects that live outside the model metadata."""
+    if kind == "table":
+        return bool(name) and (name == SEARCH_TABLE or name.startswith(SEARCH_TABLE + "_"))
+    return kind == "index" and name == SEARCH_INDEX
+
 
 class ReviewDecision(enum.StrEnum):
     APPROVED = "APPROVED"
@@ -74,7 +86,7 @@ class ItemVersion(db.Model):
     syllabus_version: Mapped[str] = mapped_column(sa.String(10))
     chapter_code: Mapped[str] = mapped_column(sa.String(40), index=True)
     difficulty: Mapped[int]
-    # Stem, options, explanation and tags in one column, for the trainers' text search.
+    # Stem, options, sub-questions, key points, tags, statute: the trainers' text search.
     search_text: Mapped[str] = mapped_column(sa.Text)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -92,20 +104,33 @@ class ItemVersion(db.Model):
 
     def set_content(self, content: ItemContent, chapter_of) -> None:
         """Store *content* and everything derived from it."""
-        record = to_record(None, content)
-        self.content = record
-        self.content_hash = content_hash(content)
-        self.difficulty = content.difficulty
-        self.search_text = "\n".join(content.texts())
-        chapters = [chapter_of(code) or code for code in content.syllabus]
-        self.chapter_code = chapters[0]
-        self.links = [ItemLink(code=code, chapter_code=chapter)
-                      for code, chapter in zip(content.syllabus, chapters, strict=True)]
+        columns, links = version_columns(content, chapter_of)
+        for name, value in columns.items():
+            setattr(self, name, value)
+        self.links = [ItemLink(code=code, chapter_code=chapter) for code, chapter in links]
+
+
+def version_columns(content: ItemContent, chapter_of) -> tuple[dict, list[tuple[str, str]]]:
+    """The stored columns of a version holding *content*, and its (code, chapter) links."""
+    record = to_record(None, content)
+    chapters = [chapter_of(code) or code for code in content.syllabus]
+    columns = {
+        "content": record,
+        "content_hash": _hash(record),
+        "difficulty": content.difficulty,
+        "search_text": "\n".join(content.searchable_texts()),
+        "chapter_code": chapters[0],
+    }
+    return columns, list(zip(content.syllabus, chapters, strict=True))
+
+
+def _hash(record: dict) -> str:
+    canonical = json.dumps(record, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def content_hash(content: ItemContent) -> str:
-    canonical = json.dumps(to_record(None, content), ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return _hash(to_record(None, content))
 
 
 class ItemLink(db.Model):

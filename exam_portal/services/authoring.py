@@ -1,14 +1,27 @@
 """Authoring and review: items, versions and the DRAFT → REVIEW → PUBLISHED workflow."""
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask_babel import gettext
+from sqlalchemy.orm import contains_eager
 
 from question_bank import syllabus, workflow
-from question_bank.items import ItemContent, Problem, validate
+from question_bank.items import ItemContent, ItemType, Problem, validate
+from question_bank.subjects import Subject
 from question_bank.workflow import ItemStatus
 
 from ..extensions import db
-from ..models.bank import Item, ItemReview, ItemVersion, ReviewDecision, content_hash
+from ..models.bank import (
+    SEARCH_TABLE,
+    Item,
+    ItemLink,
+    ItemReview,
+    ItemVersion,
+    ReviewDecision,
+    content_hash,
+    version_columns,
+)
 from ..models.types import utcnow
 from . import ServiceError, audit
 
@@ -38,6 +51,64 @@ def create_item(content: ItemContent, author, *, external_id: str | None = None)
     item.current_version = version
     db.session.flush()
     return item
+
+
+def create_items(rows: list[tuple[str | None, ItemContent]], author) -> None:
+    """Create many DRAFT items at once (imports); every content must be valid already.
+
+    Bulk INSERTs instead of one unit of work per item: an import of 100,000 items
+    would otherwise spend minutes in per-object bookkeeping.
+    """
+    chapter_of = syllabus.load().chapter_of
+    now = utcnow()
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        # The trigram index takes new rows into its pending list and merges them in
+        # one go, instead of updating the index row by row.
+        db.session.execute(sa.text("SET LOCAL gin_pending_list_limit = '256MB'"))
+    for start in range(0, len(rows), _BULK_CHUNK):
+        chunk = rows[start:start + _BULK_CHUNK]
+        item_rows = [{"external_id": external_id, "subject": content.subject,
+                      "item_type": content.item_type, "status": ItemStatus.DRAFT,
+                      "created_by_id": author.id, "created_at": now, "updated_at": now}
+                     for external_id, content in chunk]
+        item_ids = _insert(Item, item_rows, postgresql)
+        versions, links = [], []
+        for item_id, (_, content) in zip(item_ids, chunk, strict=True):
+            columns, version_links = version_columns(content, chapter_of)
+            versions.append({**columns, "item_id": item_id, "number": 1,
+                             "status": ItemStatus.DRAFT, "author_id": author.id,
+                             "syllabus_version": syllabus.CURRENT_VERSION, "created_at": now})
+            links.append(version_links)
+        version_ids = _insert(ItemVersion, versions, postgresql)
+        db.session.execute(sa.insert(ItemLink), [
+            {"version_id": version_id, "code": code, "chapter_code": chapter}
+            for version_id, version_links in zip(version_ids, links, strict=True)
+            for code, chapter in version_links
+        ])
+        db.session.execute(sa.update(Item), [
+            {"id": item_id, "current_version_id": version_id}
+            for item_id, version_id in zip(item_ids, version_ids, strict=True)
+        ])
+
+
+def _insert(model, rows: list[dict], postgresql: bool) -> list[int]:
+    """Insert *rows*; return their new ids in order."""
+    if not postgresql:
+        return db.session.scalars(
+            sa.insert(model).returning(model.id, sort_by_parameter_order=True), rows).all()
+    # psycopg spends most of a multi-row INSERT … RETURNING parsing the huge statement;
+    # taking ids from the sequence first allows a plain pipelined executemany.
+    sequence = db.session.scalar(sa.select(sa.func.pg_get_serial_sequence(
+        model.__tablename__, "id")))
+    ids = db.session.scalars(sa.select(sa.func.nextval(sequence)).select_from(
+        sa.func.generate_series(1, len(rows)))).all()
+    db.session.execute(sa.insert(model), [{**row, "id": id_} for row, id_ in zip(
+        rows, ids, strict=True)])
+    return ids
+
+
+_BULK_CHUNK = 2000
 
 
 def _new_version(item, content, author, *, number, status) -> ItemVersion:
@@ -161,3 +232,66 @@ def published_content(item: Item) -> ItemContent | None:
     if item.published_version is None:
         return None
     return item.published_version.to_domain()
+
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    """The trainers' list filters; empty values filter nothing."""
+
+    subject: Subject | None = None
+    item_type: ItemType | None = None
+    status: ItemStatus | None = None
+    difficulty: int | None = None
+    chapter: str | None = None
+    text: str | None = None
+
+    def item_conditions(self) -> list:
+        conditions = []
+        if self.subject:
+            conditions.append(Item.subject == self.subject)
+        if self.item_type:
+            conditions.append(Item.item_type == self.item_type)
+        if self.status:
+            conditions.append(Item.status == self.status)
+        return conditions
+
+    def version_conditions(self) -> list:
+        conditions = []
+        if self.difficulty:
+            conditions.append(ItemVersion.difficulty == self.difficulty)
+        if self.chapter:
+            conditions.append(ItemVersion.chapter_code == self.chapter)
+        if self.text:
+            conditions.append(_text_match(self.text))
+        return conditions
+
+
+def item_query(filters: ItemFilters):
+    """Items, newest first, with their newest version loaded, matching *filters*."""
+    return (sa.select(Item).join(ItemVersion, Item.current_version_id == ItemVersion.id)
+            .where(*filters.item_conditions(), *filters.version_conditions())
+            .options(contains_eager(Item.current_version))
+            .order_by(Item.id.desc()))
+
+
+def count_items(filters: ItemFilters) -> int:
+    """How many items match; without version filters only the items table is read."""
+    version_conditions = filters.version_conditions()
+    query = sa.select(sa.func.count(Item.id)).where(*filters.item_conditions())
+    if version_conditions:
+        query = query.join(ItemVersion, Item.current_version_id == ItemVersion.id) \
+            .where(*version_conditions)
+    return db.session.scalar(query)
+
+
+def _text_match(text: str):
+    if db.session.get_bind().dialect.name == "sqlite" and len(text) >= 3:
+        # The FTS5 trigram index finds any substring of three characters or more.
+        phrase = '"' + text.replace('"', '""') + '"'
+        matches = (sa.select(sa.literal_column("rowid")).select_from(sa.table(SEARCH_TABLE))
+                   .where(sa.text(f"{SEARCH_TABLE} MATCH :phrase").bindparams(phrase=phrase)))
+        return ItemVersion.id.in_(matches)
+    # PostgreSQL serves this LIKE from its pg_trgm index; short SQLite searches scan.
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return ItemVersion.search_text.like(f"%{escaped}%", escape="\\")

@@ -7,6 +7,7 @@ from pathlib import PurePath
 import sqlalchemy as sa
 from flask_babel import gettext
 
+from question_bank import syllabus
 from question_bank.formats import csv_format, gift, json_format, moodle_xml, qti, xlsx_format
 from question_bank.formats.limits import UnreadableFile
 from question_bank.formats.records import ItemRecord
@@ -68,11 +69,12 @@ def read_file(filename: str, data: bytes, *, max_items: int | None) -> list[Item
 def plan_import(records: list[ItemRecord]) -> ImportPlan:
     """Decide, per record, whether it creates an item, updates one, changes nothing, or fails."""
     known = _items_by_external_id([r.external_id for r in records if r.external_id])
+    current_syllabus = syllabus.load()
     rows, seen = [], set()
     for record in records:
         problems = list(record.problems)
-        if record.content is not None:
-            problems += authoring.content_problems(record.content)
+        if record.content is not None:  # from_record validated the item rules already
+            problems += syllabus.link_problems(record.content, current_syllabus)
         if record.external_id:
             if record.external_id in seen:
                 problems.append(Problem("external_id", N_("外部编号在文件中重复。")))
@@ -108,14 +110,28 @@ def apply_import(plan: ImportPlan, author, *, filename: str) -> dict[str, int]:
     """Create drafts and pending versions for the whole plan, or nothing when any row fails."""
     if plan.errors:
         raise ServiceError(gettext("文件中有 %(n)d 处错误，未导入任何题目。", n=len(plan.errors)))
+    authoring.create_items([(row.record.external_id, row.record.content)
+                            for row in plan.rows if row.action is Action.CREATE], author)
     for row in plan.rows:
-        if row.action is Action.CREATE:
-            authoring.create_item(row.record.content, author, external_id=row.record.external_id)
-        elif row.action is Action.UPDATE:
+        if row.action is Action.UPDATE:
             authoring.revise_item(row.item, row.record.content, author)
     summary = {action.value: plan.count(action) for action in Action if action is not Action.ERROR}
     audit.record("item.imported", actor=author, details={"file": filename[:200], **summary})
     return summary
+
+
+def refresh_statistics() -> None:
+    """After a large import, let the query planner see the new size of the bank at once.
+
+    Without it PostgreSQL plans the item list with empty-table statistics until
+    autovacuum catches up, and a filtered page can take 100 ms instead of 1.
+    """
+    bind = db.session.get_bind()
+    if bind.dialect.name == "postgresql":
+        db.session.execute(sa.text("ANALYZE items, item_versions, item_links"))
+    else:
+        db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
 
 
 def export_items(suffix: str, *, subject: str | None = None, query=None):

@@ -10,6 +10,18 @@ from .table import HEADERS, header_problems, record_to_row, row_to_record
 
 # Single cells hold long case texts; the csv module's default limit is 128 KiB.
 _FIELD_LIMIT = 1024 * 1024
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
+# Export puts a ' in front (as Excel users do by hand); import takes exactly one off,
+# so the round trip is exact, including for text that itself starts with '.
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def protect(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA_TRIGGERS) else cell
+
+
+def unprotect(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:2].startswith(_FORMULA_TRIGGERS) else cell
 
 
 def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
@@ -35,7 +47,7 @@ def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
                 continue
             if max_items is not None and len(records) >= max_items:
                 raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-            records.append(row_to_record(headers, row, number))
+            records.append(row_to_record(headers, [unprotect(cell) for cell in row], number))
     except csv.Error as error:
         raise UnreadableFile(N_("CSV 格式错误（第 %(n)d 行）。"), n=rows.line_num) from error
     return records
@@ -47,5 +59,5 @@ def write(items) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow(HEADERS)
     for external_id, content in items:
-        writer.writerow(record_to_row(external_id, content))
+        writer.writerow([protect(cell) for cell in record_to_row(external_id, content)])
     return ("\ufeff" + buffer.getvalue()).encode()

@@ -46,13 +46,19 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_app(tmp_path_factory):
+    """The portal the browser talks to; tests may use it to set up data."""
     from exam_portal import create_app
 
     path = tmp_path_factory.mktemp("e2e") / "portal.db"
     url = f"sqlite:///{path}"
     migrate_to_head(url)
-    app = create_app(portal_config(url, TESTING=False, WTF_CSRF_ENABLED=True))
+    return create_app(portal_config(url, TESTING=False, WTF_CSRF_ENABLED=True))
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

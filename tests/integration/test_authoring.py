@@ -290,3 +290,93 @@ def test_the_live_preview_renders_the_item_or_its_problems(app, trainers):
     data["stem"] = "案例：张某失业后……"
     text = client.post(url, data=data).get_data(as_text=True)
     assert "分析需要" in text and "链接资源（10）" in text and "alert-warning" not in text
+
+
+def test_search_finds_short_and_long_text_and_follows_edits(app, trainers):
+    author, _ = trainers
+    item_id = _create(app, author)
+    client = _login(app, "author@example.com")
+    assert "接案" in client.get("/authoring/items?q=小李").get_data(as_text=True)
+    assert "接案" in client.get("/authoring/items?q=建立专业关系").get_data(as_text=True)
+    with app.app_context():
+        authoring.revise_item(db.session.get(Item, item_id),
+                              dataclasses.replace(SINGLE, stem="督导会谈的首要目的（  ）。"),
+                              _user(author))
+        db.session.commit()
+    assert "没有符合条件" in client.get("/authoring/items?q=小李在接案").get_data(as_text=True)
+    assert "督导会谈" in client.get("/authoring/items?q=督导会谈").get_data(as_text=True)
+
+
+def test_the_list_pages_through_many_items(app, trainers):
+    author, _ = trainers
+    with app.app_context():
+        authoring.create_items([(f"p-{n}", dataclasses.replace(SINGLE, stem=f"第 {n} 题（  ）。"))
+                                for n in range(45)], _user(author))
+        db.session.commit()
+    client = _login(app, "author@example.com")
+    text = client.get("/authoring/items?page=3").get_data(as_text=True)
+    assert "共 45 道" in text and "第 3 / 3 页" in text and "第 4 题" in text
+    assert "第 3 / 3 页" in client.get("/authoring/items?page=99").get_data(as_text=True)
+
+
+INJECTIONS = ["' OR '1'='1", "1; DROP TABLE items; --",
+              "%' UNION SELECT password_hash FROM users --", '" OR 1=1 --', "NEAR(a b) OR *",
+              "\\", "%%", "1e309", "-1", "0x7fffffff"]
+
+
+@pytest.mark.parametrize("param", ["q", "subject", "item_type", "status", "difficulty",
+                                   "chapter", "page"])
+def test_list_parameters_resist_sql_injection(app, trainers, param):
+    author, _ = trainers
+    _create(app, author)
+    client = _login(app, "author@example.com")
+    for payload in INJECTIONS:
+        response = client.get("/authoring/items", query_string={param: payload})
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200, payload
+        assert "scrypt:" not in text and "syntax error" not in text.lower(), payload
+        if param == "q":
+            assert "没有符合条件" in text, payload
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 1
+
+
+XSS = ['"onmouseover="alert(1)', "javascript:alert(1)", "' autofocus onfocus='alert(2)",
+       "{{ 7*7 }}"]
+
+
+def test_item_text_is_escaped_on_every_trainer_page(app, trainers):
+    from html.parser import HTMLParser
+
+    author, _ = trainers
+    hostile = dataclasses.replace(SINGLE, stem=f"题干 {XSS[0]}（  ）。",
+                                  options=tuple(XSS), explanation=f"解析 {XSS[1]}",
+                                  tags=(XSS[2],))
+    item_id = _create(app, author, hostile)
+    client = _login(app, "author@example.com")
+
+    class Attributes(HTMLParser):
+        found: list = []
+
+        def handle_starttag(self, tag, attrs):
+            for name, value in attrs:
+                if name.startswith("on") or name == "autofocus" or (
+                        value or "").strip().lower().startswith("javascript:"):
+                    self.found.append((tag, name, value))
+
+    pages = ["/authoring/items", f"/authoring/items/{item_id}",
+             f"/authoring/items/{item_id}/edit", "/authoring/items?q=onmouseover"]
+    for path in pages:
+        text = client.get(path).get_data(as_text=True)
+        parser = Attributes()
+        parser.found = []
+        parser.feed(text)
+        assert parser.found == [], path
+        if "/edit" in path or path.endswith(str(item_id)):
+            assert "{{ 7*7 }}" in text  # shown as text, never evaluated
+    preview = client.post("/authoring/items/preview?subject=COMP_JR&item_type=SINGLE",
+                          data=_editor_data(stem=XSS[0], option_a=XSS[1]))
+    parser = Attributes()
+    parser.found = []
+    parser.feed(preview.get_data(as_text=True))
+    assert parser.found == []

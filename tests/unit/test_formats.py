@@ -1,5 +1,6 @@
 """Import/export formats: lossless round trips, clear refusals for bad and hostile files."""
 
+import csv
 import dataclasses
 import io
 import json
@@ -180,3 +181,28 @@ def test_a_qti_package_with_an_entity_in_an_item_is_refused():
 def test_not_a_qti_zip_is_refused():
     with pytest.raises(UnreadableFile, match="zip"):
         qti.read(b"not a zip")
+
+
+def test_csv_export_defuses_formula_triggers_and_reads_them_back():
+    risky = dataclasses.replace(ALL["single"], options=("-2+3+cmd|' /C calc'!A0", "'quoted",
+                                                        "\t制表开头", "正常"))
+    data = csv_format.write([("x", risky)])
+    _, cells = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    assert "'-2+3+cmd|' /C calc'!A0" in cells and "''quoted" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t")) for cell in cells)
+    [record] = csv_format.read(data)
+    assert record.content == risky
+
+
+def test_xlsx_dates_and_numbers_typed_in_excel_are_read_as_text():
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_format.write([("law-1", ALL["law"])])))
+    sheet = book.active
+    headers = [cell.value for cell in sheet[1]]
+    from datetime import datetime
+
+    sheet.cell(row=2, column=headers.index("生效日期") + 1, value=datetime(2019, 1, 1))
+    sheet.cell(row=2, column=headers.index("难度") + 1, value=3)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    [record] = xlsx_format.read(buffer.getvalue())
+    assert record.problems == () and record.content == ALL["law"]
