@@ -149,7 +149,8 @@ def seed_bank() -> dict[str, int]:
     reviewer = accounts.find_by_email(DEMO_REVIEWER)
     totals = {"create": 0, "update": 0, "unchanged": 0, "approved": 0}
     folder = resources.files("question_bank") / "data" / "demo_bank"
-    for entry in sorted(folder.iterdir(), key=lambda path: path.name):
+    entries = sorted(folder.iterdir(), key=lambda path: path.name) if folder.is_dir() else []
+    for entry in entries:
         if not entry.name.endswith(".json"):
             continue
         records = importing.read_file(entry.name, entry.read_bytes(), max_items=None)

@@ -163,7 +163,7 @@ def submit_item(item: Item, actor) -> None:
     db.session.flush()
 
 
-def approve_item(item: Item, reviewer, comment: str) -> None:
+def approve_item(item: Item, reviewer, comment: str, *, record: bool = True) -> None:
     """Publish the version under review; the one published before is superseded."""
     version = _reviewable(item, reviewer, comment, approving=True)
     if item.published_version is not None:
@@ -173,8 +173,9 @@ def approve_item(item: Item, reviewer, comment: str) -> None:
     item.status = ItemStatus.PUBLISHED
     db.session.add(ItemReview(version_id=version.id, reviewer_id=reviewer.id,
                               decision=ReviewDecision.APPROVED, comment=comment.strip()))
-    audit.record("item.approved", target=item, actor=reviewer,
-                 details={"version": version.number})
+    if record:
+        audit.record("item.approved", target=item, actor=reviewer,
+                     details={"version": version.number})
     db.session.flush()
 
 
@@ -202,16 +203,20 @@ def _reviewable(item, reviewer, comment, *, approving) -> ItemVersion:
 
 def approve_items(item_ids: list[int], reviewer, comment: str) -> tuple[int, list[tuple]]:
     """Approve several items; return how many, and (item, reason) for each refused one."""
-    approved, refused = 0, []
+    approved, refused = [], []
     items = db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)).order_by(Item.id))
     for item in items:
         try:
-            approve_item(item, reviewer, comment)
+            approve_item(item, reviewer, comment, record=False)
         except ServiceError as error:
             refused.append((item, str(error)))
         else:
-            approved += 1
-    return approved, refused
+            approved.append(item.id)
+    if approved:
+        # One audit event for the whole decision, naming every item it published.
+        audit.record("item.approved_in_bulk", actor=reviewer,
+                     details={"items": approved, "comment": comment.strip()[:500]})
+    return len(approved), refused
 
 
 def retire_item(item: Item, actor) -> None:
