@@ -121,12 +121,22 @@ def _new_version(item, content, author, *, number, status) -> ItemVersion:
     return version
 
 
+def _lock(item: Item) -> None:
+    """Re-read *item* and its newest version under a row lock, so two trainers acting
+    on one item at the same moment act one after the other (PostgreSQL; SQLite
+    already serialises writers)."""
+    db.session.refresh(item, with_for_update=True)
+    if item.current_version is not None:
+        db.session.refresh(item.current_version, with_for_update=True)
+
+
 def revise_item(item: Item, content: ItemContent, author) -> ItemVersion:
     """Change what an item says.
 
     A draft (or a version still waiting for review) is changed in place; a published
     item gets a new version pending review, and candidates keep the approved one.
     """
+    _lock(item)
     current = item.current_version
     if item.status is ItemStatus.RETIRED:
         raise ServiceError(gettext("这道题已经停用，不能修改。"))
@@ -154,6 +164,7 @@ def is_unchanged(item: Item, content: ItemContent) -> bool:
 
 def submit_item(item: Item, actor) -> None:
     """Send the current draft for review."""
+    _lock(item)
     problem = workflow.submit_problem(item.current_version.status)
     if problem:
         raise ServiceError(gettext(problem))
@@ -192,6 +203,7 @@ def reject_item(item: Item, reviewer, reason: str) -> None:
 
 
 def _reviewable(item, reviewer, comment, *, approving) -> ItemVersion:
+    _lock(item)
     version = item.current_version
     problem = workflow.review_problem(version.status, author_id=version.author_id,
                                       reviewer_id=reviewer.id, comment=comment,
@@ -221,6 +233,7 @@ def approve_items(item_ids: list[int], reviewer, comment: str) -> tuple[int, lis
 
 def retire_item(item: Item, actor) -> None:
     """Withdraw an item: no candidate gets it any more; its history stays."""
+    _lock(item)
     problem = workflow.retire_problem(item.status)
     if problem:
         raise ServiceError(gettext(problem))

@@ -380,3 +380,44 @@ def test_item_text_is_escaped_on_every_trainer_page(app, trainers):
     parser.found = []
     parser.feed(preview.get_data(as_text=True))
     assert parser.found == []
+
+
+def test_two_reviewers_approving_at_once_publish_once(app, trainers):
+    import threading
+
+    author, reviewer = trainers
+    second = make_user(app, Role.TRAINER, email="second@example.com")
+    item_id = _create(app, author)
+    with app.app_context():
+        authoring.submit_item(db.session.get(Item, item_id), _user(author))
+        db.session.commit()
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def approve(user_id):
+        with app.app_context():
+            # On PostgreSQL both reviewers load the item before either approves. On
+            # SQLite every transaction takes the write lock at its start, so loading
+            # first would just make the second wait at the barrier forever.
+            postgresql = db.session.get_bind().dialect.name == "postgresql"
+            if not postgresql:
+                barrier.wait(timeout=30)
+            item = db.session.get(Item, item_id)
+            if postgresql:
+                barrier.wait(timeout=30)
+            try:
+                authoring.approve_item(item, _user(user_id), "通过")
+                db.session.commit()
+                outcomes.append("approved")
+            except ServiceError:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=approve, args=(uid,)) for uid in (reviewer, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["approved", "refused"]
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        assert len(item.current_version.reviews) == 1
