@@ -289,7 +289,7 @@ def confirm_import():
     try:
         records = importing.read_file(filename, data, max_items=importing.WEB_MAX_ITEMS)
         summary = importing.apply_import(importing.plan_import(records), current_user,
-                                         filename=filename.split("-", 1)[-1])
+                                         filename=filename)
     except ServiceError as error:
         db.session.rollback()
         flash(str(error), "danger")

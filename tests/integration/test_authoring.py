@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
+from exam_portal.models.audit import AuditEvent
 from exam_portal.models.bank import Item, ItemVersion
 from exam_portal.services import ServiceError, authoring
 from question_bank.formats import csv_format, json_format, xlsx_format
@@ -421,3 +422,27 @@ def test_two_reviewers_approving_at_once_publish_once(app, trainers):
     with app.app_context():
         item = db.session.get(Item, item_id)
         assert len(item.current_version.reviews) == 1
+
+
+def test_a_preview_token_is_bound_to_its_user_and_works_once(app, trainers):
+    client = _login(app, "author@example.com")
+    preview = _upload(client, "我的题库.json", json_format.write([("e-1", SINGLE)]))
+    import re
+
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"',
+                      preview.get_data(as_text=True)).group(1)
+    other = _login(app, "reviewer@example.com")
+    assert other.post("/authoring/import/confirm", data={"token": token}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+    for attempt in ("../../etc/passwd", token + "/../x", "*"):
+        client.post("/authoring/import/confirm", data={"token": attempt})
+    assert client.post("/authoring/import/confirm", data={"token": token}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 1
+        event = db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == "item.imported")).one()
+        assert "我的题库.json" in event.details
+    client.post("/authoring/import/confirm", data={"token": token})
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 1
