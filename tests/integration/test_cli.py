@@ -66,3 +66,23 @@ def test_create_admin_refuses_a_weak_password(app):
     assert result.exit_code != 0 and "12" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_demo_seed_publishes_the_demo_bank_through_the_review_workflow(app):
+    from exam_portal.models.bank import Item, ItemReview
+    from question_bank.workflow import ItemStatus
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    with app.app_context():
+        items = db.session.scalars(sa.select(Item)).all()
+        author = db.session.scalar(sa.select(User).where(User.email == demo.DEMO_AUTHOR))
+        reviewer = db.session.scalar(sa.select(User).where(User.email == demo.DEMO_REVIEWER))
+        assert items and {item.status for item in items} == {ItemStatus.PUBLISHED}
+        assert {item.created_by_id for item in items} == {author.id}
+        reviewers = set(db.session.scalars(sa.select(ItemReview.reviewer_id)))
+        assert reviewers == {reviewer.id}
+        count = len(items)
+    second = runner.invoke(args=["demo", "seed"])
+    assert f"0 new, 0 updated, {count} unchanged, 0 approved" in second.output

@@ -1,0 +1,79 @@
+"""The demo bank: enough original items per subject, type and chapter, each complete."""
+
+import collections
+import json
+from datetime import date
+from importlib import resources
+
+import pytest
+
+from question_bank import syllabus
+from question_bank.formats.records import from_record
+from question_bank.items import ItemType, Source
+from question_bank.subjects import Subject
+
+FOLDER = resources.files("question_bank") / "data" / "demo_bank"
+MINIMUMS = {
+    Subject.COMP_JR: {ItemType.SINGLE: 90, ItemType.MULTI: 30},
+    Subject.COMP_MID: {ItemType.SINGLE: 90, ItemType.MULTI: 30},
+    Subject.PRAC_JR: {ItemType.SINGLE: 90, ItemType.MULTI: 30},
+    Subject.LAW_MID: {ItemType.SINGLE: 90, ItemType.MULTI: 30},
+    Subject.PRAC_MID: {ItemType.CASE_ANALYSIS: 10, ItemType.PLAN_DESIGN: 3},
+    Subject.PRAC_SR: {ItemType.CASE_ANALYSIS: 4, ItemType.ESSAY: 2},
+}
+LAW_CUTOFF = date(2025, 12, 31)
+# The bank is written subject by subject; each subject's file is checked once it exists.
+PRESENT = [subject for subject in MINIMUMS if (FOLDER / f"{subject.value}.json").is_file()]
+
+
+def _records(subject):
+    data = json.loads((FOLDER / f"{subject.value}.json").read_text(encoding="utf-8"))
+    return [from_record(entry, number) for number, entry in enumerate(data, 1)]
+
+
+@pytest.mark.parametrize("subject", PRESENT)
+def test_every_item_is_valid_complete_and_original(subject):
+    tree = syllabus.load()
+    for record in _records(subject):
+        assert record.problems == (), (record.location, record.problems)
+        content = record.content
+        assert content.subject is subject and content.source is Source.ORIGINAL
+        assert content.explanation.strip() and content.syllabus
+        assert syllabus.link_problems(content, tree) == [], record.external_id
+        assert record.external_id.startswith(f"demo-{subject.value.lower().replace('_', '-')}-")
+
+
+@pytest.mark.parametrize("subject", PRESENT)
+def test_counts_per_type_and_every_chapter_covered(subject):
+    records = _records(subject)
+    by_type = collections.Counter(r.content.item_type for r in records)
+    for item_type, minimum in MINIMUMS[subject].items():
+        assert by_type[item_type] >= minimum, (item_type, by_type[item_type])
+    chapter_of = syllabus.load().chapter_of
+    covered = {chapter_of(code) for r in records for code in r.content.syllabus}
+    chapters = {c.code for c in syllabus.load().trees[subject].chapters}
+    assert chapters <= covered, sorted(chapters - covered)
+    if subject.kind.value == "OBJECTIVE":
+        for chapter in chapters:
+            types = {r.content.item_type for r in records
+                     if chapter_of(r.content.syllabus[0]) == chapter}
+            assert types == {ItemType.SINGLE, ItemType.MULTI}, chapter
+
+
+def test_external_ids_and_stems_are_unique_across_the_bank():
+    records = [r for subject in PRESENT for r in _records(subject)]
+    assert records
+    assert len({r.external_id for r in records}) == len(records)
+    assert len({r.content.stem for r in records}) == len(records)
+
+
+@pytest.mark.parametrize("subject", PRESENT)
+def test_law_references_name_statute_and_article_in_force_at_the_cutoff(subject):
+    records = _records(subject)
+    for record in records:
+        law = record.content.law
+        if law is None:
+            assert subject is not Subject.LAW_MID, record.external_id
+            continue
+        assert law.statute.strip() and law.article.strip()
+        assert law.in_force_on(LAW_CUTOFF), record.external_id
