@@ -19,16 +19,13 @@ from flask_login import current_user
 from ..account.forms import ConfirmForm
 from ..extensions import db
 from ..models.accounts import Role, User
+from ..pagination import page_argument
 from ..security import require_recent_auth
 from ..services import ServiceError, accounts, audit, profiles
 from .forms import ROLE_LABELS, CreateUserForm, SetRoleForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-
-def _page() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
 
 
 @bp.get("/users")
@@ -42,7 +39,7 @@ def list_users():
     if role in {r.value for r in Role}:
         query = query.where(User.role == Role(role))
     users = db.paginate(
-        query, page=_page(), per_page=current_app.config["PAGE_SIZE"], error_out=False
+        query, page=page_argument(), per_page=current_app.config["PAGE_SIZE"], error_out=False
     )
     return render_template(
         "admin/list_users.html", users=users, search=search, role=role,
@@ -144,6 +141,6 @@ def reveal_resident_id(user_id):
 def audit_log():
     action = request.args.get("action", "").strip()[:64]
     events = audit.recent_events(
-        page=_page(), per_page=current_app.config["PAGE_SIZE"], action=action or None
+        page=page_argument(), per_page=current_app.config["PAGE_SIZE"], action=action or None
     )
     return render_template("admin/audit_log.html", events=events, action=action)

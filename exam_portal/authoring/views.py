@@ -24,7 +24,7 @@ from question_bank.workflow import ItemStatus
 from ..account.forms import ConfirmForm
 from ..extensions import db
 from ..models.bank import Item
-from ..pagination import Page
+from ..pagination import Page, page_argument
 from ..services import ServiceError, authoring, importing
 from . import editor, uploads
 from .forms import BulkApproveForm, ConfirmImportForm, ImportForm, ItemForm, ReviewForm
@@ -40,10 +40,6 @@ MIMETYPES = {
     "zip": "application/zip",
 }
 
-
-def _page() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
 
 
 def _filters() -> dict[str, str]:
@@ -77,7 +73,7 @@ def list_items():
     chosen = _item_filters(filters)
     per_page = current_app.config["PAGE_SIZE"]
     total = authoring.count_items(chosen)
-    page = min(_page(), max(1, -(-total // per_page)))
+    page = min(page_argument(), max(1, -(-total // per_page)))
     rows = db.session.scalars(
         authoring.item_query(chosen).limit(per_page).offset((page - 1) * per_page)
     ).all()

@@ -6,7 +6,7 @@ import io
 from ..i18n import N_
 from .limits import UnreadableFile
 from .records import ItemRecord
-from .table import HEADERS, header_problems, record_to_row, row_to_record
+from .table import HEADERS, read_table, record_to_row
 
 # Single cells hold long case texts; the csv module's default limit is 128 KiB.
 _FIELD_LIMIT = 1024 * 1024
@@ -34,23 +34,9 @@ def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
     csv.field_size_limit(_FIELD_LIMIT)
     rows = csv.reader(io.StringIO(text, newline=""))
     try:
-        headers = next(rows, None)
-        if not headers:
-            raise UnreadableFile(N_("文件是空的。"))
-        missing = header_problems(headers)
-        if missing:
-            raise UnreadableFile(N_("缺少列：%(columns)s。"), columns="、".join(missing))
-        records = []
-        # Rows are numbered as a spreadsheet shows them: the headers are row 1.
-        for number, row in enumerate(rows, 2):
-            if not any(cell.strip() for cell in row):
-                continue
-            if max_items is not None and len(records) >= max_items:
-                raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-            records.append(row_to_record(headers, [unprotect(cell) for cell in row], number))
+        return read_table(rows, max_items, clean=unprotect)
     except csv.Error as error:
         raise UnreadableFile(N_("CSV 格式错误（第 %(n)d 行）。"), n=rows.line_num) from error
-    return records
 
 
 def write(items) -> bytes:

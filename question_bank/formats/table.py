@@ -4,6 +4,7 @@ import json
 
 from ..i18n import N_
 from ..items import Problem
+from .limits import UnreadableFile
 from .records import ItemRecord, from_record, to_record
 
 # (header, record field); option columns and law columns are flattened.
@@ -125,6 +126,27 @@ def row_to_record(headers: list[str], cells: list[str], location: int) -> ItemRe
     if problems:
         return ItemRecord(location, parsed.external_id, None, tuple(problems) + parsed.problems)
     return parsed
+
+
+def read_table(rows, max_items: int | None, *, clean=lambda cell: cell) -> list[ItemRecord]:
+    """Read a header row and item rows (lists of text cells) into item records.
+
+    Rows are numbered as a spreadsheet shows them: the headers are row 1.
+    """
+    headers = next(rows, None)
+    if not headers or not any(header.strip() for header in headers):
+        raise UnreadableFile(N_("文件是空的。"))
+    missing = header_problems(headers)
+    if missing:
+        raise UnreadableFile(N_("缺少列：%(columns)s。"), columns="、".join(missing))
+    records = []
+    for number, row in enumerate(rows, 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if max_items is not None and len(records) >= max_items:
+            raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
+        records.append(row_to_record(headers, [clean(cell) for cell in row], number))
+    return records
 
 
 def _lines(cell: str) -> list[str]:

@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Font
 from ..i18n import N_
 from .limits import MAX_UNCOMPRESSED_BYTES, UnreadableFile
 from .records import ItemRecord
-from .table import HEADERS, header_problems, record_to_row, row_to_record
+from .table import HEADERS, read_table, record_to_row
 
 SHEET_TITLE = "题目"
 # A formula is an <f> element in a worksheet part; text that merely says "<f>" is
@@ -29,30 +29,12 @@ def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
         # calamine (Rust) reads 100,000 rows in about two seconds; openpyxl needs
         # over twenty, most of it building a rich-text object for every cell.
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        rows = book.get_sheet_by_index(0).iter_rows()
-        return _read_rows(rows, max_items)
+        rows = ([_text(cell) for cell in row] for row in book.get_sheet_by_index(0).iter_rows())
+        return read_table(rows, max_items)
     except UnreadableFile:
         raise
     except Exception as error:  # noqa: BLE001 - the reader raises many kinds for a bad file
         raise UnreadableFile(N_("不是有效的 XLSX 文件。")) from error
-
-
-def _read_rows(rows, max_items: int | None) -> list[ItemRecord]:
-    headers = [_text(cell) for cell in next(rows, ())]
-    if not any(headers):
-        raise UnreadableFile(N_("文件是空的。"))
-    missing = header_problems(headers)
-    if missing:
-        raise UnreadableFile(N_("缺少列：%(columns)s。"), columns="、".join(missing))
-    records = []
-    for number, row in enumerate(rows, 2):
-        cells = [_text(cell) for cell in row]
-        if not any(cell.strip() for cell in cells):
-            continue
-        if max_items is not None and len(records) >= max_items:
-            raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-        records.append(row_to_record(headers, cells, number))
-    return records
 
 
 def _refuse_hostile_parts(data: bytes) -> None:
