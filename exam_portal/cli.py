@@ -12,6 +12,7 @@ demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="The audit log.")
 bank_cli = AppGroup("bank", help="The item bank: import and export.")
+attempts_cli = AppGroup("attempts", help="Practice and mock attempts.")
 
 
 @demo_cli.command("seed")
@@ -113,6 +114,24 @@ def export_bank(path, subject):
     click.echo(f"exported to {path} ({len(refused)} items left out)")
 
 
+@attempts_cli.command("expire")
+def expire_attempts():
+    """Hand in every attempt past its deadline and grace with the answers saved (for cron;
+    safe to run again and alongside the portal)."""
+    from .models.attempts import EndedBy
+    from .models.types import utcnow
+    from .services import practice
+
+    now = utcnow()
+    finalised = 0
+    for attempt_id in practice.overdue_attempt_ids(now=now):
+        # One transaction each: a long backlog never holds locks for long, and an
+        # attempt a candidate or another sweeper closes first is simply skipped.
+        finalised += practice.finalise(attempt_id, now=now, ended_by=EndedBy.DEADLINE)
+        db.session.commit()
+    click.echo(f"{finalised} overdue attempts handed in")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (demo_cli, users_cli, audit_cli, bank_cli):
+    for group in (demo_cli, users_cli, audit_cli, bank_cli, attempts_cli):
         app.cli.add_command(group)

@@ -58,6 +58,18 @@ class Config:
     ELIGIBILITY_CUTOFF = None  # "YYYY-MM-DD"
     EXAM_MONTH = 5
 
+    # Practice and mock papers. Saves and submits are accepted this long after the
+    # deadline, for requests already on their way when time ran out.
+    ATTEMPT_GRACE_SECONDS = 60
+    # Right answers in a row that take an item out of the wrong-answer book.
+    WRONG_ANSWER_STREAK = 2
+    # A mock paper avoids items already in more than this share of the mock papers
+    # drawn (by this app process), when the bank has enough others.
+    MOCK_MAX_EXPOSURE = 0.3
+    # Law items must be in force on this date (YYYY-MM-DD); default: 31 Dec of the
+    # year before the coming exam.
+    LAW_CUTOFF = None
+
     PAGE_SIZE = 20
     PRODUCTION = False
 
@@ -79,8 +91,12 @@ _ENV_KEYS = {
     "ELIGIBILITY_CUTOFF": "ELIGIBILITY_CUTOFF",
     "PASSWORD_MIN_LENGTH": "PASSWORD_MIN_LENGTH",
     "REAUTH_WINDOW_SECONDS": "REAUTH_WINDOW_SECONDS",
+    "ATTEMPT_GRACE_SECONDS": "ATTEMPT_GRACE_SECONDS",
+    "WRONG_ANSWER_STREAK": "WRONG_ANSWER_STREAK",
+    "LAW_CUTOFF": "LAW_CUTOFF",
 }
-_INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS"}
+_INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
+             "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK"}
 
 
 def settings_from_env(environ=None) -> dict:

@@ -49,7 +49,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def _template_globals() -> dict:
+    from .services.practice import show_halves
+
     return {
+        "show_halves": show_halves,
         "current_locale": str(get_locale()),
         "labels": labels,
         "format_date": format_date,
@@ -91,7 +94,8 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .authoring import bp as authoring_bp
+    from .candidate import bp as candidate_bp
     from .main import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, authoring_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp):
         app.register_blueprint(blueprint)

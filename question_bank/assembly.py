@@ -2,12 +2,14 @@
 
 import random
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from .errors import QuotaNotMet
-from .items import ItemType
-from .specs import ExamSpec
+from .items import OPTION_COUNTS, ItemType
+from .specs import ExamSpec, Section
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,15 @@ class PoolItem:
     chapter: str
     option_count: int = 0
     fixed_order: bool = False
+    item_id: int = 0
+    points: Decimal | None = None  # subjective items only: they fit a section of equal points
+    law_from: date | None = None
+    law_to: date | None = None
+
+    def in_force_on(self, day: date | None) -> bool:
+        if day is None or self.law_from is None:
+            return True
+        return self.law_from <= day and (self.law_to is None or day <= self.law_to)
 
 
 @dataclass(frozen=True)
@@ -27,59 +38,158 @@ class PaperItem:
     position: int  # 1-based over the whole paper
     version_id: int
     option_order: tuple[int, ...]  # shown order of the stored options (indexes)
+    item_id: int = 0
 
 
-def assemble(spec: ExamSpec, pool: Sequence[PoolItem], rng: random.Random, *,
+class Pool:
+    """Published versions indexed for drawing: by section fit, then by chapter.
+
+    Built once per bank revision and reused: drawing a paper then costs a few
+    samples per chapter instead of a pass over the whole bank.
+    """
+
+    def __init__(self, entries: Iterable[PoolItem], *, on_date: date | None = None):
+        unique = {entry.version_id: entry for entry in entries if entry.in_force_on(on_date)}
+        index: dict[tuple, dict[str, list[PoolItem]]] = defaultdict(lambda: defaultdict(list))
+        for version_id in sorted(unique):
+            entry = unique[version_id]
+            index[_fit_key(entry.item_type, entry.points)][entry.chapter].append(entry)
+            if not entry.item_type.is_choice:  # also under "any points", for practice sets
+                index[(entry.item_type, None)][entry.chapter].append(entry)
+        self._index = {key: dict(sorted(chapters.items())) for key, chapters in index.items()}
+        self._ids = {key: {chapter: frozenset(e.version_id for e in entries)
+                           for chapter, entries in chapters.items()}
+                     for key, chapters in self._index.items()}
+        self.by_version = unique
+        self.on_date = on_date
+
+    def __len__(self) -> int:
+        return len(self.by_version)
+
+    def chapters(self, key: tuple) -> dict[str, list[PoolItem]]:
+        return self._index.get(key, {})
+
+    def ids(self, key: tuple, chapter: str) -> frozenset[int]:
+        return self._ids[key][chapter]
+
+    def available(self, key: tuple, chapters: frozenset[str] | None = None) -> int:
+        return sum(len(entries) for chapter, entries in self.chapters(key).items()
+                   if chapters is None or chapter in chapters)
+
+
+def _fit_key(item_type: ItemType, points: Decimal | None) -> tuple:
+    # Choice items score by the spec; a subjective item is written for its points.
+    return (item_type, None if item_type.is_choice else points)
+
+
+def section_key(section: Section, *, match_points: bool = True) -> tuple:
+    """The pool index a section draws from: its item type, and for subjective items in
+    a paper also its points (practice sets take any points)."""
+    return _fit_key(section.item_type, section.points if match_points else None)
+
+
+def assemble(spec: ExamSpec, pool: "Pool | Sequence[PoolItem]", rng: random.Random, *,
              seen: frozenset[int] = frozenset(),
-             chapter_weights: Mapping[str, float] | None = None) -> tuple[PaperItem, ...]:
+             chapter_weights: Mapping[str, float] | None = None,
+             chapters: frozenset[str] | None = None,
+             exposure: Mapping[int, int] | None = None, papers: int = 0,
+             max_exposure: float | None = None,
+             strict: bool = True, match_points: bool = True) -> tuple[PaperItem, ...]:
     """Pick items for every section of *spec*.
 
     Chapters get items in proportion to *chapter_weights* (default: their share of the
-    bank), no version twice, versions the candidate has not seen first, options
-    shuffled unless the item fixes them. The same pool, seen set and seed give the
-    same paper. Raises QuotaNotMet naming the first section the bank cannot fill.
+    bank), no version twice; versions the candidate has not seen (*seen*) come first,
+    and versions already in more than *max_exposure* of the *papers* drawn so far
+    (*exposure* counts them) only after those; options are shuffled unless the item
+    fixes them. *chapters* limits the draw to those chapters. The same pool, inputs
+    and seed give the same paper. With *strict*, raises QuotaNotMet naming the first
+    section the bank cannot fill; otherwise a short section takes what there is.
+    Without *match_points*, subjective items of any points fit (practice sets).
     """
-    by_type: dict[ItemType, list[PoolItem]] = defaultdict(list)
-    for entry in sorted({entry.version_id: entry for entry in pool}.values(),
-                        key=lambda entry: entry.version_id):
-        by_type[entry.item_type].append(entry)
+    if not isinstance(pool, Pool):
+        pool = Pool(pool)
+    overexposed = _overexposed(exposure, papers, max_exposure)
     paper: list[PaperItem] = []
     for section in spec.sections:
-        candidates = by_type[section.item_type]
-        if len(candidates) < section.count:
-            raise QuotaNotMet(section.code, section.count, len(candidates))
-        chosen = _draw(candidates, section.count, rng, seen, chapter_weights)
+        key = section_key(section, match_points=match_points)
+        available = pool.available(key, chapters)
+        if available < section.count and strict:
+            raise QuotaNotMet(section.code, section.count, available)
+        by_chapter = {chapter: entries for chapter, entries in pool.chapters(key).items()
+                      if chapters is None or chapter in chapters}
+        ids = {chapter: pool.ids(key, chapter) for chapter in by_chapter}
+        chosen = _draw(by_chapter, ids, min(section.count, available), rng,
+                       (seen, overexposed), chapter_weights)
         for entry in chosen:
-            order = list(range(entry.option_count))
+            order = list(range(entry.option_count or OPTION_COUNTS.get(entry.item_type, 0)))
             if not entry.fixed_order:
                 rng.shuffle(order)
-            paper.append(PaperItem(section.code, len(paper) + 1, entry.version_id, tuple(order)))
+            paper.append(PaperItem(section.code, len(paper) + 1, entry.version_id,
+                                   tuple(order), entry.item_id))
     return tuple(paper)
 
 
-def _draw(candidates, count, rng, seen, weights) -> list[PoolItem]:
-    by_chapter: dict[str, list[PoolItem]] = defaultdict(list)
-    for entry in candidates:
-        by_chapter[entry.chapter].append(entry)
-    chapters = sorted(by_chapter)
+def _overexposed(exposure, papers, max_exposure) -> frozenset[int]:
+    if not exposure or max_exposure is None or papers <= 0:
+        return frozenset()
+    limit = max_exposure * papers
+    return frozenset(version for version, count in exposure.items() if count >= limit)
+
+
+def _draw(by_chapter: dict[str, list[PoolItem]], ids: dict[str, frozenset[int]], count: int,
+          rng: random.Random, avoid: tuple[frozenset[int], ...], weights) -> list[PoolItem]:
+    """Draw *count* entries over chapters, preferring entries in no *avoid* set, then
+    those only in the later sets (the first set is avoided most)."""
+    chapters = list(by_chapter)
     shares = {chapter: (weights or {}).get(chapter, len(by_chapter[chapter]))
               for chapter in chapters}
-    unseen = {chapter: [e for e in by_chapter[chapter] if e.version_id not in seen]
-              for chapter in chapters}
-    already = {chapter: [e for e in by_chapter[chapter] if e.version_id in seen]
-               for chapter in chapters}
-    # Unseen items first, spread by the chapter weights; only then, if the section is
-    # still short, items the candidate has seen.
-    first = allocate(count, shares, {c: len(unseen[c]) for c in chapters})
-    rest = allocate(count - sum(first.values()), shares,
-                    {c: len(by_chapter[c]) - first[c] for c in chapters})
+    avoided = {chapter: _avoided_in(ids[chapter], avoid) for chapter in chapters}
+    # Tier 0: in no avoid set; tier k: in avoid set k-1 but none before it.
+    tiers = len(avoid) + 1
+    tier_sizes = {chapter: _tier_sizes(len(by_chapter[chapter]), avoided[chapter], avoid)
+                  for chapter in chapters}
+    quotas = dict.fromkeys(chapters, 0)
+    remaining = count
+    for tier in range(tiers):
+        granted = allocate(remaining, shares,
+                           {c: sum(tier_sizes[c][:tier + 1]) - quotas[c] for c in chapters})
+        for chapter, extra in granted.items():
+            quotas[chapter] += extra
+        remaining -= sum(granted.values())
     chosen = []
     for chapter in chapters:
-        rng.shuffle(unseen[chapter])
-        rng.shuffle(already[chapter])
-        chosen += (unseen[chapter] + already[chapter])[:first[chapter] + rest[chapter]]
+        if quotas[chapter]:
+            chosen += _sample(by_chapter[chapter], quotas[chapter], rng, avoided[chapter], avoid)
     rng.shuffle(chosen)
     return chosen
+
+
+def _avoided_in(ids: frozenset[int], avoid) -> dict[int, int]:
+    """version id → the first avoid set holding it, for one chapter's versions."""
+    result: dict[int, int] = {}
+    for rank, versions in enumerate(avoid):
+        for version in versions:
+            if version in ids and version not in result:
+                result[version] = rank
+    return result
+
+
+def _tier_sizes(size: int, avoided: dict[int, int], avoid) -> list[int]:
+    sizes = [0] * (len(avoid) + 1)
+    for rank in avoided.values():
+        sizes[rank + 1] += 1
+    sizes[0] = size - sum(sizes)
+    return sizes
+
+
+def _sample(entries: list[PoolItem], count: int, rng: random.Random,
+            avoided: dict[int, int], avoid) -> list[PoolItem]:
+    # A uniform sample of count + len(avoided) entries holds at least *count* entries of
+    # the best tiers there are, so the whole chapter is never shuffled.
+    size = min(len(entries), count + len(avoided))
+    sample = rng.sample(entries, size)
+    sample.sort(key=lambda entry: avoided.get(entry.version_id, -1))
+    return sample[:count]
 
 
 def allocate(count: int, weights: Mapping[str, float], available: Mapping[str, int]) -> dict:

@@ -2,7 +2,7 @@
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from importlib import resources
 
@@ -31,6 +31,12 @@ class ExamSpec:
     pass_ratio: Decimal
     sections: tuple[Section, ...]
     variant: str | None = None
+    # Chapter code → weight for paper assembly; empty: each chapter's share of the bank.
+    chapter_weights: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def weights(self) -> dict[str, float] | None:
+        return dict(self.chapter_weights) or None
 
     @property
     def full_marks(self) -> Decimal:
@@ -68,5 +74,19 @@ def load(subject: Subject, variant: str | None = None) -> ExamSpec:
                 Decimal(raw["points"]))
         for raw in raw_sections
     )
+    weights = tuple(sorted((code, float(weight))
+                           for code, weight in entry.get("chapter_weights", {}).items()))
     return ExamSpec(subject, data["version"], int(entry["minutes"]),
-                    Decimal(entry["pass_ratio"]), sections, variant)
+                    Decimal(entry["pass_ratio"]), sections, variant, weights)
+
+
+def practice_spec(spec: ExamSpec, count: int) -> ExamSpec:
+    """A shorter set built like *spec*: *count* items split over its sections in
+    proportion to their counts (largest remainder), each section at its own points."""
+    from .assembly import allocate  # assembly imports this module
+
+    weights = {section.code: section.count for section in spec.sections}
+    quotas = allocate(count, weights, dict.fromkeys(weights, count))
+    sections = tuple(replace(section, count=quotas[section.code])
+                     for section in spec.sections if quotas[section.code])
+    return replace(spec, sections=sections, minutes=0)

@@ -8,6 +8,14 @@ from .accounts import (  # noqa: F401
     Role,
     User,
 )
+from .attempts import (  # noqa: F401
+    Attempt,
+    AttemptItem,
+    BankRevision,
+    Bookmark,
+    Response,
+    WrongAnswer,
+)
 from .audit import AuditEvent  # noqa: F401
 from .bank import Item, ItemLink, ItemReview, ItemVersion  # noqa: F401
 from .mail import OutboxMail  # noqa: F401

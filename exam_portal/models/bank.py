@@ -3,7 +3,7 @@
 import enum
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -86,6 +86,12 @@ class ItemVersion(db.Model):
     syllabus_version: Mapped[str] = mapped_column(sa.String(10))
     chapter_code: Mapped[str] = mapped_column(sa.String(40), index=True)
     difficulty: Mapped[int]
+    # Read from the content so paper assembly never parses it: option order, the points
+    # of a subjective item, and the dates the rule a law item tests was in force.
+    fixed_order: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    points_halves: Mapped[int | None]
+    law_valid_from: Mapped[date | None]
+    law_valid_to: Mapped[date | None]
     # Stem, options, sub-questions, key points, tags, statute: the trainers' text search.
     search_text: Mapped[str] = mapped_column(sa.Text)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
@@ -120,6 +126,10 @@ def version_columns(content: ItemContent, chapter_of) -> tuple[dict, list[tuple[
         "difficulty": content.difficulty,
         "search_text": "\n".join(content.searchable_texts()),
         "chapter_code": chapters[0],
+        "fixed_order": content.fixed_order,
+        "points_halves": None if content.item_type.is_choice else int(content.points * 2),
+        "law_valid_from": content.law.valid_from if content.law else None,
+        "law_valid_to": content.law.valid_to if content.law else None,
     }
     return columns, list(zip(content.syllabus, chapters, strict=True))
 

@@ -45,3 +45,12 @@ def enum_type(enum_class: type[enum.Enum], name: str) -> sa.Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def dialect_insert(table, dialect_name: str):
+    """An INSERT that can take ON CONFLICT clauses on the database in use."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

@@ -23,7 +23,7 @@ from ..models.bank import (
     version_columns,
 )
 from ..models.types import utcnow
-from . import ServiceError, audit
+from . import ServiceError, audit, pools
 
 
 class InvalidItem(ServiceError):
@@ -184,6 +184,7 @@ def approve_item(item: Item, reviewer, comment: str, *, record: bool = True) -> 
     item.status = ItemStatus.PUBLISHED
     db.session.add(ItemReview(version_id=version.id, reviewer_id=reviewer.id,
                               decision=ReviewDecision.APPROVED, comment=comment.strip()))
+    pools.bank_changed(item.subject)
     if record:
         audit.record("item.approved", target=item, actor=reviewer,
                      details={"version": version.number})
@@ -241,6 +242,7 @@ def retire_item(item: Item, actor) -> None:
     if item.published_version is not None:
         item.published_version.status = ItemStatus.RETIRED
     item.published_version = None
+    pools.bank_changed(item.subject)
     audit.record("item.retired", target=item, actor=actor)
     db.session.flush()
 

@@ -1,0 +1,37 @@
+"""Forms for candidates' practice: starting a set, self-scoring, bookmarks."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DecimalField, HiddenField, SelectField, SelectMultipleField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from question_bank.practice import Mode
+
+from ..forms import BaseForm
+
+
+class StartAttemptForm(BaseForm):
+    mode = HiddenField(validators=[DataRequired()])
+    count = SelectField(_l("题量"), coerce=int, validate_choice=False, validators=[Optional()])
+    chapters = SelectMultipleField(_l("章节"), option_widget=CheckboxInput(),
+                                   widget=ListWidget(prefix_label=False),
+                                   validate_choice=False)
+    variant = SelectField(_l("题型组合"), validate_choice=False, validators=[Optional()])
+    submit = SubmitField(_l("开始"))
+
+    def chosen_mode(self) -> Mode | None:
+        return Mode(self.mode.data) if self.mode.data in Mode.__members__ else None
+
+
+class SelfScoreForm(BaseForm):
+    points = DecimalField(_l("自评分"), places=1,
+                          validators=[InputRequired(), NumberRange(min=0, max=200)])
+    submit = SubmitField(_l("保存自评"))
+
+
+class ConfirmSubmitForm(BaseForm):
+    submit = SubmitField(_l("确认交卷"))
+
+
+class BookmarkForm(BaseForm):
+    submit = SubmitField(_l("收藏"))

@@ -1,0 +1,310 @@
+"""Candidates' practice: the dashboard, starting sets and mock papers, the delivery page
+and its JSON calls (open, save, check, clock, submit), results, the wrong-answer book
+and bookmarks."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from question_bank import practice as modes
+from question_bank import specs, syllabus
+from question_bank.practice import Mode
+from question_bank.subjects import Subject
+
+from ..clock import today_local
+from ..extensions import db
+from ..models.attempts import Attempt
+from ..models.bank import Item
+from ..models.types import utcnow
+from ..pagination import Page, page_argument
+from ..services import learning, paper_cache, practice, review
+from .forms import ConfirmSubmitForm, SelfScoreForm, StartAttemptForm
+
+bp = Blueprint("candidate", __name__, url_prefix="/practice")
+
+
+def _subject_or_404(code: str) -> Subject:
+    if code not in Subject.__members__:
+        abort(404)
+    return Subject(code)
+
+
+def _own_attempt(attempt_id: int) -> Attempt:
+    try:
+        return practice.get_own_attempt(attempt_id, current_user.id, now=utcnow())
+    except practice.AttemptNotFound:
+        abort(404)
+
+
+def _refusal(error: practice.Refused, status: int = 409):
+    db.session.commit()  # an overdue attempt may have just been finalised
+    body = {"code": error.code, "message": str(error)}
+    if isinstance(error, practice.StaleSave):
+        body["stored_seq"] = error.stored_seq
+    return jsonify(body), status
+
+
+def _invalid(error: practice.InvalidResponse):
+    db.session.rollback()
+    return jsonify(code="invalid", message=str(error)), 400
+
+
+@bp.get("/")
+def dashboard():
+    candidate_id = current_user.id
+    return render_template(
+        "candidate/dashboard.html",
+        subjects=list(Subject),
+        recent=learning.recent_attempts(candidate_id),
+        trends=learning.score_trends(candidate_id),
+        chapters=learning.chapter_accuracy(candidate_id)[:10],
+        days=learning.study_days(candidate_id, today_local()),
+        counts=learning.book_counts(candidate_id),
+    )
+
+
+@bp.get("/subjects/<code>")
+def choose_practice(code):
+    subject = _subject_or_404(code)
+    tree = syllabus.load().trees[subject]
+    counts = learning.book_counts(current_user.id).get(subject, (0, 0))
+    forms = {}
+    for mode in Mode:
+        form = StartAttemptForm(mode=mode.value)
+        size = modes.set_size(subject, mode)
+        if size is not None:
+            form.count.choices = [(n, _("%(n)d 道", n=n)) for n in size.choices]
+            form.count.data = size.default
+        form.chapters.choices = [(c.code, c.title) for c in tree.chapters]
+        form.variant.choices = [(v, v) for v in specs.variants(subject)]
+        forms[mode] = form
+    return render_template("candidate/choose_practice.html", subject=subject,
+                           spec=specs.load(subject), forms=forms, counts=counts,
+                           open_mock=practice.open_mock(current_user.id, subject))
+
+
+@bp.post("/subjects/<code>/start")
+def start_attempt(code):
+    subject = _subject_or_404(code)
+    form = StartAttemptForm()
+    mode = form.chosen_mode()
+    if not form.validate_on_submit() or mode is None:
+        flash(_("无法开始：请求无效，请重试。"), "danger")
+        return redirect(url_for("candidate.choose_practice", code=subject.value))
+    try:
+        attempt = practice.start_attempt(
+            current_user.id, subject, mode, now=utcnow(),
+            chapters=tuple(form.chapters.data or ()), count=form.count.data,
+            variant=form.variant.data or None)
+    except practice.CannotStart as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+        return redirect(url_for("candidate.choose_practice", code=subject.value))
+    db.session.commit()
+    return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
+
+
+@bp.get("/attempts")
+def list_attempts():
+    per_page = current_app.config["PAGE_SIZE"]
+    query = learning.attempt_history(current_user.id)
+    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    page = min(page_argument(), max(1, -(-total // per_page)))
+    rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return render_template("candidate/list_attempts.html",
+                           pagination=Page(rows, page, per_page, total))
+
+
+@bp.get("/attempts/<int:attempt_id>")
+def take_attempt(attempt_id):
+    attempt = _own_attempt(attempt_id)
+    db.session.commit()
+    if not attempt.is_open:
+        return redirect(url_for("candidate.result", attempt_id=attempt.id))
+    items = paper_cache.attempt_items(attempt.id)
+    marked = learning.is_bookmarked(current_user.id, [item.item_id for item in items])
+    return render_template(
+        "candidate/take_attempt.html", attempt=attempt,
+        views=paper_cache.candidate_views(items),
+        state=practice.attempt_state(attempt, now=utcnow()),
+        bookmarked={item.position for item in items if item.item_id in marked},
+        confirm_form=ConfirmSubmitForm())
+
+
+@bp.post("/attempts/<int:attempt_id>/open")
+def open_attempt(attempt_id):
+    attempt = _own_attempt(attempt_id)
+    try:
+        state = practice.open_attempt(attempt, now=utcnow())
+    except practice.Refused as error:
+        return _refusal(error)
+    db.session.commit()
+    return jsonify(state)
+
+
+@bp.put("/attempts/<int:attempt_id>/responses/<int:position>")
+def save_response(attempt_id, position):
+    try:
+        save = practice.save_response(attempt_id, current_user.id, position,
+                                      request.get_json(silent=True), now=utcnow())
+    except practice.AttemptNotFound:
+        abort(404)
+    except practice.InvalidResponse as error:
+        return _invalid(error)
+    except practice.Refused as error:
+        return _refusal(error)
+    db.session.commit()
+    return jsonify(saved=True, position=position, seq=save.seq)
+
+
+@bp.post("/attempts/<int:attempt_id>/responses/<int:position>/check")
+def check_response(attempt_id, position):
+    attempt = _own_attempt(attempt_id)
+    try:
+        result = practice.check_response(attempt, position, now=utcnow())
+    except practice.InvalidResponse as error:
+        return _invalid(error)
+    except practice.Refused as error:
+        return _refusal(error)
+    db.session.commit()
+    return jsonify(result)
+
+
+@bp.post("/attempts/<int:attempt_id>/responses/<int:position>/self-score")
+def self_score(attempt_id, position):
+    attempt = _own_attempt(attempt_id)
+    wants_json = request.is_json
+    points = (request.get_json(silent=True) or {}).get("points") if wants_json else None
+    if not wants_json:
+        form = SelfScoreForm()
+        points = form.points.data if form.validate_on_submit() else None
+    try:
+        if points is None:
+            raise practice.InvalidResponse(_("自评分应为数字。"))
+        value = practice.self_score(attempt, position, points)
+    except practice.InvalidResponse as error:
+        if wants_json:
+            return _invalid(error)
+        flash(str(error), "danger")
+        return redirect(url_for("candidate.result", attempt_id=attempt.id,
+                                _anchor=f"item-{position}"))
+    except practice.Refused as error:
+        if wants_json:
+            return _refusal(error)
+        flash(str(error), "warning")
+        return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
+    db.session.commit()
+    if wants_json:
+        return jsonify(self_score=practice.show_halves(int(value * 2)))
+    flash(_("自评分已保存（仅供参考，不计入成绩）。"), "success")
+    return redirect(url_for("candidate.result", attempt_id=attempt.id,
+                            _anchor=f"item-{position}"))
+
+
+@bp.post("/attempts/<int:attempt_id>/responses/<int:position>/bookmark")
+def bookmark_item(attempt_id, position):
+    attempt = _own_attempt(attempt_id)
+    item = paper_cache.attempt_item(attempt.id, position)
+    if item is None:
+        abort(404)
+    wants_json = request.is_json
+    wanted = bool((request.get_json(silent=True) or {}).get("bookmarked")) if wants_json \
+        else request.form.get("bookmarked") == "1"
+    state = learning.set_bookmark(current_user.id, db.session.get(Item, item.item_id), wanted)
+    db.session.commit()
+    if wants_json:
+        return jsonify(bookmarked=state)
+    flash(_("已收藏。") if state else _("已取消收藏。"), "success")
+    return redirect(request.referrer or url_for("candidate.result", attempt_id=attempt.id))
+
+
+@bp.get("/attempts/<int:attempt_id>/clock")
+def attempt_clock(attempt_id):
+    attempt = _own_attempt(attempt_id)
+    db.session.commit()
+    return jsonify(status=attempt.status.value,
+                   remaining=practice.remaining_seconds(attempt, utcnow()))
+
+
+@bp.post("/attempts/<int:attempt_id>/submit")
+def submit_attempt(attempt_id):
+    attempt = _own_attempt(attempt_id)
+    try:
+        practice.submit_attempt(attempt, now=utcnow())
+    except practice.Refused as error:
+        db.session.commit()
+        if request.is_json:
+            return _refusal(error)
+        flash(str(error), "warning")
+    else:
+        db.session.commit()
+    target = url_for("candidate.result", attempt_id=attempt.id)
+    if request.is_json:
+        return jsonify(submitted=True, result_url=target)
+    return redirect(target)
+
+
+@bp.get("/attempts/<int:attempt_id>/result")
+def result(attempt_id):
+    attempt = _own_attempt(attempt_id)
+    db.session.commit()
+    if attempt.is_open:
+        # No keys before submission: the review is for handed-in attempts only.
+        return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
+    entries = review.review_entries(attempt)
+    return render_template("candidate/result.html", attempt=attempt, entries=entries,
+                           sections=review.by_section(attempt, entries),
+                           chapters=review.by_chapter(entries), self_form=SelfScoreForm())
+
+
+def _subject_filter() -> Subject | None:
+    code = request.args.get("subject", "")
+    return Subject(code) if code in Subject.__members__ else None
+
+
+def _page_of(query, template, **context):
+    per_page = current_app.config["PAGE_SIZE"]
+    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    page = min(page_argument(), max(1, -(-total // per_page)))
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    contents = paper_cache.contents(item.published_version_id for _, item in rows)
+    return render_template(template, pagination=Page(rows, page, per_page, total),
+                           contents=contents, subjects=list(Subject), **context)
+
+
+@bp.get("/wrong-answers")
+def wrong_answers():
+    subject = _subject_filter()
+    return _page_of(learning.wrong_answer_query(current_user.id, subject),
+                    "candidate/wrong_answers.html", subject=subject,
+                    counts=learning.book_counts(current_user.id),
+                    streak=current_app.config["WRONG_ANSWER_STREAK"],
+                    start_form=StartAttemptForm(mode=Mode.REDO.value))
+
+
+@bp.get("/bookmarks")
+def bookmarks():
+    subject = _subject_filter()
+    return _page_of(learning.bookmark_query(current_user.id, subject),
+                    "candidate/bookmarks.html", subject=subject,
+                    counts=learning.book_counts(current_user.id),
+                    start_form=StartAttemptForm(mode=Mode.BOOKMARKS.value))
+
+
+@bp.post("/bookmarks/<int:item_id>/delete")
+def delete_bookmark(item_id):
+    if not learning.remove_bookmark(current_user.id, item_id):
+        abort(404)
+    db.session.commit()
+    flash(_("已取消收藏。"), "success")
+    return redirect(url_for("candidate.bookmarks", subject=request.args.get("subject", "")))

@@ -1,0 +1,583 @@
+"""Practice and mock attempts: start, open on a device, save, check, submit, expire.
+
+The hot path (save) is one SQL statement: an upsert that only lands when the attempt
+is the candidate's, still open, held by this device, not past its deadline and grace,
+and when the client's sequence number is newer than the stored one. Everything else
+is worked out only when it did not land.
+"""
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy.exc import IntegrityError
+
+from question_bank import delivery, scoring, specs
+from question_bank.assembly import Pool, assemble
+from question_bank.errors import QuotaNotMet
+from question_bank.practice import Mode, daily_seed, default_law_cutoff, set_size
+from question_bank.subjects import Subject
+
+from ..clock import LOCAL_ZONE
+from ..extensions import db
+from ..models.attempts import Attempt, AttemptItem, AttemptStatus, EndedBy, Response
+from ..models.types import UTCDateTime, dialect_insert
+from . import ServiceError, learning, paper_cache, pools
+
+
+class AttemptNotFound(ServiceError):
+    """No such attempt, or not the candidate's own (both answer 404)."""
+
+
+class Refused(ServiceError):
+    """A save or submit that cannot be taken; `code` tells the browser which case."""
+
+    code = "refused"
+
+
+class AttemptClosed(Refused):
+    code = "closed"
+
+
+class DeviceSuperseded(Refused):
+    code = "superseded"
+
+
+class StaleSave(Refused):
+    code = "stale"
+
+    def __init__(self, message: str, stored_seq: int):
+        super().__init__(message)
+        self.stored_seq = stored_seq
+
+
+class ResponseLocked(Refused):
+    code = "locked"
+
+
+class InvalidResponse(ServiceError):
+    """A payload that is not an answer to this paper (400): nothing is stored."""
+
+
+class CannotStart(ServiceError):
+    """The set cannot be drawn (no items, bank too small, mode not for this subject)."""
+
+
+MAX_SEQ = 2**31 - 1
+MAX_ANSWER_TEXT = 20_000
+_SAVE_FIELDS = frozenset({"seq", "device", "selected", "text", "flagged"})
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=current_app.config["ATTEMPT_GRACE_SECONDS"])
+
+
+def law_cutoff(today: date) -> date:
+    configured = current_app.config.get("LAW_CUTOFF")
+    if configured:
+        return date.fromisoformat(str(configured))
+    return default_law_cutoff(today, current_app.config["EXAM_MONTH"])
+
+
+def remaining_seconds(attempt: Attempt, now: datetime) -> int | None:
+    if attempt.deadline_at is None:
+        return None
+    return max(0, int((attempt.deadline_at - now).total_seconds()))
+
+
+def is_overdue(attempt: Attempt, now: datetime) -> bool:
+    """Past the deadline and its grace: no save or submit is taken any more."""
+    return attempt.deadline_at is not None and now > attempt.deadline_at + grace()
+
+
+# Starting ---------------------------------------------------------------------------
+
+def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datetime,
+                  chapters: tuple[str, ...] = (), count: int | None = None,
+                  variant: str | None = None) -> Attempt:
+    """Draw a paper or practice set for the candidate and store it."""
+    today = now.astimezone(LOCAL_ZONE).date()
+    if mode is Mode.MOCK:
+        existing = open_mock(candidate_id, subject)
+        if existing is not None:
+            return existing
+    if mode is Mode.DAILY:
+        existing = _todays_daily_set(candidate_id, subject, today)
+        if existing is not None:
+            return existing
+    if variant not in specs.variants(subject):
+        variant = None
+    spec = specs.load(subject, variant)
+    cutoff = law_cutoff(today) if subject.is_law else None
+    cached = pools.current_pool(subject, cutoff)
+    pool = cached.pool
+    if mode is Mode.MOCK:
+        paper_spec = spec
+    else:
+        size = set_size(subject, mode)
+        if size is None:
+            raise CannotStart(gettext("这个科目没有这种练习方式。"))
+        paper_spec = specs.practice_spec(spec, count if count in size.choices else size.default)
+    if mode in (Mode.REDO, Mode.BOOKMARKS):
+        ids = (learning.book_item_ids if mode is Mode.REDO
+               else learning.bookmarked_item_ids)(candidate_id, subject)
+        pool = Pool(cached.by_item[item_id] for item_id in ids if item_id in cached.by_item)
+    chosen_chapters = None
+    if mode is Mode.CHAPTER:
+        valid = {chapter for chapter in chapters if chapter.startswith(subject.value + ".")}
+        if not valid:
+            raise CannotStart(gettext("请至少选择一章。"))
+        chosen_chapters = frozenset(valid)
+    seed = daily_seed(candidate_id, today, subject) if mode is Mode.DAILY \
+        else secrets.randbits(62)
+    seen = frozenset(cached.by_item[item_id].version_id
+                     for item_id in seen_item_ids(candidate_id, subject)
+                     if item_id in cached.by_item)
+    try:
+        paper = assemble(
+            # A seeded, replayable draw: the paper is rebuilt from its stored seed.
+            paper_spec, pool, random.Random(seed), seen=seen,  # noqa: S311
+            chapters=chosen_chapters,
+            chapter_weights=spec.weights, strict=mode is Mode.MOCK,
+            match_points=mode is Mode.MOCK,
+            exposure=cached.exposure if mode is Mode.MOCK else None, papers=cached.papers,
+            max_exposure=current_app.config["MOCK_MAX_EXPOSURE"])
+    except QuotaNotMet as error:
+        section = next(s for s in paper_spec.sections if s.code == error.section)
+        raise CannotStart(gettext(
+            "题库中可用于“%(section)s”的题目不足：需要 %(needed)d 道，现有 %(available)d 道。",
+            section=gettext(section.title), needed=error.needed,
+            available=error.available)) from error
+    if not paper:
+        raise CannotStart(gettext("没有可以练习的题目。"))
+    sections = {section.code: section for section in paper_spec.sections}
+    attempt = Attempt(
+        candidate_id=candidate_id, mode=mode, subject=subject, spec_version=spec.version,
+        spec_variant=spec.variant, seed=seed, chapters=sorted(chosen_chapters or ()),
+        law_cutoff=cutoff, started_at=now, status=AttemptStatus.IN_PROGRESS,
+        device_token=secrets.token_hex(16), full_halves=0, pass_halves=0,
+        deadline_at=now + timedelta(minutes=spec.minutes) if mode.is_timed else None)
+    for entry in paper:
+        drawn = cached.pool.by_version.get(entry.version_id) or pool.by_version[entry.version_id]
+        section = sections[entry.section]
+        points = section.points if mode is Mode.MOCK or drawn.points is None else drawn.points
+        attempt.items.append(AttemptItem(
+            position=entry.position, section=entry.section, item_id=drawn.item_id,
+            item_version_id=drawn.version_id, chapter_code=drawn.chapter,
+            option_order=delivery.encode_order(entry.option_order),
+            points_halves=int(points * 2)))
+    attempt.full_halves = sum(item.points_halves for item in attempt.items)
+    attempt.pass_halves = int((attempt.full_halves * spec.pass_ratio)
+                              .to_integral_value(ROUND_CEILING))
+    if mode is Mode.MOCK:
+        attempt = _insert_mock(attempt)
+        cached.record(entry.version_id for entry in paper)
+    else:
+        db.session.add(attempt)
+        db.session.flush()
+    return attempt
+
+
+def _insert_mock(attempt: Attempt) -> Attempt:
+    # Two "start" clicks at once: the partial unique index lets one through; the
+    # other gets the mock paper that won.
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        existing = open_mock(attempt.candidate_id, attempt.subject)
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def open_mock(candidate_id: int, subject: Subject) -> Attempt | None:
+    return db.session.scalar(sa.select(Attempt).where(
+        Attempt.candidate_id == candidate_id, Attempt.subject == subject,
+        Attempt.mode == Mode.MOCK, Attempt.status == AttemptStatus.IN_PROGRESS))
+
+
+def _todays_daily_set(candidate_id: int, subject: Subject, today: date) -> Attempt | None:
+    start = datetime.combine(today, datetime.min.time(), LOCAL_ZONE)
+    return db.session.scalar(sa.select(Attempt).where(
+        Attempt.candidate_id == candidate_id, Attempt.subject == subject,
+        Attempt.mode == Mode.DAILY, Attempt.started_at >= start,
+        Attempt.started_at < start + timedelta(days=1)).order_by(Attempt.id).limit(1))
+
+
+def seen_item_ids(candidate_id: int, subject: Subject) -> set[int]:
+    """Items that were in any of the candidate's attempts of *subject*."""
+    return set(db.session.scalars(
+        sa.select(AttemptItem.item_id).distinct()
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .where(Attempt.candidate_id == candidate_id, Attempt.subject == subject)))
+
+
+# Opening and reading ----------------------------------------------------------------
+
+def get_own_attempt(attempt_id: int, candidate_id: int, *, now: datetime) -> Attempt:
+    """The candidate's attempt; an overdue one is finalised first (lazy expiry)."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.candidate_id != candidate_id:
+        raise AttemptNotFound(gettext("找不到这次练习。"))
+    if attempt.is_open and is_overdue(attempt, now):
+        finalise(attempt.id, now=now, ended_by=EndedBy.DEADLINE)
+        db.session.refresh(attempt)
+    return attempt
+
+
+def open_attempt(attempt: Attempt, *, now: datetime) -> dict:
+    """Hand the attempt to the device asking (taking it from any other) and return the
+    state that device resumes from: its token, saved answers and remaining time."""
+    if not attempt.is_open:
+        raise AttemptClosed(gettext("这次练习已经交卷。"))
+    attempt.device_token = secrets.token_hex(16)
+    db.session.flush()
+    return {"device": attempt.device_token, **attempt_state(attempt, now=now)}
+
+
+def attempt_state(attempt: Attempt, *, now: datetime) -> dict:
+    """Saved answers in shown letters (with feedback where it is already allowed),
+    the highest sequence number, and the server's remaining time."""
+    layout = paper_cache.layout(attempt.id)
+    responses = {}
+    max_seq = 0
+    for response in db.session.scalars(sa.select(Response).where(
+            Response.attempt_id == attempt.id)):
+        slot = layout.slots.get(response.position)
+        if slot is None:
+            continue
+        entry = {"seq": response.seq, "flagged": response.is_flagged,
+                 "locked": response.is_locked}
+        if slot.item_type.is_choice:
+            entry["selected"] = delivery.stored_to_shown(response.selected or "",
+                                                         slot.option_order)
+        else:
+            entry["text"] = response.text or ""
+            if response.self_score_halves is not None:
+                entry["self_score"] = _show_halves(response.self_score_halves)
+        if response.is_locked:
+            entry["feedback"] = feedback(attempt, response.position, response)
+        responses[str(response.position)] = entry
+        max_seq = max(max_seq, response.seq)
+    return {"status": attempt.status.value, "remaining": remaining_seconds(attempt, now),
+            "max_seq": max_seq, "responses": responses}
+
+
+def feedback(attempt: Attempt, position: int, response: Response | None) -> dict:
+    """Key, explanation and points earned at *position*; only once policy allows."""
+    item = paper_cache.attempt_item(attempt.id, position)
+    content = paper_cache.content(item.item_version_id)
+    order = delivery.decode_order(item.option_order)
+    view = delivery.feedback_view(content, order)
+    if response is not None and response.score_halves is not None:
+        view["score"] = _show_halves(response.score_halves)
+        view["correct"] = response.score_halves == item.points_halves
+    return view
+
+
+# Saving -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Save:
+    position: int
+    seq: int
+    device: str
+    selected: str | None
+    text: str | None
+    flagged: bool
+
+
+def parse_save(layout: paper_cache.Layout, position: int, payload) -> Save:
+    """Check a save payload against the paper; raise InvalidResponse for anything else."""
+    def refuse(reason: str):
+        raise InvalidResponse(reason)
+
+    if not isinstance(payload, dict):
+        refuse(gettext("答案格式不正确。"))
+    extra = set(payload) - _SAVE_FIELDS
+    if extra:
+        refuse(gettext("答案中含有不允许的字段：%(fields)s。",
+                       fields="、".join(sorted(str(name)[:20] for name in extra))))
+    slot = layout.slots.get(position)
+    if slot is None:
+        refuse(gettext("这道题不在本次试卷中。"))
+    seq, device, flagged = payload.get("seq"), payload.get("device"), payload.get("flagged",
+                                                                                  False)
+    if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
+        refuse(gettext("缺少有效的保存序号。"))
+    if not isinstance(device, str) or not 0 < len(device) <= 32:
+        refuse(gettext("缺少设备标识，请刷新页面。"))
+    if not isinstance(flagged, bool):
+        refuse(gettext("标记应为是或否。"))
+    if slot.item_type.is_choice:
+        if "text" in payload or not isinstance(payload.get("selected"), list):
+            refuse(gettext("选择题的答案应为所选选项的列表。"))
+        try:
+            selected = delivery.shown_to_stored(slot.item_type, slot.option_order,
+                                                payload["selected"])
+        except delivery.InvalidSelection:
+            refuse(gettext("所选的选项不属于这道题。"))
+        return Save(position, seq, device, selected, None, flagged)
+    text = payload.get("text")
+    if "selected" in payload or not isinstance(text, str):
+        refuse(gettext("主观题的答案应为文字。"))
+    if len(text) > MAX_ANSWER_TEXT:
+        refuse(gettext("答案不能超过 %(n)d 个字。", n=MAX_ANSWER_TEXT))
+    if any(ord(character) < 32 and character not in "\n\r\t" for character in text):
+        refuse(gettext("答案中含有无法保存的控制字符。"))
+    return Save(position, seq, device, None, text, flagged)
+
+
+def save_response(attempt_id: int, candidate_id: int, position: int, payload, *,
+                  now: datetime) -> Save:
+    """Store one answer if it is the newest; raise a Refused subclass, AttemptNotFound
+    or InvalidResponse otherwise. A retry of an answer already stored succeeds."""
+    for _ in range(2):
+        layout = paper_cache.layout(attempt_id)
+        if layout is None or layout.candidate_id != candidate_id:
+            raise AttemptNotFound(gettext("找不到这次练习。"))
+        save = parse_save(layout, position, payload)
+        if _upsert(attempt_id, candidate_id, layout.seed, save, now) == 1:
+            return save
+        refusal = _why_not_saved(attempt_id, candidate_id, layout, save, now)
+        if refusal is None:
+            return save
+        if refusal != "retry":
+            raise refusal
+        paper_cache.forget_layout(attempt_id)
+    raise AttemptNotFound(gettext("找不到这次练习。"))
+
+
+def _upsert(attempt_id: int, candidate_id: int, seed: int, save: Save, now: datetime) -> int:
+    table = Response.__table__
+    source = sa.select(
+        sa.literal(attempt_id), sa.literal(save.position), sa.literal(save.selected, sa.String),
+        sa.literal(save.text, sa.Text), sa.literal(save.flagged), sa.literal(save.seq),
+        sa.literal(now, UTCDateTime), sa.literal(False),
+    ).where(
+        Attempt.id == attempt_id, Attempt.candidate_id == candidate_id, Attempt.seed == seed,
+        Attempt.status == AttemptStatus.IN_PROGRESS, Attempt.device_token == save.device,
+        sa.or_(Attempt.deadline_at.is_(None),
+               Attempt.deadline_at >= sa.literal(now - grace(), UTCDateTime)))
+    columns = ["attempt_id", "position", "selected", "text", "is_flagged", "seq", "saved_at",
+               "is_locked"]
+    statement = dialect_insert(table, db.session.get_bind().dialect.name).from_select(
+        columns, source)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.attempt_id, table.c.position],
+        set_={name: statement.excluded[name]
+              for name in ("selected", "text", "is_flagged", "seq", "saved_at")},
+        where=sa.and_(table.c.seq < statement.excluded.seq, table.c.is_locked.is_(False)))
+    return db.session.execute(statement).rowcount
+
+
+def _why_not_saved(attempt_id, candidate_id, layout, save: Save, now):
+    """The refusal for a save that did not land; None when it was already stored;
+    "retry" when the cached paper layout was stale."""
+    attempt = db.session.get(Attempt, attempt_id, populate_existing=True)
+    if attempt is None or attempt.candidate_id != candidate_id:
+        return AttemptNotFound(gettext("找不到这次练习。"))
+    if attempt.seed != layout.seed:
+        return "retry"
+    if not attempt.is_open:
+        return AttemptClosed(gettext("这次练习已经交卷，答案不能再修改。"))
+    if is_overdue(attempt, now):
+        finalise(attempt.id, now=now, ended_by=EndedBy.DEADLINE)
+        return AttemptClosed(gettext("考试时间已到，试卷已按已保存的答案交卷。"))
+    if attempt.device_token != save.device:
+        return DeviceSuperseded(gettext("这次练习已在另一台设备或另一个窗口中打开，"
+                                        "这里的答案不再保存。"))
+    stored = db.session.get(Response, (attempt_id, save.position), populate_existing=True)
+    if stored is not None and stored.is_locked:
+        return ResponseLocked(gettext("这道题已经核对过答案，不能再修改。"))
+    if stored is not None and stored.seq == save.seq and (
+            stored.selected, stored.text, stored.is_flagged) == (
+            save.selected, save.text, save.flagged):
+        return None
+    return StaleSave(gettext("已保存了更新的答案。"), stored.seq if stored else 0)
+
+
+# Checking (practice) and self-scoring -----------------------------------------------
+
+def check_response(attempt: Attempt, position: int, *, now: datetime) -> dict:
+    """Practice: lock the saved answer at *position*, mark it, and return the feedback."""
+    if not attempt.mode.gives_feedback_per_item:
+        raise Refused(gettext("模拟考试交卷后才能查看答案。"))
+    if not attempt.is_open:
+        raise AttemptClosed(gettext("这次练习已经交卷。"))
+    item = paper_cache.attempt_item(attempt.id, position)
+    if item is None:
+        raise InvalidResponse(gettext("这道题不在本次试卷中。"))
+    response = db.session.get(Response, (attempt.id, position), populate_existing=True)
+    content = paper_cache.content(item.item_version_id)
+    if response is None or not (response.selected or (response.text or "").strip()):
+        raise InvalidResponse(gettext("请先作答，再核对答案。"))
+    if not response.is_locked:
+        halves = _score_halves(content, item, response)
+        locked = db.session.execute(
+            sa.update(Response)
+            .where(Response.attempt_id == attempt.id, Response.position == position,
+                   Response.is_locked.is_(False))
+            .values(is_locked=True, score_halves=halves)
+            .execution_options(synchronize_session=False)).rowcount
+        db.session.refresh(response)
+        if locked and content.item_type.is_choice:
+            learning.record_answers(attempt.candidate_id, [learning.MarkedAnswer(
+                item.item_id, attempt.subject, halves == item.points_halves)], now=now)
+    return feedback(attempt, position, response)
+
+
+def self_score(attempt: Attempt, position: int, points) -> Decimal:
+    """Record the candidate's own mark for a subjective answer once its key points are
+    shown; it is kept apart from marks and never counts."""
+    item = paper_cache.attempt_item(attempt.id, position)
+    if item is None:
+        raise InvalidResponse(gettext("这道题不在本次试卷中。"))
+    content = paper_cache.content(item.item_version_id)
+    response = db.session.get(Response, (attempt.id, position))
+    if content.item_type.is_choice:
+        raise InvalidResponse(gettext("选择题由系统评分。"))
+    revealed = (response is not None and response.is_locked) or not attempt.is_open
+    if not revealed:
+        raise Refused(gettext("看到答题要点后才能自评。"))
+    try:
+        value = Decimal(str(points))
+    except ArithmeticError as error:
+        raise InvalidResponse(gettext("自评分应为数字。")) from error
+    if not value.is_finite() or value < 0 or value * 2 != int(value * 2) \
+            or value * 2 > item.points_halves:
+        raise InvalidResponse(gettext("自评分应在 0 到 %(max)s 之间，以 0.5 为单位。",
+                                      max=_show_halves(item.points_halves)))
+    if response is None:
+        raise InvalidResponse(gettext("这道题没有作答，不能自评。"))
+    response.self_score_halves = int(value * 2)
+    db.session.flush()
+    if not attempt.is_open:
+        attempt.self_score_halves = db.session.scalar(
+            sa.select(sa.func.sum(Response.self_score_halves))
+            .where(Response.attempt_id == attempt.id))
+    return value
+
+
+# Submitting and expiry ---------------------------------------------------------------
+
+def submit_attempt(attempt: Attempt, *, now: datetime) -> bool:
+    """Hand the attempt in; True if this call finalised it, False if it already was.
+
+    Exactly one of any number of concurrent calls wins the conditional UPDATE; after
+    deadline + grace the attempt is finalised as ended by the deadline instead.
+    """
+    if not attempt.is_open:
+        return False
+    if is_overdue(attempt, now):
+        finalise(attempt.id, now=now, ended_by=EndedBy.DEADLINE)
+        raise AttemptClosed(gettext("考试时间已到，试卷已按已保存的答案交卷。"))
+    return finalise(attempt.id, now=now, ended_by=EndedBy.CANDIDATE)
+
+
+def finalise(attempt_id: int, *, now: datetime, ended_by: EndedBy) -> bool:
+    """Close an open attempt and mark it, in the caller's transaction; idempotent."""
+    conditions = [Attempt.id == attempt_id, Attempt.status == AttemptStatus.IN_PROGRESS]
+    if ended_by is EndedBy.DEADLINE:
+        conditions.append(Attempt.deadline_at < now - grace())
+    else:
+        conditions.append(sa.or_(Attempt.deadline_at.is_(None),
+                                 Attempt.deadline_at >= now - grace()))
+    won = db.session.execute(
+        sa.update(Attempt).where(*conditions)
+        .values(status=AttemptStatus.SUBMITTED, submitted_at=now, ended_by=ended_by)
+        .execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        return False
+    attempt = db.session.get(Attempt, attempt_id, populate_existing=True)
+    _mark(attempt, now)
+    return True
+
+
+def _mark(attempt: Attempt, now: datetime) -> None:
+    items = paper_cache.attempt_items(attempt.id)
+    responses = {r.position: r for r in db.session.scalars(
+        sa.select(Response).where(Response.attempt_id == attempt.id))}
+    total, subjective, answers, updates = 0, False, [], []
+    for item in items:
+        content = paper_cache.content(item.item_version_id)
+        response = responses.get(item.position)
+        if not content.item_type.is_choice:
+            subjective = True
+            continue
+        halves = _score_halves(content, item, response)
+        total += halves
+        if response is None:
+            continue
+        if not response.is_locked and response.selected:
+            answers.append(learning.MarkedAnswer(item.item_id, attempt.subject,
+                                                 halves == item.points_halves))
+        updates.append({"attempt_id": attempt.id, "position": item.position,
+                        "score_halves": halves})
+    if updates:
+        db.session.execute(sa.update(Response), updates)
+    if subjective:
+        # Subjective answers are marked by people (formal sittings); a practice paper of
+        # them has no score, only the candidate's own marks.
+        attempt.score_halves, attempt.passed = None, None
+    else:
+        attempt.score_halves = total
+        attempt.passed = total >= attempt.pass_halves
+    attempt.self_score_halves = db.session.scalar(
+        sa.select(sa.func.sum(Response.self_score_halves))
+        .where(Response.attempt_id == attempt.id))
+    learning.record_answers(attempt.candidate_id, answers, now=now)
+    db.session.flush()
+
+
+def _score_halves(content, item: AttemptItem, response: Response | None) -> int:
+    if not content.item_type.is_choice:
+        return 0
+    selected = (response.selected or "") if response is not None else ""
+    points = Decimal(item.points_halves) / 2
+    return int(scoring.score_choice(content.item_type, content.keys, selected, points) * 2)
+
+
+def recompute_score(attempt: Attempt) -> int | None:
+    """Mark the attempt again from its stored versions and responses, writing nothing."""
+    items = paper_cache.attempt_items(attempt.id)
+    responses = {r.position: r for r in db.session.scalars(
+        sa.select(Response).where(Response.attempt_id == attempt.id))}
+    contents = [paper_cache.content(item.item_version_id) for item in items]
+    if any(not content.item_type.is_choice for content in contents):
+        return None
+    return sum(_score_halves(content, item, responses.get(item.position))
+               for content, item in zip(contents, items, strict=True))
+
+
+def overdue_attempt_ids(*, now: datetime) -> list[int]:
+    """Ids of the open attempts past deadline + grace; finalise them with `finalise`."""
+    return list(db.session.scalars(
+        sa.select(Attempt.id).where(Attempt.status == AttemptStatus.IN_PROGRESS,
+                                    Attempt.deadline_at < now - grace())
+        .order_by(Attempt.id)))
+
+
+def _show_halves(halves: int) -> str:
+    value = Decimal(halves) / 2
+    return format(value.normalize(), "f") if value else "0"
+
+
+def show_halves(halves: int | None) -> str:
+    """Half-points as a number to show: 61, 61.5."""
+    return "" if halves is None else _show_halves(halves)
+
+
+def selected_letters(item: AttemptItem, response: Response | None) -> list[str]:
+    """The candidate's choice in shown letters."""
+    if response is None or not response.selected:
+        return []
+    return delivery.stored_to_shown(response.selected, delivery.decode_order(item.option_order))
+
