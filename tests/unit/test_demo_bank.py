@@ -22,8 +22,7 @@ MINIMUMS = {
     Subject.PRAC_SR: {ItemType.CASE_ANALYSIS: 4, ItemType.ESSAY: 2},
 }
 LAW_CUTOFF = date(2025, 12, 31)
-# The bank is written subject by subject; each subject's file is checked once it exists.
-PRESENT = [subject for subject in MINIMUMS if (FOLDER / f"{subject.value}.json").is_file()]
+PRESENT = list(MINIMUMS)
 
 
 def _records(subject):
@@ -58,6 +57,32 @@ def test_counts_per_type_and_every_chapter_covered(subject):
             types = {r.content.item_type for r in records
                      if chapter_of(r.content.syllabus[0]) == chapter}
             assert types == {ItemType.SINGLE, ItemType.MULTI}, chapter
+
+
+def test_every_subject_has_a_file_and_the_bank_holds_at_least_500_items():
+    assert sorted(path.name for path in FOLDER.iterdir() if path.name.endswith(".json")) == \
+        sorted(f"{subject.value}.json" for subject in Subject)
+    assert sum(len(_records(subject)) for subject in Subject) >= 500
+
+
+def test_both_senior_paper_mixes_and_every_mock_paper_can_be_drawn_from_the_bank():
+    import random
+
+    from question_bank import specs
+    from question_bank.assembly import Pool, PoolItem, assemble
+
+    tree = syllabus.load()
+    for subject in Subject:
+        entries = [PoolItem(n, r.content.item_type, tree.chapter_of(r.content.syllabus[0]),
+                            fixed_order=r.content.fixed_order, item_id=n,
+                            points=None if r.content.item_type.is_choice else r.content.points,
+                            law_from=r.content.law.valid_from if r.content.law else None,
+                            law_to=r.content.law.valid_to if r.content.law else None)
+                   for n, r in enumerate(_records(subject))]
+        for variant in specs.variants(subject) or (None,):
+            paper = assemble(specs.load(subject, variant), Pool(entries, on_date=LAW_CUTOFF),
+                             random.Random(0))
+            assert len(paper) == sum(s.count for s in specs.load(subject, variant).sections)
 
 
 def test_external_ids_and_stems_are_unique_across_the_bank():
