@@ -22,13 +22,13 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
 def _render(code: int, detail: str | None = None, error_id: str | None = None):
     title, message = _messages().get(code, _messages()[500])
-    if _wants_json():
+    if wants_json():
         body = {"error": title, "message": detail or message}
         if error_id:
             body["error_id"] = error_id

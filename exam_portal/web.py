@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
 
     app.before_request(permissions.enforce_access)
     app.after_request(_security_headers)
@@ -74,6 +75,24 @@ def _load_user(user_id: str) -> User | None:
     if user is None or not user.is_active or user.session_token != token:
         return None
     return user
+
+
+def _unauthorized():
+    """Pages send the visitor to the login form; JSON calls (the delivery page's saves)
+    get a JSON refusal, never a redirect a script could mistake for success."""
+    from flask import jsonify, redirect, url_for
+    from flask_babel import gettext
+
+    from .errors import wants_json
+
+    if not wants_json():
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    ident, _, token = str(session.get("_user_id", "")).partition(":")
+    if ident.isdigit() and token and db.session.get(User, int(ident)) is not None:
+        # The cookie was good until the same account signed in elsewhere (or out).
+        return jsonify(code="superseded", message=gettext(
+            "你的账户已在另一台设备或另一个浏览器登录，这里的答案不再保存。")), 409
+    return jsonify(code="signed_out", message=gettext("请先登录。")), 401
 
 
 def _security_headers(response):

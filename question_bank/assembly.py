@@ -103,23 +103,30 @@ def assemble(spec: ExamSpec, pool: "Pool | Sequence[PoolItem]", rng: random.Rand
     (*exposure* counts them) only after those; options are shuffled unless the item
     fixes them. *chapters* limits the draw to those chapters. The same pool, inputs
     and seed give the same paper. With *strict*, raises QuotaNotMet naming the first
-    section the bank cannot fill; otherwise a short section takes what there is.
-    Without *match_points*, subjective items of any points fit (practice sets).
+    section the bank cannot fill; otherwise what one section lacks goes to the others,
+    and the paper is short only when the whole bank is. Without *match_points*,
+    subjective items of any points fit (practice sets).
     """
     if not isinstance(pool, Pool):
         pool = Pool(pool)
     overexposed = _overexposed(exposure, papers, max_exposure)
+    keys = {s.code: section_key(s, match_points=match_points) for s in spec.sections}
+    available = {s.code: pool.available(keys[s.code], chapters) for s in spec.sections}
+    counts = {s.code: s.count for s in spec.sections}
+    if strict:
+        short = next((s for s in spec.sections if available[s.code] < s.count), None)
+        if short is not None:
+            raise QuotaNotMet(short.code, short.count, available[short.code])
+    else:
+        counts = allocate(sum(counts.values()), counts, available)
     paper: list[PaperItem] = []
     for section in spec.sections:
-        key = section_key(section, match_points=match_points)
-        available = pool.available(key, chapters)
-        if available < section.count and strict:
-            raise QuotaNotMet(section.code, section.count, available)
+        key = keys[section.code]
         by_chapter = {chapter: entries for chapter, entries in pool.chapters(key).items()
                       if chapters is None or chapter in chapters}
         ids = {chapter: pool.ids(key, chapter) for chapter in by_chapter}
-        chosen = _draw(by_chapter, ids, min(section.count, available), rng,
-                       (seen, overexposed), chapter_weights)
+        chosen = _draw(by_chapter, ids, counts[section.code], rng,
+                       (overexposed, seen), chapter_weights)
         for entry in chosen:
             order = list(range(entry.option_count or OPTION_COUNTS.get(entry.item_type, 0)))
             if not entry.fixed_order:
@@ -138,13 +145,13 @@ def _overexposed(exposure, papers, max_exposure) -> frozenset[int]:
 
 def _draw(by_chapter: dict[str, list[PoolItem]], ids: dict[str, frozenset[int]], count: int,
           rng: random.Random, avoid: tuple[frozenset[int], ...], weights) -> list[PoolItem]:
-    """Draw *count* entries over chapters, preferring entries in no *avoid* set, then
-    those only in the later sets (the first set is avoided most)."""
+    """Draw *count* entries over chapters: entries in no *avoid* set first, then the
+    others by the most avoided set they are in (*avoid* runs from least to most)."""
     chapters = list(by_chapter)
     shares = {chapter: (weights or {}).get(chapter, len(by_chapter[chapter]))
               for chapter in chapters}
     avoided = {chapter: _avoided_in(ids[chapter], avoid) for chapter in chapters}
-    # Tier 0: in no avoid set; tier k: in avoid set k-1 but none before it.
+    # Tier 0: in no avoid set; tier k: in avoid set k-1 and in none after it.
     tiers = len(avoid) + 1
     tier_sizes = {chapter: _tier_sizes(len(by_chapter[chapter]), avoided[chapter], avoid)
                   for chapter in chapters}
@@ -165,11 +172,11 @@ def _draw(by_chapter: dict[str, list[PoolItem]], ids: dict[str, frozenset[int]],
 
 
 def _avoided_in(ids: frozenset[int], avoid) -> dict[int, int]:
-    """version id → the first avoid set holding it, for one chapter's versions."""
+    """version id → the most avoided set holding it, for one chapter's versions."""
     result: dict[int, int] = {}
     for rank, versions in enumerate(avoid):
         for version in versions:
-            if version in ids and version not in result:
+            if version in ids:
                 result[version] = rank
     return result
 

@@ -82,11 +82,12 @@ def load(subject: Subject, variant: str | None = None) -> ExamSpec:
 
 def practice_spec(spec: ExamSpec, count: int) -> ExamSpec:
     """A shorter set built like *spec*: *count* items split over its sections in
-    proportion to their counts (largest remainder), each section at its own points."""
+    proportion to their counts (largest remainder), each section at its own points.
+    A section may get none; it still takes items another section cannot fill."""
     from .assembly import allocate  # assembly imports this module
 
     weights = {section.code: section.count for section in spec.sections}
     quotas = allocate(count, weights, dict.fromkeys(weights, count))
     sections = tuple(replace(section, count=quotas[section.code])
-                     for section in spec.sections if quotas[section.code])
+                     for section in spec.sections)
     return replace(spec, sections=sections, minutes=0)

@@ -2,13 +2,15 @@
 
 import random
 from collections import Counter
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from question_bank import specs
-from question_bank.assembly import PoolItem, allocate, assemble
+from question_bank.assembly import Pool, PoolItem, allocate, assemble
 from question_bank.errors import QuotaNotMet
 from question_bank.items import ItemType
 from question_bank.subjects import Subject
@@ -74,3 +76,77 @@ def test_allocation_never_exceeds_availability_and_fills_what_it_can(count, avai
                       dict(zip(names, available, strict=True)))
     assert all(0 <= quotas[n] <= a for n, a in zip(names, available, strict=True))
     assert sum(quotas.values()) == min(count, sum(available))
+
+
+def test_no_item_is_in_more_than_the_exposure_cap_of_500_papers_when_the_bank_allows_it():
+    # 60 of 400 singles and 20 of 150 multis per paper: about 15% each if spread evenly.
+    pool = Pool(_pool(singles=400, multis=150))
+    exposure, cap = Counter(), 0.2
+    rng = random.Random(11)
+    for papers in range(500):
+        paper = assemble(SPEC, pool, rng, exposure=exposure, papers=papers, max_exposure=cap)
+        exposure.update(p.version_id for p in paper)
+    assert max(exposure.values()) / 500 <= cap
+    # Without the cap the same draws do exceed it for some items.
+    free = Counter()
+    for _ in range(500):
+        free.update(p.version_id for p in assemble(SPEC, pool, rng))
+    assert max(free.values()) / 500 > cap
+
+
+def test_a_cap_the_bank_cannot_meet_still_fills_the_paper():
+    pool = Pool(_pool(singles=60, multis=20))
+    exposure = Counter({n: 5 for n in range(60)})
+    paper = assemble(SPEC, pool, random.Random(1), exposure=exposure, papers=5, max_exposure=0.1)
+    assert len(paper) == 80
+
+
+def test_unseen_items_win_over_less_exposed_ones():
+    pool = Pool(_pool(singles=130, multis=40))
+    seen = frozenset(range(60))
+    exposure = Counter({n: 10 for n in range(60, 120)})
+    paper = assemble(SPEC, pool, random.Random(4), seen=seen, exposure=exposure, papers=10,
+                     max_exposure=0.5)
+    singles = {p.version_id for p in paper if p.section == "single"}
+    assert singles >= set(range(120, 130)) and not singles & seen
+
+
+def test_law_items_are_drawn_only_when_in_force_on_the_cutoff():
+    law = specs.load(Subject.LAW_MID)
+    entries = [PoolItem(n, ItemType.SINGLE, "L", law_from=date(2019, 1, 1),
+                        law_to=date(2025, 12, 31) if n < 10 else None) for n in range(65)]
+    entries += [PoolItem(100 + n, ItemType.MULTI, "L", law_from=date(2026, 1, 1))
+                for n in range(5)]
+    entries += [PoolItem(200 + n, ItemType.MULTI, "L", law_from=date(2018, 1, 1))
+                for n in range(20)]
+    paper = assemble(law, Pool(entries, on_date=date(2025, 12, 31)), random.Random(2))
+    assert not {p.version_id for p in paper} & set(range(100, 105))
+    with pytest.raises(QuotaNotMet) as raised:
+        assemble(law, Pool(entries, on_date=date(2026, 12, 31)), random.Random(2))
+    assert (raised.value.section, raised.value.available) == ("single", 55)
+
+
+def test_subjective_items_fit_a_paper_section_only_at_its_points():
+    spec = specs.load(Subject.PRAC_SR, "4+2")
+    entries = [PoolItem(n, ItemType.CASE_ANALYSIS, f"C{n % 3}", points=Decimal(20))
+               for n in range(6)]
+    entries += [PoolItem(10 + n, ItemType.ESSAY, "C0", points=Decimal(20)) for n in range(3)]
+    with pytest.raises(QuotaNotMet) as raised:
+        assemble(spec, Pool(entries), random.Random(1))
+    assert (raised.value.section, raised.value.available) == ("case", 0)
+    entries += [PoolItem(20 + n, ItemType.CASE_ANALYSIS, "C1", points=Decimal(15))
+                for n in range(4)]
+    paper = assemble(spec, Pool(entries), random.Random(1))
+    assert {p.version_id for p in paper if p.section == "case"} == set(range(20, 24))
+    practice = specs.practice_spec(spec, 2)
+    assert len(assemble(practice, Pool(entries), random.Random(1), match_points=False,
+                        strict=False)) == 2
+
+
+def test_a_chapter_set_draws_only_from_its_chapters_and_takes_what_there_is():
+    pool = Pool(_pool(singles=90, multis=18))
+    practice = specs.practice_spec(SPEC, 30)
+    paper = assemble(practice, pool, random.Random(3), chapters=frozenset({"C01"}), strict=False)
+    chapters = {pool.by_version[p.version_id].chapter for p in paper}
+    assert chapters == {"C01"}
+    assert len(paper) == 10 + 2  # every single and multi of chapter C01

@@ -213,12 +213,15 @@
         var body = Object.assign({}, payload, {device: device});
         return request("PUT", url(data.urls.save, position), body).then(function (r) {
           var code = r.body.code;
-          if (r.ok || (r.status === 409 && (code === "stale" || code === "locked")) ||
+          // Only a JSON "saved" counts: a login page reached by a redirect is no receipt.
+          if ((r.ok && r.body.saved === true) || (r.status === 409 && (code === "stale" || code === "locked")) ||
               r.status === 400 || r.status === 404) {
             if (r.status === 400) window.alert(msg.invalid + (r.body.message || ""));
             if (queue[position] && queue[position].seq === payload.seq) delete queue[position];
             write("queue", queue);
-          } else if (r.status === 409 && code === "superseded") { failed = true; supersede(); }
+          } else if ((r.status === 409 && code === "superseded") || r.status === 401) {
+            failed = true; supersede(r.body.message);
+          }
           else if (r.status === 409 && code === "closed") { failed = true; close(); }
           else { failed = true; scheduleRetry("retrying"); }
         }, function () { failed = true; scheduleRetry("offline"); });
@@ -241,9 +244,11 @@
         .then(function () { return drain(tries - 1); });
     });
   }
-  function supersede() {
+  function supersede(message) {
     superseded = true;
-    document.getElementById("device-banner").hidden = false;
+    var banner = document.getElementById("device-banner");
+    if (message) banner.querySelector("span").textContent = message;
+    banner.hidden = false;
     root.querySelectorAll(".question input, .question textarea, .question button, #submit-button").forEach(function (node) {
       node.disabled = true;
     });
@@ -256,8 +261,9 @@
   }
   function claim() {
     return post(data.urls.open).then(function (r) {
-      if (r.status === 409) { close(); return; }
-      if (!r.ok) { scheduleClaim(); return; }
+      if (r.status === 409 && r.body.code === "closed") { close(); return; }
+      if (r.status === 409 || r.status === 401) { supersede(r.body.message); return; }
+      if (!r.ok || !r.body.device) { scheduleClaim(); return; }
       device = r.body.device;
       seq = Math.max(seq, r.body.max_seq || 0);
       write("seq", seq);
