@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
-from question_bank import delivery, scoring, specs
+from question_bank import delivery, scoring, specs, syllabus
 from question_bank.assembly import Pool, assemble
 from question_bank.errors import QuotaNotMet
 from question_bank.practice import Mode, daily_seed, default_law_cutoff, set_size
@@ -129,7 +129,8 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         pool = Pool(cached.by_item[item_id] for item_id in ids if item_id in cached.by_item)
     chosen_chapters = None
     if mode is Mode.CHAPTER:
-        valid = {chapter for chapter in chapters if chapter.startswith(subject.value + ".")}
+        known = {chapter.code for chapter in syllabus.load().trees[subject].chapters}
+        valid = known.intersection(chapters)
         if not valid:
             raise CannotStart(gettext("请至少选择一章。"))
         chosen_chapters = frozenset(valid)
@@ -420,7 +421,9 @@ def check_response(attempt: Attempt, position: int, *, now: datetime) -> dict:
     if response is None or not (response.selected or (response.text or "").strip()):
         raise InvalidResponse(gettext("请先作答，再核对答案。"))
     if not response.is_locked:
-        halves = _score_halves(content, item, response)
+        # Subjective answers are not marked here: the candidate scores them (self_score).
+        halves = _score_halves(content, item, response) if content.item_type.is_choice \
+            else None
         locked = db.session.execute(
             sa.update(Response)
             .where(Response.attempt_id == attempt.id, Response.position == position,

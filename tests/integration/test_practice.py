@@ -592,3 +592,25 @@ def test_unknown_subjects_modes_and_chapters_are_refused_clearly(app):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 0
     assert Mode.MOCK.is_timed
+
+
+def test_subjective_practice_shows_key_points_after_answering_and_keeps_self_scores_apart(app):
+    publish(app, [case_item(Subject.PRAC_MID, "PRAC_MID.05") for _ in range(3)])
+    _, client = candidate(app)
+    attempt_id = start(client, Subject.PRAC_MID, mode="CHAPTER", chapters=["PRAC_MID.05"],
+                       count="2")
+    device = open_attempt(client, attempt_id)["device"]
+    base = f"/practice/attempts/{attempt_id}/responses/1"
+    assert client.post(base + "/self-score", json={"points": 5}).status_code == 409
+    assert save(client, attempt_id, 1, device, 1, text="需求：安全、照顾、社会交往").status_code == 200
+    feedback = client.post(base + "/check").get_json()
+    assert "score" not in feedback and "keys" not in feedback
+    assert all("SENTINEL" in sub["key_points"][0]["text"] for sub in feedback["sub_questions"])
+    assert client.post(base + "/self-score", json={"points": 7.5}).get_json() == {
+        "self_score": "7.5"}
+    assert client.post(base + "/self-score", json={"points": 7.25}).status_code == 400
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    attempt = _attempt(app, attempt_id)
+    assert (attempt.score_halves, attempt.self_score_halves) == (None, 15)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer)) == 0
