@@ -78,6 +78,7 @@ def choose_practice(code):
     subject = _subject_or_404(code)
     tree = syllabus.load().trees[subject]
     counts = learning.book_counts(current_user.id).get(subject, (0, 0))
+    sizes = practice.chapter_sizes(subject, today_local())
     forms = {}
     for mode in Mode:
         form = StartAttemptForm(mode=mode.value)
@@ -85,7 +86,9 @@ def choose_practice(code):
         if size is not None:
             form.count.choices = [(n, _("%(n)d 道", n=n)) for n in size.choices]
             form.count.data = size.default
-        form.chapters.choices = [(c.code, c.title) for c in tree.chapters]
+        form.chapters.choices = [
+            (c.code, _("%(title)s（%(n)d 题）", title=c.title, n=sizes.get(c.code, 0)))
+            for c in tree.chapters]
         form.variant.choices = [(v, v) for v in specs.variants(subject)]
         forms[mode] = form
     return render_template("candidate/choose_practice.html", subject=subject,

@@ -198,6 +198,15 @@ def _insert_mock(attempt: Attempt) -> Attempt:
     return attempt
 
 
+def chapter_sizes(subject: Subject, today: date) -> dict[str, int]:
+    """How many published items each chapter of *subject* offers to practise."""
+    cached = pools.current_pool(subject, law_cutoff(today) if subject.is_law else None)
+    sizes: dict[str, int] = {}
+    for entry in cached.by_item.values():
+        sizes[entry.chapter] = sizes.get(entry.chapter, 0) + 1
+    return sizes
+
+
 def open_mock(candidate_id: int, subject: Subject) -> Attempt | None:
     return db.session.scalar(sa.select(Attempt).where(
         Attempt.candidate_id == candidate_id, Attempt.subject == subject,
