@@ -393,7 +393,7 @@
     var missing = questions.filter(function (q) { return !isAnswered(q.dataset.position); })
       .map(function (q) { return q.dataset.position; });
     document.getElementById("unanswered-summary").textContent = missing.length
-      ? format(msg.unanswered, {n: missing.length, list: missing.join("、")}) : msg.allAnswered;
+      ? format(msg.unanswered, {n: missing.length, list: missing.join(msg.separator)}) : msg.allAnswered;
     var warning = document.getElementById("unsent-warning");
     warning.hidden = !pendingCount();
     warning.textContent = format(msg.unsent, {n: pendingCount()});
