@@ -1,0 +1,121 @@
+"""Pass rules: a subject's pass line (national or regional), and which subject passes
+add up to a qualification within a level's rolling window."""
+
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+
+from .levels import Level
+from .subjects import Subject
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    """How a level's subjects combine: passes count within *window_years* consecutive
+    exam years; a senior pass is a proof valid *proof_valid_years*, and the certificate
+    needs a review (评审) on top."""
+
+    level: Level
+    window_years: int
+    proof_valid_years: int | None = None
+    needs_review: bool = False
+
+
+@functools.cache
+def _data() -> dict:
+    path = resources.files("question_bank") / "data" / "pass_rules.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def national_ratio() -> Decimal:
+    return Decimal(_data()["national_ratio"])
+
+
+def level_rule(level: Level) -> LevelRule:
+    entry = _data()["levels"][level.value]
+    return LevelRule(level, int(entry["window_years"]), entry.get("proof_valid_years"),
+                     bool(entry.get("needs_review", False)))
+
+
+def subjects_of(level: Level) -> tuple[Subject, ...]:
+    return tuple(subject for subject in Subject if subject.level is level)
+
+
+@dataclass(frozen=True)
+class PassLines:
+    """The pass lines of one exam session, in marks: (subject, region code or None for
+    the national line) → line. A subject with no national line passes at the national
+    ratio of its full marks."""
+
+    lines: Mapping[tuple[Subject, str | None], Decimal]
+
+    def national(self, subject: Subject, full_marks: Decimal) -> Decimal:
+        return self.lines.get((subject, None), full_marks * national_ratio())
+
+    def regional(self, subject: Subject, region: str | None) -> Decimal | None:
+        return self.lines.get((subject, region)) if region else None
+
+
+@dataclass(frozen=True)
+class SubjectOutcome:
+    passed: bool
+    line: Decimal  # the line applied: the regional one only when the pass needed it
+    region: str | None  # set when the subject passed only on its region's line
+
+
+def mark_subject(score: Decimal, full_marks: Decimal, subject: Subject, region: str | None,
+                 lines: PassLines) -> SubjectOutcome:
+    """Decide one subject: the national line first, then the region's own line if any."""
+    national = lines.national(subject, full_marks)
+    if score >= national:
+        return SubjectOutcome(True, national, None)
+    regional = lines.regional(subject, region)
+    if regional is not None and regional < national and score >= regional:
+        return SubjectOutcome(True, regional, region)
+    return SubjectOutcome(False, regional if regional is not None else national, None)
+
+
+@dataclass(frozen=True)
+class SubjectPass:
+    subject: Subject
+    year: int
+    region: str | None = None  # passed only on this region's line
+
+
+@dataclass(frozen=True)
+class Qualification:
+    level: Level
+    year: int  # the exam year of the last pass it needed
+    region: str | None  # valid only in this region (a regional line was needed)
+    passes: tuple[SubjectPass, ...]
+
+
+def qualification(level: Level, passes: Iterable[SubjectPass], year: int) -> Qualification | None:
+    """The qualification *level* earned with the results of exam *year*, or None.
+
+    Every subject of the level needs a pass inside the rolling window that ends in
+    *year* (助理: the same year; 社会工作师: this year and the one before), and at least
+    one of them in *year* itself (otherwise it was earned earlier). A national pass is
+    preferred to a regional one; the qualification is region-limited when some subject
+    passed only on a regional line.
+    """
+    rule = level_rule(level)
+    window = range(year - rule.window_years + 1, year + 1)
+    chosen: list[SubjectPass] = []
+    for subject in subjects_of(level):
+        candidates = [p for p in passes if p.subject is subject and p.year in window]
+        if not candidates:
+            return None
+        chosen.append(max(candidates, key=lambda p: (p.region is None, p.year)))
+    if all(p.year != year for p in chosen):
+        return None
+    regional = sorted((p for p in chosen if p.region), key=lambda p: p.year)
+    return Qualification(level, year, regional[-1].region if regional else None, tuple(chosen))
+
+
+def senior_proof_valid_until(pass_year: int) -> int:
+    """The last exam year in which a senior pass proof still supports a review."""
+    return pass_year + level_rule(Level.SENIOR).proof_valid_years - 1

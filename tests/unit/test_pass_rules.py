@@ -1,0 +1,72 @@
+"""Pass lines and qualification windows for every level (DOMAIN.md §3)."""
+
+from decimal import Decimal
+
+import pytest
+
+from question_bank.levels import Level
+from question_bank.pass_rules import (
+    PassLines,
+    SubjectPass,
+    mark_subject,
+    qualification,
+    senior_proof_valid_until,
+)
+from question_bank.subjects import Subject
+
+HUNDRED = Decimal(100)
+XIZANG = "54"
+LINES = PassLines({(Subject.COMP_JR, XIZANG): Decimal(53), (Subject.PRAC_JR, XIZANG): Decimal(53),
+                   (Subject.COMP_MID, XIZANG): Decimal(58)})
+
+
+@pytest.mark.parametrize("score, passed", [("60", True), ("59.5", False), ("100", True),
+                                           ("0", False)])
+def test_a_subject_passes_at_60_percent_and_59_point_5_does_not(score, passed):
+    outcome = mark_subject(Decimal(score), HUNDRED, Subject.LAW_MID, "11", LINES)
+    assert outcome.passed is passed and outcome.line == 60 and outcome.region is None
+
+
+def test_a_regional_line_passes_only_in_its_region_and_marks_the_pass_regional():
+    inside = mark_subject(Decimal(55), HUNDRED, Subject.COMP_JR, XIZANG, LINES)
+    assert (inside.passed, inside.line, inside.region) == (True, 53, XIZANG)
+    elsewhere = mark_subject(Decimal(55), HUNDRED, Subject.COMP_JR, "11", LINES)
+    assert not elsewhere.passed
+    national = mark_subject(Decimal(61), HUNDRED, Subject.COMP_JR, XIZANG, LINES)
+    assert national.region is None and national.line == 60
+
+
+def test_assistant_needs_both_subjects_in_the_same_year():
+    both = [SubjectPass(Subject.COMP_JR, 2025), SubjectPass(Subject.PRAC_JR, 2025)]
+    assert qualification(Level.ASSISTANT, both, 2025).year == 2025
+    split = [SubjectPass(Subject.COMP_JR, 2024), SubjectPass(Subject.PRAC_JR, 2025)]
+    assert qualification(Level.ASSISTANT, split, 2025) is None
+
+
+@pytest.mark.parametrize("first_year, rest_year, qualifies", [
+    (2024, 2024, True), (2024, 2025, True), (2024, 2026, False)])
+def test_intermediate_counts_a_pass_if_the_rest_follow_by_the_next_year(
+        first_year, rest_year, qualifies):
+    passes = [SubjectPass(Subject.COMP_MID, first_year), SubjectPass(Subject.LAW_MID, rest_year),
+              SubjectPass(Subject.PRAC_MID, rest_year)]
+    result = qualification(Level.INTERMEDIATE, passes, rest_year)
+    assert (result is not None) is qualifies
+    if qualifies:
+        assert result.year == rest_year and result.region is None
+
+
+def test_a_qualification_is_earned_only_in_the_year_of_its_last_pass():
+    passes = [SubjectPass(s, 2024) for s in (Subject.COMP_MID, Subject.LAW_MID, Subject.PRAC_MID)]
+    assert qualification(Level.INTERMEDIATE, passes, 2025) is None
+
+
+def test_a_regional_pass_makes_the_qualification_region_limited_unless_a_national_one_counts():
+    passes = [SubjectPass(Subject.COMP_JR, 2025, XIZANG), SubjectPass(Subject.PRAC_JR, 2025)]
+    assert qualification(Level.ASSISTANT, passes, 2025).region == XIZANG
+    passes.append(SubjectPass(Subject.COMP_JR, 2025))
+    assert qualification(Level.ASSISTANT, passes, 2025).region is None
+
+
+def test_a_senior_pass_proof_is_valid_three_years():
+    assert qualification(Level.SENIOR, [SubjectPass(Subject.PRAC_SR, 2025)], 2025).year == 2025
+    assert senior_proof_valid_until(2025) == 2027
