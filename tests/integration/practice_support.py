@@ -8,14 +8,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from exam_portal.extensions import db
-from exam_portal.models.accounts import Role, User
 from exam_portal.models.attempts import AttemptItem
-from exam_portal.models.bank import Item
-from exam_portal.services import authoring, paper_cache
+from exam_portal.services import paper_cache
 from question_bank import delivery
 from question_bank.items import ItemContent, ItemType, KeyPoint, LawReference, SubQuestion
 from question_bank.subjects import Subject
 
+from ..bank_factory import publish, trainers  # noqa: F401 - re-exported for the tests
 from ..conftest import PASSWORD
 from ..factories import make_user
 
@@ -23,16 +22,6 @@ from ..factories import make_user
 # browser before the review is allowed.
 SENTINEL = "SENTINEL-KEY-TEXT"
 _numbers = itertools.count(1)
-
-
-def trainers(app) -> tuple[int, int]:
-    with app.app_context():
-        ids = db.session.scalars(sa.select(User.id).where(User.role == Role.TRAINER)
-                                 .order_by(User.id)).all()
-    if len(ids) >= 2:
-        return ids[0], ids[1]
-    return (make_user(app, Role.TRAINER, email=f"author{next(_numbers)}@example.com"),
-            make_user(app, Role.TRAINER, email=f"reviewer{next(_numbers)}@example.com"))
 
 
 def choice_item(subject: Subject, item_type: ItemType, chapter: str, *, law=None) -> ItemContent:
@@ -65,22 +54,6 @@ def plan_item(subject: Subject, chapter: str, points=20) -> ItemContent:
         explanation=f"{SENTINEL} 评分说明 {n}", difficulty=3, syllabus=(chapter,),
         points=Decimal(points),
         key_points=(KeyPoint(f"{SENTINEL} 目标 {n}", half), KeyPoint(f"{SENTINEL} 评估 {n}", half)))
-
-
-def publish(app, contents: list[ItemContent]) -> list[int]:
-    """Create, submit and approve items (by two different trainers); return their ids."""
-    author_id, reviewer_id = trainers(app)
-    with app.app_context():
-        author, reviewer = db.session.get(User, author_id), db.session.get(User, reviewer_id)
-        newest = db.session.scalar(sa.select(sa.func.max(Item.id))) or 0
-        authoring.create_items([(None, content) for content in contents], author)
-        items = db.session.scalars(sa.select(Item).where(Item.id > newest)
-                                   .order_by(Item.id)).all()
-        for item in items:
-            authoring.submit_item(item, author)
-        authoring.approve_items([item.id for item in items], reviewer, "通过")
-        db.session.commit()
-        return [item.id for item in items]
 
 
 def objective_bank(app, subject=Subject.COMP_JR, *, singles=70, multis=25, chapters=3,

@@ -602,7 +602,8 @@ def test_subjective_practice_shows_key_points_after_answering_and_keeps_self_sco
     device = open_attempt(client, attempt_id)["device"]
     base = f"/practice/attempts/{attempt_id}/responses/1"
     assert client.post(base + "/self-score", json={"points": 5}).status_code == 409
-    assert save(client, attempt_id, 1, device, 1, text="需求：安全、照顾、社会交往").status_code == 200
+    answer = "需求：安全、照顾、社会交往"
+    assert save(client, attempt_id, 1, device, 1, text=answer).status_code == 200
     feedback = client.post(base + "/check").get_json()
     assert "score" not in feedback and "keys" not in feedback
     assert all("SENTINEL" in sub["key_points"][0]["text"] for sub in feedback["sub_questions"])

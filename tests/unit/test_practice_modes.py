@@ -23,7 +23,8 @@ def test_the_daily_seed_is_stable_for_a_day_and_differs_by_day_candidate_and_sub
     seed = daily_seed(7, day, Subject.LAW_MID)
     assert seed == daily_seed(7, day, Subject.LAW_MID)
     assert 0 <= seed < 2**63
-    others = {daily_seed(8, day, Subject.LAW_MID), daily_seed(7, date(2026, 12, 2), Subject.LAW_MID),
+    others = {daily_seed(8, day, Subject.LAW_MID),
+              daily_seed(7, date(2026, 12, 2), Subject.LAW_MID),
               daily_seed(7, day, Subject.COMP_MID)}
     assert seed not in others and len(others) == 3
 

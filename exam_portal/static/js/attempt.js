@@ -19,6 +19,9 @@
   questions.forEach(function (q) { byPosition[q.dataset.position] = q; });
 
   var device = null;
+  // Which page load queued an answer: a page that loses the attempt drops its own
+  // refused answers, so another window never sends them later.
+  var pageId = Math.random().toString(36).slice(2);
   var superseded = false;
   var closed = false;
   var retryTimer = null;
@@ -187,6 +190,7 @@
     var payload = answerOf(position);
     payload.seq = seq;
     payload.flagged = isFlagged(position);
+    payload.page = pageId;
     queue[position] = payload;
     write("queue", queue);
     paintNavigator();
@@ -210,7 +214,8 @@
       chain = chain.then(function () {
         var payload = queue[position];
         if (failed || !payload) return;
-        var body = Object.assign({}, payload, {device: device});
+        var body = {seq: payload.seq, flagged: payload.flagged, device: device};
+        if (payload.selected) body.selected = payload.selected; else body.text = payload.text;
         return request("PUT", url(data.urls.save, position), body).then(function (r) {
           var code = r.body.code;
           // Only a JSON "saved" counts: a login page reached by a redirect is no receipt.
@@ -246,6 +251,11 @@
   }
   function supersede(message) {
     superseded = true;
+    queue = read("queue", {});
+    Object.keys(queue).forEach(function (position) {
+      if (queue[position].page === pageId) delete queue[position];
+    });
+    write("queue", queue);
     var banner = document.getElementById("device-banner");
     if (message) banner.querySelector("span").textContent = message;
     banner.hidden = false;
