@@ -104,11 +104,13 @@ def database_url(database, tmp_path):
 
 
 def _truncate_all(url: str) -> None:
+    from exam_portal.candidate import fragments
     from exam_portal.services import paper_cache, pools
 
     # Ids start again after TRUNCATE … RESTART IDENTITY: drop what the caches hold.
     paper_cache.clear()
     pools.forget()
+    fragments.clear()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         tables = [

@@ -28,6 +28,7 @@ from ..models.bank import Item
 from ..models.types import utcnow
 from ..pagination import Page, page_argument
 from ..services import learning, paper_cache, practice, review
+from . import fragments
 from .forms import ConfirmSubmitForm, SelfScoreForm, StartAttemptForm
 
 bp = Blueprint("candidate", __name__, url_prefix="/practice")
@@ -136,9 +137,11 @@ def take_attempt(attempt_id):
         return redirect(url_for("candidate.result", attempt_id=attempt.id))
     items = paper_cache.attempt_items(attempt.id)
     marked = learning.is_bookmarked(current_user.id, [item.item_id for item in items])
+    views = paper_cache.candidate_views(items)
     return render_template(
-        "candidate/take_attempt.html", attempt=attempt,
-        views=paper_cache.candidate_views(items),
+        "candidate/take_attempt.html", attempt=attempt, views=views,
+        questions=fragments.questions_html(items, views,
+                                           feedback_mode=attempt.mode.gives_feedback_per_item),
         state=practice.attempt_state(attempt, now=utcnow()),
         bookmarked={item.position for item in items if item.item_id in marked},
         confirm_form=ConfirmSubmitForm())

@@ -36,7 +36,9 @@ class Layout:
     slots: dict[int, Slot]
 
 
-class _LRU:
+class LRU:
+    """A small thread-safe least-recently-used map."""
+
     def __init__(self, size: int):
         self.size = size
         self.data: OrderedDict = OrderedDict()
@@ -65,13 +67,17 @@ class _LRU:
             self.data.clear()
 
 
-_layouts = _LRU(20_000)
-_contents = _LRU(50_000)
-_views = _LRU(50_000)
+_layouts = LRU(20_000)
+_contents = LRU(50_000)
+_views = LRU(50_000)
 
 
-def _key(value) -> tuple:
+def cache_key(value) -> tuple:
+    """*value* qualified by the database, so two databases in one process never mix."""
     return (str(db.session.get_bind().url), value)
+
+
+_key = cache_key
 
 
 def layout(attempt_id: int) -> Layout | None:

@@ -422,6 +422,10 @@
   });
   window.addEventListener("online", function () { flush(); });
 
+  (data.bookmarked || []).forEach(function (position) {
+    var q = byPosition[position];
+    if (q) q.querySelector("[data-action=bookmark]").setAttribute("aria-pressed", "true");
+  });
   Object.keys(responses).forEach(function (position) { applyAnswer(position, responses[position]); });
   Object.keys(queue).forEach(function (position) { applyAnswer(position, queue[position]); });
   show(current);
