@@ -51,6 +51,13 @@ def _is_run(text: str) -> bool:
     return len(steps) == 1 and steps <= {1, -1, 9}
 
 
+def session_identity() -> tuple[int, str] | None:
+    """The user id and session token the signed login cookie names, unchecked: the
+    caller must verify the token against the database (as the user loader does)."""
+    ident, _, token = str(session.get("_user_id", "")).partition(":")
+    return (int(ident), token) if ident.isdigit() and token else None
+
+
 def password_problem(password: str, *, email: str | None = None) -> str | None:
     """Return why *password* is refused, or None when it is acceptable.
 

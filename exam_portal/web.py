@@ -84,11 +84,13 @@ def _unauthorized():
     from flask_babel import gettext
 
     from .errors import wants_json
+    from .security import session_identity
 
     if not wants_json():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    ident, _, token = str(session.get("_user_id", "")).partition(":")
-    if ident.isdigit() and token and db.session.get(User, int(ident)) is not None:
+    identity = session_identity()
+    user = db.session.get(User, identity[0]) if identity is not None else None
+    if user is not None and user.is_active and user.session_token != identity[1]:
         # The cookie was good until the same account signed in elsewhere (or out).
         return jsonify(code="superseded", message=gettext(
             "你的账户已在另一台设备或另一个浏览器登录，这里的答案不再保存。")), 409

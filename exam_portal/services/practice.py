@@ -25,6 +25,7 @@ from question_bank.subjects import Subject
 
 from ..clock import LOCAL_ZONE
 from ..extensions import db
+from ..models.accounts import Role, User
 from ..models.attempts import Attempt, AttemptItem, AttemptStatus, EndedBy, Response
 from ..models.types import UTCDateTime, dialect_insert
 from . import ServiceError, learning, paper_cache, pools
@@ -345,6 +346,23 @@ def parse_save(layout: paper_cache.Layout, position: int, payload) -> Save:
     return Save(position, seq, device, None, text, flagged)
 
 
+def try_save(attempt_id: int, user_id: int, session_token: str, position: int, payload, *,
+             now: datetime) -> Save | None:
+    """The hot path: store the answer in one statement that also checks the signed-in
+    user (session token, active, a candidate) and everything save_response checks.
+    None when it did not land for any reason; save_response then says why."""
+    layout = paper_cache.layout(attempt_id)
+    if layout is None or layout.candidate_id != user_id:
+        return None
+    try:
+        save = parse_save(layout, position, payload)
+    except InvalidResponse:
+        return None
+    if _upsert(attempt_id, user_id, layout.seed, save, now, session_token=session_token) != 1:
+        return None
+    return save
+
+
 def save_response(attempt_id: int, candidate_id: int, position: int, payload, *,
                   now: datetime) -> Save:
     """Store one answer if it is the newest; raise a Refused subclass, AttemptNotFound
@@ -365,17 +383,22 @@ def save_response(attempt_id: int, candidate_id: int, position: int, payload, *,
     raise AttemptNotFound(gettext("找不到这次练习。"))
 
 
-def _upsert(attempt_id: int, candidate_id: int, seed: int, save: Save, now: datetime) -> int:
+def _upsert(attempt_id: int, candidate_id: int, seed: int, save: Save, now: datetime, *,
+            session_token: str | None = None) -> int:
     table = Response.__table__
     source = sa.select(
         sa.literal(attempt_id), sa.literal(save.position), sa.literal(save.selected, sa.String),
         sa.literal(save.text, sa.Text), sa.literal(save.flagged), sa.literal(save.seq),
         sa.literal(now, UTCDateTime), sa.literal(False),
-    ).where(
+    ).select_from(Attempt).where(
         Attempt.id == attempt_id, Attempt.candidate_id == candidate_id, Attempt.seed == seed,
         Attempt.status == AttemptStatus.IN_PROGRESS, Attempt.device_token == save.device,
         sa.or_(Attempt.deadline_at.is_(None),
                Attempt.deadline_at >= sa.literal(now - grace(), UTCDateTime)))
+    if session_token is not None:
+        source = source.join(User, User.id == Attempt.candidate_id).where(
+            User.session_token == session_token, User.is_active.is_(True),
+            User.role == Role.CANDIDATE)
     columns = ["attempt_id", "position", "selected", "text", "is_flagged", "seq", "saved_at",
                "is_locked"]
     statement = dialect_insert(table, db.session.get_bind().dialect.name).from_select(

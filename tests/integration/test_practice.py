@@ -615,3 +615,30 @@ def test_subjective_practice_shows_key_points_after_answering_and_keeps_self_sco
     assert (attempt.score_halves, attempt.self_score_halves) == (None, 15)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer)) == 0
+
+
+@pytest.mark.parametrize("change", ["role", "inactive", "logout"])
+def test_the_one_statement_save_still_refuses_a_changed_or_ended_account(app, change):
+    from exam_portal.models.accounts import Role, User
+
+    objective_bank(app)
+    user_id, client = candidate(app)
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    assert save(client, attempt_id, 1, device, 1, ["A"]).status_code == 200
+    if change == "logout":
+        cookie = client.get_cookie("session").value
+        client.post("/auth/logout")
+        client.set_cookie("session", cookie)  # replay the old cookie
+    else:
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            if change == "role":
+                user.role = Role.TRAINER
+            else:
+                user.is_active = False
+            db.session.commit()
+    response = save(client, attempt_id, 1, device, 2, ["B"])
+    assert response.status_code in {"role": (403,), "inactive": (302, 401),
+                                    "logout": (302, 401, 409)}[change]
+    assert _responses(app, attempt_id)[1][2] == 1
