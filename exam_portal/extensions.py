@@ -3,7 +3,7 @@
 import sqlite3
 
 import sqlalchemy as sa
-from flask import request
+from flask import g, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -54,9 +54,34 @@ def _configure_sqlite(dbapi_connection, _record):
     cursor.close()
 
 
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 @sa.event.listens_for(sa.engine.Engine, "begin")
-def _begin_immediate(conn):
+def _begin(conn):
     # A deferred transaction that reads and then writes fails with SQLITE_BUSY
-    # despite busy_timeout; taking the write lock up front makes writers queue.
+    # despite busy_timeout; taking the write lock up front makes writers queue. Pages
+    # (GET) only read, so they begin deferred and never wait for, or hold up, a writer;
+    # the few that must write ask for the lock first (lock_for_writing).
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+
+
+def _may_write() -> bool:
+    if not has_request_context() or request.method not in _READ_METHODS:
+        return True
+    return bool(g.get("sqlite_writes"))
+
+
+def lock_for_writing() -> None:
+    """Call before writing while serving a GET request: on SQLite the read transaction
+    ends (nothing is pending in it) and the next one takes the write lock."""
+    if not has_request_context() or request.method not in _READ_METHODS:
+        return
+    if g.get("sqlite_writes"):
+        return
+    g.sqlite_writes = True
+    session = db.session
+    if session.get_bind().dialect.name == "sqlite" and not (
+            session.new or session.dirty or session.deleted):
+        session.rollback()

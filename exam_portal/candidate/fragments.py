@@ -7,27 +7,81 @@ instead of on every page load takes the template engine off the hot path.
 
 from flask import render_template
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from ..services import paper_cache
 from ..services.paper_cache import LRU, cache_key
 
 _fragments = LRU(20_000)
 
 
-def questions_html(items, views, *, feedback_mode: bool) -> Markup:
-    """The HTML of every question of a paper, in order."""
-    locale, total = str(get_locale()), len(views)
-    parts = []
-    for item, view in zip(items, views, strict=True):
-        key = cache_key((locale, item.item_version_id, item.option_order, item.position,
-                         item.section, item.points_halves, total, feedback_mode))
-        html = _fragments.get(key)
-        if html is None:
-            html = render_template("candidate/_question.html", v=view, total=total,
-                                   feedback_mode=feedback_mode)
-            _fragments.put(key, html)
-        parts.append(html)
+def questions_html(items, *, feedback_mode: bool) -> Markup:
+    """The HTML of every question of a paper (its slots or attempt items), in order."""
+    locale, total = str(get_locale()), len(items)
+    keys = [cache_key((locale, item.item_version_id, item.option_order, item.position,
+                       item.section, item.points_halves, total, feedback_mode))
+            for item in items]
+    parts = [_fragments.get(key) for key in keys]
+    missing = [item for item, part in zip(items, parts, strict=True) if part is None]
+    if missing:
+        views = dict(zip((item.position for item in missing),
+                         paper_cache.candidate_views(missing), strict=True))
+        for index, item in enumerate(items):
+            if parts[index] is None:
+                parts[index] = render_template("candidate/_question.html",
+                                               v=views[item.position], total=total,
+                                               feedback_mode=feedback_mode)
+                _fragments.put(keys[index], parts[index])
     return Markup("".join(parts))  # noqa: S704 - each part is an escaped template render
+
+
+def navigator_html(total: int) -> Markup:
+    """The question navigator for a paper of *total* items."""
+    key = (str(get_locale()), "navigator", total)
+    html = _fragments.get(key)
+    if html is None:
+        html = render_template("candidate/_navigator.html", total=total)
+        _fragments.put(key, html)
+    return Markup(html)  # noqa: S704 - an escaped template render
+
+
+def delivery_messages() -> dict:
+    """The delivery page script's texts in the user's language."""
+    key = (str(get_locale()), "messages")
+    messages = _fragments.get(key)
+    if messages is None:
+        messages = {name: str(text) for name, text in _MESSAGES.items()}
+        _fragments.put(key, messages)
+    return messages
+
+
+_MESSAGES = {
+    "saved": _l("已保存"),
+    "saving": _l("正在保存…"),
+    "offline": _l("网络已断开：{n} 个答案暂存在本机，联网后自动发送"),
+    "retrying": _l("保存失败，正在重试：{n} 个答案待发送"),
+    "invalid": _l("这个答案无法保存："),
+    "unanswered": _l("还有 {n} 道题未作答：第 {list} 题。"),
+    "allAnswered": _l("所有题目都已作答。"),
+    "unsent": _l("还有 {n} 个答案没有送达服务器。"
+                 "请联网后再交卷；时间到时将按服务器已保存的答案交卷。"),
+    "timeUp": _l("时间到，正在交卷…"),
+    "correct": _l("回答正确"),
+    "wrong": _l("回答错误"),
+    "partly": _l("部分正确"),
+    "key": _l("正确答案："),
+    "explanation": _l("解析："),
+    "keyPoints": _l("答题要点："),
+    "points": _l("分"),
+    "score": _l("得分："),
+    "selfScore": _l("自评分（仅供参考，不计入成绩）："),
+    "saveSelfScore": _l("保存自评"),
+    "selfScoreSaved": _l("自评已保存"),
+    "answerFirst": _l("请先作答，并等答案保存后再核对。"),
+    "closed": _l("这次练习已经交卷。"),
+    "separator": _l("、"),
+}
 
 
 def clear() -> None:

@@ -137,13 +137,14 @@ def take_attempt(attempt_id):
     db.session.commit()
     if not attempt.is_open:
         return redirect(url_for("candidate.result", attempt_id=attempt.id))
-    items = paper_cache.attempt_items(attempt.id)
+    items = paper_cache.layout(attempt.id).items
     marked = learning.is_bookmarked(current_user.id, [item.item_id for item in items])
-    views = paper_cache.candidate_views(items)
     return render_template(
-        "candidate/take_attempt.html", attempt=attempt, views=views,
-        questions=fragments.questions_html(items, views,
+        "candidate/take_attempt.html", attempt=attempt, total=len(items),
+        questions=fragments.questions_html(items,
                                            feedback_mode=attempt.mode.gives_feedback_per_item),
+        navigator=fragments.navigator_html(len(items)),
+        messages=fragments.delivery_messages(),
         state=practice.attempt_state(attempt, now=utcnow()),
         bookmarked={item.position for item in items if item.item_id in marked},
         confirm_form=ConfirmSubmitForm())

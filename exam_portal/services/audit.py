@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import has_request_context
 from flask_login import current_user
 
-from ..extensions import client_address, db
+from ..extensions import client_address, db, lock_for_writing
 from ..models.audit import GENESIS_HASH, AuditEvent
 from ..models.types import utcnow
 
@@ -40,6 +40,7 @@ def _event_hash(event: AuditEvent) -> str:
 
 def record(action: str, *, target=None, details=None, actor=None) -> AuditEvent:
     """Append one event to the audit log, chained to the last one."""
+    lock_for_writing()
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
         # Held to the end of the transaction: appends are serialised, so two

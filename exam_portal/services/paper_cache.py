@@ -25,8 +25,20 @@ from ..models.bank import Item, ItemVersion
 
 @dataclass(frozen=True)
 class Slot:
+    """One position of a paper, as drawn (the same fields as its AttemptItem row)."""
+
+    position: int
+    section: str
+    item_id: int
+    item_version_id: int
     item_type: ItemType
-    option_order: tuple[int, ...]
+    chapter_code: str
+    option_order: str  # as stored: "2031"
+    points_halves: int
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        return delivery.decode_order(self.option_order)
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,10 @@ class Layout:
     candidate_id: int
     seed: int
     slots: dict[int, Slot]
+
+    @property
+    def items(self) -> list[Slot]:
+        return [self.slots[position] for position in sorted(self.slots)]
 
 
 class LRU:
@@ -87,16 +103,15 @@ def layout(attempt_id: int) -> Layout | None:
     if cached is not None:
         return cached
     rows = db.session.execute(
-        sa.select(Attempt.candidate_id, Attempt.seed, AttemptItem.position, Item.item_type,
-                  AttemptItem.option_order)
+        sa.select(Attempt.candidate_id, Attempt.seed, AttemptItem.position, AttemptItem.section,
+                  AttemptItem.item_id, AttemptItem.item_version_id, Item.item_type,
+                  AttemptItem.chapter_code, AttemptItem.option_order, AttemptItem.points_halves)
         .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
         .join(Item, Item.id == AttemptItem.item_id)
         .where(Attempt.id == attempt_id)).all()
     if not rows:
         return None
-    found = Layout(rows[0][0], rows[0][1],
-                   {position: Slot(item_type, delivery.decode_order(order))
-                    for _, _, position, item_type, order in rows})
+    found = Layout(rows[0][0], rows[0][1], {row[2]: Slot(*row[2:]) for row in rows})
     _layouts.put(key, found)
     return found
 

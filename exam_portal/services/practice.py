@@ -24,7 +24,7 @@ from question_bank.practice import Mode, daily_seed, default_law_cutoff, set_siz
 from question_bank.subjects import Subject
 
 from ..clock import LOCAL_ZONE
-from ..extensions import db
+from ..extensions import db, lock_for_writing
 from ..models.accounts import Role, User
 from ..models.attempts import Attempt, AttemptItem, AttemptStatus, EndedBy, Response
 from ..models.types import UTCDateTime, dialect_insert
@@ -238,6 +238,7 @@ def get_own_attempt(attempt_id: int, candidate_id: int, *, now: datetime) -> Att
     if attempt is None or attempt.candidate_id != candidate_id:
         raise AttemptNotFound(gettext("找不到这次练习。"))
     if attempt.is_open and is_overdue(attempt, now):
+        lock_for_writing()
         finalise(attempt.id, now=now, ended_by=EndedBy.DEADLINE)
         db.session.refresh(attempt)
     return attempt
@@ -259,7 +260,10 @@ def attempt_state(attempt: Attempt, *, now: datetime) -> dict:
     layout = paper_cache.layout(attempt.id)
     responses = {}
     max_seq = 0
-    for response in db.session.scalars(sa.select(Response).where(
+    columns = (Response.position, Response.selected, Response.text, Response.is_flagged,
+               Response.seq, Response.is_locked, Response.score_halves,
+               Response.self_score_halves)
+    for response in db.session.execute(sa.select(*columns).where(
             Response.attempt_id == attempt.id)):
         slot = layout.slots.get(response.position)
         if slot is None:
@@ -267,8 +271,7 @@ def attempt_state(attempt: Attempt, *, now: datetime) -> dict:
         entry = {"seq": response.seq, "flagged": response.is_flagged,
                  "locked": response.is_locked}
         if slot.item_type.is_choice:
-            entry["selected"] = delivery.stored_to_shown(response.selected or "",
-                                                         slot.option_order)
+            entry["selected"] = delivery.stored_to_shown(response.selected or "", slot.order)
         else:
             entry["text"] = response.text or ""
             if response.self_score_halves is not None:
@@ -281,12 +284,11 @@ def attempt_state(attempt: Attempt, *, now: datetime) -> dict:
             "max_seq": max_seq, "responses": responses}
 
 
-def feedback(attempt: Attempt, position: int, response: Response | None) -> dict:
+def feedback(attempt: Attempt, position: int, response) -> dict:
     """Key, explanation and points earned at *position*; only once policy allows."""
-    item = paper_cache.attempt_item(attempt.id, position)
+    item = paper_cache.layout(attempt.id).slots[position]
     content = paper_cache.content(item.item_version_id)
-    order = delivery.decode_order(item.option_order)
-    view = delivery.feedback_view(content, order)
+    view = delivery.feedback_view(content, item.order)
     if response is not None and response.score_halves is not None:
         view["score"] = _show_halves(response.score_halves)
         view["correct"] = response.score_halves == item.points_halves
@@ -331,7 +333,7 @@ def parse_save(layout: paper_cache.Layout, position: int, payload) -> Save:
         if "text" in payload or not isinstance(payload.get("selected"), list):
             refuse(gettext("选择题的答案应为所选选项的列表。"))
         try:
-            selected = delivery.shown_to_stored(slot.item_type, slot.option_order,
+            selected = delivery.shown_to_stored(slot.item_type, slot.order,
                                                 payload["selected"])
         except delivery.InvalidSelection:
             refuse(gettext("所选的选项不属于这道题。"))

@@ -642,3 +642,21 @@ def test_the_one_statement_save_still_refuses_a_changed_or_ended_account(app, ch
     assert response.status_code in {"role": (403,), "inactive": (302, 401),
                                     "logout": (302, 401, 409)}[change]
     assert _responses(app, attempt_id)[1][2] == 1
+
+
+def test_opening_an_overdue_paper_hands_it_in_with_the_saved_answers(app):
+    objective_bank(app)
+    _, client = candidate(app)
+    start_time = utcnow()
+    with freeze_time(start_time) as clock:
+        attempt_id = start(client)
+        device = open_attempt(client, attempt_id)["device"]
+        keys = shown_keys(app, attempt_id)
+        save(client, attempt_id, 1, device, 1, keys[1])
+        clock.move_to(start_time + timedelta(minutes=125))
+        page = client.get(f"/practice/attempts/{attempt_id}")
+        assert page.status_code == 302 and page.headers["Location"].endswith("/result")
+        result = client.get(page.headers["Location"]).get_data(as_text=True)
+    attempt = _attempt(app, attempt_id)
+    assert attempt.ended_by.value == "DEADLINE" and attempt.score_halves == 2
+    assert "时间到，按已保存的答案自动交卷" in result
