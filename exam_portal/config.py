@@ -17,7 +17,10 @@ class Config:
     BLIND_INDEX_KEY = None
 
     SQLALCHEMY_DATABASE_URI = None  # filled in by the factory (instance/portal.db)
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pre-ping: it would cost every request a round trip. A connection lost under
+    # the pool (database restarted) fails one request with 503, which clients retry,
+    # and SQLAlchemy then replaces every pooled connection (errors.py).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
     REDIS_URL = None
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 

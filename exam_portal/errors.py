@@ -2,6 +2,7 @@
 
 import uuid
 
+import sqlalchemy as sa
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -17,6 +18,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         404: (_("页面不存在"), _("找不到你要访问的页面，或者它不属于你。")),
         405: (_("请求方式不被允许"), _("此页面不接受这种请求方式。")),
         413: (_("内容过大"), _("提交的内容超过了允许的大小。")),
+        503: (_("服务暂时不可用"), _("数据库连接刚刚中断，请稍后重试；已保存的内容不受影响。")),
         429: (_("请求过于频繁"), _("尝试次数过多，请稍后再试。")),
         500: (_("服务器出错"), _("服务器遇到意外错误，我们已记录此问题。")),
     }
@@ -66,7 +68,19 @@ def handle_unexpected_error(error: Exception):
     return _render(500, error_id=error_id)
 
 
+def handle_database_error(error: sa.exc.DBAPIError):
+    if not error.connection_invalidated:
+        return handle_unexpected_error(error)
+    # The connection died (database restarted): nothing of this request was committed;
+    # the pool has already dropped its connections, so a retry gets a fresh one.
+    db.session.rollback()
+    current_app.logger.warning("database connection lost on %s %s", request.method,
+                               request.path)
+    return _render(503)
+
+
 def register_error_handlers(app) -> None:
+    app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
