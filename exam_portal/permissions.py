@@ -41,6 +41,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "candidate.start_attempt": CANDIDATE,
     "candidate.list_attempts": CANDIDATE,
     "candidate.take_attempt": CANDIDATE,
+    "candidate.attempt_paper": CANDIDATE,
     "candidate.open_attempt": CANDIDATE,
     "candidate.save_response": CANDIDATE,
     "candidate.check_response": CANDIDATE,

@@ -105,8 +105,9 @@ def _security_headers(response):
     headers["Referrer-Policy"] = "same-origin"
     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if request.endpoint != "static":
-        # Pages carry personal data or per-user state: never cache them.
-        headers["Cache-Control"] = "no-store"
+        # Pages carry personal data or per-user state: never cache them, unless the
+        # view said otherwise (a drawn paper, which never changes).
+        headers.setdefault("Cache-Control", "no-store")
     return response
 
 

@@ -8,6 +8,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -141,13 +142,27 @@ def take_attempt(attempt_id):
     marked = learning.is_bookmarked(current_user.id, [item.item_id for item in items])
     return render_template(
         "candidate/take_attempt.html", attempt=attempt, total=len(items),
-        questions=fragments.questions_html(items,
-                                           feedback_mode=attempt.mode.gives_feedback_per_item),
         navigator=fragments.navigator_html(len(items)),
         messages=fragments.delivery_messages(),
         state=practice.attempt_state(attempt, now=utcnow()),
         bookmarked={item.position for item in items if item.item_id in marked},
         confirm_form=ConfirmSubmitForm())
+
+
+@bp.get("/attempts/<int:attempt_id>/paper")
+def attempt_paper(attempt_id):
+    """The questions of the candidate's paper, as HTML for the delivery page to insert.
+
+    A drawn paper never changes, so the browser may keep it: reloading the delivery
+    page then costs the server only the small page with the answers and the time.
+    """
+    layout = paper_cache.layout(attempt_id)
+    if layout is None or layout.candidate_id != current_user.id:
+        abort(404)
+    response = make_response(fragments.questions_html(
+        layout.items, feedback_mode=layout.mode.gives_feedback_per_item))
+    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
+    return response
 
 
 @bp.post("/attempts/<int:attempt_id>/open")

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from question_bank import delivery
 from question_bank.items import ItemContent, ItemType
+from question_bank.practice import Mode
 
 from ..extensions import db
 from ..models.attempts import Attempt, AttemptItem
@@ -45,6 +46,7 @@ class Slot:
 class Layout:
     candidate_id: int
     seed: int
+    mode: Mode
     slots: dict[int, Slot]
 
     @property
@@ -103,7 +105,8 @@ def layout(attempt_id: int) -> Layout | None:
     if cached is not None:
         return cached
     rows = db.session.execute(
-        sa.select(Attempt.candidate_id, Attempt.seed, AttemptItem.position, AttemptItem.section,
+        sa.select(Attempt.candidate_id, Attempt.seed, Attempt.mode, AttemptItem.position,
+                  AttemptItem.section,
                   AttemptItem.item_id, AttemptItem.item_version_id, Item.item_type,
                   AttemptItem.chapter_code, AttemptItem.option_order, AttemptItem.points_halves)
         .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
@@ -111,7 +114,7 @@ def layout(attempt_id: int) -> Layout | None:
         .where(Attempt.id == attempt_id)).all()
     if not rows:
         return None
-    found = Layout(rows[0][0], rows[0][1], {row[2]: Slot(*row[2:]) for row in rows})
+    found = Layout(rows[0][0], rows[0][1], rows[0][2], {row[3]: Slot(*row[3:]) for row in rows})
     _layouts.put(key, found)
     return found
 

@@ -41,6 +41,16 @@ def _attempt(app, attempt_id) -> Attempt:
         return attempt
 
 
+def _paper(client, attempt_id) -> str:
+    """What the delivery page shows: its own HTML and the paper it fetches."""
+    page = client.get(f"/practice/attempts/{attempt_id}")
+    assert page.status_code == 200
+    paper = client.get(re.search(r'data-url="([^"]+)"', page.get_data(as_text=True))
+                       .group(1).replace("&amp;", "&"))
+    assert paper.status_code == 200 and "no-store" not in paper.headers["Cache-Control"]
+    return page.get_data(as_text=True) + paper.get_data(as_text=True)
+
+
 def _responses(app, attempt_id) -> dict[int, tuple]:
     with app.app_context():
         return {r.position: (r.selected, r.text, r.seq, r.is_flagged, r.is_locked)
@@ -78,12 +88,12 @@ def test_reopening_shows_the_same_paper_order_answers_and_the_servers_time(app):
     objective_bank(app)
     _, client = candidate(app)
     attempt_id = start(client)
-    page = client.get(f"/practice/attempts/{attempt_id}").get_data(as_text=True)
+    page = _paper(client, attempt_id)
     state = open_attempt(client, attempt_id)
     assert save(client, attempt_id, 1, state["device"], 1, ["B"]).status_code == 200
     assert save(client, attempt_id, 61, state["device"], 2, ["A", "C"], flagged=True) \
         .status_code == 200
-    again = client.get(f"/practice/attempts/{attempt_id}").get_data(as_text=True)
+    again = _paper(client, attempt_id)
     stems = re.findall(r'<div class="stem pre-wrap mb-3">([^<]*)</div>', page)
     assert len(stems) == 80 and stems == re.findall(
         r'<div class="stem pre-wrap mb-3">([^<]*)</div>', again)
@@ -101,7 +111,7 @@ def test_keys_explanations_and_key_points_never_reach_the_browser_during_a_mock(
     objective_bank(app)
     _, client = candidate(app)
     attempt_id = start(client)
-    bodies = [client.get(f"/practice/attempts/{attempt_id}").get_data(as_text=True)]
+    bodies = [_paper(client, attempt_id)]
     state = open_attempt(client, attempt_id)
     bodies.append(str(state))
     for position in (1, 2, 61):
@@ -128,7 +138,7 @@ def test_subjective_key_points_stay_hidden_until_the_paper_is_handed_in(app):
             + [plan_item(Subject.PRAC_MID, "PRAC_MID.13")])
     _, client = candidate(app)
     attempt_id = start(client, Subject.PRAC_MID)
-    page = client.get(f"/practice/attempts/{attempt_id}").get_data(as_text=True)
+    page = _paper(client, attempt_id)
     state = open_attempt(client, attempt_id)
     assert "SENTINEL" not in page and "SENTINEL" not in str(state)
     response = save(client, attempt_id, 1, state["device"], 1, text="需要分析：……\n介入策略：……")
@@ -274,6 +284,7 @@ def test_a_candidate_can_never_read_save_into_or_submit_another_candidates_attem
     before = _responses(app, attempt_id)
     base = f"/practice/attempts/{attempt_id}"
     assert intruder.get(base).status_code == 404
+    assert intruder.get(base + "/paper").status_code == 404
     assert intruder.get(base + "/result").status_code == 404
     assert intruder.get(base + "/clock").status_code == 404
     assert intruder.post(base + "/open").status_code == 404
