@@ -410,7 +410,9 @@ def _upsert(attempt_id: int, candidate_id: int, seed: int, save: Save, now: date
         set_={name: statement.excluded[name]
               for name in ("selected", "text", "is_flagged", "seq", "saved_at")},
         where=sa.and_(table.c.seq < statement.excluded.seq, table.c.is_locked.is_(False)))
-    return db.session.execute(statement).rowcount
+    # psycopg reports no row count for INSERT … SELECT … ON CONFLICT unless asked to keep
+    # it: without this every save on PostgreSQL would take the slow path.
+    return db.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
 
 
 def _why_not_saved(attempt_id, candidate_id, layout, save: Save, now):

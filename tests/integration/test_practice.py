@@ -671,3 +671,23 @@ def test_opening_an_overdue_paper_hands_it_in_with_the_saved_answers(app):
     attempt = _attempt(app, attempt_id)
     assert attempt.ended_by.value == "DEADLINE" and attempt.score_halves == 2
     assert "时间到，按已保存的答案自动交卷" in result
+
+
+def test_a_save_lands_in_its_one_statement_on_both_databases(app):
+    from exam_portal.security import session_identity  # noqa: F401 - the path under test
+
+    objective_bank(app)
+    user_id, client = candidate(app)
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    with app.app_context():
+        from exam_portal.models.accounts import User
+
+        token = db.session.get(User, user_id).session_token
+        payload = {"seq": 1, "device": device, "selected": ["A"], "flagged": False}
+        assert practice.try_save(attempt_id, user_id, token, 1, payload, now=utcnow()) \
+            is not None
+        assert practice.try_save(attempt_id, user_id, "stale-token", 1,
+                                 {**payload, "seq": 2}, now=utcnow()) is None
+        db.session.commit()
+    assert _responses(app, attempt_id)[1][2] == 1
