@@ -3,6 +3,10 @@
 Usage:
   .venv/bin/python bench/delivery.py --db sqlite|postgresql|both [--rounds 3] [--duration 20]
                                      [--items 100000] [--pg-items 2000] [--profile]
+                                     [--source HEAD|COMMIT|worktree] [--what-if SETTINGS]
+
+The measured code is a clean export of --source (default HEAD) under
+/tmp/bench-delivery/src-<commit>, never edits in progress in the work tree.
 
 Each database kind gets its own portal database (SQLite under /tmp/bench-delivery/, or
 a private PostgreSQL database dropped afterwards) migrated with `flask db upgrade`, and
@@ -13,7 +17,8 @@ Both are served the same way: gunicorn, 2 sync workers, nothing else changed.
    on an open mock paper (ownership, device, deadline and sequence checked) against the
    baseline's bare POST /save; wrk -t1 -c16 -d20s --timeout 5s.
 2. The delivery page GET /practice/attempts/<id> (an 80-item mock paper, logged in,
-   answers saved) against the baseline's GET /q/<id>, SQLite only.
+   answers saved) against the baseline's GET /q/<id>, SQLite only; where the portal
+   serves the questions from GET /practice/attempts/<id>/paper, that too (no target).
 3. Paper assembly of an 80-item COMP_MID paper from a bank of --items published items of
    that subject: the domain draw alone, the per-draw service path with a warm pool
    cache, the whole start_attempt (written, then rolled back) and the cold pool build.
@@ -200,6 +205,8 @@ def sqlite_portal(count: int, fresh: bool) -> tuple[str, callable]:
         print(f"building the {count}-item SQLite bank template {template.name}", flush=True)
         build_bank(f"sqlite:///{building}", count)
         building.rename(template)
+        for suffix in ("-wal", "-shm"):  # emptied by the checkpoint
+            Path(f"{building}{suffix}").unlink(missing_ok=True)
     path = WORKDIR / f"portal-{uuid.uuid4().hex[:8]}.db"
     shutil.copyfile(template, path)
 
