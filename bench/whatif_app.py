@@ -3,7 +3,9 @@ size a cost that a profile points at. The portal's own code is untouched; these
 listeners are added after the portal's own ones (exam_portal/extensions.py).
 
 WHAT_IF (comma-separated):
-  sync-normal     SQLite PRAGMA synchronous=NORMAL (the baseline's) instead of FULL
+  sync-normal     SQLite PRAGMA synchronous=NORMAL (the baseline's; the portal's default
+                  since SQLITE_SYNCHRONOUS, so a no-op there)
+  sync-full       SQLite PRAGMA synchronous=FULL (the portal's SQLITE_SYNCHRONOUS=FULL)
   deferred-begin  SQLite plain BEGIN for every transaction, instead of the portal's
                   BEGIN IMMEDIATE (for all, or at later commits for those that may write);
                   a save can then fail with "database is locked" (read→write upgrade)
@@ -24,6 +26,9 @@ if "sync-normal" in WHAT_IF:
     def _synchronous_normal(dbapi_connection, _record):
         if isinstance(dbapi_connection, sqlite3.Connection):
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+if "sync-full" in WHAT_IF:
+    os.environ["SQLITE_SYNCHRONOUS"] = "FULL"  # the portal's own setting
 
 if "deferred-begin" in WHAT_IF:
     # The portal's begin hook (named _begin_immediate, later _begin).

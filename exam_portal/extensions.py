@@ -50,8 +50,18 @@ def _configure_sqlite(dbapi_connection, _record):
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
+
+def use_sqlite_synchronous(engine: sa.Engine, level: str) -> None:
+    """Set the app's SQLITE_SYNCHRONOUS level on every connection *engine* opens."""
+    if engine.dialect.name != "sqlite":
+        return
+    pragma = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}[level]
+
+    @sa.event.listens_for(engine, "connect")
+    def _synchronous(dbapi_connection, _record):
+        dbapi_connection.execute(pragma)
 
 
 _READ_METHODS = frozenset({"GET", "HEAD"})

@@ -88,18 +88,10 @@ def allowed(endpoint: str | None, role: Role | None) -> bool | None:
     return role in rule
 
 
-# Endpoints whose own SQL statement checks the signed-in user (session token, role,
-# ownership) so that the hot path needs no separate user query; when that statement
-# does not land, the view calls `check_access()` before it says why.
-SELF_CHECKED = frozenset({"candidate.save_response"})
-
-
 def enforce_access():
     """before_request hook: refuse what the table does not allow."""
     if request.endpoint is None:
         return None  # no route matched: the 404/405 handlers answer
-    if request.endpoint in SELF_CHECKED:
-        return None
     return check_access()
 
 

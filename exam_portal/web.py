@@ -8,7 +8,15 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from . import labels, permissions
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import (
+    babel,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+    use_sqlite_synchronous,
+)
 from .models.accounts import User
 
 CONTENT_SECURITY_POLICY = (
@@ -32,6 +40,8 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - registers the tables with the metadata
 
     db.init_app(app)
+    with app.app_context():
+        use_sqlite_synchronous(db.engine, app.config["SQLITE_SYNCHRONOUS"])
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)
@@ -97,13 +107,22 @@ def _unauthorized():
     return jsonify(code="signed_out", message=gettext("请先登录。")), 401
 
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+
+
 def _security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "same-origin"
-    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    for name, value in SECURITY_HEADERS.items():
+        if name == "Content-Security-Policy":
+            headers.setdefault(name, value)
+        else:
+            headers[name] = value
     if request.endpoint != "static":
         # Pages carry personal data or per-user state: never cache them, unless the
         # view said otherwise (a drawn paper, which never changes).
@@ -121,3 +140,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp):
         app.register_blueprint(blueprint)
+
+    from .candidate.save_fast_path import SaveFastPath
+
+    app.wsgi_app = SaveFastPath(app, app.wsgi_app)

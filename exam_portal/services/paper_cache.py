@@ -9,6 +9,7 @@ make a stale entry pass.
 """
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -90,9 +91,16 @@ _contents = LRU(50_000)
 _views = LRU(50_000)
 
 
+_database_names: "weakref.WeakKeyDictionary[sa.Engine, str]" = weakref.WeakKeyDictionary()
+
+
 def cache_key(value) -> tuple:
     """*value* qualified by the database, so two databases in one process never mix."""
-    return (str(db.session.get_bind().url), value)
+    engine = db.engine
+    name = _database_names.get(engine)
+    if name is None:  # rendering the URL each time cost a tenth of a save
+        name = _database_names[engine] = str(engine.url)
+    return (name, value)
 
 
 _key = cache_key

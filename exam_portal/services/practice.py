@@ -8,6 +8,7 @@ is worked out only when it did not land.
 
 import random
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -351,18 +352,22 @@ def parse_save(layout: paper_cache.Layout, position: int, payload) -> Save:
 def try_save(attempt_id: int, user_id: int, session_token: str, position: int, payload, *,
              now: datetime) -> Save | None:
     """The hot path: store the answer in one statement that also checks the signed-in
-    user (session token, active, a candidate) and everything save_response checks.
+    user (session token, active, a candidate) and everything save_response checks, in a
+    transaction of its own, committed here. Call it outside any request transaction.
     None when it did not land for any reason; save_response then says why."""
     layout = paper_cache.layout(attempt_id)
+    # On a cache miss the layout was read in the session, which on SQLite holds the
+    # write lock (outside a request every transaction does): end it before writing.
+    db.session.remove()
     if layout is None or layout.candidate_id != user_id:
         return None
     try:
         save = parse_save(layout, position, payload)
     except InvalidResponse:
         return None
-    if _upsert(attempt_id, user_id, layout.seed, save, now, session_token=session_token) != 1:
-        return None
-    return save
+    values = _save_values(attempt_id, user_id, layout.seed, save, now)
+    values["session_token"] = session_token
+    return save if _DriverSave.for_engine(db.engine).run(values) else None
 
 
 def save_response(attempt_id: int, candidate_id: int, position: int, payload, *,
@@ -387,24 +392,135 @@ def save_response(attempt_id: int, candidate_id: int, position: int, payload, *,
 
 def _upsert(attempt_id: int, candidate_id: int, seed: int, save: Save, now: datetime, *,
             session_token: str | None = None) -> int:
+    """Run the save statement in the session's transaction and return how many rows it
+    wrote: 1 when the answer landed, 0 otherwise."""
+    # Core execution on the session's connection: the ORM adds nothing to an upsert.
+    connection = db.session.connection()
+    statement = _save_statement(connection.dialect.name,
+                                with_session_check=session_token is not None)
+    params = _save_values(attempt_id, candidate_id, seed, save, now)
+    if session_token is not None:
+        params["session_token"] = session_token
+    return connection.execute(statement, params).rowcount
+
+
+def _save_values(attempt_id: int, candidate_id: int, seed: int, save: Save,
+                 now: datetime) -> dict:
+    return {
+        "attempt_id": attempt_id, "candidate_id": candidate_id, "seed": seed,
+        "position": save.position, "selected": save.selected, "text": save.text,
+        "flagged": save.flagged, "seq": save.seq, "device": save.device, "now": now,
+        "deadline_floor": now - grace(),
+    }
+
+
+class _DriverSave:
+    """The save statement compiled once per engine and run on a pooled driver
+    connection in the shortest transaction possible.
+
+    SQLite lets one writer in at a time and a waiting writer polls in sleeps of a
+    millisecond and more, so the lock must be held for the statement alone, not for
+    the Python around it: through the ORM and Core, holding it took several times as
+    long as the statement itself. The bound values go through the columns' own type
+    processors, so what is stored is exactly what the ORM path stores.
+    """
+
+    _by_engine: "weakref.WeakKeyDictionary[sa.Engine, _DriverSave]"
+
+    def __init__(self, engine: sa.Engine):
+        dialect = engine.dialect
+        compiled = _save_statement(dialect.name, with_session_check=True).compile(
+            dialect=dialect)
+        self.engine = engine
+        self.sqlite = dialect.name == "sqlite"
+        self.sql = str(compiled)
+        self.order = compiled.positiontup  # None for a driver with named parameters
+        self.processors, self.constants = {}, {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+            if not bind.required:  # a constant of the statement (status, role, …)
+                value = bind.effective_value
+                self.constants[name] = processor(value) if processor is not None else value
+
+    @classmethod
+    def for_engine(cls, engine: sa.Engine) -> "_DriverSave":
+        found = cls._by_engine.get(engine)
+        if found is None:
+            found = cls._by_engine[engine] = cls(engine)
+        return found
+
+    def run(self, values: dict) -> bool:
+        """Store the save; True when it landed. A database error is not raised: the
+        request then goes the slow way, which retries on a fresh connection."""
+        processors = self.processors
+        params = dict(self.constants)
+        for name, value in values.items():
+            processor = processors.get(name)
+            params[name] = processor(value) if processor is not None else value
+        if self.order is not None:
+            params = [params[name] for name in self.order]
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            if self.sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(self.sql, params)
+            landed = cursor.rowcount == 1
+            if self.sqlite:
+                cursor.execute("COMMIT" if landed else "ROLLBACK")
+            elif landed:
+                connection.commit()
+            else:
+                connection.rollback()
+            cursor.close()
+        except Exception:  # noqa: BLE001 - any driver error: let the slow path decide
+            connection.invalidate()
+            return False
+        finally:
+            connection.close()
+        return landed
+
+
+_DriverSave._by_engine = weakref.WeakKeyDictionary()
+
+
+_SAVE_STATEMENTS: dict[tuple[str, bool], sa.Insert] = {}
+
+
+def _save_statement(dialect: str, *, with_session_check: bool) -> sa.Insert:
+    """The save upsert with bound parameters, built once per dialect: building the
+    construct was half the cost of a save."""
+    key = (dialect, with_session_check)
+    statement = _SAVE_STATEMENTS.get(key)
+    if statement is not None:
+        return statement
     table = Response.__table__
     source = sa.select(
-        sa.literal(attempt_id), sa.literal(save.position), sa.literal(save.selected, sa.String),
-        sa.literal(save.text, sa.Text), sa.literal(save.flagged), sa.literal(save.seq),
-        sa.literal(now, UTCDateTime), sa.literal(False),
+        sa.bindparam("attempt_id", type_=sa.Integer),
+        sa.bindparam("position", type_=sa.Integer),
+        sa.bindparam("selected", type_=sa.String),
+        sa.bindparam("text", type_=sa.Text),
+        sa.bindparam("flagged", type_=sa.Boolean),
+        sa.bindparam("seq", type_=sa.Integer),
+        sa.bindparam("now", type_=UTCDateTime),
+        sa.false(),
     ).select_from(Attempt).where(
-        Attempt.id == attempt_id, Attempt.candidate_id == candidate_id, Attempt.seed == seed,
-        Attempt.status == AttemptStatus.IN_PROGRESS, Attempt.device_token == save.device,
+        Attempt.id == sa.bindparam("attempt_id"),
+        Attempt.candidate_id == sa.bindparam("candidate_id", type_=sa.Integer),
+        Attempt.seed == sa.bindparam("seed", type_=sa.BigInteger),
+        Attempt.status == AttemptStatus.IN_PROGRESS,
+        Attempt.device_token == sa.bindparam("device", type_=sa.String),
         sa.or_(Attempt.deadline_at.is_(None),
-               Attempt.deadline_at >= sa.literal(now - grace(), UTCDateTime)))
-    if session_token is not None:
+               Attempt.deadline_at >= sa.bindparam("deadline_floor", type_=UTCDateTime)))
+    if with_session_check:
         source = source.join(User, User.id == Attempt.candidate_id).where(
-            User.session_token == session_token, User.is_active.is_(True),
-            User.role == Role.CANDIDATE)
+            User.session_token == sa.bindparam("session_token", type_=sa.String),
+            User.is_active.is_(True), User.role == Role.CANDIDATE)
     columns = ["attempt_id", "position", "selected", "text", "is_flagged", "seq", "saved_at",
                "is_locked"]
-    statement = dialect_insert(table, db.session.get_bind().dialect.name).from_select(
-        columns, source)
+    statement = dialect_insert(table, dialect).from_select(columns, source)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.attempt_id, table.c.position],
         set_={name: statement.excluded[name]
@@ -412,7 +528,9 @@ def _upsert(attempt_id: int, candidate_id: int, seed: int, save: Save, now: date
         where=sa.and_(table.c.seq < statement.excluded.seq, table.c.is_locked.is_(False)))
     # psycopg reports no row count for INSERT … SELECT … ON CONFLICT unless asked to keep
     # it: without this every save on PostgreSQL would take the slow path.
-    return db.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+    statement = statement.execution_options(preserve_rowcount=True)
+    _SAVE_STATEMENTS[key] = statement
+    return statement
 
 
 def _why_not_saved(attempt_id, candidate_id, layout, save: Save, now):

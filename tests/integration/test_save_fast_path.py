@@ -1,0 +1,144 @@
+"""The save-answer fast path in front of Flask: it only ever stores a save the Flask view
+would store, and hands everything else to the view."""
+
+import re
+
+import pytest
+
+from exam_portal.services import practice
+
+from ..conftest import PASSWORD
+from ..factories import make_user
+from .practice_support import candidate, login, objective_bank, open_attempt, save, start
+from .test_practice import _responses
+
+
+@pytest.fixture
+def view_calls(monkeypatch):
+    """Count the saves that reached the Flask view."""
+    calls = []
+    real = practice.save_response
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(practice, "save_response", counting)
+    return calls
+
+
+def _csrf_client(make_app, email="fast@example.com"):
+    """A candidate signed in through the real form, with CSRF protection on."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    objective_bank(app)
+    make_user(app, email=email)
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    page = client.get("/practice/").get_data(as_text=True)  # signing in starts a new session
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return app, client, token
+
+
+def _put(client, attempt_id, device, seq, token=None, base_url=None, **headers):
+    if token is not None:
+        headers["X-CSRFToken"] = token
+    return client.put(f"/practice/attempts/{attempt_id}/responses/1", headers=headers,
+                      base_url=base_url,
+                      json={"seq": seq, "device": device, "selected": ["A"], "flagged": False})
+
+
+def _start_and_open(client, token) -> tuple[int, str]:
+    response = client.post("/practice/subjects/COMP_JR/start",
+                           data={"mode": "MOCK", "csrf_token": token})
+    attempt_id = int(re.search(r"/attempts/(\d+)", response.headers["Location"]).group(1))
+    opened = client.post(f"/practice/attempts/{attempt_id}/open", headers={"X-CSRFToken": token})
+    return attempt_id, opened.get_json()["device"]
+
+
+def test_a_save_that_lands_never_reaches_the_flask_view(app, view_calls):
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    response = save(client, attempt_id, 1, device, 1, ["B"])
+    assert response.status_code == 200
+    assert response.get_json() == {"saved": True, "position": 1, "seq": 1}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert view_calls == []
+    assert _responses(app, attempt_id)[1][2] == 1
+
+
+def test_refusals_go_to_the_view_and_change_nothing(app, view_calls):
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    assert save(client, attempt_id, 1, device, 5).status_code == 200
+    stale = save(client, attempt_id, 1, device, 4, ["C"])
+    assert stale.status_code == 409 and stale.get_json()["code"] == "stale"
+    wrong_device = save(client, attempt_id, 1, "not-this-device", 6)
+    assert wrong_device.status_code == 409
+    _, intruder = candidate(app, "intruder@example.com")
+    assert save(intruder, attempt_id, 1, device, 7).status_code == 404
+    anonymous = app.test_client()
+    assert save(anonymous, attempt_id, 1, device, 8).status_code == 401
+    assert len(view_calls) == 3  # the anonymous save is refused before the view
+    assert _responses(app, attempt_id)[1][2] == 5
+
+
+def test_a_retry_of_a_stored_save_is_answered_by_the_view_as_saved(app, view_calls):
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    assert save(client, attempt_id, 1, device, 3, ["D"]).status_code == 200
+    again = save(client, attempt_id, 1, device, 3, ["D"])
+    assert again.status_code == 200 and again.get_json()["seq"] == 3
+    assert len(view_calls) == 1
+
+
+def test_with_csrf_on_a_save_needs_the_session_token(make_app, view_calls):
+    app, client, token = _csrf_client(make_app)
+    attempt_id, device = _start_and_open(client, token)
+    assert _put(client, attempt_id, device, 1).status_code == 400
+    assert _put(client, attempt_id, device, 2, token="forged." + token).status_code == 400
+    assert 2 not in {row[2] for row in _responses(app, attempt_id).values()}
+    assert _put(client, attempt_id, device, 3, token=token).status_code == 200
+    assert len(view_calls) == 0  # the bad tokens were refused by CSRFProtect itself
+    assert _responses(app, attempt_id)[1][2] == 3
+
+
+def test_over_https_a_foreign_referrer_is_refused(make_app, view_calls):
+    app, client, token = _csrf_client(make_app, "https@example.com")
+    attempt_id, device = _start_and_open(client, token)
+    foreign = _put(client, attempt_id, device, 1, token=token,
+                   Referer="https://evil.example/page", base_url="https://localhost")
+    assert foreign.status_code == 400
+    assert _responses(app, attempt_id) == {}
+
+
+def test_a_tampered_login_cookie_is_not_signed_in(app, view_calls):
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    cookie = client.get_cookie("session")
+    value = cookie.value
+    client.set_cookie("session", value[:-2] + ("AA" if value[-2:] != "AA" else "BB"))
+    assert save(client, attempt_id, 1, device, 1).status_code == 401
+    assert _responses(app, attempt_id) == {}
+
+
+def test_a_login_elsewhere_supersedes_the_fast_path_too(app, view_calls):
+    objective_bank(app)
+    _, client = candidate(app, "twice@example.com")
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    login(app, "twice@example.com")  # rotates the session token
+    refused = save(client, attempt_id, 1, device, 1)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "superseded"
+    assert _responses(app, attempt_id) == {}
