@@ -345,6 +345,8 @@ def wrk(port: int, script: Path, path: str, env: dict, duration: int,
     result = subprocess.run(command, env={**os.environ, "PEER_DIR": str(BASELINE), **env},
                             capture_output=True, text=True, check=True)
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
+    for refused in (line for line in result.stdout.splitlines() if line.startswith("STATUS ")):
+        print(f"    {refused}", flush=True)
     return {key: float(value) for key, value in
             (field.split("=") for field in line.split()[1:])}
 

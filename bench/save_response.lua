@@ -25,3 +25,21 @@ request = function()
   return wrk.format("PUT", "/practice/attempts/" .. attempt .. "/responses/" .. (seq % positions + 1),
                     headers, body)
 end
+
+-- Which answers were not 200 (a refused save is an error here): the first few, with
+-- their bodies, printed after the RESULT line as "STATUS <code> <body>".
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+refused = ""
+local refused_count = 0
+response = function(status, headers, body)
+  if status ~= 200 and refused_count < 5 then
+    refused_count = refused_count + 1
+    refused = refused .. "STATUS " .. status .. " " .. string.sub(body or "", 1, 200) .. "\n"
+  end
+end
+local report_done = done
+done = function(summary, latency, requests)
+  report_done(summary, latency, requests)
+  for _, thread in ipairs(threads) do io.write(thread:get("refused") or "") end
+end

@@ -33,6 +33,11 @@ def select_locale() -> str:
     chosen = session.get("locale")
     if chosen is None and current_user and current_user.is_authenticated:
         chosen = current_user.locale
+    return language_for(chosen, languages)
+
+
+def language_for(chosen: str | None, languages) -> str:
+    """The language code to use: the chosen one if the portal speaks it."""
     return chosen if chosen in languages else languages[0]
 
 
@@ -141,6 +146,6 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp):
         app.register_blueprint(blueprint)
 
-    from .candidate.save_fast_path import SaveFastPath
+    from .candidate.hot_paths import HotPaths
 
-    app.wsgi_app = SaveFastPath(app, app.wsgi_app)
+    app.wsgi_app = HotPaths(app, app.wsgi_app)

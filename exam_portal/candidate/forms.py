@@ -29,9 +29,5 @@ class SelfScoreForm(BaseForm):
     submit = SubmitField(_l("保存自评"))
 
 
-class ConfirmSubmitForm(BaseForm):
-    submit = SubmitField(_l("确认交卷"))
-
-
 class BookmarkForm(BaseForm):
     submit = SubmitField(_l("收藏"))

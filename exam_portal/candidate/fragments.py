@@ -5,10 +5,13 @@ only on the item version, its place in the paper and the language: rendering it 
 instead of on every page load takes the template engine off the hot path.
 """
 
+import re
+
 from flask import render_template
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup, escape
 
 from ..services import paper_cache
 from ..services.paper_cache import LRU, cache_key
@@ -44,6 +47,57 @@ def navigator_html(total: int) -> Markup:
         html = render_template("candidate/_navigator.html", total=total)
         _fragments.put(key, html)
     return Markup(html)  # noqa: S704 - an escaped template render
+
+
+# The delivery page: rendered once per attempt and language with slots for what differs
+# per request, split at the slots once (so nothing filled in is ever read as a slot).
+_SLOT = re.compile(r'"\{\{slot:(json_\w+)\}\}"|\{\{slot:(\w+)\}\}')
+
+
+def _slot(name: str) -> str:
+    return "{{slot:" + name + "}}"
+
+
+def delivery_shell_key(language: str, attempt_id: int) -> tuple:
+    return cache_key((language, "delivery-shell", attempt_id))
+
+
+def delivery_shell(attempt, total: int, language: str) -> tuple[str, ...]:
+    """The delivery page of *attempt* with its per-request parts left as slots, from
+    the cache or rendered now (in a request, in the user's *language*, the code
+    select_locale chose): text and slot names, alternating."""
+    key = delivery_shell_key(language, attempt.id)
+    shell = _fragments.get(key)
+    if shell is None:
+        html = render_template(
+            "candidate/take_attempt.html", attempt=attempt, total=total,
+            navigator=navigator_html(total), messages=delivery_messages(),
+            csrf_token=lambda: _slot("csrf"), account_email=_slot("email"),
+            next_path=_slot("next"), flashes_slot=_slot("flashes"),
+            state=_slot("json_state"), bookmarked=_slot("json_bookmarked"))
+        shell = tuple(part or "" for part in _SLOT.split(html))
+        _fragments.put(key, shell)
+    return shell
+
+
+def cached_delivery_shell(language: str, attempt_id: int) -> tuple[str, ...] | None:
+    return _fragments.get(delivery_shell_key(language, attempt_id))
+
+
+def fill_delivery_shell(shell: tuple[str, ...], *, csrf: str, email: str, next_path: str,
+                        flashes: str, state: dict, bookmarked: list[int]) -> str:
+    """*flashes* is rendered HTML (the flashed-messages template), the rest is data."""
+    values = {"csrf": str(escape(csrf)), "email": str(escape(email)),
+              "next": str(escape(next_path)), "flashes": flashes,
+              "json_state": htmlsafe_json_dumps(state),
+              "json_bookmarked": htmlsafe_json_dumps(bookmarked)}
+    # split() left [text, JSON slot, HTML slot, text, …]: one of each pair is empty.
+    parts = []
+    for index in range(0, len(shell), 3):
+        parts.append(shell[index])
+        if index + 2 < len(shell):
+            parts.append(values[shell[index + 1] or shell[index + 2]])
+    return "".join(parts)
 
 
 def delivery_messages() -> dict:

@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from question_bank import practice as modes
 from question_bank import specs, syllabus
@@ -29,8 +30,9 @@ from ..models.bank import Item
 from ..models.types import utcnow
 from ..pagination import Page, page_argument
 from ..services import learning, paper_cache, practice, review
+from ..web import select_locale
 from . import fragments
-from .forms import ConfirmSubmitForm, SelfScoreForm, StartAttemptForm
+from .forms import SelfScoreForm, StartAttemptForm
 
 bp = Blueprint("candidate", __name__, url_prefix="/practice")
 
@@ -136,15 +138,16 @@ def take_attempt(attempt_id):
     db.session.commit()
     if not attempt.is_open:
         return redirect(url_for("candidate.result", attempt_id=attempt.id))
+    # Pages that take no detour here are answered by hot_paths.HotPaths from
+    # the same cached page; this view renders it first and handles everything else.
     items = paper_cache.layout(attempt.id).items
     marked = learning.is_bookmarked(current_user.id, [item.item_id for item in items])
-    return render_template(
-        "candidate/take_attempt.html", attempt=attempt, total=len(items),
-        navigator=fragments.navigator_html(len(items)),
-        messages=fragments.delivery_messages(),
+    shell = fragments.delivery_shell(attempt, len(items), select_locale())
+    return fragments.fill_delivery_shell(
+        shell, csrf=generate_csrf(), email=current_user.email,
+        next_path=request.full_path, flashes=render_template("_flashes.html").strip(),
         state=practice.attempt_state(attempt, now=utcnow()),
-        bookmarked={item.position for item in items if item.item_id in marked},
-        confirm_form=ConfirmSubmitForm())
+        bookmarked=sorted(item.position for item in items if item.item_id in marked))
 
 
 @bp.get("/attempts/<int:attempt_id>/paper")
@@ -176,7 +179,7 @@ def open_attempt(attempt_id):
 
 @bp.put("/attempts/<int:attempt_id>/responses/<int:position>")
 def save_response(attempt_id, position):
-    # Saves that land are answered by save_fast_path before they reach Flask; this
+    # Saves that land are answered by hot_paths.HotPaths before they reach Flask; this
     # view sees the rest and says why (or stores a retry the fast path could not).
     payload, now = request.get_json(silent=True), utcnow()
     try:

@@ -13,6 +13,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 import sqlalchemy as sa
 
@@ -38,7 +39,7 @@ class Slot:
     option_order: str  # as stored: "2031"
     points_halves: int
 
-    @property
+    @cached_property  # read for every answer on every delivery page
     def order(self) -> tuple[int, ...]:
         return delivery.decode_order(self.option_order)
 

@@ -8,7 +8,6 @@ is worked out only when it did not land.
 
 import random
 import secrets
-import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -27,9 +26,16 @@ from question_bank.subjects import Subject
 from ..clock import LOCAL_ZONE
 from ..extensions import db, lock_for_writing
 from ..models.accounts import Role, User
-from ..models.attempts import Attempt, AttemptItem, AttemptStatus, EndedBy, Response
+from ..models.attempts import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    Bookmark,
+    EndedBy,
+    Response,
+)
 from ..models.types import UTCDateTime, dialect_insert
-from . import ServiceError, learning, paper_cache, pools
+from . import ServiceError, driver_sql, learning, paper_cache, pools
 
 
 class AttemptNotFound(ServiceError):
@@ -255,22 +261,30 @@ def open_attempt(attempt: Attempt, *, now: datetime) -> dict:
     return {"device": attempt.device_token, **attempt_state(attempt, now=now)}
 
 
+_STATE_COLUMNS = (Response.position, Response.selected, Response.text, Response.is_flagged,
+                  Response.seq, Response.is_locked, Response.score_halves,
+                  Response.self_score_halves)
+
+
 def attempt_state(attempt: Attempt, *, now: datetime) -> dict:
     """Saved answers in shown letters (with feedback where it is already allowed),
     the highest sequence number, and the server's remaining time."""
+    rows = db.session.execute(sa.select(*_STATE_COLUMNS).where(
+        Response.attempt_id == attempt.id))
+    return _state(attempt, rows, now)
+
+
+def _state(attempt, rows, now: datetime) -> dict:
     layout = paper_cache.layout(attempt.id)
     responses = {}
     max_seq = 0
-    columns = (Response.position, Response.selected, Response.text, Response.is_flagged,
-               Response.seq, Response.is_locked, Response.score_halves,
-               Response.self_score_halves)
-    for response in db.session.execute(sa.select(*columns).where(
-            Response.attempt_id == attempt.id)):
+    for row in rows:
+        response = _StateRow(*row)
         slot = layout.slots.get(response.position)
         if slot is None:
             continue
-        entry = {"seq": response.seq, "flagged": response.is_flagged,
-                 "locked": response.is_locked}
+        entry = {"seq": response.seq, "flagged": bool(response.is_flagged),
+                 "locked": bool(response.is_locked)}
         if slot.item_type.is_choice:
             entry["selected"] = delivery.stored_to_shown(response.selected or "", slot.order)
         else:
@@ -283,6 +297,79 @@ def attempt_state(attempt: Attempt, *, now: datetime) -> dict:
         max_seq = max(max_seq, response.seq)
     return {"status": attempt.status.value, "remaining": remaining_seconds(attempt, now),
             "max_seq": max_seq, "responses": responses}
+
+
+@dataclass(frozen=True)
+class _StateRow:
+    position: int
+    selected: str | None
+    text: str | None
+    is_flagged: bool
+    seq: int
+    is_locked: bool
+    score_halves: int | None
+    self_score_halves: int | None
+
+
+@dataclass(frozen=True)
+class PageAttempt:
+    """The attempt fields the delivery page's state needs, read without the ORM."""
+
+    id: int
+    status: AttemptStatus
+    deadline_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PageData:
+    """What the delivery page shows per request, besides what never changes."""
+
+    email: str
+    locale: str | None
+    state: dict
+    bookmarked: list[int]
+
+
+def delivery_page_data(attempt_id: int, user_id: int, session_token: str, *,
+                       now: datetime) -> PageData | None:
+    """The delivery page's per-request data, for the signed-in candidate (session token,
+    active, a candidate) and their own attempt in progress and not overdue, read in one
+    short transaction on a driver connection. None for anything else: the view then
+    answers (redirect, 404, sign-in, finalising an overdue attempt)."""
+    layout = paper_cache.layout(attempt_id)
+    db.session.remove()  # see try_save: a cache miss read in the session
+    if layout is None or layout.candidate_id != user_id:
+        return None
+    engine = db.engine
+    head = driver_sql.compiled(engine, "page-head", lambda _dialect: sa.select(
+        User.email, User.locale, Attempt.status, Attempt.deadline_at, Attempt.subject)
+        .join(User, User.id == Attempt.candidate_id).where(
+            Attempt.id == sa.bindparam("attempt_id", type_=sa.Integer),
+            Attempt.candidate_id == sa.bindparam("user_id", type_=sa.Integer),
+            User.session_token == sa.bindparam("token", type_=sa.String),
+            User.is_active.is_(True), User.role == Role.CANDIDATE))
+    answers = driver_sql.compiled(engine, "page-responses", lambda _dialect: sa.select(
+        *_STATE_COLUMNS).where(Response.attempt_id == sa.bindparam("attempt_id",
+                                                                   type_=sa.Integer)))
+    marks = driver_sql.compiled(engine, "page-bookmarks", lambda _dialect: sa.select(
+        Bookmark.item_id).where(Bookmark.candidate_id == sa.bindparam("user_id",
+                                                                      type_=sa.Integer),
+                                Bookmark.subject == sa.bindparam("subject", type_=sa.String)))
+    with driver_sql.transaction(engine, write=False) as work:
+        found = head.rows(work.cursor, {"attempt_id": attempt_id, "user_id": user_id,
+                                        "token": session_token})
+        if not found:
+            return None
+        email, locale, status, deadline_at, subject = found[0]
+        attempt = PageAttempt(attempt_id, status, deadline_at)
+        if status != AttemptStatus.IN_PROGRESS or is_overdue(attempt, now):
+            return None
+        rows = answers.rows(work.cursor, {"attempt_id": attempt_id})
+        marked = {row[0] for row in marks.rows(work.cursor, {"user_id": user_id,
+                                                             "subject": subject.value})}
+    bookmarked = sorted(slot.position for slot in layout.slots.values()
+                        if slot.item_id in marked)
+    return PageData(email, locale, _state(attempt, rows, now), bookmarked)
 
 
 def feedback(attempt: Attempt, position: int, response) -> dict:
@@ -367,7 +454,7 @@ def try_save(attempt_id: int, user_id: int, session_token: str, position: int, p
         return None
     values = _save_values(attempt_id, user_id, layout.seed, save, now)
     values["session_token"] = session_token
-    return save if _DriverSave.for_engine(db.engine).run(values) else None
+    return save if _driver_save(values) else None
 
 
 def save_response(attempt_id: int, candidate_id: int, position: int, payload, *,
@@ -414,76 +501,22 @@ def _save_values(attempt_id: int, candidate_id: int, seed: int, save: Save,
     }
 
 
-class _DriverSave:
-    """The save statement compiled once per engine and run on a pooled driver
-    connection in the shortest transaction possible.
-
-    SQLite lets one writer in at a time and a waiting writer polls in sleeps of a
-    millisecond and more, so the lock must be held for the statement alone, not for
-    the Python around it: through the ORM and Core, holding it took several times as
-    long as the statement itself. The bound values go through the columns' own type
-    processors, so what is stored is exactly what the ORM path stores.
-    """
-
-    _by_engine: "weakref.WeakKeyDictionary[sa.Engine, _DriverSave]"
-
-    def __init__(self, engine: sa.Engine):
-        dialect = engine.dialect
-        compiled = _save_statement(dialect.name, with_session_check=True).compile(
-            dialect=dialect)
-        self.engine = engine
-        self.sqlite = dialect.name == "sqlite"
-        self.sql = str(compiled)
-        self.order = compiled.positiontup  # None for a driver with named parameters
-        self.processors, self.constants = {}, {}
-        for name, bind in compiled.binds.items():
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                self.processors[name] = processor
-            if not bind.required:  # a constant of the statement (status, role, …)
-                value = bind.effective_value
-                self.constants[name] = processor(value) if processor is not None else value
-
-    @classmethod
-    def for_engine(cls, engine: sa.Engine) -> "_DriverSave":
-        found = cls._by_engine.get(engine)
-        if found is None:
-            found = cls._by_engine[engine] = cls(engine)
-        return found
-
-    def run(self, values: dict) -> bool:
-        """Store the save; True when it landed. A database error is not raised: the
-        request then goes the slow way, which retries on a fresh connection."""
-        processors = self.processors
-        params = dict(self.constants)
-        for name, value in values.items():
-            processor = processors.get(name)
-            params[name] = processor(value) if processor is not None else value
-        if self.order is not None:
-            params = [params[name] for name in self.order]
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            if self.sqlite:
-                cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute(self.sql, params)
-            landed = cursor.rowcount == 1
-            if self.sqlite:
-                cursor.execute("COMMIT" if landed else "ROLLBACK")
-            elif landed:
-                connection.commit()
-            else:
-                connection.rollback()
-            cursor.close()
-        except Exception:  # noqa: BLE001 - any driver error: let the slow path decide
-            connection.invalidate()
-            return False
-        finally:
-            connection.close()
-        return landed
-
-
-_DriverSave._by_engine = weakref.WeakKeyDictionary()
+def _driver_save(values: dict) -> bool:
+    """Run the save statement in a transaction of its own on a driver connection and
+    return whether it landed. SQLite lets one writer in at a time and a waiting writer
+    polls in sleeps of a millisecond and more, so the lock is held for the statement
+    alone, not for the Python the ORM and Core run around it (several times as long).
+    A database error is not raised: the request then goes the slow way, which retries
+    on a fresh connection."""
+    engine = db.engine
+    statement = driver_sql.compiled(
+        engine, "save", lambda dialect: _save_statement(dialect, with_session_check=True))
+    try:
+        with driver_sql.transaction(engine, write=True) as work:
+            work.commit = statement.execute(work.cursor, values).rowcount == 1
+    except Exception:  # noqa: BLE001 - any driver error: the slow path decides
+        return False
+    return work.commit
 
 
 _SAVE_STATEMENTS: dict[tuple[str, bool], sa.Insert] = {}

@@ -1,6 +1,7 @@
-"""The save-answer fast path in front of Flask: it only ever stores a save the Flask view
-would store, and hands everything else to the view."""
+"""The hot paths in front of Flask (save an answer, load the delivery page): they only
+ever answer what the Flask views would answer, and hand everything else to the views."""
 
+import json
 import re
 
 import pytest
@@ -142,3 +143,86 @@ def test_a_login_elsewhere_supersedes_the_fast_path_too(app, view_calls):
     refused = save(client, attempt_id, 1, device, 1)
     assert refused.status_code == 409 and refused.get_json()["code"] == "superseded"
     assert _responses(app, attempt_id) == {}
+
+
+@pytest.fixture
+def page_views(monkeypatch):
+    """Count the delivery pages the Flask view rendered."""
+    from exam_portal.candidate import views
+
+    calls = []
+    real = views.fragments.delivery_shell  # the view's call; the hot path never makes it
+
+    def counting(attempt, total, language):
+        calls.append(attempt.id)
+        return real(attempt, total, language)
+
+    monkeypatch.setattr(views.fragments, "delivery_shell", counting)
+    return calls
+
+
+def _page(client, attempt_id) -> str:
+    response = client.get(f"/practice/attempts/{attempt_id}")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    return response.get_data(as_text=True)
+
+
+def _without_csrf(html: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', html)
+
+
+def test_the_delivery_page_from_the_hot_path_is_the_views_page(app, page_views):
+    objective_bank(app)
+    _, client = candidate(app, "page@example.com")
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    assert save(client, attempt_id, 3, device, 7, ["B"], flagged=True).status_code == 200
+    rendered = _page(client, attempt_id)  # the view renders it and keeps the shell
+    assert page_views == [attempt_id]
+    served = _page(client, attempt_id)
+    assert page_views == [attempt_id], "the second page should skip the view"
+    assert _without_csrf(served) == _without_csrf(rendered)
+    assert "{{slot:" not in served and "page@example.com" in served
+    data = json.loads(re.search(r'id="attempt-data">(.*?)</script>', served, re.S).group(1))
+    assert data["state"]["responses"]["3"]["seq"] == 7
+    assert data["state"]["responses"]["3"]["flagged"] is True
+    assert data["state"]["max_seq"] == 7 and 7000 < data["state"]["remaining"] <= 120 * 60
+    # The form token of the hot path's page is accepted by the submit form.
+    token = re.search(r'id="submit-form">\s*<input type="hidden" name="csrf_token" '
+                      r'value="([^"]+)"', served).group(1)
+    assert token
+
+
+def test_the_hot_path_page_follows_answers_bookmarks_and_language(app, page_views):
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    _page(client, attempt_id)
+    assert save(client, attempt_id, 1, device, 1, ["A"]).status_code == 200
+    assert client.post(f"/practice/attempts/{attempt_id}/responses/2/bookmark",
+                       json={"bookmarked": True}).status_code == 200
+    data = json.loads(re.search(r'id="attempt-data">(.*?)</script>',
+                                _page(client, attempt_id), re.S).group(1))
+    assert "1" in data["state"]["responses"] and data["bookmarked"] == [2]
+    assert len(page_views) == 1
+    client.post("/language", data={"locale": "en", "next": "/"})
+    english = _page(client, attempt_id)
+    assert 'lang="en"' in english and len(page_views) == 2  # a new language: the view
+    assert 'lang="en"' in _page(client, attempt_id) and len(page_views) == 2
+
+
+def test_the_page_of_another_candidate_or_a_finished_attempt_goes_to_the_view(app, page_views):
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    open_attempt(client, attempt_id)
+    _page(client, attempt_id)
+    _, intruder = candidate(app, "page-intruder@example.com")
+    assert intruder.get(f"/practice/attempts/{attempt_id}").status_code == 404
+    assert app.test_client().get(f"/practice/attempts/{attempt_id}").status_code == 302
+    assert client.post(f"/practice/attempts/{attempt_id}/submit").status_code == 302
+    finished = client.get(f"/practice/attempts/{attempt_id}")
+    assert finished.status_code == 302 and "/result" in finished.headers["Location"]
