@@ -1,6 +1,8 @@
 """Flask extensions, created unbound; the app factory binds them."""
 
 import sqlite3
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from flask import g, has_request_context, request
@@ -77,10 +79,27 @@ def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
 
+_reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
+
+
 def _may_write() -> bool:
+    if _reading_only.get():
+        return False
     if not has_request_context() or request.method not in _READ_METHODS:
         return True
     return bool(g.get("sqlite_writes"))
+
+
+@contextmanager
+def reading_only():
+    """Outside a request, SQLite transactions take the write lock; the hot paths only
+    read through the session (a paper's layout, item contents), so theirs begin
+    deferred, like a page's, and never wait for a writer."""
+    token = _reading_only.set(True)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
 
 
 def lock_for_writing() -> None:

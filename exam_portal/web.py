@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from . import labels, permissions
 from .extensions import (
@@ -135,7 +136,17 @@ def _security_headers(response):
     return response
 
 
+class _IdConverter(IntegerConverter):
+    """`<int:…>` in a URL is a row id: one that no INTEGER column can hold (PostgreSQL's
+    are 32-bit) matches no route, so it is a 404 rather than a database error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = _IdConverter
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp

@@ -58,15 +58,16 @@ def _slot(name: str) -> str:
     return "{{slot:" + name + "}}"
 
 
-def delivery_shell_key(language: str, attempt_id: int) -> tuple:
-    return cache_key((language, "delivery-shell", attempt_id))
+def delivery_shell_key(language: str, attempt_id: int, seed: int) -> tuple:
+    # With the seed: an attempt id reused after a restore is another paper.
+    return cache_key((language, "delivery-shell", attempt_id, seed))
 
 
 def delivery_shell(attempt, total: int, language: str) -> tuple[str, ...]:
     """The delivery page of *attempt* with its per-request parts left as slots, from
     the cache or rendered now (in a request, in the user's *language*, the code
     select_locale chose): text and slot names, alternating."""
-    key = delivery_shell_key(language, attempt.id)
+    key = delivery_shell_key(language, attempt.id, attempt.seed)
     shell = _fragments.get(key)
     if shell is None:
         html = render_template(
@@ -80,8 +81,9 @@ def delivery_shell(attempt, total: int, language: str) -> tuple[str, ...]:
     return shell
 
 
-def cached_delivery_shell(language: str, attempt_id: int) -> tuple[str, ...] | None:
-    return _fragments.get(delivery_shell_key(language, attempt_id))
+def cached_delivery_shell(language: str, attempt_id: int,
+                          seed: int) -> tuple[str, ...] | None:
+    return _fragments.get(delivery_shell_key(language, attempt_id, seed))
 
 
 def fill_delivery_shell(shell: tuple[str, ...], *, csrf: str, email: str, next_path: str,

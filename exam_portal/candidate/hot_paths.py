@@ -23,13 +23,16 @@ from flask import Flask
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
+from ..extensions import reading_only
 from ..models.types import utcnow
 from ..services import practice
+from ..services.paper_cache import LRU
 from . import fragments
 
 SAVE_ENDPOINT = "candidate.save_response"
 PAGE_ENDPOINT = "candidate.take_attempt"
 VERIFIED_CACHE_SIZE = 50_000
+_NO_CSRF = object()  # a read: no CSRF token to check
 MAX_BODY = 128 * 1024  # a 20,000-character answer fits, escaped; larger goes to Flask
 
 
@@ -44,10 +47,9 @@ class HotPaths:
         self.csrf_serializer = URLSafeTimedSerializer(
             config.get("WTF_CSRF_SECRET_KEY") or config["SECRET_KEY"], salt="wtf-csrf-token")
         self.csrf_field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-        self.csrf_time_limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
         self.ssl_strict = config.get("WTF_CSRF_SSL_STRICT", True)
         self._serializer = None
-        self._verified: dict[tuple, tuple[tuple[int, str], float, dict]] = {}
+        self._verified = LRU(VERIFIED_CACHE_SIZE)
         self.prefixes = tuple({rule.rule.split("<")[0] for rule in app.url_map.iter_rules()
                                if rule.endpoint in (SAVE_ENDPOINT, PAGE_ENDPOINT)})
         from ..web import SECURITY_HEADERS, language_for
@@ -62,7 +64,13 @@ class HotPaths:
         method = environ.get("REQUEST_METHOD")
         if method in ("PUT", "GET") and environ.get("PATH_INFO", "").startswith(
                 self.prefixes):
-            answer = self._save(environ) if method == "PUT" else self._page(environ)
+            try:
+                with reading_only():
+                    answer = self._save(environ) if method == "PUT" else self._page(environ)
+            except Exception:  # noqa: BLE001 - the view answers, with the app's handlers
+                self.app.logger.exception("hot path failed on %s %s; the view answers",
+                                          method, environ.get("PATH_INFO"))
+                answer = None
             if answer is not None:
                 headers, body = answer
                 start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
@@ -120,9 +128,10 @@ class HotPaths:
                                                now=utcnow())
             if data is None:
                 return None
+            chosen = session.get("locale")
             shell = fragments.cached_delivery_shell(
-                self.language_for(session.get("locale") or data.locale, languages),
-                arguments["attempt_id"])
+                self.language_for(data.locale if chosen is None else chosen, languages),
+                arguments["attempt_id"], data.seed)
         if shell is None:
             return None  # the view renders the page and keeps it for next time
         html = fragments.fill_delivery_shell(
@@ -144,50 +153,72 @@ class HotPaths:
         cookie = request.cookies.get(self.app.config["SESSION_COOKIE_NAME"])
         if not cookie:
             return None
+        config = self.app.config
         sent = None
         if with_csrf:
-            sent = request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token")
+            sent = next((request.headers[name] for name in config.get(
+                "WTF_CSRF_HEADERS", ("X-CSRFToken", "X-CSRF-Token"))
+                if request.headers.get(name)), None)
         key = (cookie, with_csrf, sent)
         lifetime = self.app.permanent_session_lifetime.total_seconds()
         known = self._verified.get(key)
-        if known is not None:
-            identity, signed_at, session = known
-            return (identity, session) if time.time() - signed_at <= lifetime else None
+        if known is None:
+            known = self._verify(cookie, lifetime, sent if with_csrf else _NO_CSRF)
+            if known is None:
+                return None
+            self._verified.put(key, known)
+        identity, signed_at, token_signed_at, session = known
+        now = time.time()
+        if now - signed_at > lifetime:
+            return None
+        csrf_limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
+        if with_csrf and csrf_limit is not None and (
+                token_signed_at is None or now - token_signed_at > csrf_limit):
+            return None  # an expired token: CSRFProtect refuses it in the view
+        return identity, session
+
+    def _verify(self, cookie: str, lifetime: float, sent):
+        """(identity, cookie signed at, CSRF token signed at, session) or None."""
         try:
             session, signed_at = self._session_serializer().loads(
                 cookie, max_age=int(lifetime), return_timestamp=True)
         except BadData:
             return None
-        if not isinstance(session, dict) or (with_csrf and not self._csrf_ok(sent, session)):
+        if not isinstance(session, dict):
             return None
+        token_signed_at = None
+        if sent is not _NO_CSRF:
+            token_signed_at = self._csrf_signed_at(sent, session)
+            if token_signed_at is None:
+                return None
         ident, _, token = str(session.get("_user_id", "")).partition(":")
         if not ident.isdigit() or not token:
             return None
-        if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            self._verified.clear()
-        identity = (int(ident), token)
-        self._verified[key] = identity, signed_at.timestamp(), session
-        return identity, session
+        return (int(ident), token), signed_at.timestamp(), token_signed_at, session
 
     def _session_serializer(self):
         if self._serializer is None:
             self._serializer = self.app.session_interface.get_signing_serializer(self.app)
         return self._serializer
 
-    def _csrf_ok(self, sent: str | None, session: dict) -> bool:
-        """Flask-WTF's check (CSRFProtect) of a header token, without a request context."""
+    def _csrf_signed_at(self, sent: str | None, session: dict) -> float | None:
+        """When the header's CSRF token was signed, if it is this session's valid token
+        (Flask-WTF's CSRFProtect check, without a request context; its time limit is
+        applied by the caller on every request); None otherwise."""
         config = self.app.config
         if not (config.get("WTF_CSRF_ENABLED", True) and config.get("WTF_CSRF_CHECK_DEFAULT",
                                                                      True)):
-            return True  # as CSRFProtect: the tests' configuration turns it off
+            return float("inf")  # as CSRFProtect: the tests' configuration turns it off
         expected = session.get(self.csrf_field)
         if not sent or not isinstance(expected, str):
-            return False
+            return None
         try:
-            token = self.csrf_serializer.loads(sent, max_age=self.csrf_time_limit)
+            token, signed_at = self.csrf_serializer.loads(sent, return_timestamp=True)
         except BadData:
-            return False
-        return isinstance(token, str) and hmac.compare_digest(expected, token)
+            return None
+        if not isinstance(token, str) or not hmac.compare_digest(expected, token):
+            return None
+        return signed_at.timestamp()
 
     def _same_origin(self, request) -> bool:
         """Over HTTPS, CSRFProtect also wants a Referer from this origin."""

@@ -326,6 +326,7 @@ class PageData:
 
     email: str
     locale: str | None
+    seed: int  # the paper's: the cached page is kept per drawn paper
     state: dict
     bookmarked: list[int]
 
@@ -337,7 +338,7 @@ def delivery_page_data(attempt_id: int, user_id: int, session_token: str, *,
     short transaction on a driver connection. None for anything else: the view then
     answers (redirect, 404, sign-in, finalising an overdue attempt)."""
     layout = paper_cache.layout(attempt_id)
-    db.session.remove()  # see try_save: a cache miss read in the session
+    db.session.remove()  # as in try_save
     if layout is None or layout.candidate_id != user_id:
         return None
     engine = db.engine
@@ -369,7 +370,7 @@ def delivery_page_data(attempt_id: int, user_id: int, session_token: str, *,
                                                              "subject": subject.value})}
     bookmarked = sorted(slot.position for slot in layout.slots.values()
                         if slot.item_id in marked)
-    return PageData(email, locale, _state(attempt, rows, now), bookmarked)
+    return PageData(email, locale, layout.seed, _state(attempt, rows, now), bookmarked)
 
 
 def feedback(attempt: Attempt, position: int, response) -> dict:
@@ -443,8 +444,8 @@ def try_save(attempt_id: int, user_id: int, session_token: str, position: int, p
     transaction of its own, committed here. Call it outside any request transaction.
     None when it did not land for any reason; save_response then says why."""
     layout = paper_cache.layout(attempt_id)
-    # On a cache miss the layout was read in the session, which on SQLite holds the
-    # write lock (outside a request every transaction does): end it before writing.
+    # On a cache miss the layout was read in the session: end that transaction before
+    # the write, which runs on a connection of its own.
     db.session.remove()
     if layout is None or layout.candidate_id != user_id:
         return None
@@ -514,7 +515,8 @@ def _driver_save(values: dict) -> bool:
     try:
         with driver_sql.transaction(engine, write=True) as work:
             work.commit = statement.execute(work.cursor, values).rowcount == 1
-    except Exception:  # noqa: BLE001 - any driver error: the slow path decides
+    except Exception as error:  # noqa: BLE001 - any driver error: the view decides
+        current_app.logger.warning("save hot path: %r; the view retries", error)
         return False
     return work.commit
 

@@ -3,9 +3,12 @@ ever answer what the Flask views would answer, and hand everything else to the v
 
 import json
 import re
+import time
 
 import pytest
+from freezegun import freeze_time
 
+from exam_portal.models.types import utcnow
 from exam_portal.services import practice
 
 from ..conftest import PASSWORD
@@ -226,3 +229,80 @@ def test_the_page_of_another_candidate_or_a_finished_attempt_goes_to_the_view(ap
     assert client.post(f"/practice/attempts/{attempt_id}/submit").status_code == 302
     finished = client.get(f"/practice/attempts/{attempt_id}")
     assert finished.status_code == 302 and "/result" in finished.headers["Location"]
+
+
+def test_an_expired_csrf_token_is_refused_although_its_pair_was_verified(make_app):
+    start_time = utcnow()
+    with freeze_time(start_time) as clock:
+        app = make_app(WTF_CSRF_ENABLED=True, WTF_CSRF_TIME_LIMIT=60)
+        objective_bank(app)
+        make_user(app, email="expiry@example.com")
+        client = app.test_client()
+        page = client.get("/auth/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        client.post("/auth/login", data={"email": "expiry@example.com", "password": PASSWORD,
+                                         "csrf_token": token})
+        page = client.get("/practice/").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        attempt_id, device = _start_and_open(client, token)
+        assert _put(client, attempt_id, device, 1, token=token).status_code == 200
+        clock.tick(61)
+        assert _put(client, attempt_id, device, 2, token=token).status_code == 400
+    assert _responses(app, attempt_id)[1][2] == 1
+
+
+def test_a_page_read_never_waits_for_an_sqlite_writer(tmp_path):
+    """SQLite only (one write lock); PostgreSQL readers never wait for writers."""
+    import sqlite3
+
+    from exam_portal import create_app
+    from exam_portal.extensions import db
+    from exam_portal.services import paper_cache
+
+    from ..conftest import migrate_to_head, portal_config
+
+    database_url = f"sqlite:///{tmp_path / 'portal.db'}"
+    migrate_to_head(database_url)
+    app = create_app(portal_config(database_url))
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    open_attempt(client, attempt_id)
+    _page(client, attempt_id)
+    paper_cache.clear()  # the hot path must read the layout again
+    writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        began = time.monotonic()
+        assert client.get(f"/practice/attempts/{attempt_id}").status_code == 200
+        assert time.monotonic() - began < 2
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        with app.app_context():
+            db.engine.dispose()
+        paper_cache.clear()
+
+
+def test_ids_no_column_can_hold_are_not_found(app):
+    _, client = candidate(app)
+    huge = 99999999999999999999999
+    assert save(client, huge, 1, "device", 1).status_code == 404
+    assert client.get(f"/practice/attempts/{huge}").status_code == 404
+    assert client.post(f"/practice/attempts/{2**31}/open").status_code == 404
+
+
+def test_a_failing_hot_path_hands_the_request_to_the_view(app, monkeypatch):
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the hot path")
+
+    monkeypatch.setattr(practice, "try_save", broken)
+    monkeypatch.setattr(practice, "delivery_page_data", broken)
+    assert save(client, attempt_id, 1, device, 1).status_code == 200  # stored by the view
+    assert client.get(f"/practice/attempts/{attempt_id}").status_code == 200
+    assert _responses(app, attempt_id)[1][2] == 1
