@@ -1,0 +1,111 @@
+"""Exam sessions (sittings), their pass lines and registrations (报名)."""
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from question_bank.levels import Level
+from question_bank.subjects import Subject
+
+from ..extensions import db
+from .types import UTCDateTime, enum_type, utcnow
+
+
+class SessionMode(enum.StrEnum):
+    ONLINE = "ONLINE"  # sat on this portal with the delivery engine
+    PAPER = "PAPER"  # sat on paper; subject scores are imported
+
+
+class VerificationMode(enum.StrEnum):
+    BEFORE_EXAM = "before_exam"  # only verified registrations may sit
+    AFTER_EXAM = "after_exam"  # declared ones sit; results wait for verification
+
+
+class RegistrationStatus(enum.StrEnum):
+    DECLARED = "DECLARED"  # self-declared (告知承诺), not yet checked
+    VERIFIED = "VERIFIED"
+    REJECTED = "REJECTED"
+
+
+class ExamSession(db.Model):
+    """One sitting of the exam: its windows, cutoffs, mode and pass lines."""
+
+    __tablename__ = "exam_sessions"
+    __table_args__ = (
+        sa.CheckConstraint("registration_opens_at < registration_closes_at",
+                           name="registration_window"),
+        sa.CheckConstraint("exam_opens_at < exam_closes_at", name="exam_window"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    levels: Mapped[list] = mapped_column(sa.JSON)  # Level values
+    registration_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    registration_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    exam_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    exam_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[SessionMode] = mapped_column(enum_type(SessionMode, "session_mode"))
+    syllabus_version: Mapped[str] = mapped_column(sa.String(10))
+    law_cutoff: Mapped[date]
+    experience_cutoff: Mapped[date]
+    verification_mode: Mapped[VerificationMode] = mapped_column(
+        enum_type(VerificationMode, "verification_mode"))
+    # Admission numbers handed out so far (the serial part of the next one).
+    admission_serial: Mapped[int] = mapped_column(default=0)
+    results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    pass_lines: Mapped[list["PassLine"]] = relationship(
+        cascade="all, delete-orphan", order_by="PassLine.id")
+
+    @property
+    def level_set(self) -> tuple[Level, ...]:
+        return tuple(Level(value) for value in self.levels)
+
+
+class PassLine(db.Model):
+    """A subject's pass line in a session; region "" is the national line."""
+
+    __tablename__ = "pass_lines"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "subject", "region"),
+        sa.CheckConstraint("line_halves >= 0", name="line_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_sessions.id"), index=True)
+    subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"))
+    region: Mapped[str] = mapped_column(sa.String(2), default="")
+    line_halves: Mapped[int]
+
+
+class Registration(db.Model):
+    """A candidate's registration (报名) for one level of one session."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "candidate_id", "level"),
+        sa.Index("ix_registrations_session_id_status", "session_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_sessions.id"))
+    candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    level: Mapped[Level] = mapped_column(enum_type(Level, "level"))
+    region: Mapped[str] = mapped_column(sa.String(2))  # the exam region chosen
+    route_code: Mapped[str] = mapped_column(sa.String(40))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[RegistrationStatus] = mapped_column(
+        enum_type(RegistrationStatus, "registration_status"),
+        default=RegistrationStatus.DECLARED)
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_note: Mapped[str | None] = mapped_column(sa.String(500))
+    admission_number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+
+    session: Mapped[ExamSession] = relationship()
+    candidate = relationship("User", foreign_keys=[candidate_id])

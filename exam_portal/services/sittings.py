@@ -1,0 +1,295 @@
+"""Exam sessions and registration (报名): opening sittings, registering candidates at the
+session's cutoffs, reviewing registrations, admission numbers."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext
+
+from question_bank import eligibility
+from question_bank.levels import Level
+from question_bank.pass_rules import PassLines, subjects_of
+from question_bank.regions import region_by_code
+from question_bank.subjects import Subject
+
+from ..extensions import db
+from ..models.accounts import User
+from ..models.sittings import (
+    ExamSession,
+    PassLine,
+    Registration,
+    RegistrationStatus,
+    SessionMode,
+    VerificationMode,
+)
+from ..models.types import utcnow
+from . import ServiceError, audit, profiles
+
+_LEVEL_DIGITS = {Level.ASSISTANT: "1", Level.INTERMEDIATE: "2", Level.SENIOR: "3"}
+MAX_BULK_REVIEW = 500
+
+
+@dataclass(frozen=True)
+class SessionFields:
+    """What an administrator sets for a session."""
+
+    year: int
+    name: str
+    levels: tuple[Level, ...]
+    registration_opens_at: datetime
+    registration_closes_at: datetime
+    exam_opens_at: datetime
+    exam_closes_at: datetime
+    mode: SessionMode
+    syllabus_version: str
+    law_cutoff: date
+    experience_cutoff: date
+    verification_mode: VerificationMode
+
+
+def _problem(fields: SessionFields) -> str | None:
+    if not fields.levels:
+        return gettext("至少选择一个级别。")
+    if fields.registration_opens_at >= fields.registration_closes_at:
+        return gettext("报名截止时间应晚于报名开始时间。")
+    if fields.exam_opens_at >= fields.exam_closes_at:
+        return gettext("考试结束时间应晚于考试开始时间。")
+    if fields.registration_closes_at > fields.exam_opens_at:
+        return gettext("报名应在考试开始前截止。")
+    return None
+
+
+def _snapshot(session: ExamSession) -> dict:
+    return {
+        "year": session.year, "name": session.name, "levels": list(session.levels),
+        "registration": [session.registration_opens_at.isoformat(),
+                         session.registration_closes_at.isoformat()],
+        "exam": [session.exam_opens_at.isoformat(), session.exam_closes_at.isoformat()],
+        "mode": session.mode.value, "syllabus_version": session.syllabus_version,
+        "law_cutoff": session.law_cutoff.isoformat(),
+        "experience_cutoff": session.experience_cutoff.isoformat(),
+        "verification_mode": session.verification_mode.value,
+    }
+
+
+def _apply(session: ExamSession, fields: SessionFields) -> None:
+    session.year, session.name = fields.year, fields.name.strip()
+    session.levels = [level.value for level in fields.levels]
+    session.registration_opens_at = fields.registration_opens_at
+    session.registration_closes_at = fields.registration_closes_at
+    session.exam_opens_at, session.exam_closes_at = fields.exam_opens_at, fields.exam_closes_at
+    session.mode, session.syllabus_version = fields.mode, fields.syllabus_version
+    session.law_cutoff, session.experience_cutoff = fields.law_cutoff, fields.experience_cutoff
+    session.verification_mode = fields.verification_mode
+
+
+def create_session(fields: SessionFields, actor: User) -> ExamSession:
+    """Open a new exam session (audited)."""
+    problem = _problem(fields)
+    if problem:
+        raise ServiceError(problem)
+    session = ExamSession(created_by_id=actor.id)
+    _apply(session, fields)
+    db.session.add(session)
+    db.session.flush()
+    audit.record("session.created", target=session, actor=actor,
+                 details={"after": _snapshot(session)})
+    return session
+
+
+def update_session(session: ExamSession, fields: SessionFields, actor: User) -> None:
+    """Change a session's settings (audited with the values before and after)."""
+    problem = _problem(fields)
+    if problem:
+        raise ServiceError(problem)
+    if session.results_published_at is not None:
+        raise ServiceError(gettext("成绩已发布的考试批次不能再修改。"))
+    before = _snapshot(session)
+    removed = {level.value for level in session.level_set} - {lv.value for lv in fields.levels}
+    if removed and db.session.scalar(sa.select(sa.func.count(Registration.id)).where(
+            Registration.session_id == session.id, Registration.level.in_(removed))):
+        raise ServiceError(gettext("已有考生报名的级别不能删除。"))
+    _apply(session, fields)
+    db.session.flush()
+    audit.record("session.updated", target=session, actor=actor,
+                 details={"before": before, "after": _snapshot(session)})
+
+
+def set_pass_line(session: ExamSession, subject: Subject, region: str, line: Decimal,
+                  actor: User) -> None:
+    """Set (or, with the default national line, clear) one pass line (audited)."""
+    if region and region_by_code(region) is None:
+        raise ServiceError(gettext("未知的地区。"))
+    if line < 0 or line > 100 or line * 2 != int(line * 2):
+        raise ServiceError(gettext("合格线应在 0 到 100 分之间，以 0.5 分为单位。"))
+    if session.results_published_at is not None:
+        raise ServiceError(gettext("成绩已发布的考试批次不能再修改合格线。"))
+    existing = next((p for p in session.pass_lines
+                     if p.subject is subject and p.region == region), None)
+    before = existing.line_halves if existing else None
+    if existing is None:
+        existing = PassLine(subject=subject, region=region, line_halves=int(line * 2))
+        session.pass_lines.append(existing)
+    existing.line_halves = int(line * 2)
+    db.session.flush()
+    audit.record("session.pass_line_set", target=session, actor=actor,
+                 details={"subject": subject.value, "region": region or None,
+                          "before": before, "after": existing.line_halves})
+
+
+def remove_pass_line(session: ExamSession, line_id: int, actor: User) -> None:
+    line = next((p for p in session.pass_lines if p.id == line_id), None)
+    if line is None:
+        raise ServiceError(gettext("没有这条合格线。"))
+    if session.results_published_at is not None:
+        raise ServiceError(gettext("成绩已发布的考试批次不能再修改合格线。"))
+    session.pass_lines.remove(line)
+    db.session.flush()
+    audit.record("session.pass_line_removed", target=session, actor=actor,
+                 details={"subject": line.subject.value, "region": line.region or None,
+                          "before": line.line_halves})
+
+
+def pass_lines(session: ExamSession) -> PassLines:
+    """The session's pass lines for the pass rules (region None = national)."""
+    return PassLines({(line.subject, line.region or None): Decimal(line.line_halves) / 2
+                      for line in session.pass_lines})
+
+
+# Registration ------------------------------------------------------------------------
+
+def open_for_registration(now: datetime) -> list[ExamSession]:
+    return list(db.session.scalars(
+        sa.select(ExamSession).where(ExamSession.registration_opens_at <= now,
+                                     ExamSession.registration_closes_at > now)
+        .order_by(ExamSession.exam_opens_at)))
+
+
+def is_registration_open(session: ExamSession, now: datetime) -> bool:
+    return session.registration_opens_at <= now < session.registration_closes_at
+
+
+def verdict_for(candidate: User, session: ExamSession, level: Level) -> eligibility.Verdict:
+    """The candidate's eligibility for *level* at the session's experience cutoff."""
+    return eligibility.evaluate(profiles.background(candidate), level, session.experience_cutoff)
+
+
+def register(candidate: User, session: ExamSession, level: Level, region: str, *,
+             declared: bool, now: datetime) -> Registration:
+    """Register the candidate for one level, after checking the window and eligibility."""
+    if not is_registration_open(session, now):
+        raise ServiceError(gettext("这个考试批次现在不在报名时间内。"))
+    if level not in session.level_set:
+        raise ServiceError(gettext("这个考试批次不设这个级别。"))
+    if region_by_code(region) is None:
+        raise ServiceError(gettext("请选择报考地区。"))
+    if not declared:
+        raise ServiceError(gettext("请阅读并确认报考承诺。"))
+    profile = candidate.profile
+    if profile is None or not profile.real_name or not profile.resident_id_index:
+        raise ServiceError(gettext("请先在个人资料中填写真实姓名和身份证号码。"))
+    verdict = verdict_for(candidate, session, level)
+    if not verdict.eligible:
+        raise ServiceError(gettext("按本批次的截止日期，你暂不符合这个级别的报考条件。"))
+    if verdict.region_limit and verdict.region_limit != region:
+        raise ServiceError(gettext("你的社会工作师证书限定在 %(region)s 使用，只能在该地区报考。",
+                                   region=region_by_code(verdict.region_limit).name_zh))
+    existing = db.session.scalar(sa.select(Registration).where(
+        Registration.session_id == session.id, Registration.candidate_id == candidate.id,
+        Registration.level == level))
+    if existing is not None:
+        raise ServiceError(gettext("你已经报名了这个级别。"))
+    registration = Registration(
+        session_id=session.id, candidate_id=candidate.id, level=level, region=region,
+        route_code=verdict.route.code, declared_at=now, status=RegistrationStatus.DECLARED,
+        admission_number=_next_admission_number(session, level, region))
+    db.session.add(registration)
+    db.session.flush()
+    audit.record("registration.declared", target=registration, actor=candidate,
+                 details={"session": session.id, "level": level.value, "region": region,
+                          "route": verdict.route.code})
+    return registration
+
+
+def _next_admission_number(session: ExamSession, level: Level, region: str) -> str:
+    # One UPDATE … RETURNING both takes the next serial and locks the session row, so
+    # two registrations at the same moment never get the same number.
+    serial = db.session.scalar(
+        sa.update(ExamSession).where(ExamSession.id == session.id)
+        .values(admission_serial=ExamSession.admission_serial + 1)
+        .returning(ExamSession.admission_serial)
+        .execution_options(synchronize_session=False))
+    return f"{session.year:04d}{session.id % 1000:03d}{region}{_LEVEL_DIGITS[level]}{serial:06d}"
+
+
+def review(registrations: list[Registration], *, verify: bool, reason: str,
+           actor: User, now: datetime) -> tuple[int, list[tuple[Registration, str]]]:
+    """Verify or reject registrations; return how many changed and the refused ones."""
+    reason = reason.strip()
+    if not verify and not reason:
+        raise ServiceError(gettext("退回报名须填写原因。"))
+    if len(registrations) > MAX_BULK_REVIEW:
+        raise ServiceError(gettext("一次最多审核 %(n)d 条报名。", n=MAX_BULK_REVIEW))
+    target = RegistrationStatus.VERIFIED if verify else RegistrationStatus.REJECTED
+    changed, refused = [], []
+    for registration in registrations:
+        if registration.status is target:
+            refused.append((registration, gettext("已经是这个状态。")))
+            continue
+        if registration.session.results_published_at is not None:
+            refused.append((registration, gettext("成绩已发布，不能再改审核结果。")))
+            continue
+        registration.status, registration.reviewed_by_id = target, actor.id
+        registration.reviewed_at, registration.review_note = now, reason[:500] or None
+        changed.append(registration)
+    if changed:
+        audit.record("registration.verified" if verify else "registration.rejected",
+                     actor=actor, details={"registrations": [r.id for r in changed],
+                                           "reason": reason[:500]})
+    db.session.flush()
+    return len(changed), refused
+
+
+def may_sit(registration: Registration) -> bool:
+    """Whether the registration lets the candidate sit the exam now (its status only)."""
+    if registration.status is RegistrationStatus.REJECTED:
+        return False
+    if registration.session.verification_mode is VerificationMode.BEFORE_EXAM:
+        return registration.status is RegistrationStatus.VERIFIED
+    return True
+
+
+def own_registrations(candidate: User) -> list[Registration]:
+    return list(db.session.scalars(
+        sa.select(Registration).where(Registration.candidate_id == candidate.id)
+        .order_by(Registration.declared_at.desc())))
+
+
+def registration_query(session: ExamSession, *, status: RegistrationStatus | None = None,
+                       level: Level | None = None, search: str = ""):
+    """The review queue of a session, oldest first, with the candidates' profiles."""
+    query = (sa.select(Registration).where(Registration.session_id == session.id)
+             .order_by(Registration.declared_at, Registration.id))
+    if status:
+        query = query.where(Registration.status == status)
+    if level:
+        query = query.where(Registration.level == level)
+    if search:
+        query = query.join(User, User.id == Registration.candidate_id).where(sa.or_(
+            Registration.admission_number == search.strip(),
+            User.email.ilike(f"%{_escape(search.strip())}%", escape="\\")))
+    return query
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def subjects_for(registration: Registration) -> tuple[Subject, ...]:
+    return subjects_of(registration.level)
+
+
+def now_utc() -> datetime:
+    return utcnow()
