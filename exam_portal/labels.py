@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from question_bank import eligibility
 from question_bank.levels import CertificateMethod, Education, Gender, Level
 from question_bank.regions import REGIONS, region_by_code
+from question_bank.subjects import Subject
 
 LEVELS = {
     Level.ASSISTANT: _l("助理社会工作师"),
@@ -26,6 +27,14 @@ METHODS = {
     CertificateMethod.REVIEW: _l("评审取得"),
 }
 GENDERS = {Gender.MALE: _l("男"), Gender.FEMALE: _l("女")}
+SUBJECTS = {
+    Subject.COMP_JR: _l("社会工作综合能力（初级）"),
+    Subject.PRAC_JR: _l("社会工作实务（初级）"),
+    Subject.COMP_MID: _l("社会工作综合能力（中级）"),
+    Subject.LAW_MID: _l("社会工作法规与政策"),
+    Subject.PRAC_MID: _l("社会工作实务（中级）"),
+    Subject.PRAC_SR: _l("社会工作实务（高级）"),
+}
 
 
 def region_name(code: str | None, locale: str) -> str:

@@ -73,6 +73,16 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "admin.set_active": ADMIN,
     "admin.reveal_resident_id": ADMIN,
     "admin.audit_log": ADMIN,
+    "sittings.list_sessions": ADMIN,
+    "sittings.create_session": ADMIN,
+    "sittings.edit_session": ADMIN,
+    "sittings.session_detail": ADMIN,
+    "sittings.set_pass_line": ADMIN,
+    "sittings.registrations": ADMIN,
+    "sittings.review_registrations": ADMIN,
+    "sittings.my_exams": CANDIDATE,
+    "sittings.register": CANDIDATE,
+    "sittings.admission_ticket": CANDIDATE,
 }
 
 

@@ -153,8 +153,10 @@ def register_blueprints(app: Flask) -> None:
     from .authoring import bp as authoring_bp
     from .candidate import bp as candidate_bp
     from .main import bp as main_bp
+    from .sittings import bp as sittings_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp,
+                      sittings_bp):
         app.register_blueprint(blueprint)
 
     from .candidate.hot_paths import HotPaths

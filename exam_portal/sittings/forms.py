@@ -1,0 +1,97 @@
+"""Forms for exam sessions, pass lines, registration and its review."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from question_bank.levels import Level
+
+from .. import labels
+from ..forms import BaseForm, as_choices
+from ..models.sittings import SessionMode, VerificationMode
+
+MODE_LABELS = {
+    SessionMode.ONLINE: _l("网上考试（本门户）"),
+    SessionMode.PAPER: _l("纸笔考试（导入成绩）"),
+}
+VERIFICATION_LABELS = {
+    VerificationMode.BEFORE_EXAM: _l("考前审核：审核通过才能参加考试"),
+    VerificationMode.AFTER_EXAM: _l("考后审核：先考试，成绩待审核通过后生效"),
+}
+_MINUTE = "%Y-%m-%dT%H:%M"
+
+
+class SessionForm(BaseForm):
+    year = IntegerField(_l("考试年度"), validators=[InputRequired(), NumberRange(2000, 2100)])
+    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=200)])
+    levels = SelectMultipleField(
+        _l("级别"), choices=as_choices([(level.value, labels.LEVELS[level]) for level in Level]),
+        option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
+        validators=[DataRequired()])
+    registration_opens_at = DateTimeLocalField(_l("报名开始（北京时间）"), format=_MINUTE,
+                                               validators=[InputRequired()])
+    registration_closes_at = DateTimeLocalField(_l("报名截止（北京时间）"), format=_MINUTE,
+                                                validators=[InputRequired()])
+    exam_opens_at = DateTimeLocalField(_l("考试开始（北京时间）"), format=_MINUTE,
+                                       validators=[InputRequired()])
+    exam_closes_at = DateTimeLocalField(_l("考试结束（北京时间）"), format=_MINUTE,
+                                        validators=[InputRequired()])
+    mode = SelectField(_l("考试方式"), choices=as_choices(
+        [(mode.value, label) for mode, label in MODE_LABELS.items()]),
+        validators=[InputRequired()])
+    syllabus_version = SelectField(_l("考试大纲版本"), choices=as_choices([("2018", "2018")]),
+                                   validators=[InputRequired()])
+    law_cutoff = DateField(_l("法规截止日期"), validators=[InputRequired()])
+    experience_cutoff = DateField(_l("工作年限计算截止日期"), validators=[InputRequired()])
+    verification_mode = SelectField(_l("报名审核方式"), choices=as_choices(
+        [(mode.value, label) for mode, label in VERIFICATION_LABELS.items()]),
+        validators=[InputRequired()])
+    submit = SubmitField(_l("保存"))
+
+
+class PassLineForm(BaseForm):
+    subject = SelectField(_l("科目"), validators=[InputRequired()])
+    region = SelectField(_l("适用地区"), validators=[Optional()])
+    line = DecimalField(_l("合格线（分）"), places=1,
+                        validators=[InputRequired(), NumberRange(0, 100)])
+    submit = SubmitField(_l("设置合格线"))
+
+    def __init__(self, *args, subjects, locale: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.subject.choices = as_choices(
+            [(subject.value, labels.SUBJECTS[subject]) for subject in subjects])
+        self.region.choices = as_choices(labels.region_choices(locale, blank=_l("全国线")))
+
+
+class RegisterForm(BaseForm):
+    level = SelectField(_l("报考级别"), validators=[InputRequired()])
+    region = SelectField(_l("报考地区"), validators=[InputRequired()])
+    declared = BooleanField(
+        _l("我承诺所填信息真实、准确，符合报考条件；如有不实，自愿承担相应责任。"),
+        validators=[DataRequired()])
+    submit = SubmitField(_l("报名"))
+
+    def __init__(self, *args, levels, locale: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.level.choices = as_choices([(level.value, labels.LEVELS[level])
+                                         for level in levels])
+        self.region.choices = as_choices(labels.region_choices(locale, blank=_l("请选择")))
+
+
+class ReviewForm(BaseForm):
+    action = SelectField(_l("审核结果"), choices=as_choices(
+        [("verify", _l("审核通过")), ("reject", _l("退回"))]), validators=[InputRequired()])
+    reason = TextAreaField(_l("原因（退回时必填，考生可见）"), validators=[Length(max=500)])
+    submit = SubmitField(_l("提交审核结果"))
