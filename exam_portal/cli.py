@@ -6,6 +6,7 @@ from flask.cli import AppGroup
 
 from .extensions import db
 from .models.accounts import Role
+from .models.types import utcnow
 from .services import ServiceError, accounts, audit, importing
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
@@ -27,6 +28,9 @@ def seed_demo():
     db.session.commit()
     click.echo("demo item bank: {create} new, {update} updated, {unchanged} unchanged, "
                "{approved} approved".format(**bank))
+    if demo.seed_session(utcnow()):
+        db.session.commit()
+        click.echo(f"demo exam session open for registration: {demo.DEMO_SESSION_NAME}")
     for login in demo.DEMO_LOGINS:
         click.echo(f"  {login.role:<9} {login.email:<32} {login.password}  {login.note}")
 

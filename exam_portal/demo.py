@@ -1,7 +1,7 @@
 """Demo accounts and profiles that show each eligibility outcome, and the demo item bank."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 
 import sqlalchemy as sa
@@ -172,3 +172,29 @@ def seed_bank() -> dict[str, int]:
     approved, _ = authoring.approve_items(list(pending), reviewer, "演示题库：内容与解析已核对。")
     totals["approved"] = approved
     return totals
+
+
+DEMO_SESSION_NAME = "社会工作者职业资格考试（演示批次）"
+
+
+def seed_session(now: datetime) -> bool:
+    """An exam session open for registration now, with the exam two months on, unless a
+    demo session exists; return whether one was created."""
+    from .models.sittings import ExamSession, SessionMode, VerificationMode
+    from .services import sittings
+
+    if db.session.scalar(sa.select(ExamSession.id).where(
+            ExamSession.name == DEMO_SESSION_NAME)):
+        return False
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.example.com"))
+    exam = now + timedelta(days=60)
+    sittings.create_session(sittings.SessionFields(
+        year=exam.year, name=DEMO_SESSION_NAME,
+        levels=(Level.ASSISTANT, Level.INTERMEDIATE, Level.SENIOR),
+        registration_opens_at=now - timedelta(days=1),
+        registration_closes_at=now + timedelta(days=30),
+        exam_opens_at=exam, exam_closes_at=exam + timedelta(days=1),
+        mode=SessionMode.ONLINE, syllabus_version="2018",
+        law_cutoff=date(exam.year - 1, 12, 31), experience_cutoff=date(exam.year, 12, 31),
+        verification_mode=VerificationMode.BEFORE_EXAM), admin)
+    return True

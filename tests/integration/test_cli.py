@@ -13,8 +13,10 @@ def test_demo_seed_is_idempotent_and_prints_the_logins(app):
     assert first.exit_code == 0, first.output
     assert "7 new accounts" in first.output
     assert "admin@demo.example.com" in first.output
+    assert "demo exam session open for registration" in first.output
     second = runner.invoke(args=["demo", "seed"])
     assert second.exit_code == 0 and "0 new accounts" in second.output
+    assert "demo exam session" not in second.output  # only once
     with app.app_context():
         roles = db.session.scalars(sa.select(User.role)).all()
     assert sorted(r.value for r in roles) == sorted(
@@ -86,3 +88,12 @@ def test_demo_seed_publishes_the_demo_bank_through_the_review_workflow(app):
         count = len(items)
     second = runner.invoke(args=["demo", "seed"])
     assert f"0 new, 0 updated, {count} unchanged, 0 approved" in second.output
+
+
+def test_the_demo_assistant_can_register_for_the_demo_session(app):
+    app.test_cli_runner().invoke(args=["demo", "seed"])
+    client = app.test_client()
+    client.post("/auth/login", data={"email": "assistant@demo.example.com",
+                                     "password": demo.CANDIDATE_PASSWORD})
+    page = client.get("/exams").get_data(as_text=True)
+    assert demo.DEMO_SESSION_NAME in page and "符合报考条件" in page
