@@ -211,3 +211,28 @@ def test_who_may_sit_follows_the_verification_mode(app, admin, mode, declared_ma
         sittings.review(rows[2:], verify=False, reason="材料不全", actor=_actor(admin), now=NOW)
         assert [sittings.may_sit(row) for row in rows] == [declared_may_sit, True, False]
         db.session.rollback()
+
+
+def test_registrations_at_the_same_moment_get_distinct_admission_numbers(app, admin):
+    import threading
+
+    session_id = _session(app, admin)
+    user_ids = [_candidate(app) for _ in range(8)]
+    numbers, errors = [], []
+    barrier = threading.Barrier(len(user_ids))
+
+    def register(user_id):
+        try:
+            barrier.wait()
+            numbers.append(_register(app, user_id, session_id).admission_number)
+        except Exception as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=register, args=(user_id,)) for user_id in user_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(set(numbers)) == len(user_ids)
+    assert sorted(number[-6:] for number in numbers) == [f"{n:06d}" for n in range(1, 9)]
