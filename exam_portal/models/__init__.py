@@ -19,4 +19,10 @@ from .attempts import (  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
 from .bank import Item, ItemLink, ItemReview, ItemVersion  # noqa: F401
 from .mail import OutboxMail  # noqa: F401
-from .sittings import ExamSession, PassLine, Registration  # noqa: F401
+from .sittings import (  # noqa: F401
+    ExamSession,
+    PassLine,
+    Qualification,
+    Registration,
+    SubjectResult,
+)

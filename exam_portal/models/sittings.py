@@ -1,4 +1,5 @@
-"""Exam sessions (sittings), their pass lines and registrations (报名)."""
+"""Exam sessions (sittings), their pass lines, registrations (报名), subject results and
+the qualifications they add up to."""
 
 import enum
 from datetime import date, datetime
@@ -109,3 +110,65 @@ class Registration(db.Model):
 
     session: Mapped[ExamSession] = relationship()
     candidate = relationship("User", foreign_keys=[candidate_id])
+
+
+class ResultSource(enum.StrEnum):
+    ONLINE = "ONLINE"  # marked from an attempt sat on the portal
+    PAPER = "PAPER"  # imported from a paper sitting
+
+
+class SubjectResult(db.Model):
+    """A registration's score in one subject and whether it passed (by which line)."""
+
+    __tablename__ = "subject_results"
+    __table_args__ = (
+        sa.UniqueConstraint("registration_id", "subject"),
+        sa.Index("ix_subject_results_candidate_id_year", "candidate_id", "year"),
+        sa.CheckConstraint("score_halves >= 0", name="score_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registrations.id"))
+    # Copied from the registration: the rolling windows read results by candidate and year.
+    candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    year: Mapped[int]
+    subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"))
+    score_halves: Mapped[int]
+    full_halves: Mapped[int] = mapped_column(default=200)
+    source: Mapped[ResultSource] = mapped_column(enum_type(ResultSource, "result_source"))
+    attempt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attempts.id"))
+    # Filled when results are computed: the line applied, and the region when the
+    # subject passed only on that region's own line.
+    line_halves: Mapped[int | None]
+    passed: Mapped[bool | None]
+    passed_region: Mapped[str | None] = mapped_column(sa.String(2))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QualificationStatus(enum.StrEnum):
+    ACHIEVED = "ACHIEVED"
+    PENDING_VERIFICATION = "PENDING_VERIFICATION"  # after_exam: registration not yet verified
+    AWAITING_REVIEW = "AWAITING_REVIEW"  # 高级: passed the exam, the review (评审) is next
+    REVIEW_FAILED = "REVIEW_FAILED"
+
+
+class Qualification(db.Model):
+    """A level a candidate has qualified for, by the pass rules (one per level)."""
+
+    __tablename__ = "qualifications"
+    __table_args__ = (sa.UniqueConstraint("candidate_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    level: Mapped[Level] = mapped_column(enum_type(Level, "level"))
+    year: Mapped[int]
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_sessions.id"), index=True)
+    registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registrations.id"))
+    region: Mapped[str | None] = mapped_column(sa.String(2))  # valid only in this region
+    status: Mapped[QualificationStatus] = mapped_column(
+        enum_type(QualificationStatus, "qualification_status"))
+    # 高级: the pass proof supports a review until this exam year.
+    proof_valid_until: Mapped[int | None]
+    review_recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    review_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

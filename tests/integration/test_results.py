@@ -1,0 +1,164 @@
+"""Subject scores marked against a session's pass lines, and the qualifications they add
+up to, through the services on both databases."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from exam_portal.extensions import db
+from exam_portal.models.accounts import Role, User
+from exam_portal.models.sittings import (
+    ExamSession,
+    Qualification,
+    QualificationStatus,
+    Registration,
+    ResultSource,
+    SubjectResult,
+    VerificationMode,
+)
+from exam_portal.services import ServiceError, results, sittings
+from question_bank.levels import Education, Level
+from question_bank.subjects import Subject
+
+from ..factories import make_user
+from .test_sittings import NOW, _actor, _candidate, _fields
+
+
+@pytest.fixture
+def admin(app) -> int:
+    return make_user(app, Role.ADMIN, email="results-admin@example.com")
+
+
+def _session_of_year(app, admin_id, year, **changes) -> int:
+    shift = timedelta(days=365 * (year - 2026))
+    fields = _fields(year=year, levels=(Level.ASSISTANT, Level.INTERMEDIATE), **changes)
+    fields = sittings.SessionFields(**{
+        **fields.__dict__,
+        **{name: getattr(fields, name) + shift for name in (
+            "registration_opens_at", "registration_closes_at", "exam_opens_at",
+            "exam_closes_at")}})
+    with app.app_context():
+        session = sittings.create_session(fields, _actor(admin_id))
+        db.session.commit()
+        return session.id
+
+
+def _sit(app, user_id, session_id, level, scores: dict, region="11") -> int:
+    """Register (inside the window) and record the subject scores given."""
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        now = session.registration_opens_at + timedelta(days=1)
+        registration = sittings.register(db.session.get(User, user_id), session, level,
+                                         region, declared=True, now=now)
+        for subject, score in scores.items():
+            results.record_score(registration, subject, Decimal(score),
+                                 source=ResultSource.PAPER, now=now)
+        db.session.commit()
+        return registration.id
+
+
+def _compute(app, session_id) -> results.ResultsSummary:
+    with app.app_context():
+        summary = results.compute_results(db.session.get(ExamSession, session_id), now=NOW)
+        db.session.commit()
+        return summary
+
+
+def _qualifications(app, user_id) -> list[tuple]:
+    with app.app_context():
+        return [(q.level, q.year, q.region, q.status) for q in db.session.scalars(
+            sa.select(Qualification).where(Qualification.candidate_id == user_id))]
+
+
+def _intermediate_candidate(app) -> int:
+    # 本科, social-work major, graduated long ago with years of social work: eligible
+    # for 社会工作师 in every year used here.
+    return _candidate(app, graduated=date(2015, 7, 1), work_since=date(2015, 8, 1))
+
+
+def test_59_5_fails_and_60_passes_on_the_default_line(app, admin):
+    session_id = _session_of_year(app, admin, 2026)
+    failed = _candidate(app)
+    passed = _candidate(app)
+    _sit(app, failed, session_id, Level.ASSISTANT, {Subject.COMP_JR: "59.5",
+                                                    Subject.PRAC_JR: "80"})
+    _sit(app, passed, session_id, Level.ASSISTANT, {Subject.COMP_JR: "60",
+                                                    Subject.PRAC_JR: "60"})
+    summary = _compute(app, session_id)
+    assert (summary.subjects_marked, summary.subjects_passed) == (4, 3)
+    assert _qualifications(app, failed) == []
+    assert _qualifications(app, passed) == [(Level.ASSISTANT, 2026, None,
+                                             QualificationStatus.ACHIEVED)]
+
+
+def test_a_pass_on_a_regional_line_limits_the_qualification_to_that_region(app, admin):
+    session_id = _session_of_year(app, admin, 2026)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        sittings.set_pass_line(session, Subject.COMP_JR, "54", Decimal(53), _actor(admin))
+        db.session.commit()
+    tibet = _candidate(app)
+    beijing = _candidate(app)
+    _sit(app, tibet, session_id, Level.ASSISTANT, {Subject.COMP_JR: "55",
+                                                   Subject.PRAC_JR: "70"}, region="54")
+    _sit(app, beijing, session_id, Level.ASSISTANT, {Subject.COMP_JR: "55",
+                                                     Subject.PRAC_JR: "70"}, region="11")
+    _compute(app, session_id)
+    assert _qualifications(app, tibet) == [(Level.ASSISTANT, 2026, "54",
+                                            QualificationStatus.ACHIEVED)]
+    assert _qualifications(app, beijing) == []
+    with app.app_context():
+        line, region = db.session.execute(
+            sa.select(SubjectResult.line_halves, SubjectResult.passed_region)
+            .where(SubjectResult.candidate_id == tibet,
+                   SubjectResult.subject == Subject.COMP_JR)).one()
+    assert (line, region) == (106, "54")
+
+
+@pytest.mark.parametrize("rest_year, qualifies", [(2027, True), (2028, False)])
+def test_intermediate_passes_count_within_two_consecutive_years(app, admin, rest_year,
+                                                                qualifies):
+    first = _session_of_year(app, admin, 2026)
+    later = _session_of_year(app, admin, rest_year)
+    user_id = _intermediate_candidate(app)
+    _sit(app, user_id, first, Level.INTERMEDIATE, {Subject.COMP_MID: "75",
+                                                   Subject.LAW_MID: "40",
+                                                   Subject.PRAC_MID: "30"})
+    _compute(app, first)
+    assert _qualifications(app, user_id) == []
+    _sit(app, user_id, later, Level.INTERMEDIATE, {Subject.LAW_MID: "66",
+                                                   Subject.PRAC_MID: "61"})
+    _compute(app, later)
+    expected = [(Level.INTERMEDIATE, rest_year, None, QualificationStatus.ACHIEVED)]
+    assert _qualifications(app, user_id) == (expected if qualifies else [])
+
+
+def test_computing_again_changes_nothing_and_after_exam_results_await_verification(app,
+                                                                                  admin):
+    session_id = _session_of_year(app, admin, 2026,
+                                  verification_mode=VerificationMode.AFTER_EXAM)
+    user_id = _candidate(app)
+    _sit(app, user_id, session_id, Level.ASSISTANT, {Subject.COMP_JR: "70",
+                                                     Subject.PRAC_JR: "70"})
+    first = _compute(app, session_id)
+    second = _compute(app, session_id)
+    assert first.qualifications_recorded == 1 and second.qualifications_recorded == 0
+    assert _qualifications(app, user_id) == [
+        (Level.ASSISTANT, 2026, None, QualificationStatus.PENDING_VERIFICATION)]
+
+
+def test_a_score_must_fit_the_subject_and_the_level(app, admin):
+    session_id = _session_of_year(app, admin, 2026)
+    user_id = _candidate(app, education=Education.BACHELOR)
+    registration_id = _sit(app, user_id, session_id, Level.ASSISTANT, {})
+    with app.app_context():
+        registration = db.session.get(Registration, registration_id)
+        for subject, score in ((Subject.COMP_MID, "60"), (Subject.COMP_JR, "100.5"),
+                               (Subject.COMP_JR, "60.3"), (Subject.COMP_JR, "-1")):
+            with pytest.raises(ServiceError):
+                results.record_score(registration, subject, Decimal(score),
+                                     source=ResultSource.PAPER, now=NOW)
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count(SubjectResult.id))) == 0
