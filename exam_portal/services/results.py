@@ -81,21 +81,24 @@ def compute_results(session: ExamSession, *, now: datetime) -> ResultsSummary:
 def _mark_subjects(session: ExamSession, lines: pass_rules.PassLines) -> tuple[int, int]:
     rows = db.session.execute(
         sa.select(SubjectResult.id, SubjectResult.subject, SubjectResult.score_halves,
-                  SubjectResult.full_halves, Registration.region)
+                  SubjectResult.full_halves, Registration.region, SubjectResult.passed,
+                  SubjectResult.line_halves, SubjectResult.passed_region)
         .join(Registration, Registration.id == SubjectResult.registration_id)
         .where(Registration.session_id == session.id)).all()
     marked = passed = 0
     for start in range(0, len(rows), BATCH):
         changes = []
-        for row_id, subject, score, full, region in rows[start:start + BATCH]:
+        for row_id, subject, score, full, region, *stored in rows[start:start + BATCH]:
             outcome = pass_rules.mark_subject(Decimal(score) / 2, Decimal(full) / 2, subject,
                                               region, lines)
-            changes.append({"id": row_id, "passed": outcome.passed,
-                            "line_halves": int(outcome.line * 2),
-                            "passed_region": outcome.region})
+            marking = [outcome.passed, int(outcome.line * 2), outcome.region]
             passed += outcome.passed
-        db.session.execute(sa.update(SubjectResult), changes)
-        marked += len(changes)
+            if stored != marking:  # a re-run rewrites only what changed
+                changes.append({"id": row_id, "passed": marking[0],
+                                "line_halves": marking[1], "passed_region": marking[2]})
+        if changes:
+            db.session.execute(sa.update(SubjectResult), changes)
+        marked += len(rows[start:start + BATCH])
     return marked, passed
 
 
@@ -108,19 +111,21 @@ def _record_qualifications(session: ExamSession, now: datetime) -> int:
     if not registrations:
         return 0
     widest = max(pass_rules.level_rule(level).window_years for level in Level)
+    # One join each rather than batches of ids: the planner hashes them, at any size.
+    sitting = sa.select(Registration.candidate_id).where(
+        Registration.session_id == session.id).distinct().subquery()
     passes: dict[int, list[pass_rules.SubjectPass]] = defaultdict(list)
-    candidate_ids = sorted({row.candidate_id for row in registrations})
-    for start in range(0, len(candidate_ids), BATCH):
-        chunk = candidate_ids[start:start + BATCH]
-        for candidate_id, subject, year, region in db.session.execute(
-                sa.select(SubjectResult.candidate_id, SubjectResult.subject,
-                          SubjectResult.year, SubjectResult.passed_region)
-                .where(SubjectResult.candidate_id.in_(chunk),
-                       SubjectResult.passed.is_(True),
-                       SubjectResult.year > session.year - widest,
-                       SubjectResult.year <= session.year)):
-            passes[candidate_id].append(pass_rules.SubjectPass(subject, year, region))
-    held = _held(candidate_ids)
+    for candidate_id, subject, year, region in db.session.execute(
+            sa.select(SubjectResult.candidate_id, SubjectResult.subject, SubjectResult.year,
+                      SubjectResult.passed_region)
+            .join(sitting, sitting.c.candidate_id == SubjectResult.candidate_id)
+            .where(SubjectResult.passed.is_(True),
+                   SubjectResult.year > session.year - widest,
+                   SubjectResult.year <= session.year)):
+        passes[candidate_id].append(pass_rules.SubjectPass(subject, year, region))
+    held = set(db.session.execute(
+        sa.select(Qualification.candidate_id, Qualification.level)
+        .join(sitting, sitting.c.candidate_id == Qualification.candidate_id)).all())
     new = []
     for registration_id, candidate_id, level, status in registrations:
         if (candidate_id, level) in held:
@@ -138,15 +143,6 @@ def _record_qualifications(session: ExamSession, now: datetime) -> int:
     for start in range(0, len(new), BATCH):
         db.session.execute(sa.insert(Qualification), new[start:start + BATCH])
     return len(new)
-
-
-def _held(candidate_ids: list[int]) -> set[tuple[int, Level]]:
-    held = set()
-    for start in range(0, len(candidate_ids), BATCH):
-        held.update(db.session.execute(
-            sa.select(Qualification.candidate_id, Qualification.level)
-            .where(Qualification.candidate_id.in_(candidate_ids[start:start + BATCH]))).all())
-    return held
 
 
 def _status(session: ExamSession, level: Level, registration: RegistrationStatus
