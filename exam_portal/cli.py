@@ -14,6 +14,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="The audit log.")
 bank_cli = AppGroup("bank", help="The item bank: import and export.")
 attempts_cli = AppGroup("attempts", help="Practice and mock attempts.")
+jobs_cli = AppGroup("jobs", help="Background jobs (results of a session).")
 
 
 @demo_cli.command("seed")
@@ -136,6 +137,19 @@ def expire_attempts():
     click.echo(f"{finalised} overdue attempts handed in")
 
 
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def jobs_worker(burst):
+    """Run queued jobs from Redis (JOB_RUNNER=rq, the default when REDIS_URL is set)."""
+    from flask import current_app
+
+    from .services import jobs
+
+    if current_app.config["JOB_RUNNER"] != "rq":
+        raise click.ClickException("JOB_RUNNER is not rq: jobs run inside the portal itself.")
+    jobs.work(current_app._get_current_object(), burst=burst)
+
+
 def register_commands(app: Flask) -> None:
-    for group in (demo_cli, users_cli, audit_cli, bank_cli, attempts_cli):
+    for group in (demo_cli, users_cli, audit_cli, bank_cli, attempts_cli, jobs_cli):
         app.cli.add_command(group)

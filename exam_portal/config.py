@@ -80,6 +80,16 @@ class Config:
     # database, always commits durably.
     SQLITE_SYNCHRONOUS = "NORMAL"
 
+    # Background jobs (a session's results): "rq" queues them in Redis for
+    # `flask --app exam_portal jobs worker`; "thread" runs them in the portal's own
+    # process; "inline" runs them within the request (tests). Unset: "rq" when
+    # REDIS_URL is set, "thread" otherwise.
+    JOB_RUNNER = None
+    JOB_QUEUE = "exam-portal"
+    # A running job that has not reported progress for this long is taken as dead
+    # (its process stopped) and may be started again.
+    JOB_STALE_SECONDS = 600
+
     PAGE_SIZE = 20
     PRODUCTION = False
 
@@ -105,6 +115,7 @@ _ENV_KEYS = {
     "WRONG_ANSWER_STREAK": "WRONG_ANSWER_STREAK",
     "LAW_CUTOFF": "LAW_CUTOFF",
     "SQLITE_SYNCHRONOUS": "SQLITE_SYNCHRONOUS",
+    "JOB_RUNNER": "JOB_RUNNER",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK"}
@@ -138,6 +149,12 @@ def finish_config(app) -> None:
     if uri.startswith("postgresql://"):
         # psycopg 3 is the installed driver; plain URLs from hosting panels name none.
         config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[13:]
+    if not config.get("JOB_RUNNER"):
+        config["JOB_RUNNER"] = "rq" if config.get("REDIS_URL") else "thread"
+    if config["JOB_RUNNER"] not in ("rq", "thread", "inline"):
+        raise RuntimeError("JOB_RUNNER must be rq, thread or inline.")
+    if config["JOB_RUNNER"] == "rq" and not config.get("REDIS_URL"):
+        raise RuntimeError("JOB_RUNNER=rq needs REDIS_URL.")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     if config["PRODUCTION"]:

@@ -34,6 +34,23 @@ def as_choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+MAX_ROW_ID = 2**31 - 1  # PostgreSQL's INTEGER: an id beyond it names no row
+
+
+def posted_ids(values: list[str], limit: int) -> list[int]:
+    """Row ids ticked in a form; anything but a plain number a row id can be is dropped
+    (`"²".isdigit()` is true, so ASCII is checked too)."""
+    ids = [int(value) for value in values
+           if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ROW_ID]
+    return list(dict.fromkeys(ids))[:limit]
+
+
+def error_messages(form) -> list[str]:
+    """Each invalid field's first error with its label, to flash after a redirect."""
+    return [str(_l("%(label)s：%(error)s", label=field.label.text, error=field.errors[0]))
+            for field in form if field.errors]
+
+
 def strip_whitespace(value):
     return value.strip() if isinstance(value, str) else value
 

@@ -9,6 +9,8 @@ from question_bank.levels import CertificateMethod, Education, Gender, Level
 from question_bank.regions import REGIONS, region_by_code
 from question_bank.subjects import Subject
 
+from .models.jobs import JobStatus
+
 LEVELS = {
     Level.ASSISTANT: _l("助理社会工作师"),
     Level.INTERMEDIATE: _l("社会工作师"),
@@ -35,6 +37,10 @@ SUBJECTS = {
     Subject.PRAC_MID: _l("社会工作实务（中级）"),
     Subject.PRAC_SR: _l("社会工作实务（高级）"),
 }
+
+
+JOB_STATUSES = {JobStatus.QUEUED: _l("排队中"), JobStatus.RUNNING: _l("进行中"),
+                JobStatus.SUCCEEDED: _l("已完成"), JobStatus.FAILED: _l("失败")}
 
 
 def region_name(code: str | None, locale: str) -> str:
@@ -83,6 +89,12 @@ def describe_route(route: eligibility.Route) -> str:
     if route.counted_from == "certificate":
         return text + _("，取得证书后从事社会工作满 %(n)d 年", n=route.years)
     return text + _("，从事社会工作满 %(n)d 年", n=route.years)
+
+
+def describe_route_code(code: str) -> str:
+    """A registration's recorded route in words (the code itself if it is unknown)."""
+    route = next((route for route in eligibility.ROUTES if route.code == code), None)
+    return describe_route(route) if route else code
 
 
 def describe_shortfall(shortfall: eligibility.Shortfall, cutoff) -> str:

@@ -9,7 +9,7 @@ from flask import request
 def page_argument() -> int:
     """The ?page= number asked for; anything odd means the first page."""
     page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100_000 else 1
 
 
 @dataclass(frozen=True)

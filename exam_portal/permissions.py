@@ -78,11 +78,23 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "sittings.edit_session": ADMIN,
     "sittings.session_detail": ADMIN,
     "sittings.set_pass_line": ADMIN,
+    "sittings.remove_pass_line": ADMIN,
     "sittings.registrations": ADMIN,
+    "sittings.session_results": ADMIN,
+    "sittings.import_scores": ADMIN,
+    "sittings.confirm_score_import": ADMIN,
+    "sittings.score_template": ADMIN,
+    "sittings.compute_results": ADMIN,
+    "sittings.publish_results": ADMIN,
+    "jobs.list_jobs": ADMIN,
+    "jobs.job_detail": ADMIN,
+    "jobs.job_progress": ADMIN,
     "sittings.review_registrations": ADMIN,
     "sittings.my_exams": CANDIDATE,
     "sittings.register": CANDIDATE,
+    "sittings.withdraw_registration": CANDIDATE,
     "sittings.admission_ticket": CANDIDATE,
+    "sittings.score_report": CANDIDATE,
 }
 
 

@@ -18,6 +18,7 @@ from .extensions import (
     migrate,
     use_sqlite_synchronous,
 )
+from .forms import MAX_ROW_ID
 from .models.accounts import User
 
 CONTENT_SECURITY_POLICY = (
@@ -141,7 +142,7 @@ class _IdConverter(IntegerConverter):
     are 32-bit) matches no route, so it is a 404 rather than a database error."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(url_map, *args, **kwargs)
 
 
@@ -152,11 +153,12 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .authoring import bp as authoring_bp
     from .candidate import bp as candidate_bp
+    from .jobs import bp as jobs_bp
     from .main import bp as main_bp
     from .sittings import bp as sittings_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp,
-                      sittings_bp):
+                      sittings_bp, jobs_bp):
         app.register_blueprint(blueprint)
 
     from .candidate.hot_paths import HotPaths

@@ -45,3 +45,24 @@ _KINDS = {
     else SubjectKind.OBJECTIVE
     for subject in Subject
 }
+
+
+# The official subject names, as score sheets and syllabus documents write them.
+NAMES_ZH = {
+    Subject.COMP_JR: "社会工作综合能力（初级）",
+    Subject.PRAC_JR: "社会工作实务（初级）",
+    Subject.COMP_MID: "社会工作综合能力（中级）",
+    Subject.LAW_MID: "社会工作法规与政策",
+    Subject.PRAC_MID: "社会工作实务（中级）",
+    Subject.PRAC_SR: "社会工作实务（高级）",
+}
+_BY_NAME = {name: subject for subject, name in NAMES_ZH.items()}
+
+
+def subject_named(text: str) -> Subject | None:
+    """The subject a cell names: its code (COMP_JR) or its official name, with ASCII
+    or full-width brackets."""
+    text = text.strip().replace("(", "（").replace(")", "）")
+    if text.upper() in Subject.__members__:
+        return Subject(text.upper())
+    return _BY_NAME.get(text)

@@ -30,6 +30,7 @@ def portal_config(database_url: str, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "MAIL_BACKEND": "outbox",
         "REDIS_URL": None,
+        "JOB_RUNNER": "inline",
     }
     config.update(overrides)
     return config

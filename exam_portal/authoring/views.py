@@ -21,12 +21,14 @@ from question_bank.items import ItemType
 from question_bank.subjects import Subject
 from question_bank.workflow import ItemStatus
 
+from .. import uploads
 from ..account.forms import ConfirmForm
 from ..extensions import db
+from ..forms import posted_ids
 from ..models.bank import Item
 from ..pagination import Page, page_argument
 from ..services import ServiceError, authoring, importing
-from . import editor, uploads
+from . import editor
 from .forms import BulkApproveForm, ConfirmImportForm, ImportForm, ItemForm, ReviewForm
 
 bp = Blueprint("authoring", __name__, url_prefix="/authoring")
@@ -92,7 +94,7 @@ def item_detail(item_id):
     versions = list(item.versions)
     changes = []
     compare = request.args.get("compare", "")
-    if compare.isdigit() and 1 < int(compare) <= len(versions):
+    if compare.isascii() and compare.isdigit() and 1 < int(compare) <= len(versions):
         newer = versions[int(compare) - 1]
         changes = diff_contents(versions[int(compare) - 2].to_domain(), newer.to_domain())
     return render_template(
@@ -226,7 +228,7 @@ def review_item(item_id):
 @bp.post("/items/approve")
 def approve_items():
     form = BulkApproveForm()
-    ids = [int(value) for value in request.form.getlist("item_id") if value.isdigit()][:500]
+    ids = posted_ids(request.form.getlist("item_id"), 500)
     if not form.validate_on_submit() or not ids:
         flash(_("请选择题目并填写审核意见。"), "danger")
         return redirect(url_for("authoring.list_items", status="REVIEW"))

@@ -2,6 +2,7 @@
 every score of a session against its pass lines, and recording the qualifications the
 passes add up to under the official rules (question_bank.pass_rules)."""
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,8 @@ from question_bank.levels import Level
 from question_bank.subjects import Subject
 
 from ..extensions import db
+from ..models.accounts import User
+from ..models.jobs import Job
 from ..models.sittings import (
     ExamSession,
     Qualification,
@@ -25,7 +28,8 @@ from ..models.sittings import (
     SubjectResult,
     VerificationMode,
 )
-from . import ServiceError, sittings
+from ..models.types import utcnow
+from . import ServiceError, audit, jobs, sittings
 
 BATCH = 5_000
 
@@ -34,16 +38,24 @@ def full_marks(subject: Subject) -> Decimal:
     return specs.load(subject).full_marks
 
 
+def score_problem(level: Level, subject: Subject, score: Decimal) -> str | None:
+    """Why *score* cannot be a registration's score in *subject*, or None."""
+    if subject not in pass_rules.subjects_of(level):
+        return gettext("这个科目不属于所报考的级别。")
+    full = full_marks(subject)
+    if not Decimal(0) <= score <= full or score * 2 != int(score * 2):
+        return gettext("成绩应在 0 到 %(full)s 分之间，以 0.5 分为单位。", full=f"{full:g}")
+    return None
+
+
 def record_score(registration: Registration, subject: Subject, score: Decimal, *,
                  source: ResultSource, now: datetime, attempt_id: int | None = None
                  ) -> SubjectResult:
     """Store (or replace) the registration's score in *subject*; marking comes later."""
-    if subject not in pass_rules.subjects_of(registration.level):
-        raise ServiceError(gettext("这个科目不属于所报考的级别。"))
+    problem = score_problem(registration.level, subject, score)
+    if problem:
+        raise ServiceError(problem)
     full = full_marks(subject)
-    if not Decimal(0) <= score <= full or score * 2 != int(score * 2):
-        raise ServiceError(gettext("成绩应在 0 到 %(full)s 分之间，以 0.5 分为单位。",
-                                   full=f"{full:g}"))
     if registration.session.results_published_at is not None:
         raise ServiceError(gettext("成绩已发布，不能再修改。"))
     result = db.session.scalar(sa.select(SubjectResult).where(
@@ -65,20 +77,34 @@ class ResultsSummary:
     subjects_marked: int
     subjects_passed: int
     qualifications_recorded: int
+    qualifications_withdrawn: int = 0
 
 
-def compute_results(session: ExamSession, *, now: datetime) -> ResultsSummary:
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    pass
+
+
+def compute_results(session: ExamSession, *, now: datetime,
+                    progress: jobs.Progress = _no_progress) -> ResultsSummary:
     """Mark every subject score of the session and record the qualifications earned.
 
-    Safe to run again: each score is marked afresh and a qualification that is
-    already recorded is kept as it is."""
+    Safe to run again: each score is marked afresh, and the session's qualifications
+    follow the marks (one no longer earned after a corrected score is withdrawn)."""
+    if session.results_published_at is not None:
+        raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
     lines = sittings.pass_lines(session)
-    marked, passed = _mark_subjects(session, lines)
-    recorded = _record_qualifications(session, now)
-    return ResultsSummary(marked, passed, recorded)
+    marked, passed = _mark_subjects(session, lines, progress)
+    progress(PHASE_QUALIFICATIONS, 0, None)
+    recorded, withdrawn = _record_qualifications(session, now)
+    return ResultsSummary(marked, passed, recorded, withdrawn)
 
 
-def _mark_subjects(session: ExamSession, lines: pass_rules.PassLines) -> tuple[int, int]:
+PHASE_MARKING = "marking"
+PHASE_QUALIFICATIONS = "qualifications"
+
+
+def _mark_subjects(session: ExamSession, lines: pass_rules.PassLines,
+                   progress: jobs.Progress) -> tuple[int, int]:
     rows = db.session.execute(
         sa.select(SubjectResult.id, SubjectResult.subject, SubjectResult.score_halves,
                   SubjectResult.full_halves, Registration.region, SubjectResult.passed,
@@ -86,6 +112,7 @@ def _mark_subjects(session: ExamSession, lines: pass_rules.PassLines) -> tuple[i
         .join(Registration, Registration.id == SubjectResult.registration_id)
         .where(Registration.session_id == session.id)).all()
     marked = passed = 0
+    progress(PHASE_MARKING, 0, len(rows))
     for start in range(0, len(rows), BATCH):
         changes = []
         for row_id, subject, score, full, region, *stored in rows[start:start + BATCH]:
@@ -99,17 +126,16 @@ def _mark_subjects(session: ExamSession, lines: pass_rules.PassLines) -> tuple[i
         if changes:
             db.session.execute(sa.update(SubjectResult), changes)
         marked += len(rows[start:start + BATCH])
+        progress(PHASE_MARKING, marked, len(rows))
     return marked, passed
 
 
-def _record_qualifications(session: ExamSession, now: datetime) -> int:
+def _record_qualifications(session: ExamSession, now: datetime) -> tuple[int, int]:
     registrations = db.session.execute(
         sa.select(Registration.id, Registration.candidate_id, Registration.level,
                   Registration.status)
         .where(Registration.session_id == session.id,
                Registration.status != RegistrationStatus.REJECTED)).all()
-    if not registrations:
-        return 0
     widest = max(pass_rules.level_rule(level).window_years for level in Level)
     # One join each rather than batches of ids: the planner hashes them, at any size.
     sitting = sa.select(Registration.candidate_id).where(
@@ -123,26 +149,47 @@ def _record_qualifications(session: ExamSession, now: datetime) -> int:
                    SubjectResult.year > session.year - widest,
                    SubjectResult.year <= session.year)):
         passes[candidate_id].append(pass_rules.SubjectPass(subject, year, region))
-    held = set(db.session.execute(
-        sa.select(Qualification.candidate_id, Qualification.level)
-        .join(sitting, sitting.c.candidate_id == Qualification.candidate_id)).all())
-    new = []
+    held = {}  # (candidate, level) -> (id, session id, region, status, reviewed)
+    for row in db.session.execute(
+            sa.select(Qualification.candidate_id, Qualification.level, Qualification.id,
+                      Qualification.session_id, Qualification.region, Qualification.status,
+                      Qualification.review_recorded_at)
+            .join(sitting, sitting.c.candidate_id == Qualification.candidate_id)):
+        held[(row[0], row[1])] = row[2:]
+    new, changed, earned_here = [], [], set()
     for registration_id, candidate_id, level, status in registrations:
-        if (candidate_id, level) in held:
-            continue
+        existing = held.get((candidate_id, level))
+        if existing is not None and existing[1] != session.id:
+            continue  # qualified at an earlier session: that record stands
         earned = pass_rules.qualification(level, passes.get(candidate_id, ()), session.year)
         if earned is None:
+            continue
+        derived = _status(session, level, status)
+        if existing is not None:
+            earned_here.add(existing[0])
+            if existing[4] is None and (existing[2], existing[3]) != (earned.region, derived):
+                changed.append({"id": existing[0], "region": earned.region, "status": derived})
             continue
         new.append({
             "candidate_id": candidate_id, "level": level, "year": session.year,
             "session_id": session.id, "registration_id": registration_id,
-            "region": earned.region, "status": _status(session, level, status),
+            "region": earned.region, "status": derived,
             "proof_valid_until": pass_rules.senior_proof_valid_until(session.year)
             if level is Level.SENIOR else None, "recorded_at": now})
-        held.add((candidate_id, level))
+        held[(candidate_id, level)] = (None, session.id, earned.region, derived, None)
     for start in range(0, len(new), BATCH):
         db.session.execute(sa.insert(Qualification), new[start:start + BATCH])
-    return len(new)
+    if changed:
+        db.session.execute(sa.update(Qualification), changed)
+    # Recorded here before, no longer earned (a corrected score, a rejected registration):
+    # results are not published yet, so the record is withdrawn rather than kept.
+    stale = [row[0] for row in held.values()
+             if row[0] is not None and row[1] == session.id and row[4] is None
+             and row[0] not in earned_here]
+    for start in range(0, len(stale), BATCH):
+        db.session.execute(sa.delete(Qualification).where(
+            Qualification.id.in_(stale[start:start + BATCH])))
+    return len(new), len(stale)
 
 
 def _status(session: ExamSession, level: Level, registration: RegistrationStatus
@@ -153,3 +200,143 @@ def _status(session: ExamSession, level: Level, registration: RegistrationStatus
     if pass_rules.level_rule(level).needs_review:
         return QualificationStatus.AWAITING_REVIEW
     return QualificationStatus.ACHIEVED
+
+
+# Jobs, publication --------------------------------------------------------------------
+
+COMPUTE_JOB = "results.compute"
+
+
+@jobs.job_kind(COMPUTE_JOB)
+def _compute_job(params: dict, progress: jobs.Progress) -> dict:
+    session = db.session.get(ExamSession, params["session_id"])
+    if session is None:
+        raise ServiceError(gettext("考试批次不存在。"))
+    summary = compute_results(session, now=utcnow(), progress=progress)
+    audit.record("session.results_computed", target=session,
+                 actor=db.session.get(User, params["actor_id"]),
+                 details=dataclasses.asdict(summary))
+    db.session.commit()
+    return dataclasses.asdict(summary)
+
+
+def start_computing(session: ExamSession, actor: User) -> Job:
+    """Compute the session's results as a background job (audited when it finishes)."""
+    if session.results_published_at is not None:
+        raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
+    return jobs.submit(COMPUTE_JOB, target_id=session.id,
+                       params={"session_id": session.id, "actor_id": actor.id}, actor=actor)
+
+
+def unmarked_count(session: ExamSession) -> int:
+    """Scores recorded (or lines changed) since the results were last computed."""
+    return db.session.scalar(
+        sa.select(sa.func.count(SubjectResult.id))
+        .join(Registration, Registration.id == SubjectResult.registration_id)
+        .where(Registration.session_id == session.id, SubjectResult.passed.is_(None)))
+
+
+def score_count(session: ExamSession) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(SubjectResult.id))
+        .join(Registration, Registration.id == SubjectResult.registration_id)
+        .where(Registration.session_id == session.id))
+
+
+def publish(session: ExamSession, actor: User, *, now: datetime) -> None:
+    """Publish the session's results to its candidates; after this nothing in the
+    session's scores, lines or qualifications changes (audited)."""
+    if session.results_published_at is not None:
+        raise ServiceError(gettext("成绩已经发布。"))
+    if now < session.exam_closes_at:
+        raise ServiceError(gettext("考试结束后才能发布成绩。"))
+    job = jobs.latest(COMPUTE_JOB, session.id)
+    if job is not None and not job.finished:
+        raise ServiceError(gettext("成绩正在计算，请等它完成。"))
+    if score_count(session) == 0:
+        raise ServiceError(gettext("这个考试批次还没有成绩。"))
+    if unmarked_count(session):
+        raise ServiceError(gettext("有成绩在上次计算后录入或改动了合格线，请先重新计算成绩。"))
+    session.results_published_at = now
+    db.session.flush()
+    audit.record("session.results_published", target=session, actor=actor,
+                 details={"scores": score_count(session)})
+
+
+def after_review(registrations: list[Registration]) -> None:
+    """Bring the qualifications of just-reviewed registrations in line: verifying lifts
+    "pending verification"; rejecting withdraws a qualification that was only pending."""
+    for registration in registrations:
+        qualification = db.session.scalar(sa.select(Qualification).where(
+            Qualification.registration_id == registration.id))
+        if qualification is None or qualification.review_recorded_at is not None:
+            continue
+        if registration.status is RegistrationStatus.REJECTED:
+            if (qualification.status is QualificationStatus.PENDING_VERIFICATION
+                    or registration.session.results_published_at is None):
+                db.session.delete(qualification)
+        elif qualification.status is QualificationStatus.PENDING_VERIFICATION:
+            qualification.status = _status(registration.session, registration.level,
+                                           registration.status)
+    db.session.flush()
+
+
+# Reports ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rate:
+    key: object
+    sat: int
+    passed: int
+
+    @property
+    def percent(self) -> float:
+        return round(self.passed * 100 / self.sat, 1) if self.sat else 0.0
+
+
+def pass_rates(session: ExamSession) -> dict[str, list[Rate]]:
+    """Pass rates of a session: qualified per level and per exam region (among the
+    registrations with at least one score), and passed per subject."""
+    scored = (sa.select(Registration.id, Registration.level, Registration.region)
+              .where(Registration.session_id == session.id,
+                     sa.exists().where(SubjectResult.registration_id == Registration.id))
+              .subquery())
+    qualified = sa.exists().where(Qualification.registration_id == scored.c.id,
+                                  Qualification.session_id == session.id)
+    flag = sa.func.sum(sa.case((qualified, 1), else_=0))
+
+    def grouped(column):
+        return [Rate(key, sat, int(passed or 0)) for key, sat, passed in db.session.execute(
+            sa.select(column, sa.func.count(), flag).group_by(column).order_by(column))]
+
+    by_subject = [Rate(subject, sat, int(passed or 0)) for subject, sat, passed in
+                  db.session.execute(
+                      sa.select(SubjectResult.subject, sa.func.count(),
+                                sa.func.sum(sa.case((SubjectResult.passed.is_(True), 1),
+                                                    else_=0)))
+                      .join(Registration, Registration.id == SubjectResult.registration_id)
+                      .where(Registration.session_id == session.id)
+                      .group_by(SubjectResult.subject).order_by(SubjectResult.subject))]
+    return {"level": grouped(scored.c.level), "region": grouped(scored.c.region),
+            "subject": by_subject}
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    results: list[SubjectResult]
+    missing: list[Subject]  # subjects of the level without a score in this session
+    qualification: Qualification | None
+
+
+def score_report(registration: Registration) -> ScoreReport | None:
+    """The candidate's report for one registration, once results are published."""
+    if registration.session.results_published_at is None:
+        return None
+    results = list(db.session.scalars(sa.select(SubjectResult).where(
+        SubjectResult.registration_id == registration.id).order_by(SubjectResult.subject)))
+    present = {result.subject for result in results}
+    qualification = db.session.scalar(sa.select(Qualification).where(
+        Qualification.candidate_id == registration.candidate_id,
+        Qualification.level == registration.level))
+    return ScoreReport(results, [s for s in pass_rules.subjects_of(registration.level)
+                                 if s not in present], qualification)

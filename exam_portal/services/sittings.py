@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from question_bank import eligibility
 from question_bank.levels import Level
@@ -14,6 +14,8 @@ from question_bank.pass_rules import PassLines, subjects_of
 from question_bank.regions import region_by_code
 from question_bank.subjects import Subject
 
+from .. import labels
+from ..clock import LOCAL_ZONE
 from ..extensions import db
 from ..models.accounts import User
 from ..models.sittings import (
@@ -22,6 +24,7 @@ from ..models.sittings import (
     Registration,
     RegistrationStatus,
     SessionMode,
+    SubjectResult,
     VerificationMode,
 )
 from ..models.types import utcnow
@@ -58,6 +61,8 @@ def _problem(fields: SessionFields) -> str | None:
         return gettext("考试结束时间应晚于考试开始时间。")
     if fields.registration_closes_at > fields.exam_opens_at:
         return gettext("报名应在考试开始前截止。")
+    if fields.exam_opens_at.astimezone(LOCAL_ZONE).year != fields.year:
+        return gettext("考试年度应与考试开始日期所在的年份一致。")
     return None
 
 
@@ -118,8 +123,8 @@ def update_session(session: ExamSession, fields: SessionFields, actor: User) -> 
 
 
 def set_pass_line(session: ExamSession, subject: Subject, region: str, line: Decimal,
-                  actor: User) -> None:
-    """Set (or, with the default national line, clear) one pass line (audited)."""
+                  actor: User) -> Decimal | None:
+    """Set one pass line (audited); return the line it replaced, if any."""
     if region and region_by_code(region) is None:
         raise ServiceError(gettext("未知的地区。"))
     if line < 0 or line > 100 or line * 2 != int(line * 2):
@@ -134,9 +139,11 @@ def set_pass_line(session: ExamSession, subject: Subject, region: str, line: Dec
         session.pass_lines.append(existing)
     existing.line_halves = int(line * 2)
     db.session.flush()
+    _unmark(session, subject)
     audit.record("session.pass_line_set", target=session, actor=actor,
                  details={"subject": subject.value, "region": region or None,
                           "before": before, "after": existing.line_halves})
+    return Decimal(before) / 2 if before is not None else None
 
 
 def remove_pass_line(session: ExamSession, line_id: int, actor: User) -> None:
@@ -147,9 +154,21 @@ def remove_pass_line(session: ExamSession, line_id: int, actor: User) -> None:
         raise ServiceError(gettext("成绩已发布的考试批次不能再修改合格线。"))
     session.pass_lines.remove(line)
     db.session.flush()
+    _unmark(session, line.subject)
     audit.record("session.pass_line_removed", target=session, actor=actor,
                  details={"subject": line.subject.value, "region": line.region or None,
                           "before": line.line_halves})
+
+
+def _unmark(session: ExamSession, subject: Subject) -> None:
+    # The subject's scores were marked against the old line: they wait for the results
+    # to be computed again, and publication waits for that.
+    db.session.execute(
+        sa.update(SubjectResult).where(
+            SubjectResult.subject == subject, SubjectResult.registration_id.in_(
+                sa.select(Registration.id).where(Registration.session_id == session.id)))
+        .values(passed=None, line_halves=None, passed_region=None)
+        .execution_options(synchronize_session=False))
 
 
 def pass_lines(session: ExamSession) -> PassLines:
@@ -195,22 +214,45 @@ def register(candidate: User, session: ExamSession, level: Level, region: str, *
         raise ServiceError(gettext("按本批次的截止日期，你暂不符合这个级别的报考条件。"))
     if verdict.region_limit and verdict.region_limit != region:
         raise ServiceError(gettext("你的社会工作师证书限定在 %(region)s 使用，只能在该地区报考。",
-                                   region=region_by_code(verdict.region_limit).name_zh))
-    existing = db.session.scalar(sa.select(Registration).where(
+                                   region=labels.region_name(verdict.region_limit,
+                                                             str(get_locale()))))
+    registration = db.session.scalar(sa.select(Registration).where(
         Registration.session_id == session.id, Registration.candidate_id == candidate.id,
         Registration.level == level))
-    if existing is not None:
+    again = registration is not None
+    if again and registration.status is not RegistrationStatus.REJECTED:
         raise ServiceError(gettext("你已经报名了这个级别。"))
-    registration = Registration(
-        session_id=session.id, candidate_id=candidate.id, level=level, region=region,
-        route_code=verdict.route.code, declared_at=now, status=RegistrationStatus.DECLARED,
-        admission_number=_next_admission_number(session, level, region))
-    db.session.add(registration)
+    number = _next_admission_number(session, level, region)
+    if not again:
+        registration = Registration(session_id=session.id, candidate_id=candidate.id,
+                                    level=level)
+        db.session.add(registration)
+    # A rejected registration is submitted again (after the candidate put right what
+    # the reviewer named) as a fresh declaration with a new admission number.
+    registration.region, registration.route_code = region, verdict.route.code
+    registration.declared_at, registration.status = now, RegistrationStatus.DECLARED
+    registration.reviewed_by_id = registration.reviewed_at = registration.review_note = None
+    registration.admission_number = number
     db.session.flush()
     audit.record("registration.declared", target=registration, actor=candidate,
                  details={"session": session.id, "level": level.value, "region": region,
-                          "route": verdict.route.code})
+                          "route": verdict.route.code, "again": again})
     return registration
+
+
+def withdraw(registration: Registration, candidate: User, *, now: datetime) -> None:
+    """The candidate withdraws a registration while registration is still open."""
+    if registration.candidate_id != candidate.id:
+        raise ServiceError(gettext("没有这条报名。"))
+    if not is_registration_open(registration.session, now):
+        raise ServiceError(gettext("报名已截止，不能再撤销报名。"))
+    audit.record("registration.withdrawn", target=registration, actor=candidate,
+                 details={"session": registration.session_id,
+                          "level": registration.level.value,
+                          "admission_number": registration.admission_number,
+                          "status": registration.status.value})
+    db.session.delete(registration)
+    db.session.flush()
 
 
 def _next_admission_number(session: ExamSession, level: Level, region: str) -> str:
@@ -238,7 +280,10 @@ def review(registrations: list[Registration], *, verify: bool, reason: str,
         if registration.status is target:
             refused.append((registration, gettext("已经是这个状态。")))
             continue
-        if registration.session.results_published_at is not None:
+        if registration.session.results_published_at is not None and (
+                registration.status is not RegistrationStatus.DECLARED
+                or registration.session.verification_mode is VerificationMode.BEFORE_EXAM):
+            # Only an after-exam session's pending registrations are still open to review.
             refused.append((registration, gettext("成绩已发布，不能再改审核结果。")))
             continue
         registration.status, registration.reviewed_by_id = target, actor.id
@@ -249,6 +294,9 @@ def review(registrations: list[Registration], *, verify: bool, reason: str,
                      actor=actor, details={"registrations": [r.id for r in changed],
                                            "reason": reason[:500]})
     db.session.flush()
+    from . import results  # results builds on this module
+
+    results.after_review(changed)
     return len(changed), refused
 
 

@@ -1,6 +1,7 @@
 """Forms for exam sessions, pass lines, registration and its review."""
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -13,7 +14,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from question_bank.levels import Level
@@ -64,8 +72,8 @@ class SessionForm(BaseForm):
 class PassLineForm(BaseForm):
     subject = SelectField(_l("科目"), validators=[InputRequired()])
     region = SelectField(_l("适用地区"), validators=[Optional()])
-    line = DecimalField(_l("合格线（分）"), places=1,
-                        validators=[InputRequired(), NumberRange(0, 100)])
+    line = DecimalField(_l("合格线（分）"), places=1, validators=[
+        InputRequired(), NumberRange(0, 100, message=_l("合格线应在 0 到 100 分之间。"))])
     submit = SubmitField(_l("设置合格线"))
 
     def __init__(self, *args, subjects, locale: str, **kwargs):
@@ -76,11 +84,11 @@ class PassLineForm(BaseForm):
 
 
 class RegisterForm(BaseForm):
-    level = SelectField(_l("报考级别"), validators=[InputRequired()])
-    region = SelectField(_l("报考地区"), validators=[InputRequired()])
+    level = SelectField(_l("报考级别"), validators=[InputRequired(_l("请选择报考级别。"))])
+    region = SelectField(_l("报考地区"), validators=[InputRequired(_l("请选择报考地区。"))])
     declared = BooleanField(
         _l("我承诺所填信息真实、准确，符合报考条件；如有不实，自愿承担相应责任。"),
-        validators=[DataRequired()])
+        validators=[DataRequired(_l("请阅读并勾选报考承诺。"))])
     submit = SubmitField(_l("报名"))
 
     def __init__(self, *args, levels, locale: str, **kwargs):
@@ -91,7 +99,19 @@ class RegisterForm(BaseForm):
 
 
 class ReviewForm(BaseForm):
+    # No default outcome: a refused submission must never come back set to "verify".
     action = SelectField(_l("审核结果"), choices=as_choices(
-        [("verify", _l("审核通过")), ("reject", _l("退回"))]), validators=[InputRequired()])
-    reason = TextAreaField(_l("原因（退回时必填，考生可见）"), validators=[Length(max=500)])
+        [("", _l("请选择")), ("verify", _l("审核通过")), ("reject", _l("退回"))]),
+        validators=[InputRequired(message=_l("请选择审核结果。"))])
+    reason = TextAreaField(_l("原因（退回时必填，考生可见）"), validators=[
+        Length(max=500, message=_l("原因最多 %(max)d 个字。"))])
     submit = SubmitField(_l("提交审核结果"))
+
+    def validate_reason(self, field):
+        if self.action.data == "reject" and not (field.data or "").strip():
+            raise ValidationError(_l("退回报名须填写原因。"))
+
+
+class ScoreImportForm(BaseForm):
+    file = FileField(_l("成绩文件（CSV 或 XLSX）"), validators=[FileRequired(_l("请选择文件。"))])
+    submit = SubmitField(_l("上传并预览"))

@@ -4,20 +4,35 @@ candidates register for a level and print their admission ticket."""
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from question_bank.levels import Level
 from question_bank.pass_rules import subjects_of
 from question_bank.subjects import Subject
 
-from .. import labels
+from .. import labels, uploads
+from ..account.forms import ConfirmForm
+from ..authoring.forms import ConfirmImportForm
 from ..clock import LOCAL_ZONE
 from ..extensions import db
+from ..forms import error_messages, posted_ids
 from ..models.sittings import (
     ExamSession,
+    QualificationStatus,
     Registration,
     RegistrationStatus,
     SessionMode,
@@ -25,7 +40,7 @@ from ..models.sittings import (
 )
 from ..models.types import utcnow
 from ..pagination import page_argument
-from ..services import ServiceError, sittings
+from ..services import ServiceError, jobs, results, score_import, sittings
 from ..web import select_locale
 from .forms import (
     MODE_LABELS,
@@ -33,11 +48,18 @@ from .forms import (
     PassLineForm,
     RegisterForm,
     ReviewForm,
+    ScoreImportForm,
     SessionForm,
 )
 
 bp = Blueprint("sittings", __name__)
 
+QUALIFICATION_LABELS = {
+    QualificationStatus.ACHIEVED: _l("已取得资格"),
+    QualificationStatus.PENDING_VERIFICATION: _l("成绩合格，待报名审核通过后生效"),
+    QualificationStatus.AWAITING_REVIEW: _l("考试合格，待评审"),
+    QualificationStatus.REVIEW_FAILED: _l("评审未通过"),
+}
 STATUS_LABELS = {
     RegistrationStatus.DECLARED: _l("待审核"),
     RegistrationStatus.VERIFIED: _l("审核通过"),
@@ -49,7 +71,7 @@ def _page_context() -> dict:
     return {"level_labels": labels.LEVELS, "status_labels": STATUS_LABELS,
             "mode_labels": MODE_LABELS, "verification_labels": VERIFICATION_LABELS,
             "subject_labels": labels.SUBJECTS, "region_name": labels.region_name,
-            "local": _local}
+            "describe_route_code": labels.describe_route_code, "local": _local}
 
 
 def _local(moment: datetime | None) -> str:
@@ -147,7 +169,7 @@ def session_detail(session_id):
         .where(Registration.session_id == session.id).group_by(Registration.status)).all())
     form = PassLineForm(subjects=_subjects(session), locale=select_locale())
     return render_template("sittings/session_detail.html", session=session, counts=counts,
-                           line_form=form, **_page_context())
+                           line_form=form, confirm_form=ConfirmForm(), **_page_context())
 
 
 @bp.post("/admin/sessions/<int:session_id>/pass-lines")
@@ -155,18 +177,45 @@ def set_pass_line(session_id):
     session = _session_or_404(session_id)
     form = PassLineForm(subjects=_subjects(session), locale=select_locale())
     if not form.validate_on_submit():
-        flash(_("请填写有效的科目、地区和合格线。"), "danger")
-    else:
-        try:
-            sittings.set_pass_line(session, Subject(form.subject.data), form.region.data or "",
-                                   form.line.data, current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("合格线已设置。"), "success")
+        for message in error_messages(form) or [_("请填写有效的科目、地区和合格线。")]:
+            flash(message, "danger")
+        return _to_detail(session)
+    subject, region = Subject(form.subject.data), form.region.data or ""
+    return _commit_or_flash(
+        lambda: sittings.set_pass_line(session, subject, region, form.line.data,
+                                       current_user),
+        lambda before: _("合格线已由 %(before)s 分改为 %(after)s 分。",
+                         before=f"{before:g}", after=f"{form.line.data:g}")
+        if before is not None else _("合格线已设置。"), _to_detail(session))
+
+
+@bp.post("/admin/sessions/<int:session_id>/pass-lines/<int:line_id>/remove")
+def remove_pass_line(session_id, line_id):
+    session = _session_or_404(session_id)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("请求已过期，请重试。"), "danger")
+        return _to_detail(session)
+    return _commit_or_flash(
+        lambda: sittings.remove_pass_line(session, line_id, current_user),
+        lambda _removed: _("合格线已删除。"), _to_detail(session))
+
+
+def _to_detail(session: ExamSession):
     return redirect(url_for("sittings.session_detail", session_id=session.id))
+
+
+def _commit_or_flash(change, success, response):
+    """Run a service call: commit and flash *success* of its result, or roll back and
+    flash the refusal; either way answer *response*."""
+    try:
+        outcome = change()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(success(outcome), "success")
+    return response
 
 
 @bp.get("/admin/sessions/<int:session_id>/registrations")
@@ -193,12 +242,13 @@ def review_registrations(session_id):
     back = redirect(request.form.get("next", "") if request.form.get("next", "").startswith(
         f"/admin/sessions/{session.id}/registrations") else url_for(
         "sittings.registrations", session_id=session.id))
-    ids = [int(value) for value in request.form.getlist("registration") if value.isdigit()]
+    ids = posted_ids(request.form.getlist("registration"), sittings.MAX_BULK_REVIEW + 1)
     if not form.validate_on_submit() or not ids:
-        flash(_("请至少选择一条报名，并选择审核结果。"), "danger")
+        for message in error_messages(form) or [_("请至少选择一条报名。")]:
+            flash(message, "danger")
         return back
     chosen = list(db.session.scalars(sa.select(Registration).where(
-        Registration.session_id == session.id, Registration.id.in_(ids[:1000]))))
+        Registration.session_id == session.id, Registration.id.in_(ids))))
     try:
         changed, refused = sittings.review(
             chosen, verify=form.action.data == "verify", reason=form.reason.data or "",
@@ -208,54 +258,198 @@ def review_registrations(session_id):
         flash(str(error), "danger")
         return back
     db.session.commit()
-    flash(_("已审核 %(n)d 条报名。", n=changed), "success")
+    flash(ngettext("已审核 %(num)d 条报名。", "已审核 %(num)d 条报名。", changed), "success")
     for registration, why in refused[:10]:
-        flash(f"{registration.admission_number}: {why}", "warning")
+        flash(_("%(number)s：%(reason)s", number=registration.admission_number, reason=why),
+              "warning")
     return back
+
+
+@bp.get("/admin/sessions/<int:session_id>/results")
+def session_results(session_id):
+    session = _session_or_404(session_id)
+    job = jobs.latest(results.COMPUTE_JOB, session.id)
+    return render_template(
+        "sittings/session_results.html", session=session, job=job,
+        job_status=job and labels.JOB_STATUSES[job.status],
+        job_stale=job is not None and jobs.is_stale(job), scores=results.score_count(session),
+        unmarked=results.unmarked_count(session), rates=results.pass_rates(session),
+        confirm_form=ConfirmForm(), exam_over=utcnow() >= session.exam_closes_at,
+        **_page_context())
+
+
+@bp.post("/admin/sessions/<int:session_id>/results/compute")
+def compute_results(session_id):
+    session = _session_or_404(session_id)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("请求已过期，请重试。"), "danger")
+        return redirect(url_for("sittings.session_results", session_id=session.id))
+    try:
+        job = results.start_computing(session, current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("sittings.session_results", session_id=session.id))
+    return redirect(url_for("jobs.job_detail", job_id=job.id))
+
+
+@bp.post("/admin/sessions/<int:session_id>/results/publish")
+def publish_results(session_id):
+    session = _session_or_404(session_id)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("请求已过期，请重试。"), "danger")
+        return redirect(url_for("sittings.session_results", session_id=session.id))
+    return _commit_or_flash(
+        lambda: results.publish(session, current_user, now=utcnow()),
+        lambda _done: _("成绩已发布，考生现在可以查看成绩。"),
+        redirect(url_for("sittings.session_results", session_id=session.id)))
+
+
+@bp.route("/admin/sessions/<int:session_id>/scores/import", methods=["GET", "POST"])
+def import_scores(session_id):
+    session = _session_or_404(session_id)
+    form = ScoreImportForm()
+    if not form.validate_on_submit():
+        return render_template("sittings/import_scores.html", session=session, form=form)
+    upload = form.file.data
+    data = upload.read()
+    try:
+        plan = score_import.plan(session, score_import.read_sheet(upload.filename, data))
+    except ServiceError as error:
+        db.session.rollback()
+        form.file.errors = [*form.file.errors, str(error)]
+        return render_template("sittings/import_scores.html", session=session, form=form)
+    db.session.rollback()  # planning only reads
+    confirm = ConfirmImportForm()
+    if not plan.errors:
+        confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
+    return render_template("sittings/import_scores_preview.html", session=session, plan=plan,
+                           confirm=confirm, filename=upload.filename,
+                           actions=score_import.Action, **_page_context())
+
+
+@bp.post("/admin/sessions/<int:session_id>/scores/import/confirm")
+def confirm_score_import(session_id):
+    session = _session_or_404(session_id)
+    form = ConfirmImportForm()
+    upload = uploads.take(current_user.id, form.token.data) if form.validate_on_submit() \
+        else None
+    if upload is None:
+        flash(_("预览已过期，请重新上传文件。"), "warning")
+        return redirect(url_for("sittings.import_scores", session_id=session.id))
+    filename, data = upload
+    try:
+        # Planned afresh: registrations or scores may have changed since the preview.
+        plan = score_import.plan(session, score_import.read_sheet(filename, data))
+        summary = score_import.apply(session, plan, current_user, filename=filename,
+                                     now=utcnow())
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("sittings.import_scores", session_id=session.id))
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # another import of the same scores landed first
+        flash(_("同时有另一次导入写入了成绩，本次未导入任何成绩。请重新上传预览。"), "danger")
+        return redirect(url_for("sittings.import_scores", session_id=session.id))
+    flash(_("导入完成：新增 %(new)d 条，修改 %(changed)d 条，未变 %(unchanged)d 条。"
+            "请重新计算成绩。", **summary), "success")
+    return redirect(url_for("sittings.session_results", session_id=session.id))
+
+
+@bp.get("/admin/sessions/<int:session_id>/scores/template.csv")
+def score_template(session_id):
+    _session_or_404(session_id)
+    return Response(score_import.template(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="scores.csv"'})
 
 
 # Candidates ----------------------------------------------------------------------------
 
 @bp.get("/exams")
 def my_exams():
+    return _my_exams_page()
+
+
+def _my_exams_page(posted: tuple[int, RegisterForm] | None = None):
+    """The candidate's registrations and the sessions open for registration, each with
+    a form offering only the levels the candidate may still register for."""
     now = utcnow()
     open_sessions = sittings.open_for_registration(now)
-    forms = {session.id: RegisterForm(levels=session.level_set, locale=select_locale(),
-                                      prefix=f"s{session.id}")
-             for session in open_sessions}
+    registrations = sittings.own_registrations(current_user)
+    taken = {(r.session_id, r.level) for r in registrations
+             if r.status is not RegistrationStatus.REJECTED}
     verdicts = {(session.id, level): sittings.verdict_for(current_user, session, level)
                 for session in open_sessions for level in session.level_set}
+    forms = {}
+    for session in open_sessions:
+        levels = [level for level in session.level_set
+                  if verdicts[(session.id, level)].eligible and (session.id, level) not in taken]
+        if posted and posted[0] == session.id:
+            forms[session.id] = posted[1]
+        elif levels:
+            forms[session.id] = _register_form(session, levels)
     return render_template("sittings/my_exams.html", open_sessions=open_sessions,
-                           forms=forms, verdicts=verdicts,
-                           registrations=sittings.own_registrations(current_user),
-                           **_page_context())
+                           forms=forms, verdicts=verdicts, taken=taken,
+                           registrations=registrations, is_open=sittings.is_registration_open,
+                           now=now, withdraw_form=ConfirmForm(), **_page_context())
+
+
+def _register_form(session: ExamSession, levels) -> RegisterForm:
+    return RegisterForm(levels=levels, locale=select_locale(), prefix=f"s{session.id}")
 
 
 @bp.post("/exams/sessions/<int:session_id>/register")
 def register(session_id):
     session = _session_or_404(session_id)
-    form = RegisterForm(levels=session.level_set, locale=select_locale(),
-                        prefix=f"s{session.id}")
+    form = _register_form(session, session.level_set)
     if not form.validate_on_submit():
-        flash(_("请选择级别和报考地区，并确认报考承诺。"), "danger")
-        return redirect(url_for("sittings.my_exams"))
+        return _my_exams_page((session.id, form)), 422
     try:
         registration = sittings.register(current_user, session, Level(form.level.data),
                                          form.region.data, declared=form.declared.data,
                                          now=utcnow())
     except ServiceError as error:
         db.session.rollback()
-        flash(str(error), "danger")
-        return redirect(url_for("sittings.my_exams"))
+        form.level.errors = [*form.level.errors, str(error)]
+        return _my_exams_page((session.id, form)), 422
     db.session.commit()
     flash(_("报名成功，准考证号 %(number)s。", number=registration.admission_number), "success")
     return redirect(url_for("sittings.my_exams"))
 
 
-@bp.get("/exams/registrations/<int:registration_id>/ticket")
-def admission_ticket(registration_id):
+def _own_registration_or_404(registration_id: int) -> Registration:
     registration = db.session.get(Registration, registration_id)
     if registration is None or registration.candidate_id != current_user.id:
         abort(404)
+    return registration
+
+
+@bp.post("/exams/registrations/<int:registration_id>/withdraw")
+def withdraw_registration(registration_id):
+    registration = _own_registration_or_404(registration_id)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("请求已过期，请重试。"), "danger")
+        return redirect(url_for("sittings.my_exams"))
+    return _commit_or_flash(
+        lambda: sittings.withdraw(registration, current_user, now=utcnow()),
+        lambda _done: _("报名已撤销。"), redirect(url_for("sittings.my_exams")))
+
+
+@bp.get("/exams/registrations/<int:registration_id>/ticket")
+def admission_ticket(registration_id):
+    registration = _own_registration_or_404(registration_id)
     return render_template("sittings/ticket.html", registration=registration,
                            may_sit=sittings.may_sit(registration), **_page_context())
+
+
+@bp.get("/exams/registrations/<int:registration_id>/results")
+def score_report(registration_id):
+    registration = _own_registration_or_404(registration_id)
+    report = results.score_report(registration)
+    if report is None:
+        flash(_("这个考试批次的成绩还没有发布。"), "info")
+        return redirect(url_for("sittings.my_exams"))
+    return render_template("sittings/score_report.html", registration=registration,
+                           report=report, qualification_labels=QUALIFICATION_LABELS,
+                           **_page_context())

@@ -26,6 +26,12 @@ def unprotect(cell: str) -> str:
 
 def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
     """Read every item in a CSV file; the first row holds the headers."""
+    return read_table(iter(read_rows(data)), max_items)
+
+
+def read_rows(data: bytes) -> list[list[str]]:
+    """Every row of a CSV file as text cells (UTF-8, with or without a BOM), each cell
+    with the formula guard that export puts in front taken off."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -34,7 +40,7 @@ def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
     csv.field_size_limit(_FIELD_LIMIT)
     rows = csv.reader(io.StringIO(text, newline=""))
     try:
-        return read_table(rows, max_items, clean=unprotect)
+        return [[unprotect(cell) for cell in row] for row in rows]
     except csv.Error as error:
         raise UnreadableFile(N_("CSV 格式错误（第 %(n)d 行）。"), n=rows.line_num) from error
 

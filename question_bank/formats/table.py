@@ -128,7 +128,7 @@ def row_to_record(headers: list[str], cells: list[str], location: int) -> ItemRe
     return parsed
 
 
-def read_table(rows, max_items: int | None, *, clean=lambda cell: cell) -> list[ItemRecord]:
+def read_table(rows, max_items: int | None) -> list[ItemRecord]:
     """Read a header row and item rows (lists of text cells) into item records.
 
     Rows are numbered as a spreadsheet shows them: the headers are row 1.
@@ -145,7 +145,7 @@ def read_table(rows, max_items: int | None, *, clean=lambda cell: cell) -> list[
             continue
         if max_items is not None and len(records) >= max_items:
             raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-        records.append(row_to_record(headers, [clean(cell) for cell in row], number))
+        records.append(row_to_record(headers, row, number))
     return records
 
 

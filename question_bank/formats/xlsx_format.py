@@ -24,15 +24,18 @@ _CELL_ROW = re.compile(rb'<(?:\w+:)?c r="[A-Z]+(\d+)"')
 
 def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
     """Read every item on the first sheet; the first row holds the headers."""
+    return read_table(iter(read_rows(data)), max_items)
+
+
+def read_rows(data: bytes) -> list[list[str]]:
+    """Every row of the first sheet as text cells, after refusing hostile files."""
     _refuse_hostile_parts(data)
     try:
         # calamine (Rust) reads 100,000 rows in about two seconds; openpyxl needs
         # over twenty, most of it building a rich-text object for every cell.
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        rows = ([_text(cell) for cell in row] for row in book.get_sheet_by_index(0).iter_rows())
-        return read_table(rows, max_items)
-    except UnreadableFile:
-        raise
+        return [[_text(cell) for cell in row]
+                for row in book.get_sheet_by_index(0).iter_rows()]
     except Exception as error:  # noqa: BLE001 - the reader raises many kinds for a bad file
         raise UnreadableFile(N_("不是有效的 XLSX 文件。")) from error
 

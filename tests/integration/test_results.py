@@ -162,3 +162,109 @@ def test_a_score_must_fit_the_subject_and_the_level(app, admin):
                                      source=ResultSource.PAPER, now=NOW)
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count(SubjectResult.id))) == 0
+
+
+def _registration(app, registration_id) -> Registration:
+    return db.session.get(Registration, registration_id)
+
+
+def test_a_corrected_score_withdraws_a_qualification_no_longer_earned(app, admin):
+    session_id = _session_of_year(app, admin, 2026)
+    user_id = _candidate(app)
+    registration_id = _sit(app, user_id, session_id, Level.ASSISTANT,
+                           {Subject.COMP_JR: "70", Subject.PRAC_JR: "70"})
+    _compute(app, session_id)
+    assert len(_qualifications(app, user_id)) == 1
+    with app.app_context():
+        results.record_score(_registration(app, registration_id), Subject.PRAC_JR,
+                             Decimal("40"), source=ResultSource.PAPER, now=NOW)
+        db.session.commit()
+    summary = _compute(app, session_id)
+    assert summary.qualifications_withdrawn == 1
+    assert _qualifications(app, user_id) == []
+
+
+def test_a_changed_pass_line_waits_for_the_results_to_be_computed_again(app, admin):
+    session_id = _session_of_year(app, admin, 2026)
+    _sit(app, _candidate(app), session_id, Level.ASSISTANT,
+         {Subject.COMP_JR: "55", Subject.PRAC_JR: "70"}, region="54")
+    _compute(app, session_id)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        assert results.unmarked_count(session) == 0
+        sittings.set_pass_line(session, Subject.COMP_JR, "54", Decimal(53), _actor(admin))
+        db.session.commit()
+        assert results.unmarked_count(session) == 1
+        with pytest.raises(ServiceError, match="重新计算"):
+            results.publish(session, _actor(admin), now=session.exam_closes_at)
+    _compute(app, session_id)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        assert results.unmarked_count(session) == 0
+
+
+def test_publication_waits_for_the_exam_to_end_then_freezes_the_results(app, admin):
+    session_id = _session_of_year(app, admin, 2026)
+    registration_id = _sit(app, _candidate(app), session_id, Level.ASSISTANT,
+                           {Subject.COMP_JR: "70", Subject.PRAC_JR: "70"})
+    _compute(app, session_id)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        with pytest.raises(ServiceError, match="考试结束后"):
+            results.publish(session, _actor(admin), now=session.exam_opens_at)
+        results.publish(session, _actor(admin), now=session.exam_closes_at)
+        db.session.commit()
+        with pytest.raises(ServiceError, match="已经发布"):
+            results.publish(session, _actor(admin), now=session.exam_closes_at)
+        with pytest.raises(ServiceError):
+            results.compute_results(session, now=NOW)
+        with pytest.raises(ServiceError):
+            results.record_score(_registration(app, registration_id), Subject.COMP_JR,
+                                 Decimal(10), source=ResultSource.PAPER, now=NOW)
+        with pytest.raises(ServiceError):
+            sittings.set_pass_line(session, Subject.COMP_JR, "", Decimal(50), _actor(admin))
+        report = results.score_report(_registration(app, registration_id))
+        assert [r.subject for r in report.results] == [Subject.COMP_JR, Subject.PRAC_JR]
+        assert report.qualification.status is QualificationStatus.ACHIEVED
+
+
+def test_verifying_after_the_exam_lifts_pending_and_rejecting_withdraws(app, admin):
+    session_id = _session_of_year(app, admin, 2026,
+                                  verification_mode=VerificationMode.AFTER_EXAM)
+    verified, rejected = _candidate(app), _candidate(app)
+    ids = [_sit(app, user, session_id, Level.ASSISTANT,
+                {Subject.COMP_JR: "70", Subject.PRAC_JR: "70"}) for user in (verified, rejected)]
+    _compute(app, session_id)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        results.publish(session, _actor(admin), now=session.exam_closes_at)
+        db.session.commit()
+        # After publication an after-exam session's pending registrations are reviewed.
+        sittings.review([_registration(app, ids[0])], verify=True, reason="",
+                        actor=_actor(admin), now=NOW)
+        sittings.review([_registration(app, ids[1])], verify=False, reason="学历不符",
+                        actor=_actor(admin), now=NOW)
+        db.session.commit()
+        changed, refused = sittings.review([_registration(app, ids[0])], verify=False,
+                                           reason="改主意", actor=_actor(admin), now=NOW)
+        assert changed == 0 and len(refused) == 1  # a decided one stays decided
+    assert _qualifications(app, verified) == [(Level.ASSISTANT, 2026, None,
+                                               QualificationStatus.ACHIEVED)]
+    assert _qualifications(app, rejected) == []
+
+
+def test_pass_rates_by_level_subject_and_region(app, admin):
+    session_id = _session_of_year(app, admin, 2026)
+    _sit(app, _candidate(app), session_id, Level.ASSISTANT,
+         {Subject.COMP_JR: "70", Subject.PRAC_JR: "70"}, region="11")
+    _sit(app, _candidate(app), session_id, Level.ASSISTANT,
+         {Subject.COMP_JR: "70", Subject.PRAC_JR: "50"}, region="31")
+    _sit(app, _candidate(app), session_id, Level.ASSISTANT, {}, region="31")  # no scores
+    _compute(app, session_id)
+    with app.app_context():
+        rates = results.pass_rates(db.session.get(ExamSession, session_id))
+    assert [(r.key, r.sat, r.passed) for r in rates["level"]] == [(Level.ASSISTANT, 2, 1)]
+    assert [(r.key, r.sat, r.passed) for r in rates["region"]] == [("11", 1, 1), ("31", 1, 0)]
+    assert {(r.key, r.sat, r.passed) for r in rates["subject"]} == {
+        (Subject.COMP_JR, 2, 2), (Subject.PRAC_JR, 2, 1)}
+    assert rates["level"][0].percent == 50.0

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from exam_portal.extensions import db
-from exam_portal.models.accounts import CandidateProfile, User
+from exam_portal.models.accounts import CandidateProfile, Role, User
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -164,3 +164,22 @@ def test_odd_sign_up_input_never_causes_a_server_error(lenient_app, email, passw
     with lenient_app.app_context():
         for stored in db.session.scalars(sa.select(User.email)):
             assert "\x00" not in stored
+
+
+@pytest.mark.parametrize("query", ["page=²", "page=٣", "page=99999999999999999999"])
+def test_odd_page_numbers_show_the_first_page(app, auth, query):
+    make_user(app, email="cand@example.com")
+    auth.login("cand@example.com")
+    assert auth.client.get(f"/practice/attempts?{query}").status_code == 200
+
+
+def test_a_superscript_digit_as_a_version_to_compare_is_ignored(app, auth):
+    from question_bank.items import ItemType
+    from question_bank.subjects import Subject
+
+    from ..bank_factory import bank_item, publish
+
+    (item_id,) = publish(app, [bank_item(Subject.PRAC_JR, ItemType.SINGLE, 1, "PRAC_JR.01")])
+    make_user(app, Role.TRAINER, email="trainer@example.com")
+    auth.login("trainer@example.com")
+    assert auth.client.get(f"/authoring/items/{item_id}?compare=²").status_code == 200

@@ -1,8 +1,15 @@
 // Ask before destructive actions: any form with data-confirm needs a "yes" first.
+// In the question, {count} is the number of ticked boxes and {choice} the option
+// chosen in the form's select[data-confirm-choice], so the question says what happens.
 document.addEventListener("submit", function (event) {
   var form = event.target;
   var question = form.getAttribute && form.getAttribute("data-confirm");
-  if (question && !window.confirm(question)) {
+  if (!question) { return; }
+  var choice = form.querySelector("select[data-confirm-choice]");
+  question = question
+    .replace("{count}", form.querySelectorAll("input[type=checkbox]:checked").length)
+    .replace("{choice}", choice ? choice.options[choice.selectedIndex].text : "");
+  if (!window.confirm(question)) {
     event.preventDefault();
   }
 });
@@ -11,4 +18,28 @@ document.addEventListener("submit", function (event) {
 document.addEventListener("click", function (event) {
   var button = event.target.closest && event.target.closest("[data-action=print]");
   if (button) { window.print(); }
+});
+
+// A background job's page: poll its progress, and reload once it has finished so the
+// summary shows. Without JavaScript the page refreshes itself (<noscript> meta).
+document.addEventListener("DOMContentLoaded", function () {
+  var box = document.querySelector("[data-job-progress]");
+  if (!box) { return; }
+  var url = box.getAttribute("data-job-progress");
+  function poll() {
+    fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (job) {
+        if (!job) { return; }
+        if (job.finished) { window.location.reload(); return; }
+        box.querySelector("progress").value = job.percent;
+        box.querySelector("[data-job-percent]").textContent = job.percent;
+        box.querySelector("[data-job-phase]").textContent = job.phase;
+        var label = document.querySelector("[data-job-label]");
+        if (label) { label.textContent = job.label; }
+      })
+      .catch(function () { /* offline for a moment: try again on the next tick */ })
+      .finally(function () { window.setTimeout(poll, 1500); });
+  }
+  window.setTimeout(poll, 1000);
 });

@@ -1,4 +1,4 @@
-"""Uploaded import files kept between the preview and the confirmation."""
+"""Uploaded import files (items, scores) kept between the preview and the confirmation."""
 
 import re
 import secrets

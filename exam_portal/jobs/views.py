@@ -1,0 +1,63 @@
+"""Background jobs as administrators see them: a list, and one job's progress (polled
+by the page) and final summary."""
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import labels
+from ..extensions import db
+from ..models.jobs import Job
+from ..pagination import page_argument
+from ..services import jobs, results
+
+bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
+
+KIND_LABELS = {results.COMPUTE_JOB: _l("计算考试成绩")}
+PHASE_LABELS = {results.PHASE_MARKING: _l("按合格线判定科目成绩"),
+                results.PHASE_QUALIFICATIONS: _l("记录取得的资格")}
+SUMMARY_LABELS = {
+    "subjects_marked": _l("判定的科目成绩"),
+    "subjects_passed": _l("其中合格"),
+    "qualifications_recorded": _l("新记录的资格"),
+    "qualifications_withdrawn": _l("撤回的资格（不再满足条件）"),
+}
+
+
+def _target_url(job: Job) -> str | None:
+    if job.kind == results.COMPUTE_JOB and job.target_id:
+        return url_for("sittings.session_results", session_id=job.target_id)
+    return None
+
+
+def _status_label(job: Job) -> str:
+    if jobs.is_stale(job):
+        return _("已中断（可重新开始）")
+    return str(labels.JOB_STATUSES[job.status])
+
+
+@bp.get("")
+def list_jobs():
+    page = db.paginate(sa.select(Job).order_by(Job.id.desc()), page=page_argument(),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("jobs/list_jobs.html", page=page, kind_labels=KIND_LABELS,
+                           status_label=_status_label, percent=jobs.percent)
+
+
+@bp.get("/<int:job_id>")
+def job_detail(job_id):
+    job = db.get_or_404(Job, job_id)
+    return render_template("jobs/job_detail.html", job=job, kind_labels=KIND_LABELS,
+                           phase_labels=PHASE_LABELS, summary_labels=SUMMARY_LABELS,
+                           status_label=_status_label(job), percent=jobs.percent(job),
+                           target_url=_target_url(job))
+
+
+@bp.get("/<int:job_id>/progress")
+def job_progress(job_id):
+    job = db.get_or_404(Job, job_id)
+    phase = PHASE_LABELS.get(job.phase or "")
+    return jsonify(status=job.status.value, finished=job.finished, percent=jobs.percent(job),
+                   done=job.done, total=job.total, phase=str(phase) if phase else "",
+                   label=_status_label(job))

@@ -1,0 +1,177 @@
+"""Background jobs: submit a kind of work on a target, run it on the configured runner
+(RQ, a thread of this process, or inline), and keep its progress and summary.
+
+A job kind is a function taking the job's parameters and a progress callback and
+returning a JSON summary. Kinds must be safe to run again: a job that died half-way
+(its process killed) is simply started afresh.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask_babel import gettext
+
+from ..extensions import db
+from ..models.accounts import User
+from ..models.jobs import Job, JobStatus
+from ..models.types import utcnow
+from . import ServiceError, audit
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    run: Callable[[dict, Progress], dict]
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def job_kind(name: str):
+    """Register a function as the job kind *name*."""
+    def register(function: Callable[[dict, Progress], dict]):
+        KINDS[name] = JobKind(name, function)
+        return function
+    return register
+
+
+def is_stale(job: Job, now=None) -> bool:
+    if job.status is not JobStatus.RUNNING or job.heartbeat_at is None:
+        return False
+    limit = timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+    return (now or utcnow()) - job.heartbeat_at > limit
+
+
+def latest(kind: str, target_id: int) -> Job | None:
+    return db.session.scalar(sa.select(Job).where(Job.kind == kind, Job.target_id == target_id)
+                             .order_by(Job.id.desc()).limit(1))
+
+
+def submit(kind: str, *, target_id: int, params: dict, actor: User) -> Job:
+    """Record a job and hand it to the runner. Commits: a worker in another process
+    must be able to read the job row. Refused while the same work is under way."""
+    if kind not in KINDS:
+        raise ServiceError(gettext("未知的后台任务。"))
+    now = utcnow()
+    running = latest(kind, target_id)
+    if running is not None and not running.finished:
+        if running.status is JobStatus.RUNNING and is_stale(running, now):
+            _fail(running, gettext("任务中断（处理它的进程已停止），已重新开始。"), now)
+        elif running.status is JobStatus.QUEUED and now - running.created_at > timedelta(
+                seconds=current_app.config["JOB_STALE_SECONDS"]):
+            _fail(running, gettext("任务排队过久未开始，已重新提交。"), now)
+        else:
+            raise ServiceError(gettext("这项工作正在进行中，请等它完成。"))
+    job = Job(kind=kind, target_id=target_id, params=params, created_by_id=actor.id,
+              status=JobStatus.QUEUED, created_at=now)
+    db.session.add(job)
+    db.session.flush()
+    audit.record("job.submitted", target=job, actor=actor,
+                 details={"kind": kind, "target": target_id, "params": params})
+    db.session.commit()
+    _dispatch(current_app._get_current_object(), job.id)
+    return job
+
+
+def _fail(job: Job, message: str, now) -> None:
+    job.status, job.error, job.finished_at = JobStatus.FAILED, message[:1000], now
+
+
+# Runners ---------------------------------------------------------------------------
+
+def _dispatch(app: Flask, job_id: int) -> None:
+    runner = app.config["JOB_RUNNER"]
+    if runner == "inline":
+        run(job_id)
+    elif runner == "thread":
+        _executor(app).submit(_run_in_app, app, job_id)
+    else:
+        _queue(app).enqueue(run_queued, job_id, job_id=f"portal-job-{job_id}",
+                            job_timeout=6 * 3600, result_ttl=3600, failure_ttl=7 * 86400)
+
+
+def _executor(app: Flask) -> ThreadPoolExecutor:
+    # One worker thread per process: jobs are heavy and the database serialises
+    # their writes anyway; more would only compete with the web requests.
+    return app.extensions.setdefault(
+        "job_executor", ThreadPoolExecutor(max_workers=1, thread_name_prefix="job"))
+
+
+def _run_in_app(app: Flask, job_id: int) -> None:
+    with app.app_context():
+        run(job_id)
+
+
+def _queue(app: Flask):
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(app.config["JOB_QUEUE"], connection=Redis.from_url(app.config["REDIS_URL"]))
+
+
+def run_queued(job_id: int) -> None:
+    """What RQ calls; the worker (`flask jobs worker`) runs inside an app context."""
+    run(job_id)
+
+
+def work(app: Flask, *, burst: bool = False) -> None:
+    """Process queued jobs in this process until stopped (or, with *burst*, until the
+    queue is empty). A SimpleWorker runs each job here, inside the app context,
+    rather than in a forked child that would inherit pooled database connections."""
+    from rq import SimpleWorker
+
+    queue = _queue(app)
+    worker = SimpleWorker([queue], connection=queue.connection,
+                          name=f"portal-{uuid.uuid4().hex[:8]}")
+    worker.work(burst=burst, with_scheduler=False)
+
+
+def run(job_id: int) -> None:
+    """Carry out a queued job, recording its progress, summary or failure."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.status is not JobStatus.QUEUED:
+        return  # already run, or replaced after it died
+    now = utcnow()
+    job.status, job.started_at, job.heartbeat_at = JobStatus.RUNNING, now, now
+    db.session.commit()
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        # Committed with the work done so far: the job page reads it from any process.
+        db.session.execute(sa.update(Job).where(Job.id == job_id).values(
+            phase=phase, done=done, total=total, heartbeat_at=utcnow()))
+        db.session.commit()
+
+    try:
+        summary = KINDS[job.kind].run(dict(job.params), progress)
+    except Exception as error:  # noqa: BLE001 - every failure is recorded on the job
+        db.session.rollback()
+        if isinstance(error, ServiceError):
+            message = str(error)
+        else:
+            log.exception("job %s (%s) failed", job_id, job.kind)
+            message = gettext("任务出错（编号 %(id)s），详情见服务器日志。", id=job_id)
+        job = db.session.get(Job, job_id)
+        _fail(job, message, utcnow())
+        db.session.commit()
+        return
+    job = db.session.get(Job, job_id)
+    job.status, job.summary, job.finished_at = JobStatus.SUCCEEDED, summary, utcnow()
+    db.session.commit()
+
+
+def percent(job: Job) -> int:
+    if job.status is JobStatus.SUCCEEDED:
+        return 100
+    if not job.total:
+        return 0
+    return min(100, job.done * 100 // job.total)
