@@ -7,10 +7,11 @@ migrated with `flask db upgrade`, with two sessions: last year's (2025; half of 
 candidates sat 社会工作师 there and their marked results are in the rolling window) and
 this year's (2026): every candidate registered, half for 助理社会工作师 (2 subjects),
 half for 社会工作师 (3 subjects), about 500,000 subject scores in all, a regional line in
-one region. The data goes in with COPY; then it times
-`exam_portal.services.results.compute_results` for the 2026 session (marking every
-score and recording the qualifications) and a second, idempotent run. Target (issue 5):
-≤ 60 s.
+one region. The data goes in with COPY; then it times computing the 2026 session's
+results as the administrators start it, a background job (`results.start_computing`,
+run inline here: the same work a worker does, progress commits included), marking
+every score and recording the qualifications, and a second, idempotent run. Target
+(issue 5): ≤ 60 s.
 """
 
 import argparse
@@ -114,21 +115,30 @@ def main() -> None:
         os.environ["DATABASE_URL"] = url
         from exam_portal import create_app
         from exam_portal.extensions import db
+        from exam_portal.models.accounts import User
+        from exam_portal.models.jobs import Job, JobStatus
         from exam_portal.models.sittings import ExamSession
         from exam_portal.services import results
 
-        app = create_app({"SECRET_KEY": "bench-secret-not-for-production"})
+        app = create_app({"SECRET_KEY": "bench-secret-not-for-production",
+                          "JOB_RUNNER": "inline"})
         with app.app_context():
+            admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
             for label in ("first run", "second run (idempotent)"):
                 session = db.session.get(ExamSession, built["session_id"])
                 started = time.perf_counter()
-                summary = results.compute_results(session, now=NOW)
-                db.session.commit()
+                job_id = results.start_computing(session, admin).id
                 seconds = time.perf_counter() - started
-                print(f"{label}: {seconds:.1f} s — {summary.subjects_marked} scores marked, "
-                      f"{summary.subjects_passed} passed, {summary.qualifications_recorded} "
-                      f"qualifications recorded (target ≤ 60 s)", flush=True)
                 db.session.expire_all()
+                job = db.session.get(Job, job_id)
+                if job.status is not JobStatus.SUCCEEDED:
+                    raise SystemExit(f"job {job_id} {job.status}: {job.error}")
+                summary = job.summary
+                print(f"{label}: {seconds:.1f} s — {summary['subjects_marked']} scores "
+                      f"marked, {summary['subjects_passed']} passed, "
+                      f"{summary['qualifications_recorded']} qualifications recorded, "
+                      f"{summary['qualifications_withdrawn']} withdrawn (target ≤ 60 s)",
+                      flush=True)
             db.session.remove()
             db.engine.dispose()
         print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, nproc "

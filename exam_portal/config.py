@@ -90,6 +90,10 @@ class Config:
     # (its process stopped) and may be started again.
     JOB_STALE_SECONDS = 600
 
+    # Double marking: when two markers' totals for an answer differ by more than this
+    # many points, a third marker adjudicates.
+    MARKING_ADJUDICATION_THRESHOLD = "3"
+
     PAGE_SIZE = 20
     PRODUCTION = False
 
@@ -116,6 +120,7 @@ _ENV_KEYS = {
     "LAW_CUTOFF": "LAW_CUTOFF",
     "SQLITE_SYNCHRONOUS": "SQLITE_SYNCHRONOUS",
     "JOB_RUNNER": "JOB_RUNNER",
+    "MARKING_ADJUDICATION_THRESHOLD": "MARKING_ADJUDICATION_THRESHOLD",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK"}

@@ -15,19 +15,30 @@ class Mode(StrEnum):
     MOCK = "MOCK"  # 模拟考试: a full paper, timed, feedback only after submission
     REDO = "REDO"  # 错题重做: from the wrong-answer book
     BOOKMARKS = "BOOKMARKS"  # 收藏练习
+    EXAM = "EXAM"  # 正式考试: one subject of an exam session, reviewed only after publication
+
+    @property
+    def is_full_paper(self) -> bool:
+        """A paper built like the real exam: every section filled, timed."""
+        return self in (Mode.MOCK, Mode.EXAM)
 
     @property
     def is_timed(self) -> bool:
-        return self is Mode.MOCK
+        return self.is_full_paper
 
     @property
     def gives_feedback_per_item(self) -> bool:
         """Key and explanation right after each answer, which then locks."""
-        return self is not Mode.MOCK
+        return not self.is_full_paper
+
+    @property
+    def is_practice(self) -> bool:
+        """Counts in the candidate's practice: history, trends, wrong-answer book."""
+        return self is not Mode.EXAM
 
     @property
     def draws_from_bank(self) -> bool:
-        return self in (Mode.CHAPTER, Mode.DAILY, Mode.RANDOM, Mode.MOCK)
+        return self in (Mode.CHAPTER, Mode.DAILY, Mode.RANDOM, Mode.MOCK, Mode.EXAM)
 
 
 @dataclass(frozen=True)

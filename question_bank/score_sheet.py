@@ -1,8 +1,9 @@
 """A paper sitting's score sheet: one row per admission number and subject, read from
 the rows of a CSV or XLSX file and checked cell by cell, before anything is stored."""
 
+import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from .formats.limits import UnreadableFile
 from .i18n import N_
@@ -28,12 +29,14 @@ class ScoreRow:
     problems: list[Problem] = field(default_factory=list)
 
 
+# Plain decimal numbers only: Decimal() would also take "1e1", "7_0", "+60" or
+# full-width digits, none of which a score sheet should hold.
+_SCORE = re.compile(r"[0-9]{1,3}(?:\.[0-9]+)?")
+
+
 def _score(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    text = text.strip()
+    return Decimal(text) if _SCORE.fullmatch(text) else None
 
 
 def read_sheet(rows: list[list[str]]) -> list[ScoreRow]:
@@ -57,8 +60,9 @@ def read_sheet(rows: list[list[str]]) -> list[ScoreRow]:
             index = column.get(header)
             return cells[index].strip() if index is not None and index < len(cells) else ""
 
-        row = ScoreRow(number, cell(ADMISSION_NUMBER), subject_named(cell(SUBJECT)),
-                       _score(cell(SCORE)), cell(NAME))
+        # A leading ' is how spreadsheet users keep a long number as text.
+        row = ScoreRow(number, cell(ADMISSION_NUMBER).removeprefix("'"),
+                       subject_named(cell(SUBJECT)), _score(cell(SCORE)), cell(NAME))
         if not row.admission_number:
             row.problems.append(Problem(ADMISSION_NUMBER, N_("缺少准考证号。")))
         if row.subject is None:

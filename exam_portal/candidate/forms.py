@@ -20,7 +20,9 @@ class StartAttemptForm(BaseForm):
     submit = SubmitField(_l("开始"))
 
     def chosen_mode(self) -> Mode | None:
-        return Mode(self.mode.data) if self.mode.data in Mode.__members__ else None
+        """A practice mode; an exam sitting is started from its registration only."""
+        mode = Mode(self.mode.data) if self.mode.data in Mode.__members__ else None
+        return mode if mode is not None and mode.is_practice else None
 
 
 class SelfScoreForm(BaseForm):

@@ -29,7 +29,7 @@ from ..models.attempts import Attempt
 from ..models.bank import Item
 from ..models.types import utcnow
 from ..pagination import Page, page_argument
-from ..services import learning, paper_cache, practice, review
+from ..services import learning, online_exams, paper_cache, practice, review
 from ..web import select_locale
 from . import fragments
 from .forms import SelfScoreForm, StartAttemptForm
@@ -84,7 +84,7 @@ def choose_practice(code):
     counts = learning.book_counts(current_user.id).get(subject, (0, 0))
     sizes = practice.chapter_sizes(subject, today_local())
     forms = {}
-    for mode in Mode:
+    for mode in (mode for mode in Mode if mode.is_practice):
         form = StartAttemptForm(mode=mode.value)
         size = modes.set_size(subject, mode)
         if size is not None:
@@ -210,6 +210,8 @@ def check_response(attempt_id, position):
 @bp.post("/attempts/<int:attempt_id>/responses/<int:position>/self-score")
 def self_score(attempt_id, position):
     attempt = _own_attempt(attempt_id)
+    if not attempt.mode.is_practice:
+        abort(404)
     wants_json = request.is_json
     points = (request.get_json(silent=True) or {}).get("points") if wants_json else None
     if not wants_json:
@@ -242,8 +244,8 @@ def self_score(attempt_id, position):
 def bookmark_item(attempt_id, position):
     attempt = _own_attempt(attempt_id)
     item = paper_cache.attempt_item(attempt.id, position)
-    if item is None:
-        abort(404)
+    if item is None or not attempt.mode.is_practice:
+        abort(404)  # exam items never reach the bookmarks page, with its keys
     wants_json = request.is_json
     wanted = bool((request.get_json(silent=True) or {}).get("bookmarked")) if wants_json \
         else request.form.get("bookmarked") == "1"
@@ -288,6 +290,9 @@ def result(attempt_id):
     if attempt.is_open:
         # No keys before submission: the review is for handed-in attempts only.
         return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
+    if not online_exams.review_allowed(attempt):
+        # An exam paper: neither keys nor marks before the results are published.
+        return render_template("candidate/exam_submitted.html", attempt=attempt)
     entries = review.review_entries(attempt)
     return render_template("candidate/result.html", attempt=attempt, entries=entries,
                            sections=review.by_section(attempt, entries),

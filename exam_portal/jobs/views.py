@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from .. import labels
 from ..extensions import db
 from ..models.jobs import Job
+from ..models.sittings import ExamSession
 from ..pagination import page_argument
 from ..services import jobs, results
 
@@ -23,6 +24,13 @@ SUMMARY_LABELS = {
     "qualifications_recorded": _l("新记录的资格"),
     "qualifications_withdrawn": _l("撤回的资格（不再满足条件）"),
 }
+
+
+def _target_name(job: Job) -> str:
+    if job.kind == results.COMPUTE_JOB and job.target_id:
+        session = db.session.get(ExamSession, job.target_id)
+        return session.name if session else ""
+    return ""
 
 
 def _target_url(job: Job) -> str | None:
@@ -42,7 +50,8 @@ def list_jobs():
     page = db.paginate(sa.select(Job).order_by(Job.id.desc()), page=page_argument(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("jobs/list_jobs.html", page=page, kind_labels=KIND_LABELS,
-                           status_label=_status_label, percent=jobs.percent)
+                           status_label=_status_label, percent=jobs.percent,
+                           target_name=_target_name)
 
 
 @bp.get("/<int:job_id>")
@@ -51,7 +60,7 @@ def job_detail(job_id):
     return render_template("jobs/job_detail.html", job=job, kind_labels=KIND_LABELS,
                            phase_labels=PHASE_LABELS, summary_labels=SUMMARY_LABELS,
                            status_label=_status_label(job), percent=jobs.percent(job),
-                           target_url=_target_url(job))
+                           target_url=_target_url(job), target_name=_target_name(job))
 
 
 @bp.get("/<int:job_id>/progress")

@@ -20,6 +20,7 @@ from .audit import AuditEvent  # noqa: F401
 from .bank import Item, ItemLink, ItemReview, ItemVersion  # noqa: F401
 from .jobs import Job  # noqa: F401
 from .mail import OutboxMail  # noqa: F401
+from .marking import Mark  # noqa: F401
 from .sittings import (  # noqa: F401
     ExamSession,
     PassLine,

@@ -39,6 +39,8 @@ class Attempt(db.Model):
         sa.Index("uq_attempts_open_mock", "candidate_id", "subject", unique=True,
                  sqlite_where=sa.text("status = 'IN_PROGRESS' AND mode = 'MOCK'"),
                  postgresql_where=sa.text("status = 'IN_PROGRESS' AND mode = 'MOCK'")),
+        # A registered candidate sits each subject of an exam session once.
+        sa.UniqueConstraint("registration_id", "subject"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +50,8 @@ class Attempt(db.Model):
     spec_version: Mapped[str] = mapped_column(sa.String(10))
     spec_variant: Mapped[str | None] = mapped_column(sa.String(10))
     seed: Mapped[int] = mapped_column(sa.BigInteger)
+    # Set for an exam sitting (Mode.EXAM): the registration it belongs to.
+    registration_id: Mapped[int | None] = mapped_column(sa.ForeignKey("registrations.id"))
     chapters: Mapped[list] = mapped_column(sa.JSON, default=list)
     law_cutoff: Mapped[date | None]
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,6 +9,7 @@ from flask import current_app
 
 from question_bank import learning, syllabus
 from question_bank.items import ItemType
+from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
 from ..clock import LOCAL_ZONE
@@ -164,7 +165,8 @@ class StudyDays:
 
 def attempt_history(candidate_id: int):
     """The candidate's attempts, newest first."""
-    return (sa.select(Attempt).where(Attempt.candidate_id == candidate_id)
+    return (sa.select(Attempt).where(Attempt.candidate_id == candidate_id,
+                                     Attempt.mode != Mode.EXAM)
             .order_by(Attempt.started_at.desc(), Attempt.id.desc()))
 
 
@@ -178,6 +180,7 @@ def score_trends(candidate_id: int, per_subject: int = 20) -> dict[Subject, list
         sa.select(Attempt.id, Attempt.subject, Attempt.submitted_at, Attempt.score_halves,
                   Attempt.full_halves)
         .where(Attempt.candidate_id == candidate_id, Attempt.status == AttemptStatus.SUBMITTED,
+               Attempt.mode != Mode.EXAM,
                Attempt.score_halves.is_not(None), Attempt.full_halves > 0)
         .order_by(Attempt.submitted_at.desc(), Attempt.id.desc()).limit(per_subject * 6))
     trends: dict[Subject, list[TrendPoint]] = defaultdict(list)
@@ -202,7 +205,9 @@ def chapter_accuracy(candidate_id: int) -> list[ChapterAccuracy]:
                                    AttemptItem.position == Response.position))
         .join(Attempt, Attempt.id == Response.attempt_id)
         .join(Item, Item.id == AttemptItem.item_id)
-        .where(Attempt.candidate_id == candidate_id, marked,
+        # Exam sittings stay out: their marks are not the candidate's to see before
+        # the results are published, and they are not practice.
+        .where(Attempt.candidate_id == candidate_id, marked, Attempt.mode != Mode.EXAM,
                Item.item_type.in_([ItemType.SINGLE, ItemType.MULTI]))
         .group_by(Attempt.subject, AttemptItem.chapter_code))
     tree = syllabus.load()

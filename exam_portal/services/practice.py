@@ -105,10 +105,21 @@ def is_overdue(attempt: Attempt, now: datetime) -> bool:
 
 # Starting ---------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Sitting:
+    """What an exam sitting (Mode.EXAM) takes from its registration and session."""
+
+    registration_id: int
+    law_cutoff: date
+    closes_at: datetime  # the exam window's end: no deadline runs past it
+
+
 def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datetime,
                   chapters: tuple[str, ...] = (), count: int | None = None,
-                  variant: str | None = None) -> Attempt:
+                  variant: str | None = None, sitting: Sitting | None = None) -> Attempt:
     """Draw a paper or practice set for the candidate and store it."""
+    if (mode is Mode.EXAM) != (sitting is not None):
+        raise CannotStart(gettext("正式考试只能从报名开始。"))
     today = now.astimezone(LOCAL_ZONE).date()
     if mode is Mode.MOCK:
         existing = open_mock(candidate_id, subject)
@@ -122,9 +133,11 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         variant = None
     spec = specs.load(subject, variant)
     cutoff = law_cutoff(today) if subject.is_law else None
+    if sitting is not None and subject.is_law:
+        cutoff = sitting.law_cutoff  # the session's own, not today's
     cached = pools.current_pool(subject, cutoff)
     pool = cached.pool
-    if mode is Mode.MOCK:
+    if mode.is_full_paper:
         paper_spec = spec
     else:
         size = set_size(subject, mode)
@@ -144,16 +157,17 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         chosen_chapters = frozenset(valid)
     seed = daily_seed(candidate_id, today, subject) if mode is Mode.DAILY \
         else secrets.randbits(62)
-    seen = frozenset(cached.by_item[item_id].version_id
-                     for item_id in seen_item_ids(candidate_id, subject)
-                     if item_id in cached.by_item)
+    # An exam paper does not depend on what the candidate happened to practise.
+    seen = frozenset() if mode is Mode.EXAM else frozenset(
+        cached.by_item[item_id].version_id
+        for item_id in seen_item_ids(candidate_id, subject) if item_id in cached.by_item)
     try:
         paper = assemble(
             # A seeded, replayable draw: the paper is rebuilt from its stored seed.
             paper_spec, pool, random.Random(seed), seen=seen,  # noqa: S311
             chapters=chosen_chapters,
-            chapter_weights=spec.weights, strict=mode is Mode.MOCK,
-            match_points=mode is Mode.MOCK,
+            chapter_weights=spec.weights, strict=mode.is_full_paper,
+            match_points=mode.is_full_paper,
             exposure=cached.exposure if mode is Mode.MOCK else None, papers=cached.papers,
             max_exposure=current_app.config["MOCK_MAX_EXPOSURE"])
     except QuotaNotMet as error:
@@ -170,11 +184,15 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         spec_variant=spec.variant, seed=seed, chapters=sorted(chosen_chapters or ()),
         law_cutoff=cutoff, started_at=now, status=AttemptStatus.IN_PROGRESS,
         device_token=secrets.token_hex(16), full_halves=0, pass_halves=0,
-        deadline_at=now + timedelta(minutes=spec.minutes) if mode.is_timed else None)
+        deadline_at=now + timedelta(minutes=spec.minutes) if mode.is_timed else None,
+        registration_id=sitting.registration_id if sitting else None)
+    if sitting is not None:
+        attempt.deadline_at = min(attempt.deadline_at, sitting.closes_at)
     for entry in paper:
         drawn = cached.pool.by_version.get(entry.version_id) or pool.by_version[entry.version_id]
         section = sections[entry.section]
-        points = section.points if mode is Mode.MOCK or drawn.points is None else drawn.points
+        points = section.points if mode.is_full_paper or drawn.points is None \
+            else drawn.points
         attempt.items.append(AttemptItem(
             position=entry.position, section=entry.section, item_id=drawn.item_id,
             item_version_id=drawn.version_id, chapter_code=drawn.chapter,
@@ -186,6 +204,8 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
     if mode is Mode.MOCK:
         attempt = _insert_mock(attempt)
         cached.record(entry.version_id for entry in paper)
+    elif mode is Mode.EXAM:
+        attempt = _insert_sitting(attempt)
     else:
         db.session.add(attempt)
         db.session.flush()
@@ -200,6 +220,22 @@ def _insert_mock(attempt: Attempt) -> Attempt:
             db.session.add(attempt)
     except IntegrityError:
         existing = open_mock(attempt.candidate_id, attempt.subject)
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def _insert_sitting(attempt: Attempt) -> Attempt:
+    # Two "start" clicks for one subject: the unique (registration, subject) lets one
+    # through; the other gets the paper that won.
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        existing = db.session.scalar(sa.select(Attempt).where(
+            Attempt.registration_id == attempt.registration_id,
+            Attempt.subject == attempt.subject))
         if existing is None:
             raise
         return existing
@@ -725,8 +761,13 @@ def _mark(attempt: Attempt, now: datetime) -> None:
     attempt.self_score_halves = db.session.scalar(
         sa.select(sa.func.sum(Response.self_score_halves))
         .where(Response.attempt_id == attempt.id))
-    learning.record_answers(attempt.candidate_id, answers, now=now)
+    if attempt.mode.is_practice:
+        learning.record_answers(attempt.candidate_id, answers, now=now)
     db.session.flush()
+    if attempt.mode is Mode.EXAM:
+        from . import online_exams  # builds on this module
+
+        online_exams.record_attempt_score(attempt, now=now)
 
 
 def _score_halves(content, item: AttemptItem, response: Response | None) -> int:

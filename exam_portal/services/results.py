@@ -15,6 +15,7 @@ from question_bank import pass_rules, specs
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
+from ..clock import LOCAL_ZONE
 from ..extensions import db
 from ..models.accounts import User
 from ..models.jobs import Job
@@ -48,11 +49,23 @@ def score_problem(level: Level, subject: Subject, score: Decimal) -> str | None:
     return None
 
 
+def sitting_problem(registration: Registration, *, source: ResultSource,
+                    now: datetime) -> str | None:
+    """Why the registration cannot have a score (yet), or None: a paper score exists
+    only after the exam, and only for a registration that admitted its candidate."""
+    if source is ResultSource.PAPER and now < registration.session.exam_closes_at:
+        return gettext("考试结束后才能录入成绩。")
+    if not sittings.may_sit(registration):
+        return gettext("这条报名未审核通过或已被退回，不能有成绩。")
+    return None
+
+
 def record_score(registration: Registration, subject: Subject, score: Decimal, *,
                  source: ResultSource, now: datetime, attempt_id: int | None = None
                  ) -> SubjectResult:
     """Store (or replace) the registration's score in *subject*; marking comes later."""
-    problem = score_problem(registration.level, subject, score)
+    problem = score_problem(registration.level, subject, score) or sitting_problem(
+        registration, source=source, now=now)
     if problem:
         raise ServiceError(problem)
     full = full_marks(subject)
@@ -69,6 +82,26 @@ def record_score(registration: Registration, subject: Subject, score: Decimal, *
     result.source, result.attempt_id, result.updated_at = source, attempt_id, now
     result.line_halves = result.passed = result.passed_region = None
     db.session.flush()
+    return result
+
+
+def correct_score(registration: Registration, subject: Subject, score: Decimal, *,
+                  reason: str, actor: User, now: datetime) -> SubjectResult:
+    """An administrator sets or corrects one subject score, with a reason; the audit
+    row keeps who, why, and the score before and after (EX-14)."""
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError(gettext("更正成绩须填写原因。"))
+    existing = db.session.scalar(sa.select(SubjectResult).where(
+        SubjectResult.registration_id == registration.id, SubjectResult.subject == subject))
+    before = existing.score_halves if existing else None
+    result = record_score(
+        registration, subject, score, now=now,
+        source=existing.source if existing else ResultSource.PAPER,
+        attempt_id=existing.attempt_id if existing else None)
+    audit.record("score.corrected", target=result, actor=actor, details={
+        "admission_number": registration.admission_number, "subject": subject.value,
+        "before": before, "after": result.score_halves, "reason": reason[:500]})
     return result
 
 
@@ -92,6 +125,11 @@ def compute_results(session: ExamSession, *, now: datetime,
     follow the marks (one no longer earned after a corrected score is withdrawn)."""
     if session.results_published_at is not None:
         raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
+    if now < session.exam_closes_at:
+        raise ServiceError(gettext("考试结束后才能计算成绩。"))
+    from . import online_exams  # it records scores through this module
+
+    online_exams.hand_in_overdue(session, now=now)
     lines = sittings.pass_lines(session)
     marked, passed = _mark_subjects(session, lines, progress)
     progress(PHASE_QUALIFICATIONS, 0, None)
@@ -224,6 +262,12 @@ def start_computing(session: ExamSession, actor: User) -> Job:
     """Compute the session's results as a background job (audited when it finishes)."""
     if session.results_published_at is not None:
         raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
+    if utcnow() < session.exam_closes_at:
+        raise ServiceError(gettext("考试结束后才能计算成绩。"))
+    from . import online_exams  # it records scores through this module
+
+    if not score_count(session) and not online_exams.open_count(session):
+        raise ServiceError(gettext("这个考试批次还没有成绩。"))
     return jobs.submit(COMPUTE_JOB, target_id=session.id,
                        params={"session_id": session.id, "actor_id": actor.id}, actor=actor)
 
@@ -253,6 +297,16 @@ def publish(session: ExamSession, actor: User, *, now: datetime) -> None:
     job = jobs.latest(COMPUTE_JOB, session.id)
     if job is not None and not job.finished:
         raise ServiceError(gettext("成绩正在计算，请等它完成。"))
+    from . import exam_marking, online_exams  # both record scores through this module
+
+    online_exams.hand_in_overdue(session, now=now)
+    if online_exams.open_count(session):
+        raise ServiceError(gettext("还有 %(n)d 份网上作答没有交卷。",
+                                   n=online_exams.open_count(session)))
+    marked = exam_marking.progress(session)[0]
+    if marked.final < marked.answers:
+        raise ServiceError(gettext("还有 %(n)d 份主观题答卷没有评完。",
+                                   n=marked.answers - marked.final))
     if score_count(session) == 0:
         raise ServiceError(gettext("这个考试批次还没有成绩。"))
     if unmarked_count(session):
@@ -279,6 +333,44 @@ def after_review(registrations: list[Registration]) -> None:
             qualification.status = _status(registration.session, registration.level,
                                            registration.status)
     db.session.flush()
+
+
+# 高级: the review (评审) after the exam ----------------------------------------------
+
+def senior_qualifications(session: ExamSession) -> list[tuple[Qualification, Registration]]:
+    """The 高级 exam passes recorded by the session, with their registrations."""
+    return list(db.session.execute(
+        sa.select(Qualification, Registration)
+        .join(Registration, Registration.id == Qualification.registration_id)
+        .where(Qualification.session_id == session.id, Qualification.level == Level.SENIOR)
+        .order_by(Registration.admission_number)).all())
+
+
+def record_senior_review(qualification: Qualification, *, passed: bool, note: str,
+                         actor: User, now: datetime) -> None:
+    """Record the outcome of a 高级 review: the certificate follows only a passed one.
+    A failed review may be followed by another while the pass proof is valid."""
+    note = note.strip()
+    if qualification.level is not Level.SENIOR:
+        raise ServiceError(gettext("只有高级社会工作师需要评审。"))
+    if not note:
+        raise ServiceError(gettext("请填写评审说明（例如评审委员会的决定文号）。"))
+    session = db.session.get(ExamSession, qualification.session_id)
+    if session.results_published_at is None:
+        raise ServiceError(gettext("成绩发布后才能记录评审结果。"))
+    if qualification.status not in (QualificationStatus.AWAITING_REVIEW,
+                                    QualificationStatus.REVIEW_FAILED):
+        raise ServiceError(gettext("这项资格不在待评审状态。"))
+    if now.astimezone(LOCAL_ZONE).year > (qualification.proof_valid_until or 0):
+        raise ServiceError(gettext("考试合格证明已过有效期（%(year)d 年度），不能再评审。",
+                                   year=qualification.proof_valid_until or 0))
+    before = qualification.status
+    qualification.status = (QualificationStatus.ACHIEVED if passed
+                            else QualificationStatus.REVIEW_FAILED)
+    qualification.review_recorded_by_id, qualification.review_recorded_at = actor.id, now
+    db.session.flush()
+    audit.record("qualification.reviewed", target=qualification, actor=actor, details={
+        "before": before.value, "after": qualification.status.value, "note": note[:500]})
 
 
 # Reports ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import PurePath
 import sqlalchemy as sa
 from flask_babel import gettext
 
-from question_bank import score_sheet
+from question_bank import pass_rules, score_sheet
 from question_bank.formats import csv_format, xlsx_format
 from question_bank.formats.limits import UnreadableFile
 from question_bank.i18n import N_
@@ -27,6 +27,7 @@ from ..models.sittings import (
     ResultSource,
     SessionMode,
     SubjectResult,
+    VerificationMode,
 )
 from . import ServiceError, audit, results
 
@@ -74,16 +75,19 @@ def read_sheet(filename: str, data: bytes) -> list[score_sheet.ScoreRow]:
         raise ServiceError(gettext(error.message, **error.params)) from error
 
 
-def _check_session(session: ExamSession) -> None:
+def _check_session(session: ExamSession, now: datetime) -> None:
     if session.mode is not SessionMode.PAPER:
         raise ServiceError(gettext("网上考试的成绩来自考生的作答，不能导入。"))
     if session.results_published_at is not None:
         raise ServiceError(gettext("成绩已发布，不能再修改。"))
+    if now < session.exam_closes_at:
+        raise ServiceError(gettext("考试结束后才能录入成绩。"))
 
 
-def plan(session: ExamSession, sheet: list[score_sheet.ScoreRow]) -> ScorePlan:
+def plan(session: ExamSession, sheet: list[score_sheet.ScoreRow], *,
+         now: datetime) -> ScorePlan:
     """Decide, per row, whether it adds a score, changes one, changes nothing, or fails."""
-    _check_session(session)
+    _check_session(session, now)
     numbers = sorted({row.admission_number for row in sheet if row.admission_number})
     registrations, scores = {}, {}
     for start in range(0, len(numbers), CHUNK):
@@ -104,25 +108,35 @@ def plan(session: ExamSession, sheet: list[score_sheet.ScoreRow]) -> ScorePlan:
                 .where(Registration.session_id == session.id,
                        Registration.admission_number.in_(chunk))):
             scores[(registration_id, subject)] = (result_id, Decimal(halves) / 2)
-    return ScorePlan([_plan_row(row, registrations, scores) for row in sheet])
+    verified_first = session.verification_mode is VerificationMode.BEFORE_EXAM
+    return ScorePlan([_plan_row(row, registrations, scores, verified_first)
+                      for row in sheet])
 
 
-def _plan_row(row: score_sheet.ScoreRow, registrations: dict, scores: dict) -> PlannedScore:
+def _plan_row(row: score_sheet.ScoreRow, registrations: dict, scores: dict,
+              verified_first: bool) -> PlannedScore:
     problems = list(row.problems)
     found = registrations.get(row.admission_number)
     if found is None and row.admission_number:
-        problems.append(Problem(score_sheet.ADMISSION_NUMBER,
-                                N_("本考试批次没有这个准考证号。")))
+        problems.append(Problem(score_sheet.ADMISSION_NUMBER, _unknown_number(
+            row.admission_number)))
     if found is None or problems:
         return PlannedScore(row, Action.ERROR, problems)
     registration_id, candidate_id, level, status, real_name = found
     if status is RegistrationStatus.REJECTED:
         problems.append(Problem(score_sheet.ADMISSION_NUMBER, N_("这条报名已被退回。")))
+    elif verified_first and status is not RegistrationStatus.VERIFIED:
+        problems.append(Problem(score_sheet.ADMISSION_NUMBER,
+                                N_("这条报名还没有审核通过（本批次考前审核）。")))
     if row.name and row.name != (real_name or ""):
         problems.append(Problem(score_sheet.NAME, N_("姓名与报名信息不符。")))
-    problem = results.score_problem(level, row.subject, row.score)
-    if problem:
-        problems.append(Problem(score_sheet.SCORE, problem))
+    if row.subject not in pass_rules.subjects_of(level):
+        problems.append(Problem(score_sheet.SUBJECT, N_("这个科目不属于所报考的级别。")))
+    else:
+        problem = results.score_problem(level, row.subject, row.score)
+        if problem:
+            problems.append(Problem(score_sheet.SCORE, N_("%(score)s：%(problem)s"),
+                                    {"score": f"{row.score:g}", "problem": problem}))
     if problems:
         return PlannedScore(row, Action.ERROR, problems)
     result_id, before = scores.get((registration_id, row.subject), (None, None))
@@ -131,13 +145,26 @@ def _plan_row(row: score_sheet.ScoreRow, registrations: dict, scores: dict) -> P
     return PlannedScore(row, action, [], registration_id, candidate_id, result_id, before)
 
 
+def _unknown_number(number: str) -> str:
+    if "E+" in number.upper() or "." in number:
+        # Excel shows a long number in scientific notation and saves it so.
+        return N_("准考证号被表格软件改成了数字（如 2.026E+15）：请把该列设为文本后重填。")
+    return N_("本考试批次没有这个准考证号。")
+
+
 def apply(session: ExamSession, score_plan: ScorePlan, actor: User, *, filename: str,
-          now: datetime) -> dict[str, int]:
-    """Write every new and changed score, or nothing when any row fails (audited)."""
-    _check_session(session)
+          now: datetime, reason: str = "") -> dict[str, int]:
+    """Write every new and changed score, or nothing when any row fails. Changing a
+    score already recorded needs a reason; the audit row lists each change (EX-14)."""
+    _check_session(session, now)
+    if not score_plan.count(Action.NEW) and not score_plan.count(Action.CHANGED):
+        raise ServiceError(gettext("文件中的成绩都已录入，没有需要导入的变化。"))
     if score_plan.errors:
         raise ServiceError(gettext("文件中有 %(n)d 行错误，未导入任何成绩。",
                                    n=len(score_plan.errors)))
+    reason = reason.strip()
+    if score_plan.count(Action.CHANGED) and not reason:
+        raise ServiceError(gettext("文件会修改已有的成绩，请填写修改原因。"))
     new = [_values(row, session, now) | {
         "registration_id": row.registration_id, "candidate_id": row.candidate_id,
         "year": session.year, "subject": row.row.subject}
@@ -150,8 +177,11 @@ def apply(session: ExamSession, score_plan: ScorePlan, actor: User, *, filename:
         db.session.execute(sa.update(SubjectResult), changed[start:start + CHUNK])
     summary = {action.value: score_plan.count(action) for action in Action
                if action is not Action.ERROR}
-    audit.record("session.scores_imported", target=session, actor=actor,
-                 details={"file": filename[:200], **summary})
+    audit.record("session.scores_imported", target=session, actor=actor, details={
+        "file": filename[:200], **summary, "reason": reason[:500] or None,
+        "changes": [[row.row.admission_number, row.row.subject.value,
+                     int(row.before * 2), int(row.row.score * 2)]
+                    for row in score_plan.rows if row.action is Action.CHANGED]})
     return summary
 
 

@@ -18,6 +18,7 @@ from .. import labels
 from ..clock import LOCAL_ZONE
 from ..extensions import db
 from ..models.accounts import User
+from ..models.attempts import Attempt
 from ..models.sittings import (
     ExamSession,
     PassLine,
@@ -116,6 +117,12 @@ def update_session(session: ExamSession, fields: SessionFields, actor: User) -> 
     if removed and db.session.scalar(sa.select(sa.func.count(Registration.id)).where(
             Registration.session_id == session.id, Registration.level.in_(removed))):
         raise ServiceError(gettext("已有考生报名的级别不能删除。"))
+    if fields.mode is not session.mode and db.session.scalar(
+            sa.select(sa.func.count(Registration.id)).where(
+                Registration.session_id == session.id,
+                sa.or_(sa.exists().where(SubjectResult.registration_id == Registration.id),
+                       sa.exists().where(Attempt.registration_id == Registration.id)))):
+        raise ServiceError(gettext("已有成绩或考试作答的考试批次不能改变考试方式。"))
     _apply(session, fields)
     db.session.flush()
     audit.record("session.updated", target=session, actor=actor,
@@ -222,6 +229,8 @@ def register(candidate: User, session: ExamSession, level: Level, region: str, *
     again = registration is not None
     if again and registration.status is not RegistrationStatus.REJECTED:
         raise ServiceError(gettext("你已经报名了这个级别。"))
+    if again and _has_results(registration):
+        raise ServiceError(gettext("这条报名已有成绩或考试作答，不能重新报名。"))
     number = _next_admission_number(session, level, region)
     if not again:
         registration = Registration(session_id=session.id, candidate_id=candidate.id,
@@ -240,12 +249,21 @@ def register(candidate: User, session: ExamSession, level: Level, region: str, *
     return registration
 
 
+def _has_results(registration: Registration) -> bool:
+    return bool(db.session.scalar(sa.select(sa.func.count(SubjectResult.id)).where(
+        SubjectResult.registration_id == registration.id)) or db.session.scalar(
+        sa.select(sa.func.count(Attempt.id)).where(
+            Attempt.registration_id == registration.id)))
+
+
 def withdraw(registration: Registration, candidate: User, *, now: datetime) -> None:
     """The candidate withdraws a registration while registration is still open."""
     if registration.candidate_id != candidate.id:
         raise ServiceError(gettext("没有这条报名。"))
     if not is_registration_open(registration.session, now):
         raise ServiceError(gettext("报名已截止，不能再撤销报名。"))
+    if _has_results(registration):
+        raise ServiceError(gettext("这条报名已有成绩或考试作答，不能撤销。"))
     audit.record("registration.withdrawn", target=registration, actor=candidate,
                  details={"session": registration.session_id,
                           "level": registration.level.value,

@@ -7,6 +7,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -115,3 +116,46 @@ class ReviewForm(BaseForm):
 class ScoreImportForm(BaseForm):
     file = FileField(_l("成绩文件（CSV 或 XLSX）"), validators=[FileRequired(_l("请选择文件。"))])
     submit = SubmitField(_l("上传并预览"))
+
+
+class SittingChangeForm(BaseForm):
+    minutes = IntegerField(_l("分钟"), validators=[
+        InputRequired(_l("请填写分钟数。")),
+        NumberRange(1, 240, message=_l("分钟数应在 1 到 240 之间。"))])
+    reason = StringField(_l("原因（记入审计日志）"), validators=[
+        DataRequired(_l("请填写原因（例如经核实的系统故障）。")),
+        Length(max=500, message=_l("原因最多 %(max)d 个字。"))])
+
+
+class ConfirmScoreImportForm(BaseForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=64)])
+    reason = StringField(_l("修改原因（修改已有成绩时必填）"), validators=[
+        Length(max=500, message=_l("原因最多 %(max)d 个字。"))])
+    submit = SubmitField(_l("确认导入"))
+
+
+class CorrectScoreForm(BaseForm):
+    admission_number = StringField(_l("准考证号"), validators=[
+        DataRequired(_l("请填写准考证号。")), Length(max=20)])
+    subject = SelectField(_l("科目"), validators=[InputRequired()])
+    score = DecimalField(_l("成绩"), places=1, validators=[
+        InputRequired(_l("请填写成绩。")), NumberRange(0, 200, message=_l("成绩不能为负。"))])
+    reason = StringField(_l("原因（记入审计日志）"), validators=[
+        DataRequired(_l("更正成绩须填写原因。")),
+        Length(max=500, message=_l("原因最多 %(max)d 个字。"))])
+    submit = SubmitField(_l("更正成绩"))
+
+    def __init__(self, *args, subjects, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.subject.choices = as_choices(
+            [(subject.value, labels.SUBJECTS[subject]) for subject in subjects])
+
+
+class SeniorReviewForm(BaseForm):
+    outcome = SelectField(_l("评审结果"), choices=as_choices(
+        [("", _l("请选择")), ("passed", _l("评审通过")), ("failed", _l("评审未通过"))]),
+        validators=[InputRequired(_l("请选择评审结果。"))])
+    note = StringField(_l("说明（记入审计日志）"), validators=[
+        DataRequired(_l("请填写评审说明（例如评审委员会的决定文号）。")),
+        Length(max=500, message=_l("说明最多 %(max)d 个字。"))])
+    submit = SubmitField(_l("记录评审结果"))

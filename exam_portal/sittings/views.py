@@ -26,12 +26,13 @@ from question_bank.subjects import Subject
 
 from .. import labels, uploads
 from ..account.forms import ConfirmForm
-from ..authoring.forms import ConfirmImportForm
 from ..clock import LOCAL_ZONE
 from ..extensions import db
 from ..forms import error_messages, posted_ids
+from ..models.attempts import Attempt
 from ..models.sittings import (
     ExamSession,
+    Qualification,
     QualificationStatus,
     Registration,
     RegistrationStatus,
@@ -39,17 +40,29 @@ from ..models.sittings import (
     VerificationMode,
 )
 from ..models.types import utcnow
-from ..pagination import page_argument
-from ..services import ServiceError, jobs, results, score_import, sittings
+from ..pagination import Page, page_argument
+from ..services import (
+    ServiceError,
+    jobs,
+    online_exams,
+    practice,
+    results,
+    score_import,
+    sittings,
+)
 from ..web import select_locale
 from .forms import (
     MODE_LABELS,
     VERIFICATION_LABELS,
+    ConfirmScoreImportForm,
+    CorrectScoreForm,
     PassLineForm,
     RegisterForm,
     ReviewForm,
     ScoreImportForm,
+    SeniorReviewForm,
     SessionForm,
+    SittingChangeForm,
 )
 
 bp = Blueprint("sittings", __name__)
@@ -184,9 +197,11 @@ def set_pass_line(session_id):
     return _commit_or_flash(
         lambda: sittings.set_pass_line(session, subject, region, form.line.data,
                                        current_user),
-        lambda before: _("合格线已由 %(before)s 分改为 %(after)s 分。",
-                         before=f"{before:g}", after=f"{form.line.data:g}")
-        if before is not None else _("合格线已设置。"), _to_detail(session))
+        lambda before: " ".join(filter(None, [
+            _("合格线已由 %(before)s 分改为 %(after)s 分。", before=f"{before:g}",
+              after=f"{form.line.data:g}") if before is not None else _("合格线已设置。"),
+            _("这个科目的成绩需要重新计算。") if results.score_count(session) else ""])),
+        _to_detail(session))
 
 
 @bp.post("/admin/sessions/<int:session_id>/pass-lines/<int:line_id>/remove")
@@ -275,6 +290,7 @@ def session_results(session_id):
         job_stale=job is not None and jobs.is_stale(job), scores=results.score_count(session),
         unmarked=results.unmarked_count(session), rates=results.pass_rates(session),
         confirm_form=ConfirmForm(), exam_over=utcnow() >= session.exam_closes_at,
+        correct_form=CorrectScoreForm(subjects=_subjects(session)),
         **_page_context())
 
 
@@ -314,14 +330,16 @@ def import_scores(session_id):
     upload = form.file.data
     data = upload.read()
     try:
-        plan = score_import.plan(session, score_import.read_sheet(upload.filename, data))
+        plan = score_import.plan(session, score_import.read_sheet(upload.filename, data),
+                                 now=utcnow())
     except ServiceError as error:
         db.session.rollback()
         form.file.errors = [*form.file.errors, str(error)]
         return render_template("sittings/import_scores.html", session=session, form=form)
     db.session.rollback()  # planning only reads
-    confirm = ConfirmImportForm()
-    if not plan.errors:
+    confirm = ConfirmScoreImportForm()
+    if not plan.errors and (plan.count(score_import.Action.NEW)
+                            or plan.count(score_import.Action.CHANGED)):
         confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
     return render_template("sittings/import_scores_preview.html", session=session, plan=plan,
                            confirm=confirm, filename=upload.filename,
@@ -331,7 +349,7 @@ def import_scores(session_id):
 @bp.post("/admin/sessions/<int:session_id>/scores/import/confirm")
 def confirm_score_import(session_id):
     session = _session_or_404(session_id)
-    form = ConfirmImportForm()
+    form = ConfirmScoreImportForm()
     upload = uploads.take(current_user.id, form.token.data) if form.validate_on_submit() \
         else None
     if upload is None:
@@ -340,9 +358,9 @@ def confirm_score_import(session_id):
     filename, data = upload
     try:
         # Planned afresh: registrations or scores may have changed since the preview.
-        plan = score_import.plan(session, score_import.read_sheet(filename, data))
+        plan = score_import.plan(session, score_import.read_sheet(filename, data), now=utcnow())
         summary = score_import.apply(session, plan, current_user, filename=filename,
-                                     now=utcnow())
+                                     now=utcnow(), reason=form.reason.data or "")
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
@@ -357,11 +375,103 @@ def confirm_score_import(session_id):
     return redirect(url_for("sittings.session_results", session_id=session.id))
 
 
+@bp.post("/admin/sessions/<int:session_id>/scores/correct")
+def correct_score(session_id):
+    session = _session_or_404(session_id)
+    back = redirect(url_for("sittings.session_results", session_id=session.id))
+    form = CorrectScoreForm(subjects=_subjects(session))
+    if not form.validate_on_submit():
+        for message in error_messages(form) or [_("请求已过期，请重试。")]:
+            flash(message, "danger")
+        return back
+    registration = db.session.scalar(sa.select(Registration).where(
+        Registration.session_id == session.id,
+        Registration.admission_number == form.admission_number.data.strip()))
+    if registration is None:
+        flash(_("本考试批次没有这个准考证号。"), "danger")
+        return back
+    return _commit_or_flash(
+        lambda: results.correct_score(registration, Subject(form.subject.data),
+                                      form.score.data, reason=form.reason.data,
+                                      actor=current_user, now=utcnow()),
+        lambda result: _("已将 %(number)s 的成绩改为 %(score)s 分，请重新计算成绩。",
+                         number=registration.admission_number,
+                         score=f"{result.score_halves / 2:g}"), back)
+
+
 @bp.get("/admin/sessions/<int:session_id>/scores/template.csv")
 def score_template(session_id):
     _session_or_404(session_id)
     return Response(score_import.template(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="scores.csv"'})
+
+
+@bp.get("/admin/sessions/<int:session_id>/sittings")
+def session_sittings(session_id):
+    session = _session_or_404(session_id)
+    search = request.args.get("q", "").strip()[:40]
+    query, per_page = online_exams.sitting_query(session, search=search), \
+        current_app.config["PAGE_SIZE"]
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    number = min(page_argument(), max(1, -(-total // per_page)))
+    rows = db.session.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
+    return render_template("sittings/session_sittings.html", session=session,
+                           page=Page(rows, number, per_page, total),
+                           search=search, form=SittingChangeForm(), now=utcnow(),
+                           is_overdue=practice.is_overdue, **_page_context())
+
+
+@bp.post("/admin/sessions/<int:session_id>/sittings/<int:attempt_id>/extend",
+         defaults={"change": "extend"})
+@bp.post("/admin/sessions/<int:session_id>/sittings/<int:attempt_id>/reopen",
+         defaults={"change": "reopen"})
+def change_sitting(session_id, attempt_id, change):
+    session = _session_or_404(session_id)
+    found = db.session.execute(online_exams.sitting_query(session).where(
+        Attempt.id == attempt_id)).first()
+    if found is None:
+        abort(404)
+    back = redirect(url_for("sittings.session_sittings", session_id=session.id,
+                            q=found.Registration.admission_number))
+    form = SittingChangeForm()
+    if not form.validate_on_submit():
+        for message in error_messages(form) or [_("请求已过期，请重试。")]:
+            flash(message, "danger")
+        return back
+    action = online_exams.extend if change == "extend" else online_exams.reopen
+    return _commit_or_flash(
+        lambda: action(found.Attempt, form.minutes.data, form.reason.data, current_user,
+                       now=utcnow()),
+        lambda _done: _("已延长 %(n)d 分钟。", n=form.minutes.data) if change == "extend"
+        else _("已重新开放 %(n)d 分钟，考生可以继续作答。", n=form.minutes.data), back)
+
+
+@bp.get("/admin/sessions/<int:session_id>/senior-reviews")
+def senior_reviews(session_id):
+    session = _session_or_404(session_id)
+    return render_template("sittings/senior_reviews.html", session=session,
+                           rows=results.senior_qualifications(session),
+                           form=SeniorReviewForm(), now=utcnow(),
+                           qualification_labels=QUALIFICATION_LABELS, **_page_context())
+
+
+@bp.post("/admin/sessions/<int:session_id>/senior-reviews/<int:qualification_id>")
+def record_senior_review(session_id, qualification_id):
+    session = _session_or_404(session_id)
+    qualification = db.session.get(Qualification, qualification_id)
+    if qualification is None or qualification.session_id != session.id:
+        abort(404)
+    back = redirect(url_for("sittings.senior_reviews", session_id=session.id))
+    form = SeniorReviewForm()
+    if not form.validate_on_submit():
+        for message in error_messages(form) or [_("请求已过期，请重试。")]:
+            flash(message, "danger")
+        return back
+    return _commit_or_flash(
+        lambda: results.record_senior_review(
+            qualification, passed=form.outcome.data == "passed", note=form.note.data,
+            actor=current_user, now=utcnow()),
+        lambda _done: _("评审结果已记录。"), back)
 
 
 # Candidates ----------------------------------------------------------------------------
@@ -389,8 +499,12 @@ def _my_exams_page(posted: tuple[int, RegisterForm] | None = None):
             forms[session.id] = posted[1]
         elif levels:
             forms[session.id] = _register_form(session, levels)
+    exam_sittings = {r.id: online_exams.sittings_of(r, now) for r in registrations
+                     if r.session.mode is SessionMode.ONLINE
+                     and r.status is not RegistrationStatus.REJECTED}
     return render_template("sittings/my_exams.html", open_sessions=open_sessions,
                            forms=forms, verdicts=verdicts, taken=taken,
+                           exam_sittings=exam_sittings, sitting_states=online_exams.SittingState,
                            registrations=registrations, is_open=sittings.is_registration_open,
                            now=now, withdraw_form=ConfirmForm(), **_page_context())
 
@@ -453,3 +567,18 @@ def score_report(registration_id):
     return render_template("sittings/score_report.html", registration=registration,
                            report=report, qualification_labels=QUALIFICATION_LABELS,
                            **_page_context())
+
+
+@bp.post("/exams/registrations/<int:registration_id>/subjects/<code>/start")
+def start_sitting(registration_id, code):
+    registration = _own_registration_or_404(registration_id)
+    if code not in Subject.__members__ or not ConfirmForm().validate_on_submit():
+        abort(404)
+    try:
+        attempt = online_exams.start(registration, Subject(code), current_user, now=utcnow())
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("sittings.my_exams"))
+    db.session.commit()
+    return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))

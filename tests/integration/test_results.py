@@ -9,11 +9,13 @@ import sqlalchemy as sa
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
+from exam_portal.models.audit import AuditEvent
 from exam_portal.models.sittings import (
     ExamSession,
     Qualification,
     QualificationStatus,
     Registration,
+    RegistrationStatus,
     ResultSource,
     SubjectResult,
     VerificationMode,
@@ -25,6 +27,8 @@ from question_bank.subjects import Subject
 from ..factories import make_user
 from .test_sittings import NOW, _actor, _candidate, _fields
 
+AFTER = NOW + timedelta(days=62)  # the 2026 sessions' exam is over
+
 
 @pytest.fixture
 def admin(app) -> int:
@@ -33,7 +37,7 @@ def admin(app) -> int:
 
 def _session_of_year(app, admin_id, year, **changes) -> int:
     shift = timedelta(days=365 * (year - 2026))
-    fields = _fields(year=year, levels=(Level.ASSISTANT, Level.INTERMEDIATE), **changes)
+    fields = _fields(year=year, **{"levels": (Level.ASSISTANT, Level.INTERMEDIATE), **changes})
     fields = sittings.SessionFields(**{
         **fields.__dict__,
         **{name: getattr(fields, name) + shift for name in (
@@ -46,22 +50,26 @@ def _session_of_year(app, admin_id, year, **changes) -> int:
 
 
 def _sit(app, user_id, session_id, level, scores: dict, region="11") -> int:
-    """Register (inside the window) and record the subject scores given."""
+    """Register (inside the window), be verified, and have the subject scores given
+    recorded after the exam."""
     with app.app_context():
         session = db.session.get(ExamSession, session_id)
         now = session.registration_opens_at + timedelta(days=1)
         registration = sittings.register(db.session.get(User, user_id), session, level,
                                          region, declared=True, now=now)
+        if session.verification_mode is VerificationMode.BEFORE_EXAM:
+            registration.status = RegistrationStatus.VERIFIED
         for subject, score in scores.items():
             results.record_score(registration, subject, Decimal(score),
-                                 source=ResultSource.PAPER, now=now)
+                                 source=ResultSource.PAPER, now=session.exam_closes_at)
         db.session.commit()
         return registration.id
 
 
 def _compute(app, session_id) -> results.ResultsSummary:
     with app.app_context():
-        summary = results.compute_results(db.session.get(ExamSession, session_id), now=NOW)
+        session = db.session.get(ExamSession, session_id)
+        summary = results.compute_results(session, now=session.exam_closes_at)
         db.session.commit()
         return summary
 
@@ -177,7 +185,7 @@ def test_a_corrected_score_withdraws_a_qualification_no_longer_earned(app, admin
     assert len(_qualifications(app, user_id)) == 1
     with app.app_context():
         results.record_score(_registration(app, registration_id), Subject.PRAC_JR,
-                             Decimal("40"), source=ResultSource.PAPER, now=NOW)
+                             Decimal("40"), source=ResultSource.PAPER, now=AFTER)
         db.session.commit()
     summary = _compute(app, session_id)
     assert summary.qualifications_withdrawn == 1
@@ -268,3 +276,74 @@ def test_pass_rates_by_level_subject_and_region(app, admin):
     assert {(r.key, r.sat, r.passed) for r in rates["subject"]} == {
         (Subject.COMP_JR, 2, 2), (Subject.PRAC_JR, 2, 1)}
     assert rates["level"][0].percent == 50.0
+
+
+def _senior_pass(app, admin) -> tuple[int, int]:
+    """A published 高级 session in which one candidate passed PRAC_SR (the registration
+    is written directly: eligibility for 高级 is tested with the registration)."""
+    session_id = _session_of_year(app, admin, 2026, levels=(Level.SENIOR,))
+    user_id = _candidate(app)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        registration = Registration(
+            session_id=session_id, candidate_id=user_id, level=Level.SENIOR, region="11",
+            route_code="S-TEST", declared_at=NOW, admission_number="2026001113000001",
+            status=RegistrationStatus.VERIFIED)
+        db.session.add(registration)
+        db.session.flush()
+        results.record_score(registration, Subject.PRAC_SR, Decimal(70),
+                             source=ResultSource.PAPER, now=AFTER)
+        results.compute_results(session, now=AFTER)
+        results.publish(session, _actor(admin), now=session.exam_closes_at)
+        db.session.commit()
+    return session_id, user_id
+
+
+def test_a_senior_pass_awaits_its_review_and_the_outcome_is_recorded(app, admin):
+    session_id, user_id = _senior_pass(app, admin)
+    assert _qualifications(app, user_id) == [(Level.SENIOR, 2026, None,
+                                              QualificationStatus.AWAITING_REVIEW)]
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        ((qualification, _registration),) = results.senior_qualifications(session)
+        assert qualification.proof_valid_until == 2028
+        with pytest.raises(ServiceError, match="评审说明"):
+            results.record_senior_review(qualification, passed=True, note=" ",
+                                         actor=_actor(admin), now=NOW)
+        results.record_senior_review(qualification, passed=False, note="评审委员会第 1 次会议",
+                                     actor=_actor(admin), now=NOW)
+        db.session.commit()
+        late = NOW.replace(year=2029)
+        with pytest.raises(ServiceError, match="有效期"):
+            results.record_senior_review(qualification, passed=True, note="再次评审",
+                                         actor=_actor(admin), now=late)
+        results.record_senior_review(qualification, passed=True, note="再次评审",
+                                     actor=_actor(admin), now=NOW.replace(year=2027))
+        db.session.commit()
+        with pytest.raises(ServiceError, match="不在待评审"):
+            results.record_senior_review(qualification, passed=False, note="x",
+                                         actor=_actor(admin), now=NOW)
+        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+            AuditEvent.action == "qualification.reviewed")) == 2
+    assert _qualifications(app, user_id)[0][3] is QualificationStatus.ACHIEVED
+
+
+def test_a_paper_score_waits_for_the_exam_and_for_a_verified_registration(app, admin):
+    session_id = _session_of_year(app, admin, 2026)
+    user_id = _candidate(app)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        registration = sittings.register(db.session.get(User, user_id), session,
+                                         Level.ASSISTANT, "11", declared=True,
+                                         now=session.registration_opens_at)
+        with pytest.raises(ServiceError, match="未审核通过"):  # before_exam, only declared
+            results.record_score(registration, Subject.COMP_JR, Decimal(60),
+                                 source=ResultSource.PAPER, now=session.exam_closes_at)
+        registration.status = RegistrationStatus.VERIFIED
+        with pytest.raises(ServiceError, match="考试结束后"):
+            results.record_score(registration, Subject.COMP_JR, Decimal(60),
+                                 source=ResultSource.PAPER, now=session.exam_opens_at)
+        with pytest.raises(ServiceError, match="考试结束后"):
+            results.compute_results(session, now=session.exam_opens_at)
+        results.record_score(registration, Subject.COMP_JR, Decimal(60),
+                             source=ResultSource.PAPER, now=session.exam_closes_at)

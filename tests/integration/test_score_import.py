@@ -2,6 +2,7 @@
 all or nothing, idempotent, from CSV and XLSX, through the pages."""
 
 import io
+import json
 import re
 
 import openpyxl
@@ -13,6 +14,7 @@ from exam_portal.extensions import db
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.sittings import Registration, SubjectResult
 
+from .test_results_pages import AFTER_EXAM
 from .test_sittings import NOW
 from .test_sittings_pages import _admin_client, _create, _other_candidate, _signed_in
 
@@ -38,11 +40,11 @@ def _upload(admin, session_id, data: bytes, name="scores.csv"):
                       content_type="multipart/form-data")
 
 
-def _confirm(admin, session_id, preview):
+def _confirm(admin, session_id, preview, reason=""):
     token = re.search(r'name="token" type="hidden" value="([^"]+)"',
                       preview.get_data(as_text=True)).group(1)
     return admin.post(f"/admin/sessions/{session_id}/scores/import/confirm",
-                      data={"token": token}, follow_redirects=True)
+                      data={"token": token, "reason": reason}, follow_redirects=True)
 
 
 def _scores(app) -> list[tuple]:
@@ -54,11 +56,21 @@ def _scores(app) -> list[tuple]:
 
 @pytest.fixture
 def paper_session(app):
-    """A paper session with two registrations; the test runs during its registration."""
+    """A paper session with two verified registrations; the test runs after its exam."""
     with freeze_time(NOW):
         admin = _admin_client(app)
         session_id = _create(admin, mode="PAPER")
-        yield admin, session_id, _registered(app, session_id)
+        numbers = _registered(app, session_id)
+        _verify_all(app, admin, session_id)
+    with freeze_time(AFTER_EXAM):
+        yield _admin_client(app), session_id, numbers
+
+
+def _verify_all(app, admin, session_id) -> None:
+    with app.app_context():
+        ids = [str(i) for i in db.session.scalars(sa.select(Registration.id))]
+    assert admin.post(f"/admin/sessions/{session_id}/registrations/review", data={
+        "registration": ids, "action": "verify"}).status_code == 302
 
 
 def test_a_clean_file_previews_then_imports_and_importing_it_again_changes_nothing(
@@ -74,16 +86,23 @@ def test_a_clean_file_previews_then_imports_and_importing_it_again_changes_nothi
     assert "新增 3 条" in done
     assert _scores(app) == [("COMP_JR", 145, None), ("PRAC_JR", 120, None),
                             ("COMP_JR", 119, None)]
-    again = _confirm(admin, session_id, _upload(admin, session_id, data))
-    assert "新增 0 条，修改 0 条，未变 3 条" in again.get_data(as_text=True)
+    again = _upload(admin, session_id, data).get_data(as_text=True)
+    assert "没有需要导入的变化" in again and 'name="token"' not in again
     corrected = _upload(admin, session_id, _csv([["准考证号", "科目", "成绩"],
                                                  [second, "COMP_JR", "61"]]))
     assert "59.5" in corrected.get_data(as_text=True)  # the change is shown before
-    _confirm(admin, session_id, corrected)
+    refused = _confirm(admin, session_id, corrected)
+    assert "请填写修改原因" in refused.get_data(as_text=True)
+    assert _scores(app)[2] == ("COMP_JR", 119, None)
+    corrected = _upload(admin, session_id, _csv([["准考证号", "科目", "成绩"],
+                                                 [second, "COMP_JR", "61"]]))
+    _confirm(admin, session_id, corrected, reason="复核更正")
     assert _scores(app)[2] == ("COMP_JR", 122, None)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
-            AuditEvent.action == "session.scores_imported")) == 3
+        events = list(db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == "session.scores_imported").order_by(AuditEvent.id)))
+        assert len(events) == 2
+        assert json.loads(events[-1].details)["changes"] == [[second, "COMP_JR", 119, 122]]
 
 
 def test_any_bad_row_is_listed_and_nothing_is_written(app, paper_session):
@@ -135,10 +154,42 @@ def test_scores_of_an_online_session_are_not_imported(app):
         admin = _admin_client(app)
         session_id = _create(admin)  # ONLINE
         (number,) = _registered(app, session_id, count=1)
+    with freeze_time(AFTER_EXAM):
+        admin = _admin_client(app)
         response = _upload(admin, session_id, _csv([["准考证号", "科目", "成绩"],
                                                     [number, "COMP_JR", "60"]]))
         assert "网上考试的成绩来自考生的作答" in response.get_data(as_text=True)
     assert _scores(app) == []
+
+
+def test_scores_wait_for_the_exam_and_for_verified_registrations(app):
+    with freeze_time(NOW):
+        admin = _admin_client(app)
+        session_id = _create(admin, mode="PAPER")
+        (number,) = _registered(app, session_id, count=1)
+        sheet = _csv([["准考证号", "科目", "成绩"], [number, "COMP_JR", "60"]])
+        early = _upload(admin, session_id, sheet)
+        assert "考试结束后才能录入成绩" in early.get_data(as_text=True)
+    with freeze_time(AFTER_EXAM):
+        admin = _admin_client(app)
+        unverified = _upload(admin, session_id, sheet).get_data(as_text=True)
+        assert "还没有审核通过" in unverified and 'name="token"' not in unverified
+    assert _scores(app) == []
+
+
+def test_a_file_that_changes_nothing_has_nothing_to_confirm(app, paper_session):
+    admin, session_id, (first, _second) = paper_session
+    sheet = _csv([["准考证号", "科目", "成绩"], [first, "COMP_JR", "60"]])
+    _confirm(admin, session_id, _upload(admin, session_id, sheet))
+    again = _upload(admin, session_id, sheet).get_data(as_text=True)
+    assert "未变：1" in again and 'name="token"' not in again
+
+
+def test_an_admission_number_mangled_by_a_spreadsheet_is_explained(app, paper_session):
+    admin, session_id, _numbers = paper_session
+    preview = _upload(admin, session_id, _csv([["准考证号", "科目", "成绩"],
+                                               ["2.026001111E+15", "COMP_JR", "60"]]))
+    assert "设为文本" in preview.get_data(as_text=True)
 
 
 def test_a_preview_token_works_once_and_only_for_its_uploader(app, paper_session):

@@ -236,3 +236,27 @@ def test_registrations_at_the_same_moment_get_distinct_admission_numbers(app, ad
     assert errors == []
     assert len(set(numbers)) == len(user_ids)
     assert sorted(number[-6:] for number in numbers) == [f"{n:06d}" for n in range(1, 9)]
+
+
+def test_a_registration_with_a_score_is_neither_withdrawn_nor_replaced(app, admin):
+    from exam_portal.models.sittings import ResultSource
+    from exam_portal.services import results
+
+    session_id = _session(app, admin, mode=SessionMode.PAPER)
+    registration = _register(app, _candidate(app), session_id)
+    with app.app_context():
+        row = db.session.get(Registration, registration.id)
+        row.status = RegistrationStatus.VERIFIED
+        results.record_score(row, Subject.COMP_JR, Decimal(60), source=ResultSource.PAPER,
+                             now=row.session.exam_closes_at)
+        db.session.commit()
+        with pytest.raises(ServiceError, match="已有成绩"):
+            sittings.withdraw(row, row.candidate, now=NOW)
+        row.status = RegistrationStatus.REJECTED
+        with pytest.raises(ServiceError, match="已有成绩"):
+            sittings.register(row.candidate, row.session, Level.ASSISTANT, "11",
+                              declared=True, now=NOW)
+        session = db.session.get(sittings.ExamSession, session_id)
+        fields = _fields(mode=SessionMode.ONLINE)
+        with pytest.raises(ServiceError, match="不能改变考试方式"):
+            sittings.update_session(session, fields, _actor(admin))

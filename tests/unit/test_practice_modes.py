@@ -7,9 +7,10 @@ from question_bank.practice import Mode, daily_seed, default_law_cutoff, set_siz
 from question_bank.subjects import Subject
 
 
-def test_only_mock_papers_are_timed_and_hold_feedback_back():
-    assert [m for m in Mode if m.is_timed] == [Mode.MOCK]
-    assert [m for m in Mode if not m.gives_feedback_per_item] == [Mode.MOCK]
+def test_only_full_papers_are_timed_and_hold_feedback_back():
+    assert [m for m in Mode if m.is_timed] == [Mode.MOCK, Mode.EXAM]
+    assert [m for m in Mode if not m.gives_feedback_per_item] == [Mode.MOCK, Mode.EXAM]
+    assert [m for m in Mode if not m.is_practice] == [Mode.EXAM]
 
 
 def test_the_daily_set_has_15_items_and_subjective_subjects_have_no_redo():

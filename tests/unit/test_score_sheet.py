@@ -32,6 +32,11 @@ def test_rows_read_with_subjects_by_code_or_official_name():
     (["2026001111000001", "COMP_JR", "六十"], "成绩"),
     (["2026001111000001", "COMP_JR", "NaN"], "成绩"),
     (["2026001111000001", "COMP_JR", "Infinity"], "成绩"),
+    (["2026001111000001", "COMP_JR", "1e1"], "成绩"),
+    (["2026001111000001", "COMP_JR", "7_0"], "成绩"),
+    (["2026001111000001", "COMP_JR", "+60"], "成绩"),
+    (["2026001111000001", "COMP_JR", "６０"], "成绩"),
+    (["2026001111000001", "COMP_JR", "-5"], "成绩"),
 ])
 def test_a_bad_cell_is_a_problem_of_its_row(cells, field):
     (row,) = read_sheet([["准考证号", "科目", "成绩"], cells])
@@ -56,3 +61,8 @@ def test_subject_names_tolerate_bracket_widths_and_nothing_else():
     assert subject_named("社会工作综合能力(中级)") is Subject.COMP_MID
     assert subject_named("社会工作法规与政策") is Subject.LAW_MID
     assert subject_named("社会工作综合能力") is None
+
+
+def test_a_leading_apostrophe_keeping_a_number_as_text_is_dropped():
+    (row,) = read_sheet([["准考证号", "科目", "成绩"], ["'2026001111000001", "COMP_JR", "60"]])
+    assert row.admission_number == "2026001111000001" and row.problems == []

@@ -1,0 +1,255 @@
+"""Online sittings: a registered candidate sits each subject once inside the exam window,
+sees neither keys nor marks before publication, and the paper's score becomes the
+subject score; administrators extend or reopen a sitting with a reason."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from freezegun import freeze_time
+
+from exam_portal.extensions import db
+from exam_portal.models.accounts import User
+from exam_portal.models.attempts import Attempt
+from exam_portal.models.audit import AuditEvent
+from exam_portal.models.sittings import ExamSession, Registration, ResultSource, SubjectResult
+from exam_portal.services import ServiceError, online_exams, practice, results, sittings
+from question_bank.levels import Level
+from question_bank.practice import Mode
+from question_bank.subjects import Subject
+
+from .practice_support import SENTINEL, login, objective_bank, save, shown_keys
+from .test_sittings import NOW, _actor, _candidate, _register, _session
+from .test_sittings_pages import _admin_client
+
+EXAM_OPENS = NOW + timedelta(days=60)
+
+
+@pytest.fixture
+def sitting(app, admin):
+    """An online session (verified before the exam) with one verified registration and a
+    bank of COMP_JR and PRAC_JR papers; the test runs inside the exam window."""
+    objective_bank(app, Subject.COMP_JR)
+    objective_bank(app, Subject.PRAC_JR)
+    session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    user_id = _candidate(app)
+    registration = _register(app, user_id, session_id)
+    with app.app_context():
+        sittings.review([db.session.get(Registration, registration.id)], verify=True,
+                        reason="", actor=_actor(admin), now=NOW)
+        db.session.commit()
+        email = db.session.get(User, user_id).email
+    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
+        yield session_id, registration.id, user_id, login(app, email)
+
+
+@pytest.fixture
+def admin(app) -> int:
+    from exam_portal.models.accounts import Role
+
+    from ..factories import make_user
+
+    return make_user(app, Role.ADMIN, email="online-admin@example.com")
+
+
+def _start(client, registration_id, subject="COMP_JR") -> int:
+    response = client.post(f"/exams/registrations/{registration_id}/subjects/{subject}/start")
+    assert response.status_code == 302, response.status_code
+    assert "/practice/attempts/" in response.headers["Location"], response.headers["Location"]
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def _answer_all_right(app, client, attempt_id) -> None:
+    device = client.post(f"/practice/attempts/{attempt_id}/open").get_json()["device"]
+    for seq, (position, keys) in enumerate(sorted(shown_keys(app, attempt_id).items()), 1):
+        assert save(client, attempt_id, position, device, seq, selected=keys).status_code == 200
+
+
+def test_a_candidate_sits_a_subject_once_and_sees_nothing_before_publication(app, sitting):
+    session_id, registration_id, user_id, client = sitting
+    page = client.get("/exams").get_data(as_text=True)
+    assert "开始考试" in page
+    attempt_id = _start(client, registration_id)
+    assert _start(client, registration_id) == attempt_id  # resumed, not a second paper
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        session = db.session.get(ExamSession, session_id)
+        assert attempt.mode is Mode.EXAM and attempt.registration_id == registration_id
+        assert attempt.deadline_at <= session.exam_closes_at
+    page = client.get(f"/practice/attempts/{attempt_id}").get_data(as_text=True)
+    assert "exam-sitting" in page and SENTINEL not in page
+    assert SENTINEL not in client.get(f"/practice/attempts/{attempt_id}/paper").get_data(
+        as_text=True)
+    _answer_all_right(app, client, attempt_id)
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    shown = client.get(f"/practice/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert "已交卷" in shown and "答案" not in shown.split("<main")[1].split("已交卷")[0]
+    assert "100" not in shown.split("<main")[1]  # no score either
+    assert "is-key" not in shown and SENTINEL not in shown
+    refused = client.post(f"/exams/registrations/{registration_id}/subjects/COMP_JR/start",
+                          follow_redirects=True)
+    assert "只能参加一次" in refused.get_data(as_text=True)
+    with app.app_context():
+        result = db.session.scalars(sa.select(SubjectResult)).one()
+        assert (result.subject, result.source, result.attempt_id, result.score_halves) == (
+            Subject.COMP_JR, ResultSource.ONLINE, attempt_id, 200)
+    # Not practice: it stays out of the history and of the wrong-answer book.
+    assert f"/practice/attempts/{attempt_id}" not in client.get(
+        "/practice/attempts").get_data(as_text=True)
+
+
+def test_a_wrong_answer_in_an_exam_never_enters_the_wrong_answer_book(app, sitting):
+    _session_id, registration_id, _user_id, client = sitting
+    attempt_id = _start(client, registration_id)
+    device = client.post(f"/practice/attempts/{attempt_id}/open").get_json()["device"]
+    position, keys = next(iter(shown_keys(app, attempt_id).items()))
+    wrong = next(letter for letter in "ABCD" if letter not in keys)
+    save(client, attempt_id, position, device, 1, selected=[wrong])
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    with app.app_context():
+        from exam_portal.models.attempts import WrongAnswer
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer)) == 0
+
+
+def test_after_publication_the_paper_can_be_reviewed(app, sitting, admin):
+    session_id, registration_id, _user_id, client = sitting
+    attempt_id = _start(client, registration_id)
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        results.compute_results(session, now=session.exam_closes_at)
+        results.publish(session, _actor(admin), now=session.exam_closes_at)
+        db.session.commit()
+    shown = client.get(f"/practice/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert "is-key" in shown
+
+
+def test_no_sitting_outside_the_window_or_without_a_verified_registration(app, admin):
+    objective_bank(app, Subject.COMP_JR)
+    session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    user_id = _candidate(app)
+    registration = _register(app, user_id, session_id)  # declared, not verified
+    with app.app_context():
+        email = db.session.get(User, user_id).email
+    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
+        client = login(app, email)
+        refused = client.post(f"/exams/registrations/{registration.id}/subjects/COMP_JR/start",
+                              follow_redirects=True)
+        assert "还不能参加考试" in refused.get_data(as_text=True)
+    with app.app_context():
+        sittings.review([db.session.get(Registration, registration.id)], verify=True,
+                        reason="", actor=_actor(admin), now=NOW)
+        db.session.commit()
+    for moment in (EXAM_OPENS - timedelta(minutes=1), EXAM_OPENS + timedelta(days=1)):
+        with freeze_time(moment):
+            client = login(app, email)
+            refused = client.post(
+                f"/exams/registrations/{registration.id}/subjects/COMP_JR/start",
+                follow_redirects=True)
+            assert "不在考试时间内" in refused.get_data(as_text=True)
+    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
+        client = login(app, email)
+        for subject in ("COMP_MID", "NOPE"):
+            response = client.post(
+                f"/exams/registrations/{registration.id}/subjects/{subject}/start",
+                follow_redirects=True)
+            assert response.status_code in (200, 404)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 0
+
+
+def test_someone_elses_registration_or_the_practice_route_cannot_start_a_sitting(app,
+                                                                                sitting):
+    _session_id, registration_id, _user_id, _client = sitting
+    other_id = _candidate(app)
+    with app.app_context():
+        other = login(app, db.session.get(User, other_id).email)
+    assert other.post(f"/exams/registrations/{registration_id}/subjects/COMP_JR/start"
+                      ).status_code == 404
+    forged = other.post("/practice/subjects/COMP_JR/start", data={"mode": "EXAM"},
+                        follow_redirects=True)
+    assert forged.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(
+            Attempt.mode == Mode.EXAM)) == 0
+        with pytest.raises(practice.CannotStart):
+            practice.start_attempt(other_id, Subject.COMP_JR, Mode.EXAM,
+                                   now=EXAM_OPENS + timedelta(hours=1))
+
+
+def test_exam_items_cannot_be_bookmarked(app, sitting):
+    _session_id, registration_id, _user_id, client = sitting
+    attempt_id = _start(client, registration_id)
+    response = client.post(f"/practice/attempts/{attempt_id}/responses/1/bookmark",
+                           json={"bookmarked": True})
+    assert response.status_code == 404
+
+
+def test_two_starts_at_once_give_one_paper(app, sitting):
+    session_id, registration_id, user_id, _client = sitting
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        plan = practice.Sitting(registration_id, session.law_cutoff, session.exam_closes_at)
+        now = EXAM_OPENS + timedelta(hours=1)
+        first = practice.start_attempt(user_id, Subject.COMP_JR, Mode.EXAM, now=now,
+                                       sitting=plan)
+        second = practice.start_attempt(user_id, Subject.COMP_JR, Mode.EXAM, now=now,
+                                        sitting=plan)
+        db.session.commit()
+        assert first.id == second.id
+        assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1
+
+
+def test_an_administrator_extends_and_reopens_a_sitting_with_a_reason(app, sitting, admin):
+    admin_id = admin
+    session_id, registration_id, _user_id, client = sitting
+    attempt_id = _start(client, registration_id)
+    admin = _admin_client(app)
+    url = f"/admin/sessions/{session_id}/sittings/{attempt_id}"
+    listing = admin.get(f"/admin/sessions/{session_id}/sittings").get_data(as_text=True)
+    assert "作答中" in listing
+    refused = admin.post(f"{url}/extend", data={"minutes": "20", "reason": ""},
+                         follow_redirects=True)
+    assert "请填写原因" in refused.get_data(as_text=True)
+    with app.app_context():
+        before = db.session.get(Attempt, attempt_id).deadline_at
+    admin.post(f"{url}/extend", data={"minutes": "20", "reason": "考点网络中断，已核实"})
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).deadline_at == before + timedelta(
+            minutes=20)
+    _answer_all_right(app, client, attempt_id)
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    assert admin.post(f"{url}/extend", data={"minutes": "5", "reason": "x"},
+                      follow_redirects=True).status_code == 200
+    reopened = admin.post(f"{url}/reopen", data={"minutes": "15", "reason": "交卷时断电"},
+                          follow_redirects=True)
+    assert "已重新开放 15 分钟" in reopened.get_data(as_text=True)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.is_open and attempt.score_halves is None
+        assert db.session.scalar(sa.select(sa.func.count(SubjectResult.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+            AuditEvent.action.in_(["sitting.extended", "sitting.reopened"]))) == 2
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    with app.app_context():
+        assert db.session.scalars(sa.select(SubjectResult.score_halves)).one() == 200
+        with pytest.raises(ServiceError, match="分钟"):
+            online_exams.reopen(db.session.get(Attempt, attempt_id), 0, "x",
+                                _actor(admin_id), now=EXAM_OPENS)
+
+
+def test_a_sitting_left_open_is_handed_in_before_the_results(app, sitting, admin):
+    session_id, registration_id, _user_id, client = sitting
+    attempt_id = _start(client, registration_id)
+    _answer_all_right(app, client, attempt_id)  # and never handed in
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        later = session.exam_closes_at + timedelta(minutes=5)
+        summary = results.compute_results(session, now=later)
+        db.session.commit()
+        assert summary.subjects_marked == 1
+        attempt = db.session.get(Attempt, attempt_id)
+        assert not attempt.is_open and attempt.ended_by.value == "DEADLINE"
+        results.publish(session, _actor(admin), now=later)
+        db.session.commit()
