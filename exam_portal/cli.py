@@ -32,6 +32,10 @@ def seed_demo():
     if demo.seed_session(utcnow()):
         db.session.commit()
         click.echo(f"demo exam session open for registration: {demo.DEMO_SESSION_NAME}")
+    if demo.seed_exam_in_progress(utcnow()):
+        db.session.commit()
+        click.echo(f"demo online exam in progress: {demo.DEMO_EXAM_NAME} (assistant@ and "
+                   "intermediate@ may sit it; trainers mark under 阅卷)")
     for login in demo.DEMO_LOGINS:
         click.echo(f"  {login.role:<9} {login.email:<32} {login.password}  {login.note}")
 

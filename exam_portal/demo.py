@@ -10,7 +10,7 @@ from question_bank.levels import CertificateMethod, Education, Level
 from question_bank.resident_id import check_character
 from question_bank.workflow import ItemStatus
 
-from .clock import today_local
+from .clock import LOCAL_ZONE, today_local
 from .extensions import db
 from .models.accounts import EmploymentPeriod, HeldCertificate, Role, User
 from .models.bank import Item
@@ -189,7 +189,7 @@ def seed_session(now: datetime) -> bool:
     admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.example.com"))
     exam = now + timedelta(days=60)
     sittings.create_session(sittings.SessionFields(
-        year=exam.year, name=DEMO_SESSION_NAME,
+        year=exam.astimezone(LOCAL_ZONE).year, name=DEMO_SESSION_NAME,
         levels=(Level.ASSISTANT, Level.INTERMEDIATE, Level.SENIOR),
         registration_opens_at=now - timedelta(days=1),
         registration_closes_at=now + timedelta(days=30),
@@ -197,4 +197,41 @@ def seed_session(now: datetime) -> bool:
         mode=SessionMode.ONLINE, syllabus_version="2018",
         law_cutoff=date(exam.year - 1, 12, 31), experience_cutoff=date(exam.year, 12, 31),
         verification_mode=VerificationMode.BEFORE_EXAM), admin)
+    return True
+
+
+DEMO_EXAM_NAME = "社会工作者职业资格考试（演示：网上考试进行中）"
+
+
+def seed_exam_in_progress(now: datetime) -> bool:
+    """An online session whose exam is open now (for 30 days), with the 助理 and
+    社会工作师 demo candidates registered and verified, so that sitting a paper and then
+    marking its case analyses can be tried at once; return whether it was created."""
+    from .models.sittings import ExamSession, SessionMode, VerificationMode
+    from .services import ServiceError, sittings
+
+    if db.session.scalar(sa.select(ExamSession.id).where(ExamSession.name == DEMO_EXAM_NAME)):
+        return False
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.example.com"))
+    opens = now - timedelta(hours=1)
+    year = opens.astimezone(LOCAL_ZONE).year
+    session = sittings.create_session(sittings.SessionFields(
+        year=year, name=DEMO_EXAM_NAME, levels=(Level.ASSISTANT, Level.INTERMEDIATE),
+        registration_opens_at=now - timedelta(days=3),
+        registration_closes_at=now - timedelta(hours=2),
+        exam_opens_at=opens, exam_closes_at=now + timedelta(days=30),
+        mode=SessionMode.ONLINE, syllabus_version="2018", law_cutoff=date(year - 1, 12, 31),
+        # The demo profiles are drawn against the default cutoff: keep it.
+        experience_cutoff=profiles.eligibility_cutoff(today_local()),
+        verification_mode=VerificationMode.BEFORE_EXAM), admin)
+    registered = []
+    for email, level in (("assistant@demo.example.com", Level.ASSISTANT),
+                         ("intermediate@demo.example.com", Level.INTERMEDIATE)):
+        candidate = db.session.scalar(sa.select(User).where(User.email == email))
+        try:
+            registered.append(sittings.register(candidate, session, level, "11", declared=True,
+                                                now=now - timedelta(days=2)))
+        except ServiceError:
+            continue  # a profile edited since seeding: that candidate is left out
+    sittings.review(registered, verify=True, reason="", actor=admin, now=now)
     return True

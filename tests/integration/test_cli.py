@@ -97,3 +97,27 @@ def test_the_demo_assistant_can_register_for_the_demo_session(app):
                                      "password": demo.CANDIDATE_PASSWORD})
     page = client.get("/exams").get_data(as_text=True)
     assert demo.DEMO_SESSION_NAME in page and "符合报考条件" in page
+
+
+def test_the_demo_candidates_can_sit_the_demo_exam_in_progress(app):
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert demo.DEMO_EXAM_NAME in result.output, result.output
+    for email, subject in (("assistant@demo.example.com", "COMP_JR"),
+                           ("intermediate@demo.example.com", "PRAC_MID")):
+        client = app.test_client()
+        client.post("/auth/login", data={"email": email,
+                                         "password": demo.CANDIDATE_PASSWORD})
+        page = client.get("/exams").get_data(as_text=True)
+        assert demo.DEMO_EXAM_NAME in page and "开始考试" in page
+        with app.app_context():
+            from exam_portal.models.sittings import Registration
+
+            registration_id = db.session.scalar(sa.select(Registration.id).join(
+                Registration.session).where(
+                Registration.candidate.has(email=email),
+                Registration.session.has(name=demo.DEMO_EXAM_NAME)))
+        started = client.post(
+            f"/exams/registrations/{registration_id}/subjects/{subject}/start")
+        assert "/practice/attempts/" in started.headers["Location"], started.headers
+    again = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert demo.DEMO_EXAM_NAME not in again.output
