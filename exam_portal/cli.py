@@ -1,7 +1,7 @@
 """Command-line tools: `flask --app exam_portal demo|users|audit ...`."""
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .extensions import db
@@ -36,6 +36,10 @@ def seed_demo():
         db.session.commit()
         click.echo(f"demo online exam in progress: {demo.DEMO_EXAM_NAME} (assistant@ and "
                    "intermediate@ may sit it; trainers mark under 阅卷)")
+    key_id = demo.ensure_signing_key(current_app)
+    if key_id:
+        click.echo(f"development certificate signing key {key_id} written to the instance "
+                   "folder (set CERT_SIGNING_KEYS in production)")
     for login in demo.DEMO_LOGINS:
         click.echo(f"  {login.role:<9} {login.email:<32} {login.password}  {login.note}")
 
@@ -145,8 +149,6 @@ def expire_attempts():
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def jobs_worker(burst):
     """Run queued jobs from Redis (JOB_RUNNER=rq, the default when REDIS_URL is set)."""
-    from flask import current_app
-
     from .services import jobs
 
     if current_app.config["JOB_RUNNER"] != "rq":

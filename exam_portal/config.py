@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
+# Written by the demo seed in development only (the instance folder is git-ignored).
+DEV_SIGNING_KEY_FILE = "cert_signing_keys"
 
 
 class Config:
@@ -94,6 +96,15 @@ class Config:
     # many points, a third marker adjudicates.
     MARKING_ADJUDICATION_THRESHOLD = "3"
 
+    # Certificates. Signing keys: "kid:seed,kid:seed" (Ed25519, 32-byte seeds in
+    # base64url); the first signs, the rest still verify after a rotation. Unset in
+    # development: the demo seed writes a development key into the instance folder.
+    # Production refuses to start without one.
+    CERT_SIGNING_KEYS = None
+    CERT_ISSUER = "社会工作者考试门户运营单位"
+    CERT_TITLE_QUALIFICATION = "社会工作者职业资格考试合格证明"
+    VERIFY_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
+
     PAGE_SIZE = 20
     PRODUCTION = False
 
@@ -121,6 +132,8 @@ _ENV_KEYS = {
     "SQLITE_SYNCHRONOUS": "SQLITE_SYNCHRONOUS",
     "JOB_RUNNER": "JOB_RUNNER",
     "MARKING_ADJUDICATION_THRESHOLD": "MARKING_ADJUDICATION_THRESHOLD",
+    "CERT_SIGNING_KEYS": "CERT_SIGNING_KEYS",
+    "CERT_ISSUER": "CERT_ISSUER",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK"}
@@ -162,12 +175,25 @@ def finish_config(app) -> None:
         raise RuntimeError("JOB_RUNNER=rq needs REDIS_URL.")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    key_file = Path(app.instance_path) / DEV_SIGNING_KEY_FILE
+    if not config.get("CERT_SIGNING_KEYS") and not config["PRODUCTION"] and key_file.exists():
+        config["CERT_SIGNING_KEYS"] = key_file.read_text(encoding="utf-8").strip()
+    if config.get("CERT_SIGNING_KEYS"):
+        from question_bank.certificates import parse_keys
+
+        try:
+            parse_keys(config["CERT_SIGNING_KEYS"])
+        except ValueError as error:
+            raise RuntimeError(f"CERT_SIGNING_KEYS: {error}") from error
     if config["PRODUCTION"]:
         if config["SECRET_KEY"] in (None, "", DEFAULT_SECRET_KEY):
             raise RuntimeError(
                 "Refusing to start in production with the default SECRET_KEY: "
                 "set the SECRET_KEY environment variable."
             )
+        if not config.get("CERT_SIGNING_KEYS"):
+            raise RuntimeError("Refusing to start in production without CERT_SIGNING_KEYS "
+                               "(the Ed25519 keys that sign certificates).")
         if config["MAIL_BACKEND"] == "console":
             config["MAIL_BACKEND"] = "smtp" if config.get("SMTP_HOST") else "outbox"
         config["SESSION_COOKIE_SECURE"] = True

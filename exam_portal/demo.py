@@ -235,3 +235,23 @@ def seed_exam_in_progress(now: datetime) -> bool:
             continue  # a profile edited since seeding: that candidate is left out
     sittings.review(registered, verify=True, reason="", actor=admin, now=now)
     return True
+
+
+def ensure_signing_key(app) -> str | None:
+    """In development without CERT_SIGNING_KEYS, write a development signing key into
+    the (git-ignored) instance folder and use it; return its key id if one was made."""
+    from pathlib import Path
+
+    from question_bank.certificates import new_key_seed
+
+    from .config import DEV_SIGNING_KEY_FILE
+
+    if app.config.get("CERT_SIGNING_KEYS") or app.config["PRODUCTION"]:
+        return None
+    path = Path(app.instance_path) / DEV_SIGNING_KEY_FILE
+    key_id = f"dev-{today_local():%Y%m%d}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{key_id}:{new_key_seed()}\n", encoding="utf-8")
+    path.chmod(0o600)
+    app.config["CERT_SIGNING_KEYS"] = path.read_text(encoding="utf-8").strip()
+    return key_id

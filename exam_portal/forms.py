@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, Length, StopValidation
 
 # NUL and other control characters break PostgreSQL text columns and forge log
 # lines; tabs and newlines are allowed only where a field spans several lines.
@@ -27,6 +27,14 @@ class BaseForm(FlaskForm):
                 field.errors = [*field.errors, str(_l("不能包含控制字符。"))]
                 is_valid = False
         return is_valid
+
+
+def finite_number(form, field) -> None:
+    """A DecimalField validator to put first: "NaN", "sNaN" or "Infinity" parse as
+    decimals, and NumberRange would then fail on them with an exception."""
+    if field.data is not None and not field.data.is_finite():
+        field.errors[:] = []
+        raise StopValidation(str(_l("请输入数字。")))
 
 
 def as_choices(pairs) -> list[SelectChoice]:

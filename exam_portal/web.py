@@ -153,13 +153,14 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .authoring import bp as authoring_bp
     from .candidate import bp as candidate_bp
+    from .certificates import bp as certificates_bp
     from .jobs import bp as jobs_bp
     from .main import bp as main_bp
     from .marking import bp as marking_bp
     from .sittings import bp as sittings_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp,
-                      sittings_bp, jobs_bp, marking_bp):
+                      sittings_bp, jobs_bp, marking_bp, certificates_bp):
         app.register_blueprint(blueprint)
 
     from .candidate.hot_paths import HotPaths

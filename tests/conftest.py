@@ -8,6 +8,8 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import settings
 
+from question_bank import certificates
+
 settings.register_profile("ci", deadline=None, derandomize=True, max_examples=100)
 settings.load_profile("ci")
 
@@ -18,6 +20,9 @@ PG_URL = os.environ.get(
 # scrypt still, but cheap: the production cost would make the suite minutes slower.
 FAST_PASSWORD_HASH = "scrypt:1024:8:1"
 PASSWORD = "correct horse battery staple"
+
+
+TEST_SIGNING_KEYS = f"test-1:{certificates.new_key_seed()}"
 
 
 def portal_config(database_url: str, **overrides) -> dict:
@@ -31,6 +36,7 @@ def portal_config(database_url: str, **overrides) -> dict:
         "MAIL_BACKEND": "outbox",
         "REDIS_URL": None,
         "JOB_RUNNER": "inline",
+        "CERT_SIGNING_KEYS": TEST_SIGNING_KEYS,
     }
     config.update(overrides)
     return config

@@ -7,7 +7,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from question_bank.practice import Mode
 
-from ..forms import BaseForm
+from ..forms import BaseForm, finite_number
 
 
 class StartAttemptForm(BaseForm):
@@ -27,7 +27,7 @@ class StartAttemptForm(BaseForm):
 
 class SelfScoreForm(BaseForm):
     points = DecimalField(_l("自评分"), places=1,
-                          validators=[InputRequired(), NumberRange(min=0, max=200)])
+                          validators=[InputRequired(), finite_number, NumberRange(min=0, max=200)])
     submit = SubmitField(_l("保存自评"))
 
 

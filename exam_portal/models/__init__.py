@@ -18,6 +18,7 @@ from .attempts import (  # noqa: F401
 )
 from .audit import AuditEvent  # noqa: F401
 from .bank import Item, ItemLink, ItemReview, ItemVersion  # noqa: F401
+from .certificates import Certificate  # noqa: F401
 from .jobs import Job  # noqa: F401
 from .mail import OutboxMail  # noqa: F401
 from .marking import Mark  # noqa: F401

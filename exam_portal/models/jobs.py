@@ -22,7 +22,13 @@ class Job(db.Model):
     """One run of a job kind on one target (e.g. the results of exam session 12)."""
 
     __tablename__ = "jobs"
-    __table_args__ = (sa.Index("ix_jobs_kind_target_id", "kind", "target_id"),)
+    __table_args__ = (
+        sa.Index("ix_jobs_kind_target_id", "kind", "target_id"),
+        # The same work on the same target is under way at most once.
+        sa.Index("uq_jobs_active_kind_target", "kind", "target_id", unique=True,
+                 sqlite_where=sa.text("status IN ('QUEUED', 'RUNNING')"),
+                 postgresql_where=sa.text("status IN ('QUEUED', 'RUNNING')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(60))

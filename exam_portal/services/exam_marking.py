@@ -33,7 +33,7 @@ from . import ServiceError, audit, online_exams, paper_cache
 
 CLAIM_MINUTES = 30
 _SUBJECTIVE = [item_type for item_type in ItemType if not item_type.is_choice]
-_CANDIDATES = 200  # answers looked at per request for the next one to mark
+_WINDOW = 1000  # unsettled answers looked at per request for the next one to mark
 
 _INVALID = {
     "shape": N_("评分与答题要点不对应，请刷新后重试。"),
@@ -78,9 +78,17 @@ def next_mark(session: ExamSession, marker: User, *, now: datetime) -> Mark | No
     if held is not None:
         return held
     _release_stale(session, now)
-    answers = db.session.execute(_answers(session).where(Response.score_halves.is_(None))
-                                 .order_by(Response.attempt_id, Response.position)
-                                 .limit(_CANDIDATES * 5)).all()
+    def marked(*conditions):
+        return sa.exists().where(Mark.attempt_id == Response.attempt_id,
+                                 Mark.position == Response.position, *conditions)
+
+    # Leave out, before the limit, what this marker can never take: answers they marked
+    # and answers already adjudicated; the window then never fills with such answers.
+    answers = db.session.execute(
+        _answers(session).where(Response.score_halves.is_(None),
+                                ~marked(Mark.marker_id == marker.id), ~marked(Mark.round == 3),
+                                Attempt.candidate_id != marker.id)
+        .order_by(Response.attempt_id, Response.position).limit(_WINDOW)).all()
     if not answers:
         return None
     marks: dict[tuple[int, int], list[Mark]] = {}
@@ -110,7 +118,7 @@ def next_mark(session: ExamSession, marker: User, *, now: datetime) -> Mark | No
             choices.append((1, (attempt_id, position), item_id, 2))
         elif 2 not in rounds:
             choices.append((2, (attempt_id, position), item_id, 1))
-    for _priority, (attempt_id, position), item_id, round_ in sorted(choices)[:_CANDIDATES]:
+    for _priority, (attempt_id, position), item_id, round_ in sorted(choices):
         mark = Mark(attempt_id=attempt_id, position=position, session_id=session.id,
                     item_id=item_id, round=round_, marker_id=marker.id, claimed_at=now)
         try:

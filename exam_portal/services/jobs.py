@@ -16,6 +16,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_babel import gettext
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models.accounts import User
@@ -72,14 +73,25 @@ def submit(kind: str, *, target_id: int, params: dict, actor: User) -> Job:
             _fail(running, gettext("任务排队过久未开始，已重新提交。"), now)
         else:
             raise ServiceError(gettext("这项工作正在进行中，请等它完成。"))
+        db.session.flush()  # the replaced run leaves the active-job index first
     job = Job(kind=kind, target_id=target_id, params=params, created_by_id=actor.id,
               status=JobStatus.QUEUED, created_at=now)
-    db.session.add(job)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # two clicks at once: the unique index lets one in
+            db.session.add(job)
+    except IntegrityError as error:
+        raise ServiceError(gettext("这项工作正在进行中，请等它完成。")) from error
     audit.record("job.submitted", target=job, actor=actor,
                  details={"kind": kind, "target": target_id, "params": params})
     db.session.commit()
-    _dispatch(current_app._get_current_object(), job.id)
+    try:
+        _dispatch(current_app._get_current_object(), job.id)
+    except Exception as error:  # noqa: BLE001 - e.g. Redis down: say so, free the target
+        log.exception("job %s could not be queued", job.id)
+        db.session.rollback()
+        _finish(job.id, None, JobStatus.QUEUED, status=JobStatus.FAILED,
+                error=gettext("任务无法提交到队列，请稍后重试。"))
+        raise ServiceError(gettext("任务无法提交到队列，请稍后重试。")) from error
     return job
 
 
@@ -136,36 +148,65 @@ def work(app: Flask, *, burst: bool = False) -> None:
     worker.work(burst=burst, with_scheduler=False)
 
 
+class _Replaced(Exception):
+    """This run's job was taken as dead and replaced: stop without a word."""
+
+
 def run(job_id: int) -> None:
-    """Carry out a queued job, recording its progress, summary or failure."""
+    """Carry out a queued job, recording its progress, summary or failure. Every write
+    to the job row is conditional on this run still owning it, so a run taken for dead
+    (and replaced) cannot overwrite its successor's outcome."""
     job = db.session.get(Job, job_id)
-    if job is None or job.status is not JobStatus.QUEUED:
-        return  # already run, or replaced after it died
-    now = utcnow()
-    job.status, job.started_at, job.heartbeat_at = JobStatus.RUNNING, now, now
+    if job is None:
+        return
+    started = utcnow()
+    claimed = db.session.execute(
+        sa.update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        .values(status=JobStatus.RUNNING, started_at=started, heartbeat_at=started)
+        .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
+    if claimed != 1:
+        return  # already run (a second delivery), or replaced
+    kind, params = job.kind, dict(job.params)
 
     def progress(phase: str, done: int, total: int | None) -> None:
         # Committed with the work done so far: the job page reads it from any process.
-        db.session.execute(sa.update(Job).where(Job.id == job_id).values(
-            phase=phase, done=done, total=total, heartbeat_at=utcnow()))
+        owned = db.session.execute(
+            sa.update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING,
+                                 Job.started_at == started)
+            .values(phase=phase, done=done, total=total, heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
         db.session.commit()
+        if owned != 1:
+            raise _Replaced
 
     try:
-        summary = KINDS[job.kind].run(dict(job.params), progress)
+        summary = KINDS[kind].run(params, progress)
+    except _Replaced:
+        db.session.rollback()
+        log.warning("job %s was replaced while it ran; its run stops", job_id)
+        return
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the job
         db.session.rollback()
         if isinstance(error, ServiceError):
             message = str(error)
         else:
-            log.exception("job %s (%s) failed", job_id, job.kind)
+            log.exception("job %s (%s) failed", job_id, kind)
             message = gettext("任务出错（编号 %(id)s），详情见服务器日志。", id=job_id)
-        job = db.session.get(Job, job_id)
-        _fail(job, message, utcnow())
-        db.session.commit()
+        _finish(job_id, started, JobStatus.RUNNING, status=JobStatus.FAILED, error=message)
         return
-    job = db.session.get(Job, job_id)
-    job.status, job.summary, job.finished_at = JobStatus.SUCCEEDED, summary, utcnow()
+    _finish(job_id, started, JobStatus.RUNNING, status=JobStatus.SUCCEEDED, summary=summary)
+
+
+def _finish(job_id: int, started, expected: JobStatus, **values) -> None:
+    conditions = [Job.id == job_id, Job.status == expected]
+    if started is not None:
+        conditions.append(Job.started_at == started)
+    if "error" in values:
+        values["error"] = values["error"][:1000]
+    db.session.execute(sa.update(Job).where(*conditions)
+                       .values(finished_at=utcnow(), **values)
+                       .execution_options(synchronize_session=False))
     db.session.commit()
 
 

@@ -186,13 +186,10 @@ def _check_change(attempt: Attempt, minutes: int, reason: str) -> str:
     if not reason:
         raise ServiceError(gettext("请填写原因（例如经核实的系统故障）。"))
     registration = db.session.get(Registration, attempt.registration_id)
-    if not sittings.may_sit(registration):
-        # Rejected after the candidate sat: the paper stays, it earns no subject score.
-        log.info("attempt %s of a registration that no longer admits its candidate",
-                 attempt.id)
-        return
     if registration.session.results_published_at is not None:
         raise ServiceError(gettext("成绩已发布，不能再调整作答。"))
+    if not sittings.may_sit(registration):
+        raise ServiceError(gettext("这条报名已不能参加考试，不能调整作答。"))
     return reason[:500]
 
 

@@ -18,7 +18,7 @@ from question_bank.subjects import Subject
 from ..clock import LOCAL_ZONE
 from ..extensions import db
 from ..models.accounts import User
-from ..models.jobs import Job
+from ..models.jobs import Job, JobStatus
 from ..models.sittings import (
     ExamSession,
     Qualification,
@@ -159,13 +159,23 @@ def _mark_subjects(session: ExamSession, lines: pass_rules.PassLines,
             marking = [outcome.passed, int(outcome.line * 2), outcome.region]
             passed += outcome.passed
             if stored != marking:  # a re-run rewrites only what changed
-                changes.append({"id": row_id, "passed": marking[0],
-                                "line_halves": marking[1], "passed_region": marking[2]})
+                changes.append({"row": row_id, "read": score, "new_passed": marking[0],
+                                "new_line": marking[1], "new_region": marking[2]})
         if changes:
-            db.session.execute(sa.update(SubjectResult), changes)
+            db.session.execute(_MARK_ROW, changes)
         marked += len(rows[start:start + BATCH])
         progress(PHASE_MARKING, marked, len(rows))
     return marked, passed
+
+
+# Marks a row only if its score is still the one read: a score corrected meanwhile keeps
+# passed = NULL, and publication waits for the next computation.
+_table = SubjectResult.__table__
+_MARK_ROW = (sa.update(_table)
+             .where(_table.c.id == sa.bindparam("row"),
+                    _table.c.score_halves == sa.bindparam("read"))
+             .values(passed=sa.bindparam("new_passed"), line_halves=sa.bindparam("new_line"),
+                     passed_region=sa.bindparam("new_region")))
 
 
 def _record_qualifications(session: ExamSession, now: datetime) -> tuple[int, int]:
@@ -183,7 +193,9 @@ def _record_qualifications(session: ExamSession, now: datetime) -> tuple[int, in
             sa.select(SubjectResult.candidate_id, SubjectResult.subject, SubjectResult.year,
                       SubjectResult.passed_region)
             .join(sitting, sitting.c.candidate_id == SubjectResult.candidate_id)
+            .join(Registration, Registration.id == SubjectResult.registration_id)
             .where(SubjectResult.passed.is_(True),
+                   Registration.status != RegistrationStatus.REJECTED,
                    SubjectResult.year > session.year - widest,
                    SubjectResult.year <= session.year)):
         passes[candidate_id].append(pass_rules.SubjectPass(subject, year, region))
@@ -297,6 +309,9 @@ def publish(session: ExamSession, actor: User, *, now: datetime) -> None:
     job = jobs.latest(COMPUTE_JOB, session.id)
     if job is not None and not job.finished:
         raise ServiceError(gettext("成绩正在计算，请等它完成。"))
+    if job is not None and job.status is JobStatus.FAILED:
+        # Its marks may be half written and its qualifications stale.
+        raise ServiceError(gettext("上次计算成绩没有完成，请重新计算后再发布。"))
     from . import exam_marking, online_exams  # both record scores through this module
 
     online_exams.hand_in_overdue(session, now=now)
@@ -427,8 +442,12 @@ def score_report(registration: Registration) -> ScoreReport | None:
     results = list(db.session.scalars(sa.select(SubjectResult).where(
         SubjectResult.registration_id == registration.id).order_by(SubjectResult.subject)))
     present = {result.subject for result in results}
-    qualification = db.session.scalar(sa.select(Qualification).where(
-        Qualification.candidate_id == registration.candidate_id,
-        Qualification.level == registration.level))
+    # Only a qualification whose own session is published (a later sitting's may be
+    # computed but not yet announced).
+    qualification = db.session.scalar(
+        sa.select(Qualification).join(ExamSession, ExamSession.id == Qualification.session_id)
+        .where(Qualification.candidate_id == registration.candidate_id,
+               Qualification.level == registration.level,
+               ExamSession.results_published_at.is_not(None)))
     return ScoreReport(results, [s for s in pass_rules.subjects_of(registration.level)
                                  if s not in present], qualification)

@@ -28,7 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from question_bank.levels import Level
 
 from .. import labels
-from ..forms import BaseForm, as_choices
+from ..forms import BaseForm, as_choices, finite_number
 from ..models.sittings import SessionMode, VerificationMode
 
 MODE_LABELS = {
@@ -74,7 +74,8 @@ class PassLineForm(BaseForm):
     subject = SelectField(_l("科目"), validators=[InputRequired()])
     region = SelectField(_l("适用地区"), validators=[Optional()])
     line = DecimalField(_l("合格线（分）"), places=1, validators=[
-        InputRequired(), NumberRange(0, 100, message=_l("合格线应在 0 到 100 分之间。"))])
+        InputRequired(), finite_number,
+        NumberRange(0, 100, message=_l("合格线应在 0 到 100 分之间。"))])
     submit = SubmitField(_l("设置合格线"))
 
     def __init__(self, *args, subjects, locale: str, **kwargs):
@@ -139,7 +140,8 @@ class CorrectScoreForm(BaseForm):
         DataRequired(_l("请填写准考证号。")), Length(max=20)])
     subject = SelectField(_l("科目"), validators=[InputRequired()])
     score = DecimalField(_l("成绩"), places=1, validators=[
-        InputRequired(_l("请填写成绩。")), NumberRange(0, 200, message=_l("成绩不能为负。"))])
+        InputRequired(_l("请填写成绩。")), finite_number,
+        NumberRange(0, 200, message=_l("成绩不能为负。"))])
     reason = StringField(_l("原因（记入审计日志）"), validators=[
         DataRequired(_l("更正成绩须填写原因。")),
         Length(max=500, message=_l("原因最多 %(max)d 个字。"))])

@@ -121,3 +121,13 @@ def test_the_demo_candidates_can_sit_the_demo_exam_in_progress(app):
         assert "/practice/attempts/" in started.headers["Location"], started.headers
     again = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert demo.DEMO_EXAM_NAME not in again.output
+
+
+def test_the_demo_seed_writes_a_development_signing_key(make_app, tmp_path):
+    app = make_app(CERT_SIGNING_KEYS=None)
+    app.instance_path = str(tmp_path)
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert "signing key" in result.output, result.output
+    written = (tmp_path / "cert_signing_keys").read_text(encoding="utf-8").strip()
+    assert app.config["CERT_SIGNING_KEYS"] == written and written.startswith("dev-")
+    assert (tmp_path / "cert_signing_keys").stat().st_mode & 0o077 == 0

@@ -252,3 +252,26 @@ def test_results_wait_for_every_answer_to_be_marked(app, paper, admin):
         results.compute_results(session, now=session.exam_closes_at)
         with pytest.raises(ServiceError, match="没有评完"):
             results.publish(session, _actor(admin), now=session.exam_closes_at)
+
+
+def test_answers_a_marker_has_marked_never_crowd_out_the_rest(app, paper, monkeypatch):
+    session_id, _attempt_id, _user_id = paper
+    monkeypatch.setattr(exam_marking, "_WINDOW", 1)  # as if 1,000 answers were waiting
+    (first,) = _markers(app, 1)
+    positions = [_mark_next(app, session_id, first, 5).position for _ in range(4)]
+    assert sorted(positions) == [1, 2, 3, 4]
+
+
+def test_a_sitting_cannot_be_reopened_after_publication_even_if_rejected(app, paper, admin):
+    session_id, attempt_id, _user_id = paper
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        session.results_published_at = session.exam_closes_at
+        registration = db.session.scalars(sa.select(Registration)).one()
+        registration.status = sittings.RegistrationStatus.REJECTED
+        db.session.commit()
+        from exam_portal.services import online_exams
+
+        with pytest.raises(ServiceError, match="成绩已发布"):
+            online_exams.reopen(db.session.get(Attempt, attempt_id), 10, "停电",
+                                _actor(admin), now=session.exam_closes_at)

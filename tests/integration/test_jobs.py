@@ -132,3 +132,44 @@ def test_a_runner_needs_its_settings(make_app):
         make_app(JOB_RUNNER="rq", REDIS_URL=None)
     with pytest.raises(RuntimeError, match="JOB_RUNNER"):
         make_app(JOB_RUNNER="cron")
+
+
+def test_a_job_that_cannot_be_queued_fails_visibly_and_frees_its_target(make_app):
+    app = make_app(JOB_RUNNER="rq", REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens
+    admin = make_user(app, Role.ADMIN, email="queue-admin@example.com")
+    with app.app_context():
+        actor = db.session.get(User, admin)
+        with pytest.raises(ServiceError, match="无法提交"):
+            jobs.submit("test.count", target_id=7, params={"steps": 1}, actor=actor)
+        assert db.session.scalars(sa.select(Job.status)).one() is JobStatus.FAILED
+
+
+def test_a_run_taken_for_dead_stops_without_touching_its_successor(app, admin):
+    replaced = []
+
+    @jobs.job_kind("test.slow")
+    def _slow(params, progress):
+        # Meanwhile the job was taken for dead and restarted by another request.
+        db.session.execute(sa.update(Job).values(started_at=utcnow() + timedelta(1)))
+        db.session.commit()
+        replaced.append(True)
+        progress("working", 1, 2)
+        return {"never": "recorded"}
+
+    with app.app_context():
+        job = jobs.submit("test.slow", target_id=1, params={},
+                          actor=db.session.get(User, admin))
+        db.session.expire_all()
+        job = db.session.get(Job, job.id)
+        assert replaced and job.status is JobStatus.RUNNING and job.summary is None
+
+
+def test_two_active_jobs_for_one_target_cannot_exist(app, admin):
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        for _ in range(2):
+            db.session.add(Job(kind="test.count", target_id=3, params={},
+                               created_by_id=admin, status=JobStatus.QUEUED))
+        with pytest.raises(IntegrityError):
+            db.session.commit()

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
@@ -347,3 +348,85 @@ def test_a_paper_score_waits_for_the_exam_and_for_a_verified_registration(app, a
             results.compute_results(session, now=session.exam_opens_at)
         results.record_score(registration, Subject.COMP_JR, Decimal(60),
                              source=ResultSource.PAPER, now=session.exam_closes_at)
+
+
+def test_a_later_unpublished_qualification_stays_out_of_an_earlier_score_report(app, admin):
+    first = _session_of_year(app, admin, 2026)
+    later = _session_of_year(app, admin, 2027)
+    user_id = _candidate(app)
+    failed = _sit(app, user_id, first, Level.ASSISTANT, {Subject.COMP_JR: "50",
+                                                         Subject.PRAC_JR: "50"})
+    _compute(app, first)
+    _publish(app, admin, first)
+    _sit(app, user_id, later, Level.ASSISTANT, {Subject.COMP_JR: "70", Subject.PRAC_JR: "70"})
+    _compute(app, later)  # computed, not published
+    with app.app_context():
+        report = results.score_report(db.session.get(Registration, failed))
+        assert report.qualification is None
+
+
+def _publish(app, admin, session_id) -> None:
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        results.publish(session, _actor(admin), now=session.exam_closes_at)
+        db.session.commit()
+
+
+def test_a_pass_under_a_rejected_registration_does_not_count_later(app, admin):
+    first = _session_of_year(app, admin, 2026, verification_mode=VerificationMode.AFTER_EXAM)
+    later = _session_of_year(app, admin, 2027)
+    user_id = _intermediate_candidate(app)
+    registration_id = _sit(app, user_id, first, Level.INTERMEDIATE, {Subject.COMP_MID: "75"})
+    _compute(app, first)
+    _publish(app, admin, first)
+    with app.app_context():
+        sittings.review([db.session.get(Registration, registration_id)], verify=False,
+                        reason="学历证明不实", actor=_actor(admin), now=AFTER)
+        db.session.commit()
+    _sit(app, user_id, later, Level.INTERMEDIATE, {Subject.LAW_MID: "66",
+                                                   Subject.PRAC_MID: "61"})
+    _compute(app, later)
+    assert _qualifications(app, user_id) == []
+
+
+def test_a_score_corrected_while_results_are_computed_keeps_waiting(app, admin,
+                                                                   monkeypatch):
+    session_id = _session_of_year(app, admin, 2026)
+    registration_id = _sit(app, _candidate(app), session_id, Level.ASSISTANT,
+                           {Subject.COMP_JR: "70", Subject.PRAC_JR: "70"})
+    real = results.pass_rules.mark_subject
+    corrected = []
+
+    def mark_while_corrected(*args, **kwargs):
+        if not corrected:  # another request corrects a score after compute read it
+            db.session.execute(sa.update(SubjectResult).where(
+                SubjectResult.registration_id == registration_id,
+                SubjectResult.subject == Subject.COMP_JR).values(score_halves=80))
+            corrected.append(True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(results.pass_rules, "mark_subject", mark_while_corrected)
+    _compute(app, session_id)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        assert results.unmarked_count(session) == 1
+        with pytest.raises(ServiceError, match="重新计算"):
+            results.publish(session, _actor(admin), now=session.exam_closes_at)
+
+
+def test_publication_is_refused_after_a_failed_computation(app, admin, monkeypatch):
+    session_id = _session_of_year(app, admin, 2026)
+    _sit(app, _candidate(app), session_id, Level.ASSISTANT,
+         {Subject.COMP_JR: "70", Subject.PRAC_JR: "70"})
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(results, "_record_qualifications", broken)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        with freeze_time(session.exam_closes_at):
+            job = results.start_computing(session, _actor(admin))
+        assert job.status.value == "FAILED"
+        with pytest.raises(ServiceError, match="没有完成"):
+            results.publish(session, _actor(admin), now=session.exam_closes_at)

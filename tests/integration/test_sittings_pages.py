@@ -279,3 +279,13 @@ def test_english_pages_name_regions_in_english(app):
     page = admin.get(f"/admin/sessions/{session_id}").get_data(as_text=True)
     assert "Xizang" in page and "西藏" not in page
     assert "、" not in page and "；" not in page
+
+
+def test_a_not_a_number_line_is_refused_with_a_message(app):
+    admin = _admin_client(app)
+    session_id = _create(admin)
+    for line in ("sNaN", "NaN", "Infinity"):
+        response = admin.post(f"/admin/sessions/{session_id}/pass-lines",
+                              data={"subject": "COMP_JR", "region": "", "line": line},
+                              follow_redirects=True)
+        assert response.status_code == 200 and "请输入数字" in response.get_data(as_text=True)

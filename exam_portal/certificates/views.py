@@ -1,0 +1,135 @@
+"""Certificates: administrators issue, revoke and reissue; candidates see their own;
+anyone verifies one by its number and code (or the QR code's link)."""
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import labels
+from ..account.forms import ConfirmForm
+from ..clock import LOCAL_ZONE
+from ..extensions import db, limiter
+from ..forms import error_messages
+from ..models.certificates import Certificate, CertificateStatus
+from ..models.sittings import ExamSession, Qualification, QualificationStatus, Registration
+from ..models.types import utcnow
+from ..pagination import page_argument
+from ..services import ServiceError, certificates
+from .forms import RevokeForm
+
+bp = Blueprint("certificates", __name__)
+
+
+def _context() -> dict:
+    return {"level_labels": labels.LEVELS, "region_name": labels.region_name,
+            "local_zone": LOCAL_ZONE}
+
+
+# Anyone --------------------------------------------------------------------------------
+
+@bp.get("/verify")
+@limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_ADDRESS"])
+def verify():
+    number, code = request.args.get("n", "")[:40], request.args.get("c", "")[:60]
+    certificate = certificates.find(number, code) if number or code else None
+    return render_template("certificates/verify.html", number=number, code=code,
+                           asked=bool(number or code), certificate=certificate,
+                           signature_ok=certificate is not None
+                           and certificates.signature_valid(certificate), **_context())
+
+
+# Candidates ----------------------------------------------------------------------------
+
+@bp.get("/account/certificates")
+def my_certificates():
+    return render_template("certificates/mine.html",
+                           certificates=certificates.own_certificates(current_user),
+                           **_context())
+
+
+# Administrators ------------------------------------------------------------------------
+
+@bp.get("/admin/sessions/<int:session_id>/certificates")
+def session_certificates(session_id):
+    session = db.get_or_404(ExamSession, session_id)
+    rows = db.paginate(
+        sa.select(Qualification).where(Qualification.session_id == session.id,
+                                       Qualification.status == QualificationStatus.ACHIEVED)
+        .order_by(Qualification.id), page=page_argument(),
+        per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    issued = {c.qualification_id: c for c in db.session.scalars(sa.select(Certificate).where(
+        Certificate.qualification_id.in_([q.id for q in rows.items]),
+        Certificate.status == CertificateStatus.VALID))}
+    numbers = dict(db.session.execute(sa.select(Registration.id, Registration.admission_number)
+                                      .where(Registration.id.in_(
+                                          [q.registration_id for q in rows.items]))).all())
+    return render_template("certificates/session.html", session=session, rows=rows,
+                           issued=issued, numbers=numbers, form=ConfirmForm(), **_context())
+
+
+@bp.post("/admin/qualifications/<int:qualification_id>/certificate")
+def issue_certificate(qualification_id):
+    qualification = db.get_or_404(Qualification, qualification_id)
+    back = redirect(url_for("certificates.session_certificates",
+                            session_id=qualification.session_id))
+    if not ConfirmForm().validate_on_submit():
+        flash(_("请求已过期，请重试。"), "danger")
+        return back
+    try:
+        certificate = certificates.issue_for_qualification(qualification, current_user,
+                                                           now=utcnow())
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return back
+    db.session.commit()
+    flash(_("证书已签发，编号 %(number)s。", number=certificate.number), "success")
+    return back
+
+
+@bp.get("/admin/certificates")
+def list_certificates():
+    search = request.args.get("q", "").strip().upper()[:24]
+    query = sa.select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    if search:
+        query = query.where(Certificate.number == search)
+    page = db.paginate(query, page=page_argument(), per_page=current_app.config["PAGE_SIZE"],
+                       error_out=False)
+    return render_template("certificates/list.html", page=page, search=search, **_context())
+
+
+@bp.get("/admin/certificates/<int:certificate_id>")
+def certificate_detail(certificate_id):
+    certificate = db.get_or_404(Certificate, certificate_id)
+    return render_template("certificates/detail.html", certificate=certificate,
+                           signature_ok=certificates.signature_valid(certificate),
+                           form=RevokeForm(), **_context())
+
+
+@bp.post("/admin/certificates/<int:certificate_id>/revoke", defaults={"change": "revoke"})
+@bp.post("/admin/certificates/<int:certificate_id>/reissue", defaults={"change": "reissue"})
+def change_certificate(certificate_id, change):
+    certificate = db.get_or_404(Certificate, certificate_id)
+    back = redirect(url_for("certificates.certificate_detail", certificate_id=certificate.id))
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        for message in error_messages(form) or [_("请求已过期，请重试。")]:
+            flash(message, "danger")
+        return back
+    try:
+        if change == "revoke":
+            certificates.revoke(certificate, form.reason.data, current_user, now=utcnow())
+            target, message = certificate, _("证书已吊销。")
+        else:
+            target = certificates.reissue(certificate, form.reason.data, current_user,
+                                          now=utcnow())
+            message = _("已重新签发，新编号 %(number)s；原证书已吊销。", number=target.number)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return back
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("certificates.certificate_detail", certificate_id=target.id))
+

@@ -1,0 +1,180 @@
+"""Issuing, verifying, revoking and reissuing certificates.
+
+A certificate is issued only from a recorded, achieved qualification of a published
+session, once (a partial unique index holds under concurrent requests). Its record —
+holder snapshot, level, session, approval date, valid region, title, issuer — is
+signed with Ed25519 over its canonical JSON, under a key id, and stored with the exact
+bytes signed. Revocation never deletes; a reissue gets a new number and code, and the
+old certificate stays revoked. Every change is audited.
+"""
+
+import hmac
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy.exc import IntegrityError
+
+from question_bank import certificates as signing
+
+from ..clock import LOCAL_ZONE
+from ..extensions import db
+from ..models.accounts import User
+from ..models.certificates import Certificate, CertificateKind, CertificateStatus
+from ..models.sittings import ExamSession, Qualification, QualificationStatus
+from . import ServiceError, audit
+
+MAX_REASON = 500
+
+
+def signing_keys() -> list[tuple[str, object]]:
+    """The configured keys, the signing one first (parsed once per setting)."""
+    setting = current_app.config.get("CERT_SIGNING_KEYS") or ""
+    cached = current_app.extensions.get("cert_signing_keys")
+    if cached is None or cached[0] != setting:
+        if not setting:
+            raise ServiceError(gettext("尚未配置证书签名密钥，不能签发证书。"))
+        cached = (setting, signing.parse_keys(setting))
+        current_app.extensions["cert_signing_keys"] = cached
+    return cached[1]
+
+
+def public_keys() -> dict[str, bytes]:
+    return {key_id: signing.public_key_bytes(key) for key_id, key in signing_keys()}
+
+
+def record_of(certificate: Certificate) -> dict:
+    """What a certificate's signature covers, from its columns."""
+    return {
+        "number": certificate.number, "kind": certificate.kind.value,
+        "title": certificate.title, "issuer": certificate.issuer,
+        "holder": {"name": certificate.holder_name, "id": certificate.holder_id_masked,
+                   "gender": certificate.holder_gender,
+                   "birth_date": certificate.holder_birth_date.isoformat()
+                   if certificate.holder_birth_date else None},
+        "level": certificate.level.value, "approved_on": certificate.approved_on.isoformat(),
+        "valid_region": certificate.valid_region,
+        "session": _session_label(certificate.session_id),
+        "issued_at": certificate.issued_at.isoformat(timespec="seconds"),
+        "replaces": _number_of(certificate.replaces_id),
+    }
+
+
+def _session_label(session_id: int | None) -> dict | None:
+    session = db.session.get(ExamSession, session_id) if session_id else None
+    return {"year": session.year, "name": session.name} if session else None
+
+
+def _number_of(certificate_id: int | None) -> str | None:
+    return db.session.scalar(sa.select(Certificate.number).where(
+        Certificate.id == certificate_id)) if certificate_id else None
+
+
+def _sign(certificate: Certificate) -> None:
+    key_id, key = signing_keys()[0]
+    payload = signing.canonical(record_of(certificate))
+    certificate.payload = payload.decode("utf-8")
+    certificate.key_id, certificate.signature = key_id, signing.sign(payload, key)
+
+
+def signature_valid(certificate: Certificate) -> bool:
+    """The stored bytes carry a good signature by a published key, and they are still
+    what the certificate's columns say (an edited column breaks it too)."""
+    payload = certificate.payload.encode("utf-8")
+    return (signing.verify(payload, certificate.signature, certificate.key_id, public_keys())
+            and payload == signing.canonical(record_of(certificate)))
+
+
+# Issuing -----------------------------------------------------------------------------
+
+def _approved_on(qualification: Qualification, session: ExamSession):
+    moment = qualification.review_recorded_at or session.results_published_at
+    return moment.astimezone(LOCAL_ZONE).date()
+
+
+def issue_for_qualification(qualification: Qualification, actor: User, *, now: datetime,
+                            replaces: Certificate | None = None) -> Certificate:
+    """Issue the certificate of an achieved qualification (audited)."""
+    session = db.session.get(ExamSession, qualification.session_id)
+    if session.results_published_at is None:
+        raise ServiceError(gettext("成绩发布后才能签发证书。"))
+    if qualification.status is not QualificationStatus.ACHIEVED:
+        raise ServiceError(gettext("只有已取得的资格才能签发证书。"))
+    profile = db.session.get(User, qualification.candidate_id).profile
+    if profile is None or not profile.real_name or not profile.resident_id_masked:
+        raise ServiceError(gettext("考生的个人资料缺少姓名或身份证号码，不能签发证书。"))
+    certificate = Certificate(
+        number=signing.new_number(), verification_code=signing.new_code(),
+        kind=CertificateKind.QUALIFICATION, qualification_id=qualification.id,
+        candidate_id=qualification.candidate_id, level=qualification.level,
+        holder_name=profile.real_name, holder_id_masked=profile.resident_id_masked,
+        holder_gender=profile.gender.value if profile.gender else None,
+        holder_birth_date=profile.birth_date, session_id=session.id,
+        approved_on=_approved_on(qualification, session),
+        valid_region=qualification.region,
+        title=current_app.config["CERT_TITLE_QUALIFICATION"],
+        issuer=current_app.config["CERT_ISSUER"], issued_by_id=actor.id,
+        issued_at=now.astimezone(UTC).replace(microsecond=0), status=CertificateStatus.VALID,
+        replaces_id=replaces.id if replaces else None)
+    _sign(certificate)
+    try:
+        with db.session.begin_nested():
+            db.session.add(certificate)
+    except IntegrityError as error:
+        raise ServiceError(gettext("这项资格已经签发过证书。")) from error
+    audit.record("certificate.issued", target=certificate, actor=actor, details={
+        "number": certificate.number, "qualification": qualification.id,
+        "level": qualification.level.value, "key_id": certificate.key_id,
+        "replaces": replaces.number if replaces else None})
+    return certificate
+
+
+def revoke(certificate: Certificate, reason: str, actor: User, *, now: datetime) -> None:
+    """Revoke with a reason; the certificate stays, and verifying it says so (audited)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(gettext("吊销证书须填写原因。"))
+    if certificate.status is CertificateStatus.REVOKED:
+        raise ServiceError(gettext("这张证书已经吊销。"))
+    certificate.status, certificate.revoked_at = CertificateStatus.REVOKED, now
+    certificate.revoked_reason, certificate.revoked_by_id = reason[:MAX_REASON], actor.id
+    db.session.flush()
+    audit.record("certificate.revoked", target=certificate, actor=actor,
+                 details={"number": certificate.number, "reason": reason[:MAX_REASON]})
+
+
+def reissue(certificate: Certificate, reason: str, actor: User, *,
+            now: datetime) -> Certificate:
+    """Replace a certificate (e.g. after a corrected name): the old one is revoked with
+    the reason, the new one has a new number and code (audited)."""
+    if certificate.qualification_id is None:
+        raise ServiceError(gettext("这张证书不能重新签发。"))
+    if certificate.status is CertificateStatus.VALID:
+        revoke(certificate, reason, actor, now=now)
+    elif not (reason or "").strip():
+        raise ServiceError(gettext("重新签发须填写原因。"))
+    qualification = db.session.get(Qualification, certificate.qualification_id)
+    return issue_for_qualification(qualification, actor, now=now, replaces=certificate)
+
+
+# Verifying ---------------------------------------------------------------------------
+
+def find(number: str, code: str) -> Certificate | None:
+    """The certificate with this number and code, or None; one answer for a wrong
+    number and a wrong code alike."""
+    number, code = (number or "").strip().upper(), (code or "").strip()
+    if not number or not code or len(number) > 24 or len(code) > 40:
+        return None
+    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.number == number))
+    given = code.encode("utf-8")
+    if certificate is None:
+        hmac.compare_digest(given, given)  # the same work as a match
+        return None
+    stored = certificate.verification_code.encode("utf-8")
+    return certificate if hmac.compare_digest(stored, given) else None
+
+
+def own_certificates(candidate: User) -> list[Certificate]:
+    return list(db.session.scalars(sa.select(Certificate).where(
+        Certificate.candidate_id == candidate.id).order_by(Certificate.issued_at.desc())))

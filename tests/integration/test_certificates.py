@@ -1,0 +1,261 @@
+"""Certificates: issued once from an achieved qualification, signed (Ed25519, key id),
+verified publicly from what the database holds, revoked and reissued, never deleted
+(CE-1 to CE-6, first part)."""
+
+import itertools
+import json
+import re
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from exam_portal.extensions import db
+from exam_portal.models.accounts import Role, User
+from exam_portal.models.audit import AuditEvent
+from exam_portal.models.certificates import Certificate, CertificateStatus
+from exam_portal.models.sittings import (
+    ExamSession,
+    Qualification,
+    RegistrationStatus,
+    ResultSource,
+)
+from exam_portal.services import ServiceError, certificates, results, sittings
+from question_bank import certificates as signing
+from question_bank.levels import Level
+from question_bank.subjects import Subject
+
+from ..conftest import PASSWORD
+from ..factories import make_user
+from .test_sittings import NOW, _actor, _candidate, _session
+
+_emails = itertools.count(1)
+
+
+@pytest.fixture
+def admin(app) -> int:
+    return make_user(app, Role.ADMIN, email="cert-admin@example.com")
+
+
+def _achieved(app, admin, *, region="11", scores=("70", "70")) -> tuple[int, int]:
+    """A published session in which a candidate qualified for 助理 (西藏, region 54, has
+    its own line of 53 in COMP_JR); returns (qualification id, candidate id)."""
+    session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    user_id = _candidate(app)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        sittings.set_pass_line(session, Subject.COMP_JR, "54", Decimal(53), _actor(admin))
+        registration = sittings.register(db.session.get(User, user_id), session,
+                                         Level.ASSISTANT, region, declared=True, now=NOW)
+        registration.status = RegistrationStatus.VERIFIED
+        for subject, score in zip((Subject.COMP_JR, Subject.PRAC_JR), scores, strict=True):
+            results.record_score(registration, subject, Decimal(score),
+                                 source=ResultSource.PAPER, now=session.exam_closes_at)
+        results.compute_results(session, now=session.exam_closes_at)
+        results.publish(session, _actor(admin), now=session.exam_closes_at)
+        db.session.commit()
+        return db.session.scalars(sa.select(Qualification.id).where(
+            Qualification.candidate_id == user_id)).one(), user_id
+
+
+def _issue(app, admin, qualification_id) -> Certificate:
+    with app.app_context():
+        certificate = certificates.issue_for_qualification(
+            db.session.get(Qualification, qualification_id), _actor(admin),
+            now=NOW + timedelta(days=70))
+        db.session.commit()
+        db.session.refresh(certificate)
+        db.session.expunge(certificate)
+        return certificate
+
+
+def test_a_certificate_is_issued_once_signed_and_audited(app, admin):
+    qualification_id, user_id = _achieved(app, admin)
+    certificate = _issue(app, admin, qualification_id)
+    assert re.fullmatch(r"SW-[0-9A-HJKMNP-TV-Z]{16}", certificate.number)
+    assert len(signing.from_b64url(certificate.verification_code)) == 20
+    with app.app_context():
+        stored = db.session.get(Certificate, certificate.id)
+        assert certificates.signature_valid(stored)
+        record = json.loads(stored.payload)
+        assert record["holder"]["name"] == "林晓" and record["level"] == "ASSISTANT"
+        assert "*" in record["holder"]["id"]  # masked, never the full ID
+        assert stored.key_id == "test-1" and stored.issuer == app.config["CERT_ISSUER"]
+        with pytest.raises(ServiceError, match="已经签发过"):
+            certificates.issue_for_qualification(db.session.get(Qualification,
+                                                                qualification_id),
+                                                 _actor(admin), now=NOW)
+        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+            AuditEvent.action == "certificate.issued")) == 1
+
+
+def test_no_certificate_without_an_achieved_published_qualification(app, admin):
+    session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    user_id = _candidate(app)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        registration = sittings.register(db.session.get(User, user_id), session,
+                                         Level.ASSISTANT, "11", declared=True, now=NOW)
+        registration.status = RegistrationStatus.VERIFIED
+        for subject in (Subject.COMP_JR, Subject.PRAC_JR):
+            results.record_score(registration, subject, Decimal(70),
+                                 source=ResultSource.PAPER, now=session.exam_closes_at)
+        results.compute_results(session, now=session.exam_closes_at)
+        qualification = db.session.scalars(sa.select(Qualification)).one()
+        with pytest.raises(ServiceError, match="成绩发布后"):
+            certificates.issue_for_qualification(qualification, _actor(admin), now=NOW)
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 0
+
+
+def test_concurrent_issues_give_one_certificate(app, admin, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers: the race needs two server connections")
+    qualification_id, _user_id = _achieved(app, admin)
+    outcomes, barrier = [], threading.Barrier(4)
+
+    def issue():
+        with app.app_context():
+            barrier.wait()
+            try:
+                certificates.issue_for_qualification(
+                    db.session.get(Qualification, qualification_id), _actor(admin), now=NOW)
+                db.session.commit()
+                outcomes.append("issued")
+            except ServiceError:
+                db.session.rollback()
+                outcomes.append("refused")
+            except sa.exc.IntegrityError:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=issue) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["issued", "refused", "refused", "refused"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 1
+
+
+def test_an_edited_column_or_payload_fails_the_signature(app, admin):
+    qualification_id, _user_id = _achieved(app, admin)
+    certificate = _issue(app, admin, qualification_id)
+    with app.app_context():
+        stored = db.session.get(Certificate, certificate.id)
+        stored.holder_name = "王芳"  # a database edit behind the portal's back
+        assert not certificates.signature_valid(stored)
+        db.session.rollback()
+        stored = db.session.get(Certificate, certificate.id)
+        stored.payload = stored.payload.replace("ASSISTANT", "SENIOR")
+        assert not certificates.signature_valid(stored)
+
+
+def test_the_verify_page_shows_the_database_record_and_finds_nothing_else(app, admin):
+    qualification_id, _user_id = _achieved(app, admin, region="54", scores=("55", "70"))
+    certificate = _issue(app, admin, qualification_id)
+    client = app.test_client()  # nobody signed in
+    page = client.get(f"/verify?n={certificate.number.lower()}&c="
+                      f"{certificate.verification_code}").get_data(as_text=True)
+    assert "真实有效" in page and "林晓" in page and certificate.holder_id_masked in page
+    assert "西藏" in page  # the valid region of a regional-line qualification
+    for number, code in ((certificate.number, "x" * 27), ("SW-0000000000000000",
+                                                          certificate.verification_code),
+                         (certificate.number, ""), ("", ""), ("林" * 30, "码" * 50)):
+        response = client.get("/verify", query_string={"n": number, "c": code})
+        assert response.status_code == 200
+        assert "林晓" not in response.get_data(as_text=True)
+
+
+def test_revoked_stays_revoked_and_a_reissue_gets_a_new_number(app, admin):
+    qualification_id, _user_id = _achieved(app, admin)
+    certificate = _issue(app, admin, qualification_id)
+    with app.app_context():
+        stored = db.session.get(Certificate, certificate.id)
+        with pytest.raises(ServiceError, match="原因"):
+            certificates.revoke(stored, " ", _actor(admin), now=NOW)
+        new = certificates.reissue(stored, "姓名更正", _actor(admin), now=NOW)
+        db.session.commit()
+        assert new.number != stored.number and new.verification_code != \
+            stored.verification_code
+        assert stored.status is CertificateStatus.REVOKED and new.replaces_id == stored.id
+        assert certificates.signature_valid(new)
+        assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 2
+        new_number, new_code = new.number, new.verification_code
+    client = app.test_client()
+    old_page = client.get("/verify", query_string={
+        "n": certificate.number, "c": certificate.verification_code}).get_data(as_text=True)
+    assert "已被吊销" in old_page and "姓名更正" in old_page
+    assert "真实有效" in client.get("/verify", query_string={
+        "n": new_number, "c": new_code}).get_data(as_text=True)
+
+
+def test_old_certificates_verify_after_a_key_rotation(make_app, admin, app):
+    qualification_id, _user_id = _achieved(app, admin)
+    certificate = _issue(app, admin, qualification_id)
+    old = app.config["CERT_SIGNING_KEYS"]
+    rotated = make_app(CERT_SIGNING_KEYS=f"test-2:{signing.new_key_seed()},{old}")
+    with rotated.app_context():
+        stored = db.session.get(Certificate, certificate.id)
+        assert certificates.signature_valid(stored)
+        assert certificates.signing_keys()[0][0] == "test-2"  # new ones use the new key
+    forgotten = make_app(CERT_SIGNING_KEYS=f"test-2:{signing.new_key_seed()}")
+    with forgotten.app_context():
+        assert not certificates.signature_valid(db.session.get(Certificate, certificate.id))
+
+
+def test_a_candidate_sees_only_their_own_certificates(app, admin):
+    qualification_id, user_id = _achieved(app, admin)
+    certificate = _issue(app, admin, qualification_id)
+    with app.app_context():
+        email = db.session.get(User, user_id).email
+    owner = app.test_client()
+    owner.post("/auth/login", data={"email": email, "password": PASSWORD})
+    page = owner.get("/account/certificates").get_data(as_text=True)
+    assert certificate.number in page and certificate.verification_code in page
+    other_id = _candidate(app)
+    with app.app_context():
+        other_email = db.session.get(User, other_id).email
+    other = app.test_client()
+    other.post("/auth/login", data={"email": other_email, "password": PASSWORD})
+    assert certificate.number not in other.get("/account/certificates").get_data(as_text=True)
+    assert other.get(f"/admin/certificates/{certificate.id}").status_code == 403
+
+
+def test_the_admin_pages_issue_revoke_and_reissue(app, admin):
+    qualification_id, _user_id = _achieved(app, admin)
+    client = app.test_client()
+    client.post("/auth/login", data={"email": "cert-admin@example.com", "password": PASSWORD})
+    with app.app_context():
+        session_id = db.session.get(Qualification, qualification_id).session_id
+    listing = client.get(f"/admin/sessions/{session_id}/certificates").get_data(as_text=True)
+    assert "签发" in listing
+    issued = client.post(f"/admin/qualifications/{qualification_id}/certificate",
+                         follow_redirects=True).get_data(as_text=True)
+    assert "证书已签发" in issued
+    again = client.post(f"/admin/qualifications/{qualification_id}/certificate",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "已经签发过" in again
+    with app.app_context():
+        certificate_id = db.session.scalars(sa.select(Certificate.id)).one()
+    refused = client.post(f"/admin/certificates/{certificate_id}/revoke", data={"reason": ""},
+                          follow_redirects=True)
+    assert "请填写原因" in refused.get_data(as_text=True)
+    client.post(f"/admin/certificates/{certificate_id}/reissue", data={"reason": "照片更正"})
+    with app.app_context():
+        statuses = sorted(c.status.value for c in db.session.scalars(sa.select(Certificate)))
+    assert statuses == ["REVOKED", "VALID"]
+
+
+def test_production_refuses_to_start_without_signing_keys(database_url):
+    from exam_portal import create_app
+
+    with pytest.raises(RuntimeError, match="CERT_SIGNING_KEYS"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, "PRODUCTION": True,
+                    "SECRET_KEY": "a-real-production-secret-value"})
+    with pytest.raises(RuntimeError, match="CERT_SIGNING_KEYS"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url,
+                    "CERT_SIGNING_KEYS": "not-a-key"})
