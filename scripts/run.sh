@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/system-packages.sh
 bash scripts/setup.sh
 export FLASK_APP=exam_portal
 .venv/bin/flask --app exam_portal db upgrade

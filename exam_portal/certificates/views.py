@@ -2,7 +2,17 @@
 anyone verifies one by its number and code (or the QR code's link)."""
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,7 +25,7 @@ from ..models.certificates import Certificate, CertificateStatus
 from ..models.sittings import ExamSession, Qualification, QualificationStatus, Registration
 from ..models.types import utcnow
 from ..pagination import page_argument
-from ..services import ServiceError, certificates
+from ..services import ServiceError, certificate_pdf, certificates
 from .forms import RevokeForm
 
 bp = Blueprint("certificates", __name__)
@@ -48,7 +58,25 @@ def my_certificates():
                            **_context())
 
 
+@bp.get("/account/certificates/<int:certificate_id>/certificate.pdf")
+def download_my_certificate(certificate_id):
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or certificate.candidate_id != current_user.id:
+        abort(404)  # another candidate's certificate is not even acknowledged
+    return _pdf(certificate)
+
+
+def _pdf(certificate: Certificate) -> Response:
+    return Response(certificate_pdf.render(certificate), mimetype="application/pdf",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{certificate.number}.pdf"'})
+
+
 # Administrators ------------------------------------------------------------------------
+
+@bp.get("/admin/certificates/<int:certificate_id>/certificate.pdf")
+def download_certificate(certificate_id):
+    return _pdf(db.get_or_404(Certificate, certificate_id))
 
 @bp.get("/admin/sessions/<int:session_id>/certificates")
 def session_certificates(session_id):
@@ -66,6 +94,22 @@ def session_certificates(session_id):
                                           [q.registration_id for q in rows.items]))).all())
     return render_template("certificates/session.html", session=session, rows=rows,
                            issued=issued, numbers=numbers, form=ConfirmForm(), **_context())
+
+
+@bp.post("/admin/sessions/<int:session_id>/certificates/issue-all")
+def issue_all(session_id):
+    session = db.get_or_404(ExamSession, session_id)
+    back = redirect(url_for("certificates.session_certificates", session_id=session.id))
+    if not ConfirmForm().validate_on_submit():
+        flash(_("请求已过期，请重试。"), "danger")
+        return back
+    try:
+        job = certificates.start_issuing(session, current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return back
+    return redirect(url_for("jobs.job_detail", job_id=job.id))
 
 
 @bp.post("/admin/qualifications/<int:qualification_id>/certificate")

@@ -11,31 +11,38 @@ from ..extensions import db
 from ..models.jobs import Job
 from ..models.sittings import ExamSession
 from ..pagination import page_argument
-from ..services import jobs, results
+from ..services import certificates, jobs, results
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 
-KIND_LABELS = {results.COMPUTE_JOB: _l("计算考试成绩")}
+KIND_LABELS = {results.COMPUTE_JOB: _l("计算考试成绩"),
+               certificates.BULK_JOB: _l("批量签发证书")}
 PHASE_LABELS = {results.PHASE_MARKING: _l("按合格线判定科目成绩"),
-                results.PHASE_QUALIFICATIONS: _l("记录取得的资格")}
+                results.PHASE_QUALIFICATIONS: _l("记录取得的资格"),
+                certificates.PHASE_ISSUING: _l("签发证书")}
 SUMMARY_LABELS = {
     "subjects_marked": _l("判定的科目成绩"),
     "subjects_passed": _l("其中合格"),
     "qualifications_recorded": _l("新记录的资格"),
     "qualifications_withdrawn": _l("撤回的资格（不再满足条件）"),
+    "issued": _l("已签发"),
+    "skipped": _l("跳过"),
+    "skipped_reasons": _l("跳过的原因"),
 }
+_SESSION_JOBS = {results.COMPUTE_JOB: "sittings.session_results",
+                 certificates.BULK_JOB: "certificates.session_certificates"}
 
 
 def _target_name(job: Job) -> str:
-    if job.kind == results.COMPUTE_JOB and job.target_id:
+    if job.kind in _SESSION_JOBS and job.target_id:
         session = db.session.get(ExamSession, job.target_id)
         return session.name if session else ""
     return ""
 
 
 def _target_url(job: Job) -> str | None:
-    if job.kind == results.COMPUTE_JOB and job.target_id:
-        return url_for("sittings.session_results", session_id=job.target_id)
+    if job.kind in _SESSION_JOBS and job.target_id:
+        return url_for(_SESSION_JOBS[job.kind], session_id=job.target_id)
     return None
 
 

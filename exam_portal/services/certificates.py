@@ -20,10 +20,11 @@ from question_bank import certificates as signing
 
 from ..clock import LOCAL_ZONE
 from ..extensions import db
-from ..models.accounts import User
+from ..models.accounts import CandidateProfile, User
 from ..models.certificates import Certificate, CertificateKind, CertificateStatus
 from ..models.sittings import ExamSession, Qualification, QualificationStatus
-from . import ServiceError, audit
+from ..models.types import utcnow
+from . import ServiceError, audit, jobs
 
 MAX_REASON = 500
 
@@ -93,15 +94,15 @@ def _approved_on(qualification: Qualification, session: ExamSession):
     return moment.astimezone(LOCAL_ZONE).date()
 
 
-def issue_for_qualification(qualification: Qualification, actor: User, *, now: datetime,
-                            replaces: Certificate | None = None) -> Certificate:
-    """Issue the certificate of an achieved qualification (audited)."""
-    session = db.session.get(ExamSession, qualification.session_id)
+def _new_certificate(qualification: Qualification, session: ExamSession, profile,
+                     actor: User, now: datetime, replaces: Certificate | None = None
+                     ) -> Certificate:
+    """A signed certificate for *qualification*, not yet added; ServiceError (a reason
+    to show) when it cannot be issued."""
     if session.results_published_at is None:
         raise ServiceError(gettext("成绩发布后才能签发证书。"))
     if qualification.status is not QualificationStatus.ACHIEVED:
         raise ServiceError(gettext("只有已取得的资格才能签发证书。"))
-    profile = db.session.get(User, qualification.candidate_id).profile
     if profile is None or not profile.real_name or not profile.resident_id_masked:
         raise ServiceError(gettext("考生的个人资料缺少姓名或身份证号码，不能签发证书。"))
     certificate = Certificate(
@@ -118,6 +119,15 @@ def issue_for_qualification(qualification: Qualification, actor: User, *, now: d
         issued_at=now.astimezone(UTC).replace(microsecond=0), status=CertificateStatus.VALID,
         replaces_id=replaces.id if replaces else None)
     _sign(certificate)
+    return certificate
+
+
+def issue_for_qualification(qualification: Qualification, actor: User, *, now: datetime,
+                            replaces: Certificate | None = None) -> Certificate:
+    """Issue the certificate of an achieved qualification (audited)."""
+    session = db.session.get(ExamSession, qualification.session_id)
+    profile = db.session.get(User, qualification.candidate_id).profile
+    certificate = _new_certificate(qualification, session, profile, actor, now, replaces)
     try:
         with db.session.begin_nested():
             db.session.add(certificate)
@@ -128,6 +138,86 @@ def issue_for_qualification(qualification: Qualification, actor: User, *, now: d
         "level": qualification.level.value, "key_id": certificate.key_id,
         "replaces": replaces.number if replaces else None})
     return certificate
+
+
+BULK_JOB = "certificates.issue_session"
+BULK_BATCH = 1_000
+PHASE_ISSUING = "issuing"
+
+
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    pass
+
+
+def issue_session(session: ExamSession, actor: User, *, now: datetime,
+                  progress=_no_progress) -> dict:
+    """Issue every achieved qualification of the session that has no valid certificate
+    yet, in batches (each batch one audit row listing its numbers); say how many were
+    issued and why the others were skipped. Safe to run again."""
+    if session.results_published_at is None:
+        raise ServiceError(gettext("成绩发布后才能签发证书。"))
+    waiting = list(db.session.scalars(
+        sa.select(Qualification.id).where(
+            Qualification.session_id == session.id,
+            Qualification.status == QualificationStatus.ACHIEVED,
+            ~sa.exists().where(Certificate.qualification_id == Qualification.id,
+                               Certificate.status == CertificateStatus.VALID))
+        .order_by(Qualification.id)))
+    issued, skipped = 0, {}
+    progress(PHASE_ISSUING, 0, len(waiting))
+    for start in range(0, len(waiting), BULK_BATCH):
+        rows = db.session.execute(
+            sa.select(Qualification, CandidateProfile)
+            .outerjoin(CandidateProfile, CandidateProfile.user_id == Qualification.candidate_id)
+            .where(Qualification.id.in_(waiting[start:start + BULK_BATCH]))).all()
+        batch = []
+        for qualification, profile in rows:
+            try:
+                batch.append(_new_certificate(qualification, session, profile, actor, now))
+            except ServiceError as error:
+                skipped[str(error)] = skipped.get(str(error), 0) + 1
+        try:
+            with db.session.begin_nested():
+                db.session.add_all(batch)
+        except IntegrityError:
+            # One was issued singly meanwhile: this batch goes one by one.
+            batch = [c for c in batch if _add_one(c, skipped)]
+        if batch:
+            audit.record("certificate.issued_bulk", target=session, actor=actor, details={
+                "key_id": batch[0].key_id, "numbers": [c.number for c in batch]})
+        issued += len(batch)
+        progress(PHASE_ISSUING, min(start + BULK_BATCH, len(waiting)), len(waiting))
+    return {"issued": issued, "skipped": sum(skipped.values()), "skipped_reasons": skipped}
+
+
+def _add_one(certificate: Certificate, skipped: dict) -> bool:
+    try:
+        with db.session.begin_nested():
+            db.session.add(certificate)
+    except IntegrityError:
+        reason = gettext("这项资格已经签发过证书。")
+        skipped[reason] = skipped.get(reason, 0) + 1
+        return False
+    return True
+
+
+@jobs.job_kind(BULK_JOB)
+def _issue_session_job(params: dict, progress: jobs.Progress) -> dict:
+    session = db.session.get(ExamSession, params["session_id"])
+    if session is None:
+        raise ServiceError(gettext("考试批次不存在。"))
+    summary = issue_session(session, db.session.get(User, params["actor_id"]), now=utcnow(),
+                            progress=progress)
+    db.session.commit()
+    return summary
+
+
+def start_issuing(session: ExamSession, actor: User):
+    """Issue the session's certificates as a background job."""
+    if session.results_published_at is None:
+        raise ServiceError(gettext("成绩发布后才能签发证书。"))
+    return jobs.submit(BULK_JOB, target_id=session.id,
+                       params={"session_id": session.id, "actor_id": actor.id}, actor=actor)
 
 
 def revoke(certificate: Certificate, reason: str, actor: User, *, now: datetime) -> None:

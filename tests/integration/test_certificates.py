@@ -5,6 +5,7 @@ verified publicly from what the database holds, revoked and reissued, never dele
 import itertools
 import json
 import re
+import subprocess
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -259,3 +260,92 @@ def test_production_refuses_to_start_without_signing_keys(database_url):
     with pytest.raises(RuntimeError, match="CERT_SIGNING_KEYS"):
         create_app({"SQLALCHEMY_DATABASE_URI": database_url,
                     "CERT_SIGNING_KEYS": "not-a-key"})
+
+
+def _pdf_text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def _qr_texts(pdf: bytes, tmp_path) -> list[str]:
+    import zxingcpp
+    from PIL import Image
+
+    path = tmp_path / "page.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(path),
+                    str(tmp_path / "page")], check=True)
+    return [found.text for found in zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))]
+
+
+def test_the_pdf_carries_the_chinese_text_and_a_qr_code_to_the_verify_page(app, admin,
+                                                                           tmp_path):
+    qualification_id, user_id = _achieved(app, admin)
+    certificate = _issue(app, admin, qualification_id)
+    with app.app_context():
+        email = db.session.get(User, user_id).email
+    owner = app.test_client()
+    owner.post("/auth/login", data={"email": email, "password": PASSWORD})
+    response = owner.get(f"/account/certificates/{certificate.id}/certificate.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = _pdf_text(response.data, tmp_path)
+    assert app.config["CERT_TITLE_QUALIFICATION"].replace(" ", "") in text.replace(" ", "")
+    assert "林晓" in text.replace(" ", "") and certificate.number in text
+    expected = (f"{app.config['PUBLIC_BASE_URL']}/verify?n={certificate.number}"
+                f"&c={certificate.verification_code}")
+    assert _qr_texts(response.data, tmp_path) == [expected]
+    other_id = _candidate(app)
+    with app.app_context():
+        other_email = db.session.get(User, other_id).email
+    other = app.test_client()
+    other.post("/auth/login", data={"email": other_email, "password": PASSWORD})
+    assert other.get(f"/account/certificates/{certificate.id}/certificate.pdf"
+                     ).status_code == 404
+
+
+def _session_with(app, admin, count) -> int:
+    """A published session in which *count* candidates qualified for 助理."""
+    session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    users = [_candidate(app) for _ in range(count)]
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        for user_id in users:
+            registration = sittings.register(db.session.get(User, user_id), session,
+                                             Level.ASSISTANT, "11", declared=True, now=NOW)
+            registration.status = RegistrationStatus.VERIFIED
+            for subject in (Subject.COMP_JR, Subject.PRAC_JR):
+                results.record_score(registration, subject, Decimal(70),
+                                     source=ResultSource.PAPER, now=session.exam_closes_at)
+        results.compute_results(session, now=session.exam_closes_at)
+        results.publish(session, _actor(admin), now=session.exam_closes_at)
+        db.session.commit()
+    return session_id
+
+
+def test_a_whole_session_is_issued_as_a_job_with_reasons_for_the_skipped(app, admin):
+    session_id = _session_with(app, admin, 4)
+    with app.app_context():
+        qualifications = list(db.session.scalars(sa.select(Qualification).order_by(
+            Qualification.id)))
+        certificates.issue_for_qualification(qualifications[0], _actor(admin), now=NOW)
+        profile = db.session.get(User, qualifications[1].candidate_id).profile
+        profile.real_name = None  # cannot be printed on a certificate
+        db.session.commit()
+        session = db.session.get(ExamSession, session_id)
+        job = certificates.start_issuing(session, _actor(admin))
+        db.session.expire_all()
+        summary = job.summary
+        assert job.status.value == "SUCCEEDED", job.error
+        assert summary["issued"] == 2 and summary["skipped"] == 1
+        assert any("缺少姓名" in reason for reason in summary["skipped_reasons"])
+        assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 3
+        again = certificates.start_issuing(session, _actor(admin))
+        db.session.expire_all()
+        assert again.summary["issued"] == 0  # nothing issued twice
+        numbers = json.loads(db.session.scalars(sa.select(AuditEvent.details).where(
+            AuditEvent.action == "certificate.issued_bulk")).one())["numbers"]
+        assert len(numbers) == 2
+        assert all(certificates.signature_valid(c)
+                   for c in db.session.scalars(sa.select(Certificate)))
