@@ -76,7 +76,12 @@ def next_mark(session: ExamSession, marker: User, *, now: datetime) -> Mark | No
         Mark.session_id == session.id, Mark.marker_id == marker.id,
         Mark.submitted_at.is_(None), Mark.claimed_at >= now - timedelta(minutes=CLAIM_MINUTES)))
     if held is not None:
-        return held
+        settled = db.session.scalar(sa.select(Response.score_halves).where(
+            Response.attempt_id == held.attempt_id, Response.position == held.position))
+        if settled is None:
+            return held
+        db.session.delete(held)  # settled meanwhile (a first mark was corrected)
+        db.session.flush()
     _release_stale(session, now)
     def marked(*conditions):
         return sa.exists().where(Mark.attempt_id == Response.attempt_id,

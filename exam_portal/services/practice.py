@@ -120,6 +120,8 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
     """Draw a paper or practice set for the candidate and store it."""
     if (mode is Mode.EXAM) != (sitting is not None):
         raise CannotStart(gettext("正式考试只能从报名开始。"))
+    if mode.is_practice and _sitting_in_progress(candidate_id, subject):
+        raise CannotStart(gettext("你正在参加这个科目的正式考试，交卷前不能练习这个科目。"))
     today = now.astimezone(LOCAL_ZONE).date()
     if mode is Mode.MOCK:
         existing = open_mock(candidate_id, subject)
@@ -148,6 +150,13 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         ids = (learning.book_item_ids if mode is Mode.REDO
                else learning.bookmarked_item_ids)(candidate_id, subject)
         pool = Pool(cached.by_item[item_id] for item_id in ids if item_id in cached.by_item)
+    if mode.is_practice:
+        # Practice would show the keys of the candidate's own exam paper before its
+        # results are published: those items stay out until then.
+        sat = _unpublished_exam_items(candidate_id, subject)
+        if sat:
+            pool = Pool((entry for entry in pool.by_version.values() if entry.item_id not in sat),
+                        on_date=pool.on_date)
     chosen_chapters = None
     if mode is Mode.CHAPTER:
         known = {chapter.code for chapter in syllabus.load().trees[subject].chapters}
@@ -224,6 +233,24 @@ def _insert_mock(attempt: Attempt) -> Attempt:
             raise
         return existing
     return attempt
+
+
+def _sitting_in_progress(candidate_id: int, subject: Subject) -> bool:
+    return db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(
+        Attempt.candidate_id == candidate_id, Attempt.subject == subject,
+        Attempt.mode == Mode.EXAM, Attempt.status == AttemptStatus.IN_PROGRESS)) > 0
+
+
+def _unpublished_exam_items(candidate_id: int, subject: Subject) -> set[int]:
+    from ..models.sittings import ExamSession, Registration
+
+    return set(db.session.scalars(
+        sa.select(AttemptItem.item_id)
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .join(Registration, Registration.id == Attempt.registration_id)
+        .join(ExamSession, ExamSession.id == Registration.session_id)
+        .where(Attempt.candidate_id == candidate_id, Attempt.subject == subject,
+               Attempt.mode == Mode.EXAM, ExamSession.results_published_at.is_(None))))
 
 
 def _insert_sitting(attempt: Attempt) -> Attempt:

@@ -275,3 +275,22 @@ def test_a_sitting_cannot_be_reopened_after_publication_even_if_rejected(app, pa
         with pytest.raises(ServiceError, match="成绩已发布"):
             online_exams.reopen(db.session.get(Attempt, attempt_id), 10, "停电",
                                 _actor(admin), now=session.exam_closes_at)
+
+
+def test_a_claim_on_an_answer_settled_meanwhile_is_dropped(app, paper):
+    session_id, attempt_id, _user_id = paper
+    first, second, third = _markers(app, 3)
+    mark = _mark_next(app, session_id, first, 10)  # 20
+    _mark_next(app, session_id, second, 2)  # 4: needs a third marker
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        claim = exam_marking.next_mark(session, db.session.get(User, third), now=EXAM_TIME)
+        assert (claim.position, claim.round) == (mark.position, 3)
+        db.session.commit()
+        # The first marker corrects theirs: the two now agree and the answer settles.
+        exam_marking.submit(db.session.get(Mark, mark.id), db.session.get(User, first),
+                            [[Decimal(2)], [Decimal(2)]], now=EXAM_TIME)
+        db.session.commit()
+        following = exam_marking.next_mark(session, db.session.get(User, third), now=EXAM_TIME)
+        assert following is None or following.position != mark.position
+    assert _final(app, attempt_id, mark.position) == 8

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
-from exam_portal.models.attempts import Attempt
+from exam_portal.models.attempts import Attempt, AttemptItem
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.sittings import ExamSession, Registration, ResultSource, SubjectResult
 from exam_portal.services import ServiceError, online_exams, practice, results, sittings
@@ -18,7 +18,7 @@ from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
-from .practice_support import SENTINEL, login, objective_bank, save, shown_keys
+from .practice_support import SENTINEL, login, objective_bank, save, shown_keys, start
 from .test_sittings import NOW, _actor, _candidate, _register, _session
 from .test_sittings_pages import _admin_client
 
@@ -253,3 +253,22 @@ def test_a_sitting_left_open_is_handed_in_before_the_results(app, sitting, admin
         assert not attempt.is_open and attempt.ended_by.value == "DEADLINE"
         results.publish(session, _actor(admin), now=later)
         db.session.commit()
+
+
+def test_practice_never_shows_the_items_of_an_unpublished_exam_paper(app, sitting, admin):
+    session_id, registration_id, _user_id, client = sitting
+    attempt_id = _start(client, registration_id)
+    refused = client.post("/practice/subjects/COMP_JR/start", data={"mode": "RANDOM"},
+                          follow_redirects=True)
+    assert "交卷前不能练习" in refused.get_data(as_text=True)
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    with app.app_context():
+        exam_items = set(db.session.scalars(sa.select(AttemptItem.item_id).where(
+            AttemptItem.attempt_id == attempt_id)))
+    for _ in range(3):  # the bank holds 95 COMP_JR items, the exam paper 80 of them
+        practice_id = start(client, Subject.COMP_JR, mode="RANDOM")
+        with app.app_context():
+            drawn = set(db.session.scalars(sa.select(AttemptItem.item_id).where(
+                AttemptItem.attempt_id == practice_id)))
+        assert drawn and not drawn & exam_items
+        client.post(f"/practice/attempts/{practice_id}/submit")
