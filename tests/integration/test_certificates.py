@@ -349,3 +349,18 @@ def test_a_whole_session_is_issued_as_a_job_with_reasons_for_the_skipped(app, ad
         assert len(numbers) == 2
         assert all(certificates.signature_valid(c)
                    for c in db.session.scalars(sa.select(Certificate)))
+
+
+def test_guessing_codes_finds_nothing_and_the_limit_answers_429_ce_4(make_app, admin, app):
+    qualification_id, _user_id = _achieved(app, admin)
+    certificate = _issue(app, admin, qualification_id)
+    with app.app_context():
+        hits = sum(certificates.find(certificate.number, signing.new_code()) is not None
+                   for _ in range(1000))
+    assert hits == 0
+    limited = make_app(VERIFY_LIMIT_PER_ADDRESS="5 per minute")
+    client = limited.test_client()
+    answers = [client.get("/verify", query_string={"n": certificate.number,
+                                                   "c": signing.new_code()}).status_code
+               for _ in range(7)]
+    assert answers[:5] == [200] * 5 and answers[5:] == [429, 429]
