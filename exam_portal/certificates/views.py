@@ -21,8 +21,8 @@ from ..account.forms import ConfirmForm
 from ..clock import LOCAL_ZONE
 from ..extensions import db, limiter
 from ..forms import error_messages
-from ..models.certificates import Certificate, CertificateStatus
-from ..models.sittings import ExamSession, Qualification, QualificationStatus, Registration
+from ..models.certificates import Certificate
+from ..models.sittings import ExamSession, Qualification
 from ..models.types import utcnow
 from ..pagination import page_argument
 from ..services import ServiceError, certificate_pdf, certificates
@@ -81,17 +81,9 @@ def download_certificate(certificate_id):
 @bp.get("/admin/sessions/<int:session_id>/certificates")
 def session_certificates(session_id):
     session = db.get_or_404(ExamSession, session_id)
-    rows = db.paginate(
-        sa.select(Qualification).where(Qualification.session_id == session.id,
-                                       Qualification.status == QualificationStatus.ACHIEVED)
-        .order_by(Qualification.id), page=page_argument(),
-        per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    issued = {c.qualification_id: c for c in db.session.scalars(sa.select(Certificate).where(
-        Certificate.qualification_id.in_([q.id for q in rows.items]),
-        Certificate.status == CertificateStatus.VALID))}
-    numbers = dict(db.session.execute(sa.select(Registration.id, Registration.admission_number)
-                                      .where(Registration.id.in_(
-                                          [q.registration_id for q in rows.items]))).all())
+    rows = db.paginate(certificates.achieved_query(session), page=page_argument(),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    issued, numbers = certificates.issue_state(rows.items)
     return render_template("certificates/session.html", session=session, rows=rows,
                            issued=issued, numbers=numbers, form=ConfirmForm(), **_context())
 

@@ -22,7 +22,7 @@ from ..clock import LOCAL_ZONE
 from ..extensions import db
 from ..models.accounts import CandidateProfile, User
 from ..models.certificates import Certificate, CertificateKind, CertificateStatus
-from ..models.sittings import ExamSession, Qualification, QualificationStatus
+from ..models.sittings import ExamSession, Qualification, QualificationStatus, Registration
 from ..models.types import utcnow
 from . import ServiceError, audit, jobs
 
@@ -263,6 +263,25 @@ def find(number: str, code: str) -> Certificate | None:
         return None
     stored = certificate.verification_code.encode("utf-8")
     return certificate if hmac.compare_digest(stored, given) else None
+
+
+def achieved_query(session: ExamSession):
+    """The session's achieved qualifications, the ones a certificate can be issued for."""
+    return (sa.select(Qualification).where(
+        Qualification.session_id == session.id,
+        Qualification.status == QualificationStatus.ACHIEVED).order_by(Qualification.id))
+
+
+def issue_state(qualifications: list[Qualification]) -> tuple[dict, dict]:
+    """For a page of qualifications: their valid certificates, and the admission numbers
+    of their registrations (each by one query)."""
+    issued = {c.qualification_id: c for c in db.session.scalars(sa.select(Certificate).where(
+        Certificate.qualification_id.in_([q.id for q in qualifications]),
+        Certificate.status == CertificateStatus.VALID))}
+    numbers = dict(db.session.execute(
+        sa.select(Registration.id, Registration.admission_number)
+        .where(Registration.id.in_([q.registration_id for q in qualifications]))).all())
+    return issued, numbers
 
 
 def own_certificates(candidate: User) -> list[Certificate]:

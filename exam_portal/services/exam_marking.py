@@ -47,20 +47,25 @@ def threshold() -> Decimal:
     return Decimal(str(current_app.config["MARKING_ADJUDICATION_THRESHOLD"]))
 
 
-def _answers(session: ExamSession):
-    """The non-blank subjective answers of the session's handed-in sittings, with the
-    item and the final mark (None until it is known)."""
+def _subjective_answers():
+    """Non-blank answers to subjective items, with the item and the final mark (None
+    until it is known)."""
     return (sa.select(Response.attempt_id, Response.position, AttemptItem.item_id,
                       Response.score_halves)
-            .join(Attempt, Attempt.id == Response.attempt_id)
-            .join(Registration, Registration.id == Attempt.registration_id)
             .join(AttemptItem, sa.and_(AttemptItem.attempt_id == Response.attempt_id,
                                        AttemptItem.position == Response.position))
             .join(Item, Item.id == AttemptItem.item_id)
-            .where(Registration.session_id == session.id, Attempt.mode == Mode.EXAM,
-                   Attempt.status == AttemptStatus.SUBMITTED,
-                   Item.item_type.in_(_SUBJECTIVE), Response.text.is_not(None),
+            .where(Item.item_type.in_(_SUBJECTIVE), Response.text.is_not(None),
                    Response.text != ""))
+
+
+def _answers(session: ExamSession):
+    """The subjective answers of the session's handed-in sittings."""
+    return (_subjective_answers()
+            .join(Attempt, Attempt.id == Response.attempt_id)
+            .join(Registration, Registration.id == Attempt.registration_id)
+            .where(Registration.session_id == session.id, Attempt.mode == Mode.EXAM,
+                   Attempt.status == AttemptStatus.SUBMITTED))
 
 
 def _check_session(session: ExamSession) -> None:
@@ -233,13 +238,8 @@ def _score_paper_if_complete(attempt_id: int, *, now: datetime) -> None:
 
 
 def _open_answers_of(attempt_id: int):
-    return (sa.select(Response.position)
-            .join(AttemptItem, sa.and_(AttemptItem.attempt_id == Response.attempt_id,
-                                       AttemptItem.position == Response.position))
-            .join(Item, Item.id == AttemptItem.item_id)
-            .where(Response.attempt_id == attempt_id, Item.item_type.in_(_SUBJECTIVE),
-                   Response.score_halves.is_(None), Response.text.is_not(None),
-                   Response.text != ""))
+    return _subjective_answers().where(Response.attempt_id == attempt_id,
+                                       Response.score_halves.is_(None))
 
 
 def settle_blank_papers(attempt: Attempt, *, now: datetime) -> None:
