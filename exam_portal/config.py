@@ -103,7 +103,15 @@ class Config:
     CERT_SIGNING_KEYS = None
     CERT_ISSUER = "社会工作者考试门户运营单位"
     CERT_TITLE_QUALIFICATION = "社会工作者职业资格考试合格证明"
+    # Training certificates (completed training programmes) are the portal's own: their
+    # issuer defaults to CERT_ISSUER, the operator, never a state body.
+    CERT_TITLE_TRAINING = "社会工作者考试培训结业证书"
+    CERT_ISSUER_TRAINING = None
     VERIFY_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
+    # Files that jobs produce (a session's certificate PDFs as a ZIP). Unset: the
+    # instance folder's exports/. With several app servers or RQ workers on other
+    # machines, point it at storage they all share.
+    EXPORT_DIR = None
 
     PAGE_SIZE = 20
     PRODUCTION = False
@@ -134,6 +142,10 @@ _ENV_KEYS = {
     "MARKING_ADJUDICATION_THRESHOLD": "MARKING_ADJUDICATION_THRESHOLD",
     "CERT_SIGNING_KEYS": "CERT_SIGNING_KEYS",
     "CERT_ISSUER": "CERT_ISSUER",
+    "CERT_TITLE_QUALIFICATION": "CERT_TITLE_QUALIFICATION",
+    "CERT_TITLE_TRAINING": "CERT_TITLE_TRAINING",
+    "CERT_ISSUER_TRAINING": "CERT_ISSUER_TRAINING",
+    "EXPORT_DIR": "EXPORT_DIR",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK"}
@@ -160,6 +172,8 @@ def finish_config(app) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
         )
+    if not config.get("EXPORT_DIR"):
+        config["EXPORT_DIR"] = str(Path(app.instance_path) / "exports")
     if str(config["SQLITE_SYNCHRONOUS"]).upper() not in ("NORMAL", "FULL"):
         raise RuntimeError("SQLITE_SYNCHRONOUS must be NORMAL or FULL.")
     config["SQLITE_SYNCHRONOUS"] = str(config["SQLITE_SYNCHRONOUS"]).upper()

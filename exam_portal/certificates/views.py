@@ -25,7 +25,7 @@ from ..models.certificates import Certificate
 from ..models.sittings import ExamSession, Qualification
 from ..models.types import utcnow
 from ..pagination import page_argument
-from ..services import ServiceError, certificate_pdf, certificates
+from ..services import ServiceError, certificate_exports, certificate_pdf, certificates
 from .forms import RevokeForm
 
 bp = Blueprint("certificates", __name__)
@@ -90,13 +90,22 @@ def session_certificates(session_id):
 
 @bp.post("/admin/sessions/<int:session_id>/certificates/issue-all")
 def issue_all(session_id):
+    return _start_session_job(session_id, certificates.start_issuing)
+
+
+@bp.post("/admin/sessions/<int:session_id>/certificates/export")
+def export_pdfs(session_id):
+    return _start_session_job(session_id, certificate_exports.start_export)
+
+
+def _start_session_job(session_id: int, start) -> Response:
     session = db.get_or_404(ExamSession, session_id)
     back = redirect(url_for("certificates.session_certificates", session_id=session.id))
     if not ConfirmForm().validate_on_submit():
         flash(_("请求已过期，请重试。"), "danger")
         return back
     try:
-        job = certificates.start_issuing(session, current_user)
+        job = start(session, current_user)
     except ServiceError as error:
         db.session.rollback()
         flash(str(error), "danger")

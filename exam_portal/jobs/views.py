@@ -2,7 +2,7 @@
 by the page) and final summary."""
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, render_template, url_for
+from flask import Blueprint, abort, current_app, jsonify, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -11,15 +11,17 @@ from ..extensions import db
 from ..models.jobs import Job
 from ..models.sittings import ExamSession
 from ..pagination import page_argument
-from ..services import certificates, jobs, results
+from ..services import certificate_exports, certificates, jobs, results
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 
 KIND_LABELS = {results.COMPUTE_JOB: _l("计算考试成绩"),
-               certificates.BULK_JOB: _l("批量签发证书")}
+               certificates.BULK_JOB: _l("批量签发证书"),
+               certificate_exports.EXPORT_JOB: _l("导出证书 PDF")}
 PHASE_LABELS = {results.PHASE_MARKING: _l("按合格线判定科目成绩"),
                 results.PHASE_QUALIFICATIONS: _l("记录取得的资格"),
-                certificates.PHASE_ISSUING: _l("签发证书")}
+                certificates.PHASE_ISSUING: _l("签发证书"),
+                certificate_exports.PHASE_RENDERING: _l("生成证书 PDF")}
 SUMMARY_LABELS = {
     "subjects_marked": _l("判定的科目成绩"),
     "subjects_passed": _l("其中合格"),
@@ -28,9 +30,13 @@ SUMMARY_LABELS = {
     "issued": _l("已签发"),
     "skipped": _l("跳过"),
     "skipped_reasons": _l("跳过的原因"),
+    "rendered": _l("生成的 PDF"),
+    "file": _l("文件"),
+    "size_mb": _l("大小（MB）"),
 }
 _SESSION_JOBS = {results.COMPUTE_JOB: "sittings.session_results",
-                 certificates.BULK_JOB: "certificates.session_certificates"}
+                 certificates.BULK_JOB: "certificates.session_certificates",
+                 certificate_exports.EXPORT_JOB: "certificates.session_certificates"}
 
 
 def _target_name(job: Job) -> str:
@@ -67,7 +73,8 @@ def job_detail(job_id):
     return render_template("jobs/job_detail.html", job=job, kind_labels=KIND_LABELS,
                            phase_labels=PHASE_LABELS, summary_labels=SUMMARY_LABELS,
                            status_label=_status_label(job), percent=jobs.percent(job),
-                           target_url=_target_url(job), target_name=_target_name(job))
+                           target_url=_target_url(job), target_name=_target_name(job),
+                           has_file=certificate_exports.export_file(job) is not None)
 
 
 @bp.get("/<int:job_id>/progress")
@@ -77,3 +84,12 @@ def job_progress(job_id):
     return jsonify(status=job.status.value, finished=job.finished, percent=jobs.percent(job),
                    done=job.done, total=job.total, phase=str(phase) if phase else "",
                    label=_status_label(job))
+
+
+@bp.get("/<int:job_id>/file")
+def download_job_file(job_id):
+    path = certificate_exports.export_file(db.get_or_404(Job, job_id))
+    if path is None:
+        abort(404)  # not an export, not finished, or replaced by a newer export
+    return send_file(path, mimetype="application/zip", as_attachment=True,
+                     download_name=path.name, max_age=0)
