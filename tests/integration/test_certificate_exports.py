@@ -3,6 +3,7 @@ certificates, whole or not at all, downloadable by administrators only, audited.
 
 import csv
 import io
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -77,6 +78,10 @@ def test_the_valid_certificates_of_a_session_download_as_one_zip(app, admin, exp
     assert sorted(archive.namelist()) == sorted([f"{n}.pdf" for n in valid] + ["index.csv"])
     first = archive.read(f"{valid[0]}.pdf")
     assert valid[0] in _pdf_text(first, tmp_path)
+    # Each embedded Noto CJK face costs ~110 KB even subset: the design uses two.
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "certificate.pdf")], check=True,
+                           capture_output=True, text=True).stdout.splitlines()[2:]
+    assert len(fonts) == 2 and len(first) < 300_000
     rows = list(csv.reader(io.StringIO(archive.read("index.csv").decode("utf-8-sig"))))
     assert rows[0][0] == "证书编号" and sorted(row[0] for row in rows[1:]) == valid
     assert all("*" in row[2] for row in rows[1:])  # masked ID only
