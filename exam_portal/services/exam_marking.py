@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from question_bank import marking
 from question_bank.i18n import N_
@@ -193,7 +194,11 @@ def submit(mark: Mark, marker: User, awarded: list[list[Decimal]], *, now: datet
     before = mark.total_halves
     mark.awarded = [[int(points * 2) for points in part] for part in awarded]
     mark.total_halves, mark.submitted_at = int(total * 2), now
-    db.session.flush()
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        # Idle past CLAIM_MINUTES and given back to the queue by another marker's request.
+        raise ServiceError(gettext("这份评阅超时未提交，已放回队列，请重新领取。")) from error
     audit.record("mark.changed" if before is not None else "mark.submitted", target=mark,
                  actor=marker, details={"attempt": mark.attempt_id, "position": mark.position,
                                         "round": mark.round, "before": before,

@@ -294,3 +294,24 @@ def test_a_claim_on_an_answer_settled_meanwhile_is_dropped(app, paper):
         following = exam_marking.next_mark(session, db.session.get(User, third), now=EXAM_TIME)
         assert following is None or following.position != mark.position
     assert _final(app, attempt_id, mark.position) == 8
+
+
+def test_submitting_a_claim_given_back_meanwhile_is_refused_with_a_reason(app, paper,
+                                                                          database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite: a request's BEGIN IMMEDIATE keeps other writers out until it ends")
+    session_id, _attempt_id, _user_id = paper
+    (first,) = _markers(app, 1)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        marker = db.session.get(User, first)
+        mark = exam_marking.next_mark(session, marker, now=EXAM_TIME)
+        db.session.commit()
+        shape = exam_marking.view(mark, marker).rubric.shape  # the marking page is open
+        # Meanwhile another marker's request found the claim idle and gave it back.
+        with db.engine.begin() as other:
+            other.execute(sa.delete(Mark).where(Mark.id == mark.id))
+        with pytest.raises(ServiceError, match="放回队列"):
+            exam_marking.submit(mark, marker, _points(shape, 1), now=EXAM_TIME)
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count(Mark.id))) == 0
