@@ -123,6 +123,12 @@ def update_session(session: ExamSession, fields: SessionFields, actor: User) -> 
                 sa.or_(sa.exists().where(SubjectResult.registration_id == Registration.id),
                        sa.exists().where(Attempt.registration_id == Registration.id)))):
         raise ServiceError(gettext("已有成绩或考试作答的考试批次不能改变考试方式。"))
+    # Papers in progress have deadlines inside the window: it may only grow at its end.
+    if (fields.exam_opens_at != session.exam_opens_at
+            or fields.exam_closes_at < session.exam_closes_at) and db.session.scalar(
+            sa.select(sa.exists().where(Attempt.registration_id == Registration.id,
+                                        Registration.session_id == session.id))):
+        raise ServiceError(gettext("已有考生开始作答：考试时间只能延后结束，不能改动开始时间或提前结束。"))
     _apply(session, fields)
     db.session.flush()
     audit.record("session.updated", target=session, actor=actor,

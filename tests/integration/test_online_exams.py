@@ -19,7 +19,7 @@ from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
 from .practice_support import SENTINEL, login, objective_bank, save, shown_keys, start
-from .test_sittings import NOW, _actor, _candidate, _register, _session
+from .test_sittings import NOW, _actor, _candidate, _fields, _register, _session
 from .test_sittings_pages import _admin_client
 
 EXAM_OPENS = NOW + timedelta(days=60)
@@ -272,3 +272,21 @@ def test_practice_never_shows_the_items_of_an_unpublished_exam_paper(app, sittin
                 AttemptItem.attempt_id == practice_id)))
         assert drawn and not drawn & exam_items
         client.post(f"/practice/attempts/{practice_id}/submit")
+
+
+def test_once_a_sitting_has_begun_the_exam_window_may_only_end_later(app, sitting, admin):
+    session_id, registration_id, _user_id, client = sitting
+    _start(client, registration_id)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        for change in (dict(exam_closes_at=EXAM_OPENS + timedelta(hours=3)),
+                       dict(exam_opens_at=EXAM_OPENS - timedelta(days=1))):
+            with pytest.raises(ServiceError, match="只能延后结束"):
+                sittings.update_session(session, _fields(levels=(Level.ASSISTANT,), **change),
+                                        _actor(admin))
+            db.session.rollback()
+        later = EXAM_OPENS + timedelta(days=2)
+        sittings.update_session(session, _fields(levels=(Level.ASSISTANT,),
+                                                 exam_closes_at=later), _actor(admin))
+        db.session.commit()
+        assert db.session.get(ExamSession, session_id).exam_closes_at == later
