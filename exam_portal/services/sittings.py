@@ -128,7 +128,8 @@ def update_session(session: ExamSession, fields: SessionFields, actor: User) -> 
             or fields.exam_closes_at < session.exam_closes_at) and db.session.scalar(
             sa.select(sa.exists().where(Attempt.registration_id == Registration.id,
                                         Registration.session_id == session.id))):
-        raise ServiceError(gettext("已有考生开始作答：考试时间只能延后结束，不能改动开始时间或提前结束。"))
+        raise ServiceError(gettext(
+            "已有考生开始作答：考试时间只能延后结束，不能改动开始时间或提前结束。"))
     _apply(session, fields)
     db.session.flush()
     audit.record("session.updated", target=session, actor=actor,
