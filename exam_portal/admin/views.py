@@ -143,4 +143,5 @@ def audit_log():
     events = audit.recent_events(
         page=page_argument(), per_page=current_app.config["PAGE_SIZE"], action=action or None
     )
-    return render_template("admin/audit_log.html", events=events, action=action)
+    return render_template("admin/audit_log.html", events=events, action=action,
+                           actors=audit.actor_emails(events.items))

@@ -10,6 +10,7 @@ from flask import has_request_context
 from flask_login import current_user
 
 from ..extensions import client_address, db, lock_for_writing
+from ..models.accounts import User
 from ..models.audit import GENESIS_HASH, AuditEvent
 from ..models.types import utcnow
 
@@ -108,3 +109,9 @@ def recent_events(*, page: int, per_page: int, action: str | None = None):
     if action:
         query = query.where(AuditEvent.action == action)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def actor_emails(events) -> dict[int, str]:
+    """The e-mail of each actor on a page of events, by one query."""
+    ids = {event.actor_id for event in events if event.actor_id}
+    return dict(db.session.execute(sa.select(User.id, User.email).where(User.id.in_(ids))).all())

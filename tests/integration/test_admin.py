@@ -137,5 +137,6 @@ def test_user_list_searches_filters_and_paginates(app, admin):
 def test_admin_reads_the_audit_log(app, admin):
     page = admin.get("/admin/audit").get_data(as_text=True)
     assert "auth.login" in page
+    assert ">admin@example.com</a>" in page  # the actor by e-mail, not a bare id
     filtered = admin.get("/admin/audit?action=account.sign_up").get_data(as_text=True)
     assert "auth.login<" not in filtered
