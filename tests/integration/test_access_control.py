@@ -4,6 +4,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing import AnyConverter, PathConverter
 
 from exam_portal.models.accounts import Role
 from exam_portal.permissions import ACCESS, allowed
@@ -14,12 +15,24 @@ from ..factories import make_user
 ROLES = [None, Role.CANDIDATE, Role.TRAINER, Role.ADMIN]
 
 
+def _sample(rule, name):
+    converter = rule._converters[name]
+    if isinstance(converter, AnyConverter):
+        return sorted(converter.items)[0]
+    return "css/app.css" if isinstance(converter, PathConverter) else 1
+
+
 def _routes(app):
-    """Yield (endpoint, method, url) for every rule, ids filled with 1."""
+    """Yield (endpoint, method, url) for every rule and method, every parameter filled
+    (ids with 1); each URL routes back to its own rule, so none is left out."""
+    adapter = app.url_map.bind("localhost")
     for rule in app.url_map.iter_rules():
-        url = re.sub(r"<(?:int:)?(\w+)>", lambda m: "1", rule.rule)
-        url = url.replace("<path:filename>", "css/app.css")
+        names = set(rule.arguments) - set(rule.defaults or {})
+        url = rule.build({name: _sample(rule, name) for name in names},
+                         append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            matched, _ = adapter.match(url, method=method)
+            assert matched == rule.endpoint, f"{rule.rule} {method} routes to {matched}"
             yield rule.endpoint, method, url
 
 
@@ -91,7 +104,9 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(make_ap
     client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
     before = _row_counts(app)
     writes = [(e, m, u) for e, m, u in _routes(app) if m in ("POST", "PUT", "PATCH", "DELETE")]
-    assert len(writes) >= 10
+    every_write = [(rule.rule, method) for rule in app.url_map.iter_rules()
+                   for method in rule.methods & {"POST", "PUT", "PATCH", "DELETE"}]
+    assert len(writes) == len(every_write) >= 10  # two ids, defaults, any(): all of them
     for endpoint, method, url in writes:
         response = client.open(url, method=method,
                                data={"email": "x@example.com", "password": "p" * 20})
