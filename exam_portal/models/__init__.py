@@ -29,3 +29,4 @@ from .sittings import (  # noqa: F401
     Registration,
     SubjectResult,
 )
+from .training import TrainingProgramme, TrainingRequirement  # noqa: F401

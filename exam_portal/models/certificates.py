@@ -1,5 +1,5 @@
-"""Certificates: the signed record of a qualification (or, later, a completed training
-programme), with its public number and verification code, and its revocation."""
+"""Certificates: the signed record of a qualification or of a completed training
+programme, with its public number and verification code, and its revocation."""
 
 import enum
 from datetime import date, datetime
@@ -31,6 +31,17 @@ class Certificate(db.Model):
         sa.Index("uq_certificates_valid_qualification", "qualification_id", unique=True,
                  sqlite_where=sa.text("status = 'VALID'"),
                  postgresql_where=sa.text("status = 'VALID'")),
+        # One valid training certificate per programme and candidate, likewise.
+        sa.Index("uq_certificates_valid_programme_candidate", "programme_id", "candidate_id",
+                 unique=True, sqlite_where=sa.text("status = 'VALID'"),
+                 postgresql_where=sa.text("status = 'VALID'")),
+        # A qualification certificate names its qualification and level; a training
+        # one its programme (whose level is optional), never a qualification.
+        sa.CheckConstraint(
+            "(kind = 'QUALIFICATION' AND qualification_id IS NOT NULL AND level IS NOT NULL"
+            " AND programme_id IS NULL) OR (kind = 'TRAINING' AND programme_id IS NOT NULL"
+            " AND programme_name IS NOT NULL AND qualification_id IS NULL)",
+            name="kind_source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,7 +50,11 @@ class Certificate(db.Model):
     kind: Mapped[CertificateKind] = mapped_column(enum_type(CertificateKind, "certificate_kind"))
     qualification_id: Mapped[int | None] = mapped_column(sa.ForeignKey("qualifications.id"))
     candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    level: Mapped[Level] = mapped_column(enum_type(Level, "level"))
+    programme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("training_programmes.id"))
+    # The programme's name as at issue: the record is signed, a later rename must not
+    # change it.
+    programme_name: Mapped[str | None] = mapped_column(sa.String(100))
+    level: Mapped[Level | None] = mapped_column(enum_type(Level, "level"))
     # The holder as at issue (a later profile change does not alter a certificate).
     holder_name: Mapped[str] = mapped_column(sa.String(64))
     holder_id_masked: Mapped[str] = mapped_column(sa.String(18))
