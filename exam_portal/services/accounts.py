@@ -9,7 +9,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 
 from .. import security
-from ..extensions import db
+from ..extensions import db, reading_only
 from ..models.accounts import PasswordResetToken, Role, User
 from ..models.types import utcnow
 from . import ServiceError, audit, mail
@@ -78,13 +78,33 @@ def _dummy_hash() -> str:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None; audit the outcome."""
-    user = find_by_email(email)
-    if user is None:
+    """Return the active user with these credentials, or None; audit the outcome.
+
+    The password is checked outside any transaction: scrypt takes tens of milliseconds
+    by design, and on SQLite a writing transaction holds the database's only write
+    lock, so a login storm at the start of an exam queued every writer (saves too)
+    behind the hashing, past busy_timeout ("database is locked"). The account is read
+    again for the writes; a password changed in between counts as a wrong one.
+    """
+    session = db.session
+    separate = not (session.new or session.dirty or session.deleted)
+    if separate:
+        session.rollback()  # nothing pending: the read below begins deferred
+    with reading_only():
+        found = session.execute(sa.select(User.id, User.password_hash).where(
+            User.email == normalise_email(email))).first()
+        if separate:
+            session.rollback()
+    if found is None:
         security.verify_password(_dummy_hash(), password)
         audit.record("auth.login_failed", details={"reason": "unknown_account"})
         return None
-    if not security.verify_password(user.password_hash, password) or not user.is_active:
+    right = security.verify_password(found.password_hash, password)
+    user = session.get(User, found.id)
+    if user is None:
+        audit.record("auth.login_failed", details={"reason": "unknown_account"})
+        return None
+    if not right or user.password_hash != found.password_hash or not user.is_active:
         reason = "wrong_password" if user.is_active else "inactive"
         audit.record("auth.login_failed", target=user, details={"reason": reason})
         return None

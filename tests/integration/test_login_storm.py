@@ -1,0 +1,89 @@
+"""The login storm at the start of an exam (RELIABILITY LD-3, LD-4): many candidates
+behind one address all get in, guessing stays limited per address and per account, and
+a login never holds SQLite's write lock while it hashes the password."""
+
+import sqlite3
+
+import sqlalchemy as sa
+
+from exam_portal import security
+from exam_portal.extensions import db
+from exam_portal.models.accounts import User
+
+from ..conftest import PASSWORD
+from ..factories import make_user
+
+CENTRE = {"REMOTE_ADDR": "203.0.113.7"}  # one exam centre behind one NAT address
+
+
+def _log_in(app, email, password=PASSWORD):
+    return app.test_client().post("/auth/login", data={"email": email, "password": password},
+                                  environ_base=CENTRE)
+
+
+def test_two_hundred_candidates_behind_one_address_all_log_in(app):
+    with app.app_context():
+        hashed = security.hash_password(PASSWORD)
+        db.session.execute(sa.insert(User), [
+            {"email": f"c{n}@centre.example.com", "password_hash": hashed,
+             "session_token": f"token-{n}"} for n in range(200)])
+        db.session.commit()
+    # A few mistype their password first, as people do.
+    typos = [_log_in(app, f"c{n}@centre.example.com", "a mistyped password").status_code
+             for n in range(10)]
+    statuses = [_log_in(app, f"c{n}@centre.example.com").status_code for n in range(200)]
+    assert typos == [200] * 10
+    assert statuses == [302] * 200
+
+
+def test_guessing_many_accounts_from_one_address_is_still_limited(app):
+    statuses = [_log_in(app, f"nobody{n}@example.com", "wrong-pw-123").status_code
+                for n in range(35)]
+    assert statuses[:30] == [200] * 30 and statuses[30:] == [429] * 5
+    # Now the address is refused, whatever it sends (a right password too).
+    make_user(app, email="late@example.com")
+    assert _log_in(app, "late@example.com").status_code == 429
+
+
+def test_checking_the_password_holds_no_sqlite_write_lock(app, database_url, monkeypatch):
+    if not database_url.startswith("sqlite"):
+        return  # PostgreSQL has no database-wide write lock
+    make_user(app, email="candidate@example.com")
+    path = database_url.removeprefix("sqlite:///")
+    other_writer = []
+    check = security.verify_password
+
+    def slow_check(stored, given):
+        # While scrypt runs, another request (a save) must be able to write at once.
+        with sqlite3.connect(path, timeout=0, isolation_level=None) as other:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                other_writer.append("wrote")
+            except sqlite3.OperationalError as error:
+                other_writer.append(str(error))
+        return check(stored, given)
+
+    monkeypatch.setattr(security, "verify_password", slow_check)
+    assert _log_in(app, "candidate@example.com").status_code == 302
+    assert _log_in(app, "candidate@example.com", "a wrong password here").status_code == 200
+    assert other_writer == ["wrote", "wrote"]
+
+
+def test_a_password_changed_during_the_check_is_not_let_in(app, monkeypatch):
+    user_id = make_user(app, email="candidate@example.com")
+    check = security.verify_password
+
+    def check_while_it_changes(stored, given):
+        right = check(stored, given)
+        engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+        with engine.begin() as connection:
+            connection.execute(sa.update(User).where(User.id == user_id)
+                               .values(password_hash=security.hash_password("a new one 2026!")))
+        engine.dispose()
+        return right
+
+    monkeypatch.setattr(security, "verify_password", check_while_it_changes)
+    response = _log_in(app, "candidate@example.com")
+    assert response.status_code == 200
+    assert "电子邮箱或密码不正确" in response.get_data(as_text=True)
