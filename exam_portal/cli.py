@@ -157,8 +157,9 @@ def jobs_worker(burst):
 
 
 def register_commands(app: Flask) -> None:
+    from .backup_cli import backup_cli
     from .certificate_cli import certificates_cli
 
     for group in (demo_cli, users_cli, audit_cli, bank_cli, attempts_cli, jobs_cli,
-                  certificates_cli):
+                  certificates_cli, backup_cli):
         app.cli.add_command(group)
