@@ -36,6 +36,10 @@ def seed_demo():
         db.session.commit()
         click.echo(f"demo online exam in progress: {demo.DEMO_EXAM_NAME} (assistant@ and "
                    "intermediate@ may sit it; trainers mark under 阅卷)")
+    if demo.seed_training(utcnow()):
+        db.session.commit()
+        click.echo(f"demo training programme: {demo.DEMO_PROGRAMME_NAME} (intermediate@ has "
+                   "completed it; administrators issue under 培训项目)")
     key_id = demo.ensure_signing_key(current_app)
     if key_id:
         click.echo(f"development certificate signing key {key_id} written to the instance "

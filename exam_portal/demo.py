@@ -255,3 +255,59 @@ def ensure_signing_key(app) -> str | None:
     path.chmod(0o600)
     app.config["CERT_SIGNING_KEYS"] = path.read_text(encoding="utf-8").strip()
     return key_id
+
+
+DEMO_PROGRAMME_NAME = "综合能力（初级）模拟考试训练营（演示）"
+
+
+def seed_training(now: datetime) -> bool:
+    """A training programme (助理: two 综合能力（初级） and one 实务（初级） mock papers at
+    60 % or more), with mock papers handed in for two demo candidates: the 社会工作师
+    candidate has completed it (so a certificate can be issued at once), the 助理 one is
+    half-way; unless the programme exists. Return whether it was created."""
+    from question_bank.subjects import Subject
+    from question_bank.training import Requirement
+
+    from .models.training import TrainingProgramme
+    from .services import training
+
+    if db.session.scalar(sa.select(TrainingProgramme.id).where(
+            TrainingProgramme.name == DEMO_PROGRAMME_NAME)):
+        return False
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.example.com"))
+    training.create_programme(training.ProgrammeFields(
+        name=DEMO_PROGRAMME_NAME, level=Level.ASSISTANT,
+        description="考前冲刺：综合能力（初级）两份、实务（初级）一份模拟试卷，"
+                    "得分率均不低于 60%。",
+        requirements=(Requirement(Subject.COMP_JR, 2, 60), Requirement(Subject.PRAC_JR, 1, 60))),
+        admin)
+    # Shares of items answered right (singles come first: 0.8 of the items is 68 %).
+    papers = {"intermediate@demo.example.com": ((Subject.COMP_JR, 0.9), (Subject.COMP_JR, 0.8),
+                                                (Subject.PRAC_JR, 0.85)),
+              "assistant@demo.example.com": ((Subject.COMP_JR, 0.85), (Subject.COMP_JR, 0.5))}
+    for email, plan in papers.items():
+        candidate = db.session.scalar(sa.select(User).where(User.email == email))
+        for days_ago, (subject, share) in enumerate(plan, start=1):
+            _sit_mock(candidate.id, subject, share, now - timedelta(days=10 - days_ago))
+    return True
+
+
+def _sit_mock(candidate_id: int, subject, share: float, started: datetime) -> None:
+    """Draw a mock paper, answer the first *share* of its items with the key and the
+    rest wrong, and hand it in an hour later (marked as any paper is)."""
+    from question_bank.practice import Mode
+
+    from .models.attempts import EndedBy, Response
+    from .services import paper_cache, practice
+
+    attempt = practice.start_attempt(candidate_id, subject, Mode.MOCK, now=started)
+    items = paper_cache.attempt_items(attempt.id)
+    right = int(len(items) * share)
+    for n, item in enumerate(items):
+        keys = sorted(paper_cache.content(item.item_version_id).keys)
+        wrong = sorted({"A", "B", "C", "D"} - set(keys))[:1]
+        db.session.add(Response(attempt_id=attempt.id, position=item.position,
+                                selected="".join(keys if n < right else wrong), seq=1,
+                                saved_at=started + timedelta(minutes=1)))
+    db.session.flush()
+    practice.finalise(attempt.id, now=started + timedelta(hours=1), ended_by=EndedBy.CANDIDATE)

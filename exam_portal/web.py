@@ -158,9 +158,10 @@ def register_blueprints(app: Flask) -> None:
     from .main import bp as main_bp
     from .marking import bp as marking_bp
     from .sittings import bp as sittings_bp
+    from .training import bp as training_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp,
-                      sittings_bp, jobs_bp, marking_bp, certificates_bp):
+                      sittings_bp, jobs_bp, marking_bp, certificates_bp, training_bp):
         app.register_blueprint(blueprint)
 
     from .candidate.hot_paths import HotPaths

@@ -29,7 +29,7 @@ from ..models.attempts import Attempt
 from ..models.bank import Item
 from ..models.types import utcnow
 from ..pagination import Page, page_argument
-from ..services import learning, online_exams, paper_cache, practice, review
+from ..services import learning, online_exams, paper_cache, practice, review, training
 from ..web import select_locale
 from . import fragments
 from .forms import SelfScoreForm, StartAttemptForm
@@ -74,6 +74,7 @@ def dashboard():
         chapters=learning.chapter_accuracy(candidate_id)[:10],
         days=learning.study_days(candidate_id, today_local()),
         counts=learning.book_counts(candidate_id),
+        training_progress=training.candidate_progress(candidate_id),
     )
 
 

@@ -10,14 +10,16 @@ from .. import labels
 from ..extensions import db
 from ..models.jobs import Job
 from ..models.sittings import ExamSession
+from ..models.training import TrainingProgramme
 from ..pagination import page_argument
-from ..services import certificate_exports, certificates, jobs, results
+from ..services import certificate_exports, certificates, jobs, results, training_certificates
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 
 KIND_LABELS = {results.COMPUTE_JOB: _l("计算考试成绩"),
                certificates.BULK_JOB: _l("批量签发证书"),
-               certificate_exports.EXPORT_JOB: _l("导出证书 PDF")}
+               certificate_exports.EXPORT_JOB: _l("导出证书 PDF"),
+               training_certificates.BULK_JOB: _l("批量签发培训证书")}
 PHASE_LABELS = {results.PHASE_MARKING: _l("按合格线判定科目成绩"),
                 results.PHASE_QUALIFICATIONS: _l("记录取得的资格"),
                 certificates.PHASE_ISSUING: _l("签发证书"),
@@ -40,6 +42,9 @@ _SESSION_JOBS = {results.COMPUTE_JOB: "sittings.session_results",
 
 
 def _target_name(job: Job) -> str:
+    if job.kind == training_certificates.BULK_JOB and job.target_id:
+        programme = db.session.get(TrainingProgramme, job.target_id)
+        return programme.name if programme else ""
     if job.kind in _SESSION_JOBS and job.target_id:
         session = db.session.get(ExamSession, job.target_id)
         return session.name if session else ""
@@ -47,6 +52,8 @@ def _target_name(job: Job) -> str:
 
 
 def _target_url(job: Job) -> str | None:
+    if job.kind == training_certificates.BULK_JOB and job.target_id:
+        return url_for("training.programme_detail", programme_id=job.target_id)
     if job.kind in _SESSION_JOBS and job.target_id:
         return url_for(_SESSION_JOBS[job.kind], session_id=job.target_id)
     return None

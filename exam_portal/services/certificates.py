@@ -46,20 +46,26 @@ def public_keys() -> dict[str, bytes]:
 
 
 def record_of(certificate: Certificate) -> dict:
-    """What a certificate's signature covers, from its columns."""
-    return {
+    """What a certificate's signature covers, from its columns. A training certificate
+    adds "programme" (the programme's name as at issue) and may have no level."""
+    record = {
         "number": certificate.number, "kind": certificate.kind.value,
         "title": certificate.title, "issuer": certificate.issuer,
         "holder": {"name": certificate.holder_name, "id": certificate.holder_id_masked,
                    "gender": certificate.holder_gender,
                    "birth_date": certificate.holder_birth_date.isoformat()
                    if certificate.holder_birth_date else None},
-        "level": certificate.level.value, "approved_on": certificate.approved_on.isoformat(),
+        "level": certificate.level.value if certificate.level else None,
+        "approved_on": certificate.approved_on.isoformat(),
         "valid_region": certificate.valid_region,
         "session": _session_label(certificate.session_id),
         "issued_at": certificate.issued_at.isoformat(timespec="seconds"),
         "replaces": _number_of(certificate.replaces_id),
     }
+    if certificate.kind is CertificateKind.TRAINING:
+        # Only here: qualification records (and their signatures) stay as they were.
+        record["programme"] = certificate.programme_name
+    return record
 
 
 def _session_label(session_id: int | None) -> dict | None:
@@ -238,12 +244,16 @@ def reissue(certificate: Certificate, reason: str, actor: User, *,
             now: datetime) -> Certificate:
     """Replace a certificate (e.g. after a corrected name): the old one is revoked with
     the reason, the new one has a new number and code (audited)."""
-    if certificate.qualification_id is None:
+    if certificate.qualification_id is None and certificate.programme_id is None:
         raise ServiceError(gettext("这张证书不能重新签发。"))
     if certificate.status is CertificateStatus.VALID:
         revoke(certificate, reason, actor, now=now)
     elif not (reason or "").strip():
         raise ServiceError(gettext("重新签发须填写原因。"))
+    if certificate.kind is CertificateKind.TRAINING:
+        from . import training_certificates  # builds on this module
+
+        return training_certificates.reissue(certificate, actor, now=now)
     qualification = db.session.get(Qualification, certificate.qualification_id)
     return issue_for_qualification(qualification, actor, now=now, replaces=certificate)
 
