@@ -124,8 +124,10 @@ def test_the_demo_candidates_can_sit_the_demo_exam_in_progress(app):
 
 
 def test_the_demo_seed_writes_a_development_signing_key(make_app, tmp_path):
-    app = make_app(CERT_SIGNING_KEYS=None)
+    app = make_app()
+    # Not the checkout's instance folder: a key a local demo seed left there would do.
     app.instance_path = str(tmp_path)
+    app.config["CERT_SIGNING_KEYS"] = None
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert "signing key" in result.output, result.output
     written = (tmp_path / "cert_signing_keys").read_text(encoding="utf-8").strip()
