@@ -1,0 +1,747 @@
+"""Load and fault runs of issue 7: simulated candidates sit timed mock papers against
+gunicorn, and afterwards the database is compared with every candidate's ledger.
+
+Usage (one command per run; see bench/load/README.md):
+  .venv/bin/python bench/load/run.py --run 1 --db postgresql|sqlite [--minutes 5]
+                                     [--candidates 200] [--workers 4]
+  run 1  N candidates for --minutes
+  run 2  the same, one gunicorn worker SIGKILLed every 30 s
+  run 3  the same, PostgreSQL restarted once mid-run (waits until no pytest runs)
+  run 4  two gunicorn masters on two ports, every request to a random one
+  run 5  every paper's deadline at the same moment: all hand in within the same second
+  run 6  saturation: candidates added in steps until p99 of the save passes 1 s
+
+Each run builds its own database (PostgreSQL `load_<random>`, dropped at the end, or a
+SQLite file under /tmp/load/), migrates it, runs `flask demo seed` (accounts and the
+demo item bank) and adds the candidate accounts; gunicorn is configured by environment
+variables only, as in production. Rate limits stay on; with PostgreSQL the limiter's
+counters are in Redis (REDIS_URL, a key prefix of this run's own), shared by every
+worker and both app servers.
+
+Invariants checked after the run (the command exits 1 if one fails):
+  * 0 lost acknowledged saves: per (attempt, position) the database holds the
+    highest-sequence acknowledged answer, or a newer one this client sent;
+  * 0 duplicate submissions: one attempt per candidate, handed in once (the
+    wrong-answer book counts each item once, the stored score is the score of the
+    stored answers);
+  * every candidate logged in (no 429 from the login storm behind one address);
+  * run 5: every paper handed in by its candidate within ATTEMPT_GRACE_SECONDS.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import client  # noqa: E402
+
+WORKDIR = Path("/tmp/load")  # noqa: S108 - the bench's own scratch folder
+PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+PASSWORD = "load-run passphrase 2026"
+SECRET = "load-run-secret-" + secrets.token_hex(16)
+GRACE_SECONDS = 60  # the portal's default ATTEMPT_GRACE_SECONDS, set explicitly below
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+# The database -----------------------------------------------------------------------
+
+def create_database(kind: str) -> tuple[str, callable]:
+    name = f"load_{uuid.uuid4().hex[:10]}"
+    if kind == "sqlite":
+        WORKDIR.mkdir(exist_ok=True)
+        path = WORKDIR / f"{name}.db"
+
+        def drop():
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}", drop
+    import psycopg
+
+    admin = PG_ADMIN.replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        for _ in range(30):  # the server may be restarting (run 3)
+            try:
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except psycopg.OperationalError:
+                time.sleep(1)
+    return sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(False), drop
+
+
+def portal_env(url: str, signing_keys: str, redis_prefix: str | None) -> dict:
+    """The environment a production app server would get."""
+    env = {"DATABASE_URL": url, "SECRET_KEY": SECRET, "CERT_SIGNING_KEYS": signing_keys,
+           "ATTEMPT_GRACE_SECONDS": str(GRACE_SECONDS), "PYTHONUNBUFFERED": "1"}
+    if redis_prefix is not None:
+        env.update({"REDIS_URL": REDIS, "FLASK_RATELIMIT_KEY_PREFIX": redis_prefix})
+    return env
+
+
+def flask(env: dict, *args: str) -> str:
+    result = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "exam_portal", *args],
+                            cwd=ROOT, env={**os.environ, **env}, check=True,
+                            capture_output=True, text=True)
+    return result.stdout
+
+
+def app_for(env: dict):
+    from exam_portal import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+                       "SECRET_KEY": env["SECRET_KEY"],
+                       "CERT_SIGNING_KEYS": env["CERT_SIGNING_KEYS"],
+                       "ATTEMPT_GRACE_SECONDS": GRACE_SECONDS, "REDIS_URL": None,
+                       "JOB_RUNNER": "inline"})
+
+
+def seed(env: dict, candidates: int) -> list[str]:
+    """Migrate, seed the demo accounts and bank, and add the candidates (one password
+    hash, made with the production method, shared by all: hashing 200–5,000 of them
+    one by one would take minutes and measures nothing here)."""
+    started = time.perf_counter()
+    flask(env, "db", "upgrade")
+    flask(env, "demo", "seed")
+    from exam_portal import security
+    from exam_portal.extensions import db
+    from exam_portal.models.accounts import Role, User
+    from exam_portal.services.accounts import new_session_token
+
+    app = app_for(env)
+    emails = [f"candidate{number:05d}@load.example.com" for number in range(candidates)]
+    with app.app_context():
+        hashed = security.hash_password(PASSWORD)
+        for start in range(0, candidates, 1000):
+            db.session.execute(sa.insert(User), [
+                {"email": email, "password_hash": hashed, "role": Role.CANDIDATE,
+                 "session_token": new_session_token()} for email in emails[start:start + 1000]])
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    log(f"database ready: migrated, demo seed, {candidates} candidates "
+        f"({time.perf_counter() - started:.1f} s)")
+    return emails
+
+
+# App servers --------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class AppServer:
+    """`gunicorn 'exam_portal:create_app()'`, configured by environment variables."""
+
+    def __init__(self, label: str, env: dict, workers: int):
+        self.label, self.port = label, free_port()
+        self.log_path = WORKDIR / f"gunicorn-{label}.log"
+        self.log = self.log_path.open("w")
+        command = [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers),
+                   "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
+                   "--backlog", "4096", "--timeout", "30", "--log-level", "warning",
+                   "exam_portal:create_app()"]
+        self.command = " ".join(command[1:])
+        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+                                        stdout=self.log, stderr=self.log,
+                                        start_new_session=True)
+        self.wait_ready(workers)
+
+    def wait_ready(self, workers: int) -> None:
+        """Until every worker has booted (the master accepts connections first) and
+        answered the login page once: the run measures a warm server."""
+        deadline = time.monotonic() + 120
+        while len(self.workers()) < workers or not self._answers("/healthz"):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"{self.label} did not start; see {self.log_path}")
+            time.sleep(0.5)
+        time.sleep(3)  # the other workers finish booting
+        for _ in range(4 * workers):
+            self._answers("/auth/login")
+
+    def _answers(self, path: str) -> bool:
+        import http.client
+
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request("GET", path)
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+    def log_summary(self) -> dict:
+        text = self.log_path.read_text(errors="replace")
+        return {"tracebacks": text.count("Traceback"),
+                "unhandled errors": text.count("unhandled error"),
+                "connection lost (503)": text.count("database connection lost"),
+                "hot path fell back": text.count("hot path failed")
+                + text.count("save hot path:"),
+                "worker killed (SIGKILL)": text.count("was sent SIGKILL")
+                + text.count("exited with code") + text.count("Worker (pid")}
+
+
+# CPU and load ---------------------------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int, with_children: bool = False) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])  # reaped children (killed workers)
+    return ticks / TICKS
+
+
+class Monitor:
+    """CPU seconds of the app servers, of this database's PostgreSQL processes and of
+    the load generator, and the machine's load average, sampled every 2 s."""
+
+    def __init__(self, servers: list[AppServer], database: str | None):
+        self.servers, self.database = servers, database
+        self.seen: dict[tuple[str, int], float] = {}
+        self.loads: list[tuple[float, float]] = []
+        self.stopped = False
+
+    def sample(self) -> None:
+        for server in self.servers:
+            master = server.process.pid
+            value = _cpu_of(master, with_children=True)
+            if value is not None:
+                self.seen[("app", master)] = value
+            for pid in server.workers():
+                value = _cpu_of(pid)
+                if value is not None:
+                    self.seen[("app", pid)] = value
+        if self.database:
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    title = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+                except OSError:
+                    continue
+                if title.startswith(b"postgres: ") and (
+                        self.database.encode() in title or b"walwriter" in title
+                        or b"checkpointer" in title or b"background writer" in title):
+                    value = _cpu_of(int(entry.name))
+                    if value is not None:
+                        self.seen[("db", int(entry.name))] = value
+        self.seen[("client", os.getpid())] = sum(os.times()[:2])
+        self.loads.append((time.time(), os.getloadavg()[0]))
+
+    def totals(self) -> dict[str, float]:
+        self.sample()
+        out = {"app": 0.0, "db": 0.0, "client": 0.0}
+        for (kind, _), value in self.seen.items():
+            out[kind] += value
+        return out
+
+    async def run(self) -> None:
+        while not self.stopped:
+            await asyncio.to_thread(self.sample)
+            await asyncio.sleep(2)
+
+
+# Faults ----------------------------------------------------------------------------
+
+async def kill_workers(servers: list[AppServer], every: float, events: list) -> None:
+    rng = random.Random(7)  # noqa: S311
+    while True:
+        await asyncio.sleep(every)
+        server = rng.choice(servers)
+        workers = server.workers()
+        if workers:
+            pid = rng.choice(workers)
+            os.kill(pid, signal.SIGKILL)
+            events.append({"at": time.time(), "what": f"SIGKILL worker {pid} of {server.label}"})
+            log(f"SIGKILL worker {pid} of {server.label}")
+
+
+def pytest_running() -> list[str]:
+    found = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line.strip() for line in found.splitlines()
+            if "pytest" in line and "grep" not in line]
+
+
+def wait_for_no_pytest(limit: float) -> bool:
+    end = time.monotonic() + limit
+    while True:
+        running = pytest_running()
+        if not running:
+            return True
+        if time.monotonic() > end:
+            return False
+        log(f"waiting: pytest is running ({len(running)} processes)")
+        time.sleep(10)
+
+
+async def restart_postgres(after: float, events: list) -> None:
+    await asyncio.sleep(after)
+    if not await asyncio.to_thread(wait_for_no_pytest, 120):
+        events.append({"at": time.time(), "what": "PostgreSQL NOT restarted: pytest kept running"})
+        log("PostgreSQL not restarted: pytest kept running")
+        return
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    started = time.time()
+    log("restarting PostgreSQL")
+    result = await asyncio.to_thread(subprocess.run, [
+        "pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        capture_output=True, text=True)
+    events.append({"at": started, "what": "PostgreSQL restart", "seconds":
+                   round(time.time() - started, 2), "rc": result.returncode,
+                   "output": (result.stdout + result.stderr).strip()[-300:]})
+    log(f"PostgreSQL restarted in {time.time() - started:.1f} s (rc {result.returncode})")
+
+
+# The runs ------------------------------------------------------------------------------
+
+async def sitting(args, emails: list[str], servers: list[AppServer], env: dict,
+                  monitor: Monitor, events: list) -> tuple[list, client.Stats, dict]:
+    """Runs 1–5: every candidate logs in, sits a mock paper and hands it in."""
+    stats = client.Stats()
+    duration = args.minutes * 60
+    start = time.monotonic()
+    plan = client.Plan(servers=client.Servers([s.port for s in servers]), password=PASSWORD,
+                       ends_at=start + duration, think=(args.think_min, args.think_max),
+                       login_spread=min(60.0, duration / 4))
+    extra: dict = {}
+    if args.run == 5:
+        plan.deadline_mode = True
+        plan.gate = asyncio.Event()
+        plan.ends_at = float("inf")
+    extra["logins over by"] = start + plan.login_spread + 30  # monotonic; see endpoint_table
+    candidates = [client.Candidate(number, email, plan, stats)
+                  for number, email in enumerate(emails[:args.candidates])]
+    tasks = [asyncio.create_task(c.run()) for c in candidates]
+    faults = []
+    if args.run == 2:
+        faults.append(asyncio.create_task(kill_workers(servers, 30, events)))
+    if args.run == 3:
+        faults.append(asyncio.create_task(restart_postgres(duration / 2, events)))
+    if args.run == 5:
+        extra.update(await _deadline_spike(args, candidates, plan, env, tasks))
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for fault in faults:
+        fault.cancel()
+    extra["wall seconds"] = round(time.monotonic() - start, 1)
+    return candidates, stats, extra
+
+
+async def _deadline_spike(args, candidates, plan, env, tasks) -> dict:
+    """Run 5: once every candidate has opened a paper, move every paper's deadline to
+    the same moment (a mock paper lasts 120 minutes) and let them all answer until it,
+    then hand in as the page does at time-up (drain, POST submit), in the same second."""
+    while sum(1 for c in candidates if c.device) + sum(1 for t in tasks if t.done()) \
+            < len(candidates):
+        await asyncio.sleep(0.5)
+    answering = args.minutes * 60
+    deadline_wall = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=answering + 1)
+    ids = [c.attempt_id for c in candidates if c.attempt_id]
+    await asyncio.to_thread(_set_deadlines, env, ids, deadline_wall)
+    plan.ends_at = time.monotonic() + (deadline_wall - datetime.now(UTC)).total_seconds()
+    plan.gate.set()
+    log(f"every paper's deadline set to {deadline_wall:%H:%M:%S} UTC")
+    return {"deadline": deadline_wall.isoformat()}
+
+
+def _set_deadlines(env: dict, ids: list[int], deadline: datetime) -> None:
+    from exam_portal.extensions import db
+    from exam_portal.models.attempts import Attempt
+
+    app = app_for(env)
+    with app.app_context():
+        db.session.execute(sa.update(Attempt).where(Attempt.id.in_(ids))
+                           .values(deadline_at=deadline))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+async def saturation(args, emails, servers, env, monitor, events):
+    """Run 6: candidates answering every think seconds are added in steps; each step is
+    measured over a window once its logins are over, until p99 of the save passes 1 s."""
+    stats = client.Stats()
+    plan = client.Plan(servers=client.Servers([s.port for s in servers]), password=PASSWORD,
+                       ends_at=float("inf"), think=(args.think_min, args.think_max),
+                       login_spread=args.step_login_seconds, submit_spread=0)
+    candidates, tasks, steps = [], [], []
+    targets = [int(n) for n in args.steps.split(",")]
+    for target in targets:
+        new = [client.Candidate(number, emails[number], plan, stats)
+               for number in range(len(candidates), min(target, len(emails)))]
+        candidates += new
+        tasks += [asyncio.create_task(c.run()) for c in new]
+        while sum(1 for c in new if c.device or c.failure) < len(new):
+            await asyncio.sleep(1)
+        await asyncio.sleep(5)  # let the new ones settle into their pace
+        before, window_start = monitor.totals(), time.monotonic()
+        await asyncio.sleep(args.window)
+        after, window_end = monitor.totals(), time.monotonic()
+        step = window_figures(stats, window_start, window_end, before, after)
+        step["candidates"] = len(candidates)
+        step["load average (1 min) at end"] = round(os.getloadavg()[0], 2)
+        steps.append(step)
+        log(f"step {len(candidates)} candidates: save {step['save/s']:.0f}/s, p50 "
+            f"{step['save p50 ms']:.1f} ms, p99 {step['save p99 ms']:.1f} ms, app CPU "
+            f"{step['app cores']:.2f}, db CPU {step['db cores']:.2f}, client CPU "
+            f"{step['client cores']:.2f}")
+        if step["save p99 ms"] > 1000:
+            break
+    plan.ends_at = time.monotonic()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return candidates, stats, {"steps": steps}
+
+
+def window_figures(stats, start, end, before, after) -> dict:
+    seconds = end - start
+    saves = [(ms, status) for at, ms, status in stats.samples.get("save", []) if start <= at < end]
+    oks = [ms for ms, status in saves if status == 200]
+    requests = sum(1 for samples in stats.samples.values() for at, _, _ in samples
+                   if start <= at < end)
+    cores = {kind: (after[kind] - before[kind]) / seconds for kind in after}
+    return {"window s": round(seconds, 1), "save/s": len(oks) / seconds,
+            "requests/s": requests / seconds,
+            "save p50 ms": percentile([ms for ms, _ in saves], 50),
+            "save p99 ms": percentile([ms for ms, _ in saves], 99),
+            "save errors": len(saves) - len(oks),
+            "app cores": cores["app"], "db cores": cores["db"], "client cores": cores["client"]}
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# Checking the database against the ledgers ------------------------------------------------
+
+def check(env: dict, candidates: list, run: int) -> dict:
+    from exam_portal.extensions import db
+    from exam_portal.models.accounts import User
+    from exam_portal.models.attempts import (
+        Attempt,
+        AttemptItem,
+        AttemptStatus,
+        EndedBy,
+        Response,
+        WrongAnswer,
+    )
+    from exam_portal.services import practice
+    from question_bank import delivery
+
+    app = app_for(env)
+    found = {"candidates": len(candidates), "logged in": 0, "acknowledged saves": 0,
+             "sent saves": 0, "positions checked": 0, "lost acknowledged saves": 0,
+             "stored newer than acknowledged (sent, ack lost)": 0, "stored but never sent": 0,
+             "attempts per candidate > 1": 0, "attempts not handed in": 0,
+             "wrong-answer rows counted twice": 0, "score differs from stored answers": 0,
+             "candidates that failed": 0, "login refused (429)": 0, "problems": []}
+    by_email = {c.email: c for c in candidates}
+    with app.app_context():
+        users = dict(db.session.execute(sa.select(User.email, User.id)
+                                        .where(User.email.in_(list(by_email)))).all())
+        for candidate in candidates:
+            found["login refused (429)"] += candidate.outcomes.get("login_429", 0)
+            if candidate.failure:
+                found["candidates that failed"] += 1
+                found["problems"].append(f"{candidate.email}: {candidate.failure}")
+            if candidate.attempt_id is None:
+                continue
+            found["logged in"] += 1
+            user_id = users[candidate.email]
+            attempts = db.session.scalars(sa.select(Attempt).where(
+                Attempt.candidate_id == user_id)).all()
+            if len(attempts) != 1:
+                found["attempts per candidate > 1"] += 1
+                found["problems"].append(f"{candidate.email}: {len(attempts)} attempts")
+            attempt = db.session.get(Attempt, candidate.attempt_id)
+            if attempt.status != AttemptStatus.SUBMITTED or attempt.submitted_at is None:
+                found["attempts not handed in"] += 1
+                found["problems"].append(f"attempt {attempt.id}: {attempt.status}")
+            orders = dict(db.session.execute(sa.select(AttemptItem.position,
+                                                       AttemptItem.option_order)
+                                             .where(AttemptItem.attempt_id == attempt.id)).all())
+            stored = {r.position: r for r in db.session.scalars(
+                sa.select(Response).where(Response.attempt_id == attempt.id))}
+            found["acknowledged saves"] += len(candidate.acked)
+            found["sent saves"] += len(candidate.sent)
+            newest_ack, sent = {}, {}
+            for position, seq, selected, flagged in candidate.acked:
+                if position not in newest_ack or seq > newest_ack[position][0]:
+                    newest_ack[position] = (seq, tuple(sorted(selected)), flagged)
+            for position, seq, selected, flagged in candidate.sent:
+                sent[(position, seq)] = (seq, tuple(sorted(selected)), flagged)
+            for position, row in stored.items():
+                shown = tuple(sorted(delivery.stored_to_shown(
+                    row.selected or "", delivery.decode_order(orders[position]))))
+                value = (row.seq, shown, bool(row.is_flagged))
+                ack = newest_ack.pop(position, None)
+                found["positions checked"] += 1
+                if ack is not None and (row.seq < ack[0] or (row.seq == ack[0]
+                                                             and value != ack)):
+                    found["lost acknowledged saves"] += 1
+                    found["problems"].append(f"attempt {attempt.id} position {position}: "
+                                             f"stored {value}, acknowledged {ack}")
+                elif ack is None or row.seq > ack[0]:
+                    # A save that landed but whose answer never came back (a killed
+                    # worker, a reset connection): fine if this client sent it.
+                    if sent.get((position, row.seq)) == value:
+                        found["stored newer than acknowledged (sent, ack lost)"] += 1
+                    else:
+                        found["stored but never sent"] += 1
+                        found["problems"].append(f"attempt {attempt.id} position {position}: "
+                                                 f"stored {value} was never sent")
+            for position, ack in newest_ack.items():  # acknowledged, but no row at all
+                found["lost acknowledged saves"] += 1
+                found["problems"].append(f"attempt {attempt.id} position {position}: "
+                                         f"acknowledged {ack}, nothing stored")
+            twice = db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer).where(
+                WrongAnswer.candidate_id == user_id, WrongAnswer.times_wrong > 1))
+            if twice:
+                found["wrong-answer rows counted twice"] += 1
+                found["problems"].append(f"{candidate.email}: {twice} items counted twice")
+            if attempt.status == AttemptStatus.SUBMITTED and \
+                    practice.recompute_score(attempt) != attempt.score_halves:
+                found["score differs from stored answers"] += 1
+                found["problems"].append(f"attempt {attempt.id}: score differs")
+        if run == 5:
+            rows = db.session.execute(sa.select(Attempt.id, Attempt.status, Attempt.ended_by,
+                                                Attempt.submitted_at, Attempt.deadline_at)
+                                      .where(Attempt.id.in_([c.attempt_id for c in candidates
+                                                             if c.attempt_id]))).all()
+            late = [r for r in rows if r.status != AttemptStatus.SUBMITTED
+                    or r.ended_by != EndedBy.CANDIDATE
+                    or r.submitted_at > r.deadline_at + timedelta(seconds=GRACE_SECONDS)]
+            found["run 5: handed in by the candidate within the grace"] = len(rows) - len(late)
+            found["run 5: not (refused, late or by the deadline)"] = len(late)
+            after = [(r.submitted_at - r.deadline_at).total_seconds() for r in rows
+                     if r.submitted_at]
+            if after:
+                found["run 5: stored submitted_at - deadline, min/max s"] = (
+                    round(min(after), 3), round(max(after), 3))
+            sends = [c.submit_sent_at for c in candidates if c.submit_sent_at]
+            if sends:
+                found["run 5: hand-ins sent within s"] = round(max(sends) - min(sends), 3)
+            for r in late:
+                found["problems"].append(f"attempt {r.id}: {r.status} {r.ended_by} "
+                                         f"at {r.submitted_at} (deadline {r.deadline_at})")
+        db.session.remove()
+        db.engine.dispose()
+    found["problems"] = found["problems"][:30]
+    return found
+
+
+FAILED_KEYS = ("lost acknowledged saves", "stored but never sent", "attempts per candidate > 1",
+               "attempts not handed in", "wrong-answer rows counted twice",
+               "score differs from stored answers", "candidates that failed",
+               "login refused (429)", "run 5: not (refused, late or by the deadline)")
+
+
+def endpoint_table(stats: client.Stats, steady_from: float | None = None) -> dict:
+    """Per endpoint: requests, error rate, p50/p99. With *steady_from* (monotonic), also
+    the saves after the login storm, as "save (after the logins)"."""
+    table = {}
+    samples_by = dict(stats.samples)
+    if steady_from is not None and "save" in samples_by:
+        samples_by["save (after the logins)"] = [s for s in samples_by["save"]
+                                                 if s[0] >= steady_from]
+    for endpoint, samples in sorted(samples_by.items()):
+        if not samples:
+            continue
+        codes: dict[str, int] = {}
+        for _, _, status in samples:
+            codes[str(status)] = codes.get(str(status), 0) + 1
+        ok = sum(n for code, n in codes.items() if code[0] in "23")
+        ms = [m for _, m, _ in samples]
+        table[endpoint] = {"requests": len(samples), "ok": ok,
+                           "error rate %": round(100 * (len(samples) - ok) / len(samples), 3),
+                           "p50 ms": round(percentile(ms, 50), 1),
+                           "p99 ms": round(percentile(ms, 99), 1),
+                           "max ms": round(max(ms), 1), "statuses": codes}
+    return table
+
+
+def machine() -> dict:
+    def run(*command):
+        return subprocess.run(command, capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    memory = next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal")).split()[1]
+    return {"uname -a": run("uname", "-a"), "nproc": os.cpu_count(),
+            "memory GB": round(int(memory) / 1024 / 1024, 1),
+            "python": platform.python_version(),
+            "commit": run("git", "rev-parse", "--short", "HEAD"),
+            "work tree changes": run("git", "status", "--short", "--", "exam_portal", "bench"),
+            "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=int, choices=range(1, 7), required=True)
+    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--candidates", type=int, default=200)
+    parser.add_argument("--minutes", type=float, default=5)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn workers per server (default 4; run 4: 2 on each of two)")
+    parser.add_argument("--think-min", type=float, default=5.0)
+    parser.add_argument("--think-max", type=float, default=10.0)
+    parser.add_argument("--steps", default="300,600,1000,1500,2000,2500,3000,4000",
+                        help="run 6: candidate counts of the steps")
+    parser.add_argument("--window", type=float, default=45, help="run 6: seconds per step")
+    parser.add_argument("--step-login-seconds", type=float, default=20)
+    args = parser.parse_args()
+    if args.workers is None:
+        args.workers = 2 if args.run == 4 else 4
+    if args.run == 6 and "--think-min" not in sys.argv:
+        args.think_min, args.think_max = 0.5, 1.5  # one save a second: 60 real candidates
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    WORKDIR.mkdir(exist_ok=True)
+    accounts = max(int(n) for n in args.steps.split(",")) if args.run == 6 else args.candidates
+    if args.run == 3 and args.db != "postgresql":
+        parser.error("run 3 restarts PostgreSQL: --db postgresql")
+    if args.run == 4 and args.db != "postgresql":
+        parser.error("run 4 shares one PostgreSQL between two app servers: --db postgresql")
+    info = machine()
+    log(f"run {args.run} on {args.db}: {info['uname -a']}")
+    url, drop = create_database(args.db)
+    prefix = f"load-{uuid.uuid4().hex[:8]}:" if args.db == "postgresql" else None
+    from question_bank.certificates import new_key_seed
+
+    env = portal_env(url, f"load-1:{new_key_seed()}", prefix)
+    servers: list[AppServer] = []
+    try:
+        emails = seed(env, accounts)
+        count = 2 if args.run == 4 else 1
+        servers = [AppServer(f"app{n + 1}", env, args.workers) for n in range(count)]
+        database = sa.engine.make_url(url).database if args.db == "postgresql" else None
+        monitor = Monitor(servers, database)
+        events: list = []
+
+        async def go():
+            watcher = asyncio.create_task(monitor.run())
+            before = monitor.totals()
+            started = time.monotonic()
+            if args.run == 6:
+                result = await saturation(args, emails, servers, env, monitor, events)
+            else:
+                result = await sitting(args, emails, servers, env, monitor, events)
+            after = monitor.totals()
+            monitor.stopped = True
+            watcher.cancel()
+            seconds = time.monotonic() - started
+            cpu = {f"{kind} CPU cores (mean)": round((after[kind] - before[kind]) / seconds, 2)
+                   for kind in after}
+            return (*result, cpu)
+
+        log(f"{args.candidates if args.run != 6 else 'stepped'} candidates against "
+            f"{', '.join(str(s.port) for s in servers)}")
+        candidates, stats, extra, cpu = asyncio.run(go())
+        for server in servers:
+            server.stop()
+        loads = [load for _, load in monitor.loads]
+        report = {
+            "run": args.run, "db": args.db, "machine": info,
+            "command": " ".join([".venv/bin/python", "bench/load/run.py", *sys.argv[1:]]),
+            "gunicorn": servers[0].command if servers else "",
+            "settings": {"candidates": args.candidates if args.run != 6 else len(candidates),
+                         "minutes": args.minutes, "workers per server": args.workers,
+                         "servers": len(servers), "think s": [args.think_min, args.think_max],
+                         "limiter storage": "redis" if prefix else "memory (per worker)"},
+            "load average 1 min": {"min": min(loads, default=0), "max": max(loads, default=0),
+                                   "mean": round(statistics.fmean(loads), 2) if loads else 0},
+            "cpu": cpu, "events": events, "extra": extra,
+            "endpoints": endpoint_table(stats, extra.pop("logins over by", None)),
+            "server logs": {s.label: s.log_summary() for s in servers},
+            "check": check(env, candidates, args.run),
+            "client outcomes": _outcomes(candidates),
+        }
+    finally:
+        for server in servers:
+            server.stop()
+        drop()
+        if prefix:
+            _clear_redis(prefix)
+    failed = [key for key in FAILED_KEYS if report["check"].get(key)]
+    report["invariants"] = "held" if not failed else f"FAILED: {', '.join(failed)}"
+    path = WORKDIR / f"run{args.run}-{args.db}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    path.write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str))
+    print(json.dumps({k: report[k] for k in ("settings", "load average 1 min", "cpu", "events",
+                                             "extra", "endpoints", "server logs", "check",
+                                             "client outcomes", "invariants")},
+                     indent=1, ensure_ascii=False, default=str))
+    log(f"report: {path}")
+    return 1 if failed else 0
+
+
+def _outcomes(candidates) -> dict:
+    total: dict[str, int] = {}
+    for candidate in candidates:
+        for key, value in candidate.outcomes.items():
+            total[key] = total.get(key, 0) + value
+    return dict(sorted(total.items()))
+
+
+def _clear_redis(prefix: str) -> None:
+    try:
+        import redis
+    except ImportError:
+        return
+    connection = redis.Redis.from_url(REDIS)
+    keys = list(connection.scan_iter(match=f"*{prefix}*", count=1000))
+    if keys:
+        connection.delete(*keys)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
