@@ -96,8 +96,8 @@ def _identity(identity_type: str, value: str) -> dict:
 def build_credential(record: Mapping, achievement: Achievement, *, issuer_id: str,
                      verify_url: str) -> dict:
     """An OpenBadgeCredential for a signed certificate record (holder, number, title,
-    issuer, issued_at, ...); the record itself rides along whole under
-    `certificateRecord`, so fields this module does not know are kept."""
+    issuer, issued_at, ...); the record rides along under `certificateRecord`, so fields
+    this module does not know are kept — except the holder's birth date and gender."""
     holder = record.get("holder") or {}
     identifiers = [_identity("name", holder["name"])] if holder.get("name") else []
     if holder.get("id"):
@@ -121,8 +121,14 @@ def build_credential(record: Mapping, achievement: Achievement, *, issuer_id: st
         "credentialSubject": {"type": ["AchievementSubject"], "identifier": identifiers,
                               "licenseNumber": record["number"], "achievement": achieved},
         "credentialStatus": {"id": verify_url, "type": STATUS_TYPE},
-        "certificateRecord": dict(record),
+        "certificateRecord": {**record, "holder": _public_holder(holder)},
     }
+
+
+def _public_holder(holder: Mapping) -> dict:
+    # The masked ID hides exactly the birth date (110105********002X): a credential
+    # that carried the birth date as well would give away the whole ID number.
+    return {key: value for key, value in holder.items() if key not in ("birth_date", "gender")}
 
 
 # Keys ----------------------------------------------------------------------------------

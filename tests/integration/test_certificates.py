@@ -293,6 +293,8 @@ def test_the_pdf_carries_the_chinese_text_and_a_qr_code_to_the_verify_page(app, 
     text = _pdf_text(response.data, tmp_path)
     assert app.config["CERT_TITLE_QUALIFICATION"].replace(" ", "") in text.replace(" ", "")
     assert "林晓" in text.replace(" ", "") and certificate.number in text
+    # The masked ID hides exactly the birth date: printing it would give the ID away.
+    assert certificate.holder_birth_date and certificate.holder_birth_date.isoformat() not in text
     expected = (f"{app.config['PUBLIC_BASE_URL']}/verify?n={certificate.number}"
                 f"&c={certificate.verification_code}")
     assert _qr_texts(response.data, tmp_path) == [expected]

@@ -63,8 +63,17 @@ def test_a_credential_round_trips_with_its_key_id_and_payload():
     token = _token()
     result = cr.verify(token, KEYS, now=NOW)
     assert result.is_valid and result.reason is None and result.key_id == "2026"
-    assert result.payload["certificateRecord"] == RECORD  # unknown fields ride along
+    record = result.payload["certificateRecord"]
+    assert {**record, "holder": RECORD["holder"]} == RECORD  # unknown fields ride along
     assert _token() == token  # Ed25519 is deterministic: the same download, the same bytes
+
+
+def test_a_credential_never_carries_what_unmasks_the_id():
+    # 110101 + 19900501 + 1234: the masked ID and the birth date together are the number.
+    text = json.dumps(_credential())
+    assert "1990" not in text and "FEMALE" not in text
+    assert _credential()["certificateRecord"]["holder"] == {"name": "林晓",
+                                                           "id": "110101********1234"}
 
 
 def test_the_header_is_alg_kid_and_typ_only():
