@@ -220,8 +220,8 @@ def _no_duplicates(pairs):
 def _json_object(raw: bytes) -> dict | None:
     try:
         value = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except ValueError:  # also UnicodeDecodeError and JSONDecodeError
-        return None
+    except (ValueError, RecursionError):  # also UnicodeDecodeError, JSONDecodeError;
+        return None  # deep nesting ([[[[…) is read before any signature is checked
     return value if isinstance(value, dict) else None
 
 

@@ -182,8 +182,12 @@ def test_a_header_without_kid_or_with_extra_members_is_refused():
                          now=NOW).reason is cr.Reason.MALFORMED
 
 
+# A header nested 20,000 deep: json.loads raises RecursionError, not ValueError.
+_DEEP = base64.urlsafe_b64encode(b'{"alg":' + b"[" * 20_000).rstrip(b"=").decode()
+
+
 @pytest.mark.parametrize("token", ["", "a.b", "a.b.c.d", "...", "eyJ.eyJ.AA", "x" * 70_000,
-                                   "林.晓.证", None, 42])
+                                   "林.晓.证", None, 42, f"{_DEEP}.e30.AA"])
 def test_garbage_is_malformed_and_never_raises(token):
     assert cr.verify(token, KEYS, now=NOW).reason is cr.Reason.MALFORMED
 
