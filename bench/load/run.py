@@ -49,12 +49,42 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+WORKDIR = Path("/tmp/load")  # noqa: S108 - the bench's own scratch folder
+
+
+def _source_tree() -> tuple[Path, str]:
+    """The code served: a clean export of a commit (default HEAD) under /tmp/load, so
+    that other people's edits in progress in the work tree are never measured (and
+    cannot break a run halfway); --source worktree serves the work tree itself."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--source", default="HEAD")
+    wanted = parser.parse_known_args()[0].source
+    if wanted == "worktree":
+        return ROOT, "work tree"
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", wanted],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    tree = WORKDIR / f"src-{commit[:12]}"
+    if not tree.exists():
+        WORKDIR.mkdir(exist_ok=True)
+        partial = tree.with_suffix(".partial")
+        subprocess.run(["rm", "-rf", str(partial)], check=True)
+        partial.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
+        subprocess.run([str(ROOT / ".venv/bin/pybabel"), "compile", "--use-fuzzy", "-d",
+                        str(partial / "exam_portal/translations"), "-f"], check=True,
+                       capture_output=True)
+        partial.rename(tree)
+    return tree, f"commit {commit[:12]}"
+
+
+SRC, SOURCE = _source_tree()
+sys.path.insert(0, str(SRC))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import client  # noqa: E402
 
-WORKDIR = Path("/tmp/load")  # noqa: S108 - the bench's own scratch folder
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "load-run passphrase 2026"
@@ -106,7 +136,8 @@ def portal_env(url: str, signing_keys: str, redis_prefix: str | None) -> dict:
 
 def flask(env: dict, *args: str) -> str:
     result = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "exam_portal", *args],
-                            cwd=ROOT, env={**os.environ, **env}, check=True,
+                            cwd=SRC, env={**os.environ, "PYTHONPATH": str(SRC), **env},
+                            check=True,
                             capture_output=True, text=True)
     return result.stdout
 
@@ -167,9 +198,10 @@ class AppServer:
         command = [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers),
                    "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
                    "--backlog", "4096", "--timeout", "30", "--log-level", "warning",
-                   "exam_portal:create_app()"]
+                   "--chdir", str(SRC), "exam_portal:create_app()"]
         self.command = " ".join(command[1:])
-        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+        self.process = subprocess.Popen(command, cwd=SRC,
+                                        env={**os.environ, "PYTHONPATH": str(SRC), **env},
                                         stdout=self.log, stderr=self.log,
                                         start_new_session=True)
         self.wait_ready(workers)
@@ -620,8 +652,7 @@ def machine() -> dict:
     return {"uname -a": run("uname", "-a"), "nproc": os.cpu_count(),
             "memory GB": round(int(memory) / 1024 / 1024, 1),
             "python": platform.python_version(),
-            "commit": run("git", "rev-parse", "--short", "HEAD"),
-            "work tree changes": run("git", "status", "--short", "--", "exam_portal", "bench"),
+            "served": SOURCE,
             "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"}
 
 
@@ -639,6 +670,8 @@ def main() -> int:
                         help="run 6: candidate counts of the steps")
     parser.add_argument("--window", type=float, default=45, help="run 6: seconds per step")
     parser.add_argument("--step-login-seconds", type=float, default=20)
+    parser.add_argument("--source", default="HEAD",
+                        help="commit to serve (exported to /tmp/load/src-…), or worktree")
     args = parser.parse_args()
     if args.workers is None:
         args.workers = 2 if args.run == 4 else 4
