@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .errors import QuestionBankError
+from .levels import Level
 from .subjects import Subject, SubjectKind
 
 MAX_PAPERS = 50
@@ -18,7 +19,7 @@ MAX_PAPERS = 50
 
 class InvalidProgramme(QuestionBankError):
     """A programme's requirements cannot be met or make no sense; the message says why
-    (`problem`: "empty", "subject", "duplicate", "papers", "min_percent")."""
+    (`problem`: "empty", "subject", "level", "duplicate", "papers", "min_percent")."""
 
     def __init__(self, problem: str, subject: Subject | None = None):
         super().__init__(f"{problem}: {subject.value if subject else '-'}")
@@ -83,8 +84,10 @@ class Progress:
         return {s.requirement.subject: s.shortfall for s in self.subjects if not s.is_met}
 
 
-def check_requirements(requirements: Iterable[Requirement]) -> tuple[Requirement, ...]:
-    """Return the requirements if a candidate can meet them; raise InvalidProgramme."""
+def check_requirements(requirements: Iterable[Requirement], level: Level | None = None
+                       ) -> tuple[Requirement, ...]:
+    """Return the requirements if a candidate can meet them (and, for a programme of a
+    *level*, if they are all that level's subjects); raise InvalidProgramme."""
     requirements = tuple(requirements)
     if not requirements:
         raise InvalidProgramme("empty")
@@ -92,6 +95,9 @@ def check_requirements(requirements: Iterable[Requirement]) -> tuple[Requirement
     for requirement in requirements:
         if requirement.subject.kind is not SubjectKind.OBJECTIVE:
             raise InvalidProgramme("subject", requirement.subject)
+        if level is not None and requirement.subject.level is not level:
+            # The certificate prints the level: it must be the level of the papers.
+            raise InvalidProgramme("level", requirement.subject)
         if requirement.subject in seen:
             raise InvalidProgramme("duplicate", requirement.subject)
         if not 1 <= requirement.papers <= MAX_PAPERS:

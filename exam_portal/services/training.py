@@ -43,13 +43,14 @@ def _problem(fields: ProgrammeFields) -> str | None:
     if len(fields.description.strip()) > MAX_DESCRIPTION:
         return gettext("说明最多 %(max)d 个字。", max=MAX_DESCRIPTION)
     try:
-        rules.check_requirements(fields.requirements)
+        rules.check_requirements(fields.requirements, fields.level)
     except rules.InvalidProgramme as error:
         subject = labels.SUBJECTS[error.subject] if error.subject else ""
         return {
             "empty": gettext("请至少为一个科目设定要求。"),
             "subject": gettext("%(subject)s的模拟试卷不自动评分，不能作为要求。",
                                subject=subject),
+            "level": gettext("%(subject)s不属于项目的级别。", subject=subject),
             "duplicate": gettext("%(subject)s重复。", subject=subject),
             "papers": gettext("%(subject)s：试卷份数应在 1 到 %(max)d 之间。",
                               subject=subject, max=rules.MAX_PAPERS),

@@ -284,6 +284,8 @@ def test_the_admin_pages_create_edit_deactivate_and_issue(app, admin):
     assert "请至少为一个科目设定要求" in empty.get_data(as_text=True)
     bad = client.post("/admin/training/new", data={**form, "percent_LAW_MID": "101"})
     assert bad.status_code == 200
+    other_level = client.post("/admin/training/new", data={**form, "level": "ASSISTANT"})
+    assert "不属于项目的级别" in other_level.get_data(as_text=True)
     created = client.post("/admin/training/new", data=form)
     assert created.status_code == 302
     with app.app_context():

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from question_bank.levels import Level
 from question_bank.subjects import Subject
 from question_bank.training import (
     InvalidProgramme,
@@ -80,3 +81,12 @@ def test_requirements_that_cannot_be_met_are_refused(requirements, problem):
     assert raised.value.problem == problem
     with pytest.raises(InvalidProgramme):
         progress(requirements, [])
+
+
+def test_a_programme_of_a_level_requires_only_that_levels_subjects():
+    requirements = [Requirement(Subject.COMP_JR, 1, 60), Requirement(Subject.LAW_MID, 1, 60)]
+    with pytest.raises(InvalidProgramme) as raised:
+        check_requirements(requirements, Level.ASSISTANT)
+    assert (raised.value.problem, raised.value.subject) == ("level", Subject.LAW_MID)
+    assert check_requirements(requirements[:1], Level.ASSISTANT)
+    assert check_requirements(requirements)  # no level: any objective subjects
