@@ -69,14 +69,23 @@ def handle_unexpected_error(error: Exception):
 
 
 def handle_database_error(error: sa.exc.DBAPIError):
-    if not error.connection_invalidated:
-        return handle_unexpected_error(error)
-    # The connection died (database restarted): nothing of this request was committed;
-    # the pool has already dropped its connections, so a retry gets a fresh one.
-    db.session.rollback()
-    current_app.logger.warning("database connection lost on %s %s", request.method,
-                               request.path)
-    return _render(503)
+    if error.connection_invalidated:
+        # The connection died (database restarted): nothing of this request was
+        # committed; the pool has already dropped its connections, so a retry gets a
+        # fresh one.
+        db.session.rollback()
+        current_app.logger.warning("database connection lost on %s %s", request.method,
+                                   request.path)
+        return _render(503)
+    if isinstance(error, sa.exc.OperationalError):
+        # The database cannot be reached or cannot take the work just now (a server
+        # restarting refuses connections; SQLite's lock outlasted busy_timeout): the
+        # same answer, and a retry works once it is back (RELIABILITY FT-1).
+        db.session.rollback()
+        current_app.logger.warning("database unavailable on %s %s: %s", request.method,
+                                   request.path, str(error.orig).strip()[:200])
+        return _render(503)
+    return handle_unexpected_error(error)
 
 
 def register_error_handlers(app) -> None:

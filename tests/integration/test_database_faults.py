@@ -62,3 +62,17 @@ def test_an_unknown_sqlite_durability_is_refused(tmp_path):
     with pytest.raises(RuntimeError, match="SQLITE_SYNCHRONOUS"):
         create_app(portal_config(f"sqlite:///{tmp_path / 'portal.db'}",
                                  SQLITE_SYNCHRONOUS="OFF"))
+
+
+def test_a_database_that_cannot_be_reached_answers_503_not_500():
+    # PostgreSQL restarting refuses connections for a moment (FT-1): the candidate's
+    # page and save must say "try again" (503), which the delivery page retries,
+    # and never "unexpected error" (500).
+    from exam_portal import create_app
+    from tests.conftest import portal_config
+
+    app = create_app(portal_config("postgresql+psycopg://postgres@127.0.0.1:1/nowhere"))
+    client = app.test_client()
+    response = client.post("/auth/login", data={"email": "a@example.com", "password": "x" * 12})
+    assert response.status_code == 503
+    assert "服务暂时不可用" in response.get_data(as_text=True)
