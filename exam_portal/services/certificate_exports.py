@@ -1,13 +1,16 @@
 """A session's certificates as one ZIP of PDFs (with an index), made by a background
 job: each PDF takes WeasyPrint about a fifth of a second and tens of megabytes, so
-many are never rendered inside a web request. The file goes to `EXPORT_DIR` under a
-random name that only the job's own summary knows."""
+many are never rendered inside a web request. The file goes to `EXPORT_DIR`, readable
+by the portal's own user only, and administrators download it from the job's page.
+It holds names and masked ID numbers: a newer export of the session replaces it, and
+no export is kept longer than KEEP_DAYS."""
 
 import csv
 import io
 import os
 import re
 import secrets
+import time
 import zipfile
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from . import ServiceError, audit, certificate_pdf, jobs
 EXPORT_JOB = "certificates.export_session_pdfs"
 PHASE_RENDERING = "rendering"
 BATCH = 50  # certificates loaded, rendered and reported at a time
+KEEP_DAYS = 7
 _FILE_NAME = re.compile(r"certificates-session-(\d+)-[0-9a-f]{16}\.zip")
 
 
@@ -65,7 +69,7 @@ def _export_job(params: dict, progress: jobs.Progress) -> dict:
     ids = list(db.session.scalars(_valid_certificates(session_id)
                                   .order_by(Certificate.number)))
     folder = export_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = folder / (name + ".part")
     index = io.StringIO(newline="")
     writer = csv.writer(index)
@@ -73,7 +77,8 @@ def _export_job(params: dict, progress: jobs.Progress) -> dict:
     progress(PHASE_RENDERING, 0, len(ids))
     try:
         # PDFs are compressed already: stored, not deflated again.
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+        stream = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+        with stream, zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:
             for start in range(0, len(ids), BATCH):
                 batch = db.session.scalars(sa.select(Certificate).where(
                     Certificate.id.in_(ids[start:start + BATCH])).order_by(Certificate.number))
@@ -87,19 +92,27 @@ def _export_job(params: dict, progress: jobs.Progress) -> dict:
         os.replace(partial, folder / name)  # whole or not at all
     finally:
         partial.unlink(missing_ok=True)
-    _remove_earlier_exports(folder, session_id, keep=name)
-    audit.record("certificate.exported", target=db.session.get(ExamSession, session_id),
-                 actor=db.session.get(User, params["actor_id"]),
-                 details={"certificates": len(ids), "file": name})
-    db.session.commit()
+    try:
+        audit.record("certificate.exported", target=db.session.get(ExamSession, session_id),
+                     actor=db.session.get(User, params["actor_id"]),
+                     details={"certificates": len(ids), "file": name})
+        db.session.commit()
+    except Exception:
+        (folder / name).unlink(missing_ok=True)  # no file that no job or audit row names
+        raise
+    _remove_old_exports(folder, session_id, keep=name)
     return {"rendered": len(ids), "file": name,
             "size_mb": round((folder / name).stat().st_size / 1_048_576, 1)}
 
 
-def _remove_earlier_exports(folder: Path, session_id: int, keep: str) -> None:
-    # Each ZIP holds names and ID fragments: keep only the newest per session.
-    for path in folder.glob(f"certificates-session-{session_id}-*.zip"):
-        if path.name != keep:
+def _remove_old_exports(folder: Path, session_id: int, keep: str) -> None:
+    """Keep the newest export of this session, and none older than KEEP_DAYS."""
+    oldest = time.time() - KEEP_DAYS * 86_400
+    for path in folder.glob("certificates-session-*.zip"):
+        match = _FILE_NAME.fullmatch(path.name)
+        if path.name == keep or match is None:
+            continue
+        if int(match.group(1)) == session_id or path.stat().st_mtime < oldest:
             path.unlink(missing_ok=True)
 
 

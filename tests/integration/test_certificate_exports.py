@@ -3,7 +3,9 @@ certificates, whole or not at all, downloadable by administrators only, audited.
 
 import csv
 import io
+import os
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -86,6 +88,8 @@ def test_the_valid_certificates_of_a_session_download_as_one_zip(app, admin, exp
     assert rows[0][0] == "证书编号" and sorted(row[0] for row in rows[1:]) == valid
     assert all("*" in row[2] for row in rows[1:])  # masked ID only
     assert list(exports.iterdir()) == [exports / job.summary["file"]]  # no .part left
+    assert (exports / job.summary["file"]).stat().st_mode & 0o777 == 0o600  # names, IDs
+    assert exports.stat().st_mode & 0o777 == 0o700
     with app.app_context():
         audit = db.session.scalars(sa.select(AuditEvent).where(
             AuditEvent.action == "certificate.exported")).one()
@@ -156,3 +160,16 @@ def test_only_administrators_start_or_download_an_export(app, admin, exports):
         client.post("/auth/login", data={"email": email, "password": PASSWORD})
         assert client.get(f"/admin/jobs/{job_id}/file").status_code == 403
         assert client.post(f"/admin/sessions/{session_id}/certificates/export").status_code == 403
+
+
+def test_exports_of_other_sessions_are_kept_for_a_week_only(app, admin, exports):
+    session_id, _issued = _issued_session(app, admin, count=2)
+    exports.mkdir(mode=0o700)
+    week_old = exports / f"certificates-session-{session_id + 1}-{'a' * 16}.zip"
+    recent = exports / f"certificates-session-{session_id + 2}-{'b' * 16}.zip"
+    for path in (week_old, recent):
+        path.write_bytes(b"PK")
+    eight_days_ago = time.time() - 8 * 86_400
+    os.utime(week_old, (eight_days_ago, eight_days_ago))
+    _admin_client(app).post(f"/admin/sessions/{session_id}/certificates/export")
+    assert not week_old.exists() and recent.exists()
