@@ -12,9 +12,11 @@ backup_cli = AppGroup("backup", help="Back up the database while the portal runs
 @backup_cli.command("create")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def create_backup(path):
-    """Back up the database of DATABASE_URL to PATH, a new file, while the portal keeps
-    running: SQLite by its online backup API (a consistent copy, checked with PRAGMA
-    integrity_check), PostgreSQL by pg_dump in its custom format (one snapshot)."""
+    """Back up the database of DATABASE_URL to PATH, a new file in an existing folder,
+    while the portal keeps running: SQLite by its online backup API (a consistent copy,
+    checked with PRAGMA integrity_check), PostgreSQL by pg_dump in its custom format (one
+    snapshot). The file holds password hashes, encrypted IDs and e-mail addresses: only
+    its owner may read it (mode 0600)."""
     from . import backup
     from .extensions import db
 
@@ -28,11 +30,15 @@ def create_backup(path):
 @backup_cli.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True,
-              help="Replace a target database that already holds tables.")
+              help="Replace a target database that already holds tables: SQLite becomes "
+                   "a copy of the backup; PostgreSQL drops every table in the public "
+                   "schema (and what depends on them) in the restore's transaction.")
 def restore_backup(path, force):
     """Restore the backup at PATH into the database of DATABASE_URL, which must be empty
     (a new SQLite file, or a PostgreSQL database made with createdb) unless --force.
-    PostgreSQL restores with pg_restore in one transaction. Stop the portal first."""
+    PostgreSQL restores with pg_restore and psql in one transaction; ownership and grants
+    are not restored (--no-owner, --no-acl): the user of DATABASE_URL owns every object,
+    and other roles need their grants again. Stop the portal first."""
     from . import backup
     from .extensions import db
 

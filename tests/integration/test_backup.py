@@ -3,7 +3,10 @@ connection keeps writing, `flask backup restore` puts it into an empty database,
 there every attempt, response and certificate is as it was, the certificates verify,
 the audit chain is intact (and SQLite passes PRAGMA integrity_check)."""
 
+import os
+import secrets
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
@@ -242,3 +245,217 @@ def test_pg_dump_missing_or_older_than_the_server_is_a_clear_error(database, app
     with pytest.raises(backup.BackupError, match="pg_dump not found: install"):
         backup.create(url, tmp_path / "none.backup")
     assert not list(Path(tmp_path).iterdir())  # no partial file left behind
+
+
+def _kind(database) -> str:
+    return database[0]
+
+
+def _dumping_function(kind: str) -> str:
+    return "_sqlite_backup" if kind == "sqlite" else "_pg_dump"
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    """A folder for backups alone (the SQLite leg's database is in tmp_path)."""
+    made = tmp_path / "backups"
+    made.mkdir()
+    return made
+
+
+def test_a_backup_file_is_readable_by_its_owner_only(database, app, admin, folder):
+    path = folder / "portal.backup"
+    umask = os.umask(0o022)  # the usual default, under which a new file is 0644
+    try:
+        result = app.test_cli_runner().invoke(args=["backup", "create", str(path)])
+    finally:
+        os.umask(umask)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in folder.iterdir()] == ["portal.backup"]
+
+
+def test_a_file_that_appears_at_the_target_meanwhile_is_not_overwritten(
+        database, database_url, admin, folder, monkeypatch):
+    path = folder / "portal.backup"
+    name = _dumping_function(_kind(database))
+    dump = getattr(backup, name)
+
+    def dump_then_another_writes(*args):
+        dump(*args)
+        path.write_text("another program's file")
+
+    monkeypatch.setattr(backup, name, dump_then_another_writes)
+    with pytest.raises(backup.BackupError, match="exists: a backup never overwrites"):
+        backup.create(sa.make_url(database_url), path)
+    assert path.read_text() == "another program's file"
+    assert [p.name for p in folder.iterdir()] == ["portal.backup"]  # no partial left
+
+
+def test_another_runs_partial_file_is_left_alone_and_ours_is_removed_on_failure(
+        database, database_url, admin, folder, monkeypatch):
+    path = folder / "portal.backup"
+    others = {folder / "portal.backup.partial": "an earlier version's partial",
+              folder / "portal.backup.4242.0badf00d.partial": "a running backup's part"}
+    for other, text in others.items():
+        other.write_text(text)
+    url = sa.make_url(database_url)
+    assert backup.create(url, path).path == path
+    assert {p: p.read_text() for p in others} == others
+
+    path.unlink()
+    name = _dumping_function(_kind(database))
+    dump = getattr(backup, name)
+
+    def dump_then_fail(*args):
+        dump(*args)
+        raise backup.BackupError("the disk is full")
+
+    monkeypatch.setattr(backup, name, dump_then_fail)
+    with pytest.raises(backup.BackupError, match="the disk is full"):
+        backup.create(url, path)
+    assert set(folder.iterdir()) == set(others)
+    assert {p: p.read_text() for p in others} == others
+
+
+def test_a_target_that_cannot_be_opened_is_a_clear_error(database, make_app, tmp_path):
+    """No traceback: a SQLite target in a folder that does not exist, a PostgreSQL
+    database that does not exist."""
+    source = tmp_path / "portal.backup"
+    make_app().test_cli_runner().invoke(args=["backup", "create", str(source)])
+    if _kind(database) == "sqlite":
+        target = f"sqlite:///{tmp_path / 'no-such-folder' / 'restored.db'}"
+        expected = f"folder {tmp_path / 'no-such-folder'} does not exist"
+    else:
+        target = sa.make_url(database[1]).set(database="no_such_database_for_backup")
+        target = target.render_as_string(hide_password=False)
+        expected = "cannot read the database"
+    result = make_app(SQLALCHEMY_DATABASE_URI=target).test_cli_runner().invoke(
+        args=["backup", "restore", str(source)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    assert expected in result.output and "Traceback" not in result.output
+
+
+def test_sqlite_errors_are_backup_errors(database, tmp_path, monkeypatch):
+    if _kind(database) != "sqlite":
+        pytest.skip("the sqlite3 module's errors")
+    garbage = tmp_path / "portal.db"
+    garbage.write_bytes(b"not a database at all " * 300)
+    with pytest.raises(backup.BackupError, match="cannot back up .*: file is not a database"):
+        backup.create(sa.make_url(f"sqlite:///{garbage}"), tmp_path / "portal.backup")
+    assert [p.name for p in tmp_path.iterdir()] == ["portal.db"]
+
+    # A target another connection writes to: a clear error once SQLITE_TIMEOUT has gone,
+    # where Python's backup() alone would wait for as long as the lock is held.
+    source = tmp_path / "good.backup"
+    backup.create(sa.make_url(f"sqlite:///{database[1]}"), source)
+    target = tmp_path / "locked.db"
+    holder = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode = WAL")  # like the portal's, with no tables yet
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(3, holder.rollback)
+    release.start()
+    monkeypatch.setattr(backup, "SQLITE_TIMEOUT", 0.2)
+    try:
+        with pytest.raises(backup.BackupError,
+                           match=r"cannot restore .*: database is locked \(stop the portal"):
+            backup.restore(source, sa.make_url(f"sqlite:///{target}"))
+    finally:
+        release.cancel()
+        holder.close()
+
+
+def _users(url: str) -> int:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(sa.select(sa.func.count()).select_from(User))
+    finally:
+        engine.dispose()
+
+
+def test_grants_to_roles_the_target_lacks_do_not_stop_a_restore(database, app, make_app,
+                                                                 admin, empty_target,
+                                                                 tmp_path):
+    kind, source = database
+    if kind != "postgresql":
+        pytest.skip("roles and grants are PostgreSQL's")
+    role = f"backup_reader_{secrets.token_hex(4)}"
+    engine = sa.create_engine(source, poolclass=sa.pool.NullPool,
+                              isolation_level="AUTOCOMMIT")
+    path = tmp_path / "portal.backup"
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f"CREATE ROLE {role}"))
+            conn.execute(sa.text(f"GRANT SELECT ON {User.__tablename__} TO {role}"))
+        backup.create(sa.make_url(source), path)
+    finally:
+        with engine.connect() as conn:  # the backup names a role no server has now
+            conn.execute(sa.text(f"REVOKE ALL ON {User.__tablename__} FROM {role}"))
+            conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
+        engine.dispose()
+    before = _rows(app, leave_out_attempt=0)
+    assert backup.restore(path, sa.make_url(empty_target)) == "postgresql"
+    assert _rows(make_app(SQLALCHEMY_DATABASE_URI=empty_target),
+                 leave_out_attempt=0) == before
+    assert _users(empty_target) == _users(source) >= 1
+
+
+def _execute(url: str, *statements: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_a_forced_restore_leaves_no_table_the_backup_does_not_hold(app, make_app, admin,
+                                                                  empty_target, tmp_path):
+    path = tmp_path / "portal.backup"
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["backup", "create", str(path)]).exit_code == 0
+    target = make_app(SQLALCHEMY_DATABASE_URI=empty_target)
+    restore = target.test_cli_runner()
+    assert restore.invoke(args=["backup", "restore", str(path)]).exit_code == 0
+    _execute(empty_target, "CREATE TABLE stray_extra (x INTEGER)",
+             "CREATE VIEW stray_view AS SELECT * FROM stray_extra",
+             "INSERT INTO stray_extra VALUES (1)", "DELETE FROM audit_events")
+    forced = restore.invoke(args=["backup", "restore", "--force", str(path)])
+    assert forced.exit_code == 0, forced.output
+    tables = backup.table_names(sa.make_url(empty_target))
+    assert "stray_extra" not in tables and "users" in tables
+    assert _rows(target, leave_out_attempt=0) == _rows(app, leave_out_attempt=0)
+
+
+def test_a_forced_postgresql_restore_that_fails_changes_nothing(database, app, make_app,
+                                                                admin, empty_target,
+                                                                tmp_path):
+    if _kind(database) != "postgresql":
+        pytest.skip("SQLite copies the backup whole or not at all")
+    path = tmp_path / "portal.backup"
+    assert app.test_cli_runner().invoke(args=["backup", "create", str(path)]).exit_code == 0
+    target = sa.make_url(empty_target)
+    backup.restore(path, target)
+    # A view where the backup has a table: the restore's DROP TABLE fails on it, after
+    # the stray table was dropped, and the transaction must bring it back.
+    _execute(empty_target, "CREATE TABLE stray_extra (x INTEGER)",
+             "INSERT INTO stray_extra VALUES (1)", "DROP TABLE audit_events CASCADE",
+             "CREATE VIEW audit_events AS SELECT 1 AS x")
+    with pytest.raises(backup.BackupError, match="(?s)psql failed .*audit_events"):
+        backup.restore(path, target, force=True)
+    assert {"stray_extra", "users"} <= backup.table_names(target)
+    assert _users(empty_target) == _users(database[1]) >= 1
+    engine = sa.create_engine(target, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT x FROM stray_extra")) == 1
+    engine.dispose()
+
+    # pg_restore stopping half-way through a damaged archive commits nothing either.
+    damaged = tmp_path / "damaged.backup"
+    damaged.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
+    with pytest.raises(backup.BackupError, match="pg_restore failed"):
+        backup.restore(damaged, target, force=True)
+    assert "stray_extra" in backup.table_names(target)
