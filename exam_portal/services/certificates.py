@@ -9,6 +9,7 @@ old certificate stays revoked. Every change is audited.
 """
 
 import hmac
+from collections import Counter
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -100,32 +101,96 @@ def _approved_on(qualification: Qualification, session: ExamSession):
     return moment.astimezone(LOCAL_ZONE).date()
 
 
-def _new_certificate(qualification: Qualification, session: ExamSession, profile,
-                     actor: User, now: datetime, replaces: Certificate | None = None
-                     ) -> Certificate:
-    """A signed certificate for *qualification*, not yet added; ServiceError (a reason
-    to show) when it cannot be issued."""
+def new_certificate(kind: CertificateKind, *, candidate_id: int, profile, approved_on,
+                    title: str, issuer: str, actor: User, now: datetime,
+                    replaces: Certificate | None = None, **subject) -> Certificate:
+    """A signed certificate of *kind* with the holder as at issue, not yet added;
+    *subject* names what it attests (qualification and session, or programme).
+    ServiceError (a reason to show) when the holder cannot be printed on one."""
+    if profile is None or not profile.real_name or not profile.resident_id_masked:
+        raise ServiceError(gettext("考生的个人资料缺少姓名或身份证号码，不能签发证书。"))
+    certificate = Certificate(
+        number=signing.new_number(), verification_code=signing.new_code(), kind=kind,
+        candidate_id=candidate_id, holder_name=profile.real_name,
+        holder_id_masked=profile.resident_id_masked,
+        holder_gender=profile.gender.value if profile.gender else None,
+        holder_birth_date=profile.birth_date, approved_on=approved_on, title=title,
+        issuer=issuer, issued_by_id=actor.id,
+        issued_at=now.astimezone(UTC).replace(microsecond=0), status=CertificateStatus.VALID,
+        replaces_id=replaces.id if replaces else None, **subject)
+    _sign(certificate)
+    return certificate
+
+
+def add(certificate: Certificate, already_issued: str) -> None:
+    """Add a new certificate; ServiceError(*already_issued*) when its subject has a valid
+    one already (the partial unique indexes decide, also for concurrent requests)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(certificate)
+    except IntegrityError as error:
+        raise ServiceError(already_issued) from error
+
+
+PHASE_ISSUING = "issuing"
+
+
+def issue_in_batches(waiting: list[int], build, *, target, actor: User, already_issued: str,
+                     batch_size: int, progress=jobs.no_progress) -> dict:
+    """Issue certificates for *waiting* ids, *batch_size* at a time: *build(ids)* gives
+    the batch's certificates and the reasons some ids were skipped. One audit row per
+    batch lists its numbers. Returns how many were issued and why others were not."""
+    issued, skipped = 0, Counter()
+    progress(PHASE_ISSUING, 0, len(waiting))
+    for start in range(0, len(waiting), batch_size):
+        batch, reasons = build(waiting[start:start + batch_size])
+        skipped.update(reasons)
+        try:
+            with db.session.begin_nested():
+                db.session.add_all(batch)
+        except IntegrityError:
+            # One was issued singly meanwhile: this batch goes one by one.
+            kept = []
+            for certificate in batch:
+                try:
+                    add(certificate, already_issued)
+                    kept.append(certificate)
+                except ServiceError as error:
+                    skipped[str(error)] += 1
+            batch = kept
+        if batch:
+            audit.record("certificate.issued_bulk", target=target, actor=actor, details={
+                "key_id": batch[0].key_id, "numbers": [c.number for c in batch]})
+        issued += len(batch)
+        progress(PHASE_ISSUING, min(start + batch_size, len(waiting)), len(waiting))
+    return {"issued": issued, "skipped": sum(skipped.values()), "skipped_reasons": dict(skipped)}
+
+
+# Qualification certificates -------------------------------------------------------------
+
+def _approved_on(qualification: Qualification, session: ExamSession):
+    moment = qualification.review_recorded_at or session.results_published_at
+    return moment.astimezone(LOCAL_ZONE).date()
+
+
+def _already_issued() -> str:
+    return gettext("这项资格已经签发过证书。")
+
+
+def _for_qualification(qualification: Qualification, session: ExamSession, profile,
+                       actor: User, now: datetime, replaces: Certificate | None = None
+                       ) -> Certificate:
     if session.results_published_at is None:
         raise ServiceError(gettext("成绩发布后才能签发证书。"))
     if qualification.status is not QualificationStatus.ACHIEVED:
         raise ServiceError(gettext("只有已取得的资格才能签发证书。"))
-    if profile is None or not profile.real_name or not profile.resident_id_masked:
-        raise ServiceError(gettext("考生的个人资料缺少姓名或身份证号码，不能签发证书。"))
-    certificate = Certificate(
-        number=signing.new_number(), verification_code=signing.new_code(),
-        kind=CertificateKind.QUALIFICATION, qualification_id=qualification.id,
-        candidate_id=qualification.candidate_id, level=qualification.level,
-        holder_name=profile.real_name, holder_id_masked=profile.resident_id_masked,
-        holder_gender=profile.gender.value if profile.gender else None,
-        holder_birth_date=profile.birth_date, session_id=session.id,
-        approved_on=_approved_on(qualification, session),
-        valid_region=qualification.region,
+    return new_certificate(
+        CertificateKind.QUALIFICATION, candidate_id=qualification.candidate_id,
+        profile=profile, approved_on=_approved_on(qualification, session),
         title=current_app.config["CERT_TITLE_QUALIFICATION"],
-        issuer=current_app.config["CERT_ISSUER"], issued_by_id=actor.id,
-        issued_at=now.astimezone(UTC).replace(microsecond=0), status=CertificateStatus.VALID,
-        replaces_id=replaces.id if replaces else None)
-    _sign(certificate)
-    return certificate
+        issuer=current_app.config["CERT_ISSUER"], actor=actor, now=now, replaces=replaces,
+        qualification_id=qualification.id, level=qualification.level,
+        session_id=session.id, valid_region=qualification.region)
 
 
 def issue_for_qualification(qualification: Qualification, actor: User, *, now: datetime,
@@ -133,12 +198,8 @@ def issue_for_qualification(qualification: Qualification, actor: User, *, now: d
     """Issue the certificate of an achieved qualification (audited)."""
     session = db.session.get(ExamSession, qualification.session_id)
     profile = db.session.get(User, qualification.candidate_id).profile
-    certificate = _new_certificate(qualification, session, profile, actor, now, replaces)
-    try:
-        with db.session.begin_nested():
-            db.session.add(certificate)
-    except IntegrityError as error:
-        raise ServiceError(gettext("这项资格已经签发过证书。")) from error
+    certificate = _for_qualification(qualification, session, profile, actor, now, replaces)
+    add(certificate, _already_issued())
     audit.record("certificate.issued", target=certificate, actor=actor, details={
         "number": certificate.number, "qualification": qualification.id,
         "level": qualification.level.value, "key_id": certificate.key_id,
@@ -148,18 +209,12 @@ def issue_for_qualification(qualification: Qualification, actor: User, *, now: d
 
 BULK_JOB = "certificates.issue_session"
 BULK_BATCH = 1_000
-PHASE_ISSUING = "issuing"
-
-
-def _no_progress(phase: str, done: int, total: int | None) -> None:
-    pass
 
 
 def issue_session(session: ExamSession, actor: User, *, now: datetime,
-                  progress=_no_progress) -> dict:
+                  progress=jobs.no_progress) -> dict:
     """Issue every achieved qualification of the session that has no valid certificate
-    yet, in batches (each batch one audit row listing its numbers); say how many were
-    issued and why the others were skipped. Safe to run again."""
+    yet; say how many were issued and why the others were skipped. Safe to run again."""
     if session.results_published_at is None:
         raise ServiceError(gettext("成绩发布后才能签发证书。"))
     waiting = list(db.session.scalars(
@@ -169,42 +224,23 @@ def issue_session(session: ExamSession, actor: User, *, now: datetime,
             ~sa.exists().where(Certificate.qualification_id == Qualification.id,
                                Certificate.status == CertificateStatus.VALID))
         .order_by(Qualification.id)))
-    issued, skipped = 0, {}
-    progress(PHASE_ISSUING, 0, len(waiting))
-    for start in range(0, len(waiting), BULK_BATCH):
-        rows = db.session.execute(
-            sa.select(Qualification, CandidateProfile)
-            .outerjoin(CandidateProfile, CandidateProfile.user_id == Qualification.candidate_id)
-            .where(Qualification.id.in_(waiting[start:start + BULK_BATCH]))).all()
-        batch = []
-        for qualification, profile in rows:
+
+    def build(ids: list[int]) -> tuple[list[Certificate], list[str]]:
+        batch, reasons = [], []
+        for qualification, profile in db.session.execute(
+                sa.select(Qualification, CandidateProfile)
+                .outerjoin(CandidateProfile,
+                           CandidateProfile.user_id == Qualification.candidate_id)
+                .where(Qualification.id.in_(ids))):
             try:
-                batch.append(_new_certificate(qualification, session, profile, actor, now))
+                batch.append(_for_qualification(qualification, session, profile, actor, now))
             except ServiceError as error:
-                skipped[str(error)] = skipped.get(str(error), 0) + 1
-        try:
-            with db.session.begin_nested():
-                db.session.add_all(batch)
-        except IntegrityError:
-            # One was issued singly meanwhile: this batch goes one by one.
-            batch = [c for c in batch if _add_one(c, skipped)]
-        if batch:
-            audit.record("certificate.issued_bulk", target=session, actor=actor, details={
-                "key_id": batch[0].key_id, "numbers": [c.number for c in batch]})
-        issued += len(batch)
-        progress(PHASE_ISSUING, min(start + BULK_BATCH, len(waiting)), len(waiting))
-    return {"issued": issued, "skipped": sum(skipped.values()), "skipped_reasons": skipped}
+                reasons.append(str(error))
+        return batch, reasons
 
-
-def _add_one(certificate: Certificate, skipped: dict) -> bool:
-    try:
-        with db.session.begin_nested():
-            db.session.add(certificate)
-    except IntegrityError:
-        reason = gettext("这项资格已经签发过证书。")
-        skipped[reason] = skipped.get(reason, 0) + 1
-        return False
-    return True
+    return issue_in_batches(waiting, build, target=session, actor=actor,
+                            already_issued=_already_issued(), batch_size=BULK_BATCH,
+                            progress=progress)
 
 
 @jobs.job_kind(BULK_JOB)

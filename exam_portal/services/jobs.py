@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]
 
 
+def no_progress(phase: str, done: int, total: int | None) -> None:
+    """The progress callback of work run outside a job (tests, commands)."""
+
+
 @dataclass(frozen=True)
 class JobKind:
     name: str

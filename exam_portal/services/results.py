@@ -113,12 +113,8 @@ class ResultsSummary:
     qualifications_withdrawn: int = 0
 
 
-def _no_progress(phase: str, done: int, total: int | None) -> None:
-    pass
-
-
 def compute_results(session: ExamSession, *, now: datetime,
-                    progress: jobs.Progress = _no_progress) -> ResultsSummary:
+                    progress: jobs.Progress = jobs.no_progress) -> ResultsSummary:
     """Mark every subject score of the session and record the qualifications earned.
 
     Safe to run again: each score is marked afresh, and the session's qualifications

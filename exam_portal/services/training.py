@@ -19,7 +19,7 @@ from question_bank.subjects import Subject, SubjectKind
 
 from .. import labels
 from ..extensions import db
-from ..models.accounts import User
+from ..models.accounts import Role, User
 from ..models.attempts import Attempt, AttemptStatus
 from ..models.training import TrainingProgramme, TrainingRequirement
 from ..models.types import utcnow
@@ -141,18 +141,21 @@ def _marked_mocks(subjects):
                    Attempt.score_halves.is_not(None), Attempt.subject.in_(list(subjects))))
 
 
-def mock_scores(candidate_id: int, subjects) -> list[rules.MockScore]:
-    """The candidate's handed-in, marked mock papers of these subjects."""
+def mock_scores(candidate_ids: list[int], subjects) -> dict[int, list[rules.MockScore]]:
+    """Each candidate's handed-in, marked mock papers of these subjects (one query)."""
     rows = db.session.execute(_marked_mocks(subjects).where(
-        Attempt.candidate_id == candidate_id)).all()
-    return [rules.MockScore(row.subject, row.score_halves, row.full_halves, row.submitted_at)
-            for row in rows]
+        Attempt.candidate_id.in_(candidate_ids)))
+    scores: dict[int, list[rules.MockScore]] = {}
+    for row in rows:
+        scores.setdefault(row.candidate_id, []).append(rules.MockScore(
+            row.subject, row.score_halves, row.full_halves, row.submitted_at))
+    return scores
 
 
 def progress_of(programme: TrainingProgramme, candidate_id: int) -> rules.Progress:
     requirements = programme.to_domain()
-    return rules.progress(requirements,
-                          mock_scores(candidate_id, [r.subject for r in requirements]))
+    scores = mock_scores([candidate_id], [r.subject for r in requirements])
+    return rules.progress(requirements, scores.get(candidate_id, []))
 
 
 def active_programmes() -> list[TrainingProgramme]:
@@ -163,7 +166,8 @@ def active_programmes() -> list[TrainingProgramme]:
 def candidate_progress(candidate_id: int) -> list[tuple[TrainingProgramme, rules.Progress]]:
     """Every active programme with the candidate's progress (one query for the papers)."""
     programmes = [p for p in active_programmes() if p.requirements]
-    scores = mock_scores(candidate_id, OBJECTIVE_SUBJECTS) if programmes else []
+    scores = mock_scores([candidate_id], OBJECTIVE_SUBJECTS).get(candidate_id, []) \
+        if programmes else []
     return [(p, rules.progress(p.to_domain(), scores)) for p in programmes]
 
 
@@ -185,7 +189,9 @@ def completed_query(programme: TrainingProgramme, search: str = ""):
               .where(requirement.programme_id == programme.id).scalar_subquery())
     met = (sa.select(passes.c.candidate_id).group_by(passes.c.candidate_id)
            .having(sa.func.count() == needed))
-    query = sa.select(User).where(User.id.in_(met)).order_by(User.email)
+    # Only active candidates: not a closed account, nor one that has become staff.
+    query = sa.select(User).where(User.id.in_(met), User.role == Role.CANDIDATE,
+                                  User.is_active.is_(True)).order_by(User.email)
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(User.email.ilike(f"%{escaped}%", escape="\\"))

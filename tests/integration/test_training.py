@@ -155,6 +155,52 @@ def test_a_deactivated_programme_issues_nothing(app, admin):
         assert training.candidate_progress(user_id) == []  # candidates no longer see it
 
 
+def test_closed_accounts_and_staff_are_neither_listed_nor_issued(app, admin):
+    programme_id, closed = _completed(app, admin)
+    promoted = _candidate(app)
+    _paper(app, promoted, score=60, day=1)
+    _paper(app, promoted, score=60, day=2)
+    assert sorted(_completed_ids(app, programme_id)) == sorted([closed, promoted])
+    with app.app_context():
+        db.session.get(User, closed).is_active = False
+        db.session.get(User, promoted).role = Role.TRAINER
+        db.session.commit()
+    assert _completed_ids(app, programme_id) == []
+    with app.app_context():
+        programme = db.session.get(TrainingProgramme, programme_id)
+        for user_id in (closed, promoted):
+            with pytest.raises(ServiceError, match="仍在使用的考生账户"):
+                training_certificates.issue_for_programme(
+                    programme, db.session.get(User, user_id), _actor(admin), now=NOW)
+        assert training_certificates.issue_programme(programme, _actor(admin),
+                                                     now=NOW)["issued"] == 0
+
+
+def test_a_programme_deactivated_while_its_job_runs_issues_no_more(app, admin, monkeypatch):
+    programme_id, _user_id = _completed(app, admin)
+    second = _candidate(app)
+    _paper(app, second, score=80, day=1)
+    _paper(app, second, score=80, day=2)
+    monkeypatch.setattr(training_certificates, "BULK_BATCH", 1)
+    with app.app_context():
+        programme = db.session.get(TrainingProgramme, programme_id)
+        reports = []
+
+        def deactivate_after_first_batch(phase, done, total):
+            reports.append(done)
+            db.session.commit()  # as a job's progress report does
+            if done == 1:  # another administrator deactivates it meanwhile
+                with db.engine.begin() as other:
+                    other.execute(sa.update(TrainingProgramme).where(
+                        TrainingProgramme.id == programme_id).values(is_active=False))
+
+        summary = training_certificates.issue_programme(
+            programme, _actor(admin), now=NOW, progress=deactivate_after_first_batch)
+        assert reports == [0, 1, 2]
+        assert summary["issued"] == 1 and summary["skipped"] == 1
+        assert any("已停用" in reason for reason in summary["skipped_reasons"])
+
+
 def test_concurrent_issues_give_one_training_certificate(app, admin, database_url):
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite serialises writers: the race needs two server connections")
