@@ -76,7 +76,9 @@ def _failed(response) -> bool:
 # Both limits count failed logins only: an exam centre puts hundreds of candidates
 # behind one NAT address, all logging in within minutes of the start (RELIABILITY
 # LD-3), while guessing fails; once an address or an account is over its limit, every
-# login from it is refused until the window passes, right password or not.
+# login from it is refused until the window passes, right password or not. A failure
+# is counted when its answer is ready, so guesses already in flight when the limit is
+# reached still get their answer: the overrun is bounded by the server's concurrency.
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
                deduct_when=_failed)
