@@ -1,6 +1,8 @@
 """Certificates: administrators issue, revoke and reissue; candidates see their own;
 anyone verifies one by its number and code (or the QR code's link)."""
 
+import re
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -30,6 +32,10 @@ from .forms import RevokeForm
 
 bp = Blueprint("certificates", __name__)
 
+# A certificate number is SW-, digits and capitals: anything else (a NUL above all, which
+# PostgreSQL refuses in a query) cannot be one and is not looked up.
+_NOT_A_NUMBER = re.compile(r"[^0-9A-Za-z-]")
+
 
 def _context() -> dict:
     return {"level_labels": labels.LEVELS, "region_name": labels.region_name,
@@ -42,7 +48,8 @@ def _context() -> dict:
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_ADDRESS"])
 def verify():
     number, code = request.args.get("n", "")[:40], request.args.get("c", "")[:60]
-    certificate = certificates.find(number, code) if number or code else None
+    looked_up = "" if _NOT_A_NUMBER.search(number.strip()) else number
+    certificate = certificates.find(looked_up, code) if number or code else None
     return render_template("certificates/verify.html", number=number, code=code,
                            asked=bool(number or code), certificate=certificate,
                            signature_ok=certificate is not None
@@ -137,7 +144,9 @@ def issue_certificate(qualification_id):
 def list_certificates():
     search = request.args.get("q", "").strip().upper()[:24]
     query = sa.select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-    if search:
+    if _NOT_A_NUMBER.search(search):
+        query = query.where(sa.false())
+    elif search:
         query = query.where(Certificate.number == search)
     page = db.paginate(query, page=page_argument(), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
@@ -147,9 +156,13 @@ def list_certificates():
 @bp.get("/admin/certificates/<int:certificate_id>")
 def certificate_detail(certificate_id):
     certificate = db.get_or_404(Certificate, certificate_id)
+    # The certificates issued in its place: a replaced one is reissued from its
+    # replacement, not again from here.
+    replaced_by = list(db.session.scalars(sa.select(Certificate).where(
+        Certificate.replaces_id == certificate.id).order_by(Certificate.id)))
     return render_template("certificates/detail.html", certificate=certificate,
                            signature_ok=certificates.signature_valid(certificate),
-                           form=RevokeForm(), **_context())
+                           replaced_by=replaced_by, form=RevokeForm(), **_context())
 
 
 @bp.post("/admin/certificates/<int:certificate_id>/revoke", defaults={"change": "revoke"})

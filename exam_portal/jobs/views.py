@@ -59,6 +59,14 @@ def _target_url(job: Job) -> str | None:
     return None
 
 
+def _summary(job: Job) -> dict:
+    """The summary as the page shows it. Skip reasons were recorded in the worker's
+    language (the default, Chinese) and are message ids: each is shown in the reader's."""
+    return {key: {_(reason): count for reason, count in value.items()}
+            if isinstance(value, dict) else value
+            for key, value in (job.summary or {}).items()}
+
+
 def _status_label(job: Job) -> str:
     if jobs.is_stale(job):
         return _("已中断（可重新开始）")
@@ -80,6 +88,7 @@ def job_detail(job_id):
     return render_template("jobs/job_detail.html", job=job, kind_labels=KIND_LABELS,
                            phase_labels=PHASE_LABELS, summary_labels=SUMMARY_LABELS,
                            status_label=_status_label(job), percent=jobs.percent(job),
+                           summary=_summary(job),
                            target_url=_target_url(job), target_name=_target_name(job),
                            has_file=certificate_exports.export_file(job) is not None)
 

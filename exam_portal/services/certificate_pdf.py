@@ -9,6 +9,7 @@ from flask import current_app, render_template
 from markupsafe import Markup
 
 from .. import labels
+from ..clock import LOCAL_ZONE
 from ..models.certificates import Certificate
 
 
@@ -42,6 +43,6 @@ def render(certificate: Certificate) -> bytes:
     qr = Markup(segno.make(url, error="m").svg_inline(scale=3, border=2))  # noqa: S704 - our own SVG
     html = render_template("certificates/pdf.html", certificate=certificate, qr=qr,
                            verify_url=url, level_labels=labels.LEVELS,
-                           region_name=labels.region_name)
+                           region_name=labels.region_name, local_zone=LOCAL_ZONE)
     with _render_lock:  # the shared font configuration is not made for threads
         return weasyprint.HTML(string=html).write_pdf(font_config=_font_configuration())

@@ -7,7 +7,7 @@ import json
 import re
 import subprocess
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -366,3 +366,84 @@ def test_guessing_codes_finds_nothing_and_the_limit_answers_429_ce_4(make_app, a
                                                    "c": signing.new_code()}).status_code
                for _ in range(7)]
     assert answers[:5] == [200] * 5 and answers[5:] == [429, 429]
+
+
+def _admin_client(app):
+    client = app.test_client()
+    client.post("/auth/login", data={"email": "cert-admin@example.com", "password": PASSWORD})
+    return client
+
+
+def test_hostile_numbers_find_nothing_and_never_fail(app, admin):
+    # A NUL reached the database as the number, and PostgreSQL refused it: a 500.
+    certificate = _issue(app, admin, _achieved(app, admin)[0])
+    anonymous = app.test_client()
+    for number in ("SW-\x00", "\x00", "' OR 1=1 --", "ＳＷ－１２３", "😀" * 12):
+        response = anonymous.get("/verify", query_string={
+            "n": number, "c": certificate.verification_code})
+        assert response.status_code == 200
+        assert "没有找到" in response.get_data(as_text=True)
+    client = _admin_client(app)
+    for search in ("SW-\x00", "\x00", "' OR 1=1 --", "😀"):
+        response = client.get("/admin/certificates", query_string={"q": search})
+        assert response.status_code == 200
+        assert certificate.number not in response.get_data(as_text=True)
+    found = client.get("/admin/certificates", query_string={"q": certificate.number.lower()})
+    assert certificate.number in found.get_data(as_text=True)
+
+
+def test_the_pdf_dates_the_issue_in_beijing_time(app, admin, tmp_path):
+    # 17:30 UTC is already the next day in Beijing; the PDF printed the UTC date.
+    qualification_id, _user_id = _achieved(app, admin)
+    issued_at = datetime(2026, 9, 30, 17, 30, tzinfo=UTC)
+    with app.app_context():
+        certificate = certificates.issue_for_qualification(
+            db.session.get(Qualification, qualification_id), _actor(admin), now=issued_at)
+        db.session.commit()
+        certificate_id = certificate.id
+    response = _admin_client(app).get(f"/admin/certificates/{certificate_id}/certificate.pdf")
+    text = _pdf_text(response.data, tmp_path)
+    assert re.search(r"Issued：\s*2026-10-01", text), text
+    assert "2026-09-30" not in text
+
+
+def test_a_replaced_certificate_links_its_replacement_and_is_not_reissued_again(app, admin):
+    certificate = _issue(app, admin, _achieved(app, admin)[0])
+    client = _admin_client(app)
+    client.post(f"/admin/certificates/{certificate.id}/reissue", data={"reason": "姓名更正"})
+    with app.app_context():
+        newer = db.session.scalars(sa.select(Certificate).where(
+            Certificate.replaces_id == certificate.id)).one()
+    page = client.get(f"/admin/certificates/{certificate.id}").get_data(as_text=True)
+    assert newer.number in page and f"/admin/certificates/{newer.id}\"" in page
+    assert f"/admin/certificates/{certificate.id}/reissue" not in page
+    current = client.get(f"/admin/certificates/{newer.id}").get_data(as_text=True)
+    assert f"/admin/certificates/{newer.id}/reissue" in current
+
+
+def test_the_job_page_gives_skip_reasons_in_the_readers_language(app, admin):
+    # The job runs without a request, so it records its reasons in Chinese.
+    session_id = _session_with(app, admin, 2)
+    with app.app_context():
+        candidate_id = db.session.scalars(sa.select(Qualification.candidate_id)).first()
+        db.session.get(User, candidate_id).profile.real_name = None
+        db.session.commit()
+        job = certificates.start_issuing(db.session.get(ExamSession, session_id), _actor(admin))
+        job_id = job.id
+    client = _admin_client(app)
+    assert "缺少姓名" in client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    client.post("/language", data={"locale": "en", "next": "/"})
+    page = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert "lacks the name" in page and "缺少姓名" not in page
+
+
+def test_the_holders_page_labels_the_code_in_english(app, admin):
+    qualification_id, user_id = _achieved(app, admin)
+    _issue(app, admin, qualification_id)
+    with app.app_context():
+        email = db.session.get(User, user_id).email
+    owner = app.test_client()
+    owner.post("/auth/login", data={"email": email, "password": PASSWORD})
+    owner.post("/language", data={"locale": "en", "next": "/"})
+    page = owner.get("/account/certificates").get_data(as_text=True)
+    assert "Verification code: " in page and "Verification code：" not in page

@@ -4,6 +4,7 @@ verified, revoked and reissued like qualification certificates; the administrato
 pages and the candidate's own progress."""
 
 import json
+import re
 import threading
 from datetime import timedelta
 
@@ -408,3 +409,21 @@ def test_the_training_certificate_pdf_names_the_programme(app, admin, tmp_path):
     assert "Trainingcertificate" in text and "完成日期" in text
     mine = owner.get("/account/certificates").get_data(as_text=True)
     assert certificate.number in mine and "培训证书" in mine
+
+
+def test_a_control_character_in_the_search_finds_by_the_rest(app, admin):
+    # A NUL went into the e-mail search, and PostgreSQL refused it: a 500.
+    programme_id, user_id = _completed(app, admin)
+    email = email_of(app, user_id)
+    client = _login(app, ADMIN_EMAIL)
+    for search in ("\x00", email[:4] + "\x00", "' OR 1=1 --", "😀" * 40):
+        response = client.get(f"/admin/training/{programme_id}", query_string={"q": search})
+        assert response.status_code == 200
+    found = client.get(f"/admin/training/{programme_id}", query_string={"q": email[:4] + "\x00"})
+    assert email in found.get_data(as_text=True)
+
+
+def test_a_long_programme_name_wraps_on_a_narrow_screen(app, admin):
+    programme_id = _programme(app, admin, name="x" * 100)
+    page = _login(app, ADMIN_EMAIL).get(f"/admin/training/{programme_id}").get_data(as_text=True)
+    assert re.search(r'<h1 class="[^"]*text-break[^"]*">x{100}', page)
