@@ -322,9 +322,8 @@ def world(app) -> World:
     ids = {name: sorted(values) for name, values in owned_a.items()}
     ids |= {"mark_id": [mark_id], "session_id": [online_id, published_id], "item_id": item_ids,
             "line_id": line_ids, "job_id": job_ids}
-    if any("programme_id" in rule.arguments for rule in app.url_map.iter_rules()):
-        ids["programme_id"] = _programme_ids(app, admin)
-    for name in OWNED | SHARED - ({"programme_id"} - set(ids)):
+    ids["programme_id"] = _programme_ids(app, admin)
+    for name in OWNED | SHARED:
         assert ids.get(name), f"the world has no object for {name}"
     for name, values in owned_b.items():
         # B's own object under the same number would make a refusal look like a leak.
@@ -399,7 +398,8 @@ def test_candidate_b_gets_nothing_of_candidate_a_on_any_id_route(app, world):
         for rule in _walked_rules(app):
             if rule.endpoint in {"candidate.take_attempt", "candidate.result",
                                  "sittings.admission_ticket", "sittings.score_report",
-                                 "certificates.download_my_certificate"}:
+                                 "certificates.download_my_certificate",
+                                 "certificates.download_my_credential"}:
                 statuses = {world.clients["A"].get(url).status_code
                             for url in _urls(rule, world)}
                 assert 200 in statuses, f"{rule.rule}: A never gets 200 ({statuses})"
