@@ -282,6 +282,7 @@ class Monitor:
         self.servers, self.database = servers, database
         self.seen: dict[tuple[str, int], float] = {}
         self.loads: list[tuple[float, float]] = []
+        self.timeline: list[tuple[float, dict]] = []
         self.stopped = False
 
     def sample(self) -> None:
@@ -310,6 +311,28 @@ class Monitor:
                         self.seen[("db", int(entry.name))] = value
         self.seen[("client", os.getpid())] = sum(os.times()[:2])
         self.loads.append((time.time(), os.getloadavg()[0]))
+        out = {"app": 0.0, "db": 0.0, "client": 0.0}
+        for (kind, _), value in self.seen.items():
+            out[kind] += value
+        self.timeline.append((time.monotonic(), out))
+
+    def phases(self, steady: tuple[float, float] | None) -> dict:
+        """Mean cores used before, during and after *steady* (the login storm, the
+        sitting, the hand-ins)."""
+        if not steady or len(self.timeline) < 2:
+            return {}
+        start, end = self.timeline[0][0], self.timeline[-1][0]
+        spans = {"logins and start": (start, steady[0]), "sitting": steady,
+                 "hand-ins and results": (steady[1], end)}
+        found = {}
+        for label, (since, until) in spans.items():
+            inside = [(at, cpu) for at, cpu in self.timeline if since <= at <= until]
+            if len(inside) < 2:
+                continue
+            (t0, first), (t1, last) = inside[0], inside[-1]
+            found[label] = {kind: round((last[kind] - first[kind]) / (t1 - t0), 2)
+                            for kind in first} | {"seconds": round(t1 - t0)}
+        return found
 
     def totals(self) -> dict[str, float]:
         self.sample()
@@ -391,7 +414,8 @@ async def sitting(args, emails: list[str], servers: list[AppServer], env: dict,
         plan.deadline_mode = True
         plan.gate = asyncio.Event()
         plan.ends_at = float("inf")
-    extra["logins over by"] = start + plan.login_spread + 30  # monotonic; see endpoint_table
+    # monotonic; see endpoint_table and Monitor.phases
+    extra["steady"] = (start + plan.login_spread + 30, start + duration - plan.submit_spread - 5)
     candidates = [client.Candidate(number, email, plan, stats)
                   for number, email in enumerate(emails[:args.candidates])]
     tasks = [asyncio.create_task(c.run()) for c in candidates]
@@ -620,14 +644,14 @@ FAILED_KEYS = ("lost acknowledged saves", "stored but never sent", "attempts per
                "login refused (429)", "run 5: not (refused, late or by the deadline)")
 
 
-def endpoint_table(stats: client.Stats, steady_from: float | None = None) -> dict:
-    """Per endpoint: requests, error rate, p50/p99. With *steady_from* (monotonic), also
-    the saves after the login storm, as "save (after the logins)"."""
+def endpoint_table(stats: client.Stats, steady: tuple[float, float] | None = None) -> dict:
+    """Per endpoint: requests, error rate, p50/p99. With *steady* (monotonic from, to),
+    also the saves between the login storm and the hand-ins, as "save (steady)"."""
     table = {}
     samples_by = dict(stats.samples)
-    if steady_from is not None and "save" in samples_by:
-        samples_by["save (after the logins)"] = [s for s in samples_by["save"]
-                                                 if s[0] >= steady_from]
+    if steady is not None and "save" in samples_by:
+        samples_by["save (steady)"] = [s for s in samples_by["save"]
+                                       if steady[0] <= s[0] < steady[1]]
     for endpoint, samples in sorted(samples_by.items()):
         if not samples:
             continue
@@ -734,7 +758,8 @@ def main() -> int:
             "load average 1 min": {"min": min(loads, default=0), "max": max(loads, default=0),
                                    "mean": round(statistics.fmean(loads), 2) if loads else 0},
             "cpu": cpu, "events": events, "extra": extra,
-            "endpoints": endpoint_table(stats, extra.pop("logins over by", None)),
+            "cpu by phase": monitor.phases(extra.get("steady")),
+            "endpoints": endpoint_table(stats, extra.pop("steady", None)),
             "server logs": {s.label: s.log_summary() for s in servers},
             "check": check(env, candidates, args.run),
             "client outcomes": _outcomes(candidates),
