@@ -5,7 +5,7 @@ A credential is made from the record stored and signed at issue (only while that
 signature still holds), signed with the current signing key, and names the public
 key set and the verify page. It is the same bytes at every download until the
 signing key changes. It cannot tell revocation: the verify page it links is the
-authority on that, so candidates get no credential for a revoked certificate.
+authority on that, so nobody gets a credential for a revoked certificate.
 """
 
 import json
@@ -72,6 +72,9 @@ def achievement_of(record: dict) -> credentials.Achievement:
 def credential_of(certificate: Certificate) -> str:
     """The certificate as a compact JWS credential; ServiceError when its stored record
     no longer carries a good signature (a credential must never launder an edit)."""
+    if certificate.status is not CertificateStatus.VALID:
+        # A fresh credential of a revoked certificate would check VALID offline for ever.
+        raise ServiceError(gettext("这张证书已吊销，不再提供离线凭证。"))
     if not certificates.signature_valid(certificate):
         raise ServiceError(gettext("证书记录的签名校验失败，不能生成离线凭证。"))
     record = json.loads(certificate.payload)
@@ -80,11 +83,6 @@ def credential_of(certificate: Certificate) -> str:
         verify_url=certificate_pdf.verify_url(certificate))
     key_id, key = certificates.signing_keys()[0]
     return credentials.encode(credential, key_id, key, kid=f"{keys_url()}#{key_id}")
-
-
-def candidate_may_download(certificate: Certificate) -> bool:
-    # A fresh credential of a revoked certificate would look valid to an offline check.
-    return certificate.status is CertificateStatus.VALID
 
 
 def published_keys() -> dict:
