@@ -3,12 +3,12 @@
 import uuid
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, login_manager
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -76,7 +76,7 @@ def handle_database_error(error: sa.exc.DBAPIError):
         db.session.rollback()
         current_app.logger.warning("database connection lost on %s %s", request.method,
                                    request.path)
-        return _render(503)
+        return _render_without_database(503)
     if isinstance(error, sa.exc.OperationalError):
         # The database cannot be reached or cannot take the work just now (a server
         # restarting refuses connections; SQLite's lock outlasted busy_timeout): the
@@ -84,8 +84,16 @@ def handle_database_error(error: sa.exc.DBAPIError):
         db.session.rollback()
         current_app.logger.warning("database unavailable on %s %s: %s", request.method,
                                    request.path, str(error.orig).strip()[:200])
-        return _render(503)
+        return _render_without_database(503)
     return handle_unexpected_error(error)
+
+
+def _render_without_database(code: int):
+    """Render an error page while the database is gone: the page's language would
+    load the signed-in user from it (and fail again, answering 500), so the page is
+    rendered as for a visitor (language from the session or the default)."""
+    g._login_user = login_manager.anonymous_user()
+    return _render(code)
 
 
 def register_error_handlers(app) -> None:

@@ -76,3 +76,30 @@ def test_a_database_that_cannot_be_reached_answers_503_not_500():
     response = client.post("/auth/login", data={"email": "a@example.com", "password": "x" * 12})
     assert response.status_code == 503
     assert "服务暂时不可用" in response.get_data(as_text=True)
+
+
+def test_a_signed_in_candidate_gets_503_while_the_database_cannot_be_reached(app):
+    # The 503 page picks its language; for a signed-in candidate that used to load the
+    # user from the database that had just failed, so the answer became a 500.
+    from exam_portal.extensions import db
+
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    device = open_attempt(client, attempt_id)["device"]
+    with app.app_context():
+        engine = db.engine
+        engine.dispose()
+
+        def refuse(dialect, _record, _args, _params):
+            raise dialect.loaded_dbapi.OperationalError("connection refused (test)")
+
+        sa.event.listen(engine, "do_connect", refuse)
+    try:
+        response = save(client, attempt_id, 1, device, 1, ["A"])
+        assert response.status_code == 503
+        assert response.get_json()["error"] == "服务暂时不可用"
+        assert client.get("/practice/").status_code == 503
+    finally:
+        sa.event.remove(engine, "do_connect", refuse)
+    assert save(client, attempt_id, 1, device, 1, ["A"]).status_code == 200
