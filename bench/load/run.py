@@ -288,7 +288,7 @@ class Monitor:
     def sample(self) -> None:
         for server in self.servers:
             master = server.process.pid
-            value = _cpu_of(master, with_children=True)
+            value = _cpu_of(master)  # a killed worker keeps its last sample below
             if value is not None:
                 self.seen[("app", master)] = value
             for pid in server.workers():
@@ -349,17 +349,38 @@ class Monitor:
 
 # Faults ----------------------------------------------------------------------------
 
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "?"
+
+
 async def kill_workers(servers: list[AppServer], every: float, events: list) -> None:
+    """Every *every* seconds SIGKILL one worker; for up to 3 s it waits for one that is
+    running (in the middle of a request: an idle sync worker sleeps in accept), so that
+    kills hit requests in flight, before or after their commit, not only idle workers."""
     rng = random.Random(7)  # noqa: S311
     while True:
         await asyncio.sleep(every)
         server = rng.choice(servers)
-        workers = server.workers()
-        if workers:
-            pid = rng.choice(workers)
-            os.kill(pid, signal.SIGKILL)
-            events.append({"at": time.time(), "what": f"SIGKILL worker {pid} of {server.label}"})
-            log(f"SIGKILL worker {pid} of {server.label}")
+        chosen, busy = None, False
+        until = time.monotonic() + 3
+        while chosen is None and time.monotonic() < until:
+            running = [pid for pid in server.workers() if _state(pid) == "R"]
+            if running:
+                chosen, busy = rng.choice(running), True
+            else:
+                await asyncio.sleep(0.005)
+        if chosen is None:
+            workers = server.workers()
+            chosen = rng.choice(workers) if workers else None
+        if chosen is None:
+            continue
+        os.kill(chosen, signal.SIGKILL)
+        what = f"SIGKILL worker {chosen} of {server.label} ({'running' if busy else 'idle'})"
+        events.append({"at": time.time(), "what": what})
+        log(what)
 
 
 def pytest_running() -> list[str]:
