@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import segno
 from flask import current_app, render_template
+from flask_babel import force_locale
 from markupsafe import Markup
 
 from .. import labels
@@ -34,6 +35,18 @@ def _font_configuration():
     return _fonts
 
 
+def _level_names(certificate: Certificate) -> tuple[str, str]:
+    """The level in Chinese (the certificate's text) and in English (its subtitle), the
+    same whoever downloads it, in whatever language, and in a job."""
+    if certificate.level is None:
+        return "", ""
+    names = []
+    for locale in ("zh_CN", "en"):
+        with force_locale(locale):
+            names.append(str(labels.LEVELS[certificate.level]))
+    return names[0], names[1]
+
+
 def render(certificate: Certificate) -> bytes:
     """The PDF bytes; about a quarter of a second (WeasyPrint), so a single one is made
     in the request and many only in a job."""
@@ -41,8 +54,9 @@ def render(certificate: Certificate) -> bytes:
 
     url = verify_url(certificate)
     qr = Markup(segno.make(url, error="m").svg_inline(scale=3, border=2))  # noqa: S704 - our own SVG
+    level_zh, level_en = _level_names(certificate)
     html = render_template("certificates/pdf.html", certificate=certificate, qr=qr,
-                           verify_url=url, level_labels=labels.LEVELS,
+                           verify_url=url, level_zh=level_zh, level_en=level_en,
                            region_name=labels.region_name, local_zone=LOCAL_ZONE)
     with _render_lock:  # the shared font configuration is not made for threads
         return weasyprint.HTML(string=html).write_pdf(font_config=_font_configuration())

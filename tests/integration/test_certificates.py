@@ -447,3 +447,21 @@ def test_the_holders_page_labels_the_code_in_english(app, admin):
     owner.post("/language", data={"locale": "en", "next": "/"})
     page = owner.get("/account/certificates").get_data(as_text=True)
     assert "Verification code: " in page and "Verification code：" not in page
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_pdf_names_the_level_in_chinese_and_in_english_whoever_downloads_it(
+        app, admin, tmp_path, locale):
+    # The level followed the downloader's language: an English-speaking holder got
+    # "Assistant Social Worker" in the Chinese text, a Chinese one 助理 in the subtitle.
+    qualification_id, user_id = _achieved(app, admin)
+    certificate = _issue(app, admin, qualification_id)
+    with app.app_context():
+        email = db.session.get(User, user_id).email
+    owner = app.test_client()
+    owner.post("/auth/login", data={"email": email, "password": PASSWORD})
+    owner.post("/language", data={"locale": locale, "next": "/"})
+    text = _pdf_text(owner.get(f"/account/certificates/{certificate.id}/certificate.pdf"
+                               ).data, tmp_path)
+    assert re.search(r"级别\s*Level\s+助\s*理\s*社\s*会\s*工\s*作\s*师", text), text
+    assert "examination · Assistant Social Worker" in text, text
