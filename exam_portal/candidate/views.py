@@ -75,6 +75,7 @@ def dashboard():
         days=learning.study_days(candidate_id, today_local()),
         counts=learning.book_counts(candidate_id),
         training_progress=training.candidate_progress(candidate_id),
+        training_held=training.held_programme_ids(candidate_id),
     )
 
 

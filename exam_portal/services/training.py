@@ -21,6 +21,7 @@ from .. import labels
 from ..extensions import db
 from ..models.accounts import Role, User
 from ..models.attempts import Attempt, AttemptStatus
+from ..models.certificates import Certificate, CertificateStatus
 from ..models.training import TrainingProgramme, TrainingRequirement
 from ..models.types import utcnow
 from . import ServiceError, audit
@@ -169,6 +170,13 @@ def candidate_progress(candidate_id: int) -> list[tuple[TrainingProgramme, rules
     scores = mock_scores([candidate_id], OBJECTIVE_SUBJECTS).get(candidate_id, []) \
         if programmes else []
     return [(p, rules.progress(p.to_domain(), scores)) for p in programmes]
+
+
+def held_programme_ids(candidate_id: int) -> set[int]:
+    """The programmes whose certificate the candidate holds (valid ones)."""
+    return set(db.session.scalars(sa.select(Certificate.programme_id).where(
+        Certificate.candidate_id == candidate_id, Certificate.programme_id.is_not(None),
+        Certificate.status == CertificateStatus.VALID)))
 
 
 def completed_query(programme: TrainingProgramme, search: str = ""):

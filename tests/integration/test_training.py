@@ -369,7 +369,7 @@ def test_the_admin_pages_create_edit_deactivate_and_issue(app, admin):
 
 
 def test_a_candidate_sees_only_their_own_progress(app, admin):
-    _programme(app, admin, requirements=((Subject.COMP_JR, 3, 60),))
+    programme_id = _programme(app, admin, requirements=((Subject.COMP_JR, 3, 60),))
     mine, other = _candidate(app), _candidate(app)
     _paper(app, mine, score=80)
     _paper(app, mine, score=70, day=1)
@@ -379,7 +379,10 @@ def test_a_candidate_sees_only_their_own_progress(app, admin):
     assert "综合能力（初级）冲刺班" in page
     assert "已通过 2 / 3 份模拟试卷" in page and "已完成" not in page
     page = _login(app, email_of(app, other)).get("/practice/").get_data(as_text=True)
-    assert "已通过 3 / 3 份模拟试卷" in page
+    assert "已通过 3 / 3 份模拟试卷" in page and "管理员签发后" in page
+    _issue(app, admin, programme_id, other)
+    page = _login(app, email_of(app, other)).get("/practice/").get_data(as_text=True)
+    assert "证书已签发" in page and "管理员签发后" not in page
 
 
 def test_trainers_and_candidates_are_refused_the_programme_pages(app, admin):
