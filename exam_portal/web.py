@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, abort, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
@@ -61,9 +61,17 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
 
+    app.before_request(_refuse_nul_in_query)
     app.before_request(permissions.enforce_access)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
+
+
+def _refuse_nul_in_query():
+    # A NUL in a search or filter would reach PostgreSQL, which refuses it in text (a
+    # 500); no query parameter of this portal can hold one. Forms check theirs.
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        abort(400)
 
 
 def _template_globals() -> dict:
