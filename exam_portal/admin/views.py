@@ -21,7 +21,7 @@ from ..extensions import db
 from ..models.accounts import Role, User
 from ..pagination import page_argument
 from ..security import require_recent_auth
-from ..services import ServiceError, accounts, audit, profiles
+from ..services import ServiceError, accounts, audit, profiles, text_search
 from .forms import ROLE_LABELS, CreateUserForm, SetRoleForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -34,8 +34,7 @@ def list_users():
     role = request.args.get("role", "")
     query = sa.select(User).order_by(User.id)
     if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(User.email.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(text_search.contains(User.email, search))
     if role in {r.value for r in Role}:
         query = query.where(User.role == Role(role))
     users = db.paginate(

@@ -23,7 +23,7 @@ from ..models.bank import (
     version_columns,
 )
 from ..models.types import utcnow
-from . import ServiceError, audit, pools
+from . import ServiceError, audit, pools, text_search
 
 
 class InvalidItem(ServiceError):
@@ -313,5 +313,4 @@ def _text_match(text: str):
                    .where(sa.text(f"{SEARCH_TABLE} MATCH :phrase").bindparams(phrase=phrase)))
         return ItemVersion.id.in_(matches)
     # PostgreSQL serves this LIKE from its pg_trgm index; short SQLite searches scan.
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return ItemVersion.search_text.like(f"%{escaped}%", escape="\\")
+    return text_search.contains(ItemVersion.search_text, text, ignore_case=False)

@@ -9,6 +9,7 @@ old certificate stays revoked. Every change is audited.
 """
 
 import hmac
+import re
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -25,7 +26,7 @@ from ..models.accounts import CandidateProfile, User
 from ..models.certificates import Certificate, CertificateKind, CertificateStatus
 from ..models.sittings import ExamSession, Qualification, QualificationStatus, Registration
 from ..models.types import utcnow
-from . import ServiceError, audit, jobs
+from . import ServiceError, audit, jobs, text_search
 
 MAX_REASON = 500
 
@@ -309,6 +310,23 @@ def find(number: str, code: str) -> Certificate | None:
         return None
     stored = certificate.verification_code.encode("utf-8")
     return certificate if hmac.compare_digest(stored, given) else None
+
+
+_NUMBER = re.compile(r"SW-[0-9A-Z]{16}")
+
+
+def search_query(text: str):
+    """Certificates, newest first: by exact number, or else by the holder's name or the
+    candidate's e-mail containing *text*."""
+    query = sa.select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    text = text.strip()[:100]
+    if not text:
+        return query
+    if _NUMBER.fullmatch(text.upper()):
+        return query.where(Certificate.number == text.upper())
+    return query.join(User, User.id == Certificate.candidate_id).where(sa.or_(
+        text_search.contains(Certificate.holder_name, text),
+        text_search.contains(User.email, text)))
 
 
 def achieved_query(session: ExamSession):

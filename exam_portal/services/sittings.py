@@ -29,7 +29,7 @@ from ..models.sittings import (
     VerificationMode,
 )
 from ..models.types import utcnow
-from . import ServiceError, audit, profiles
+from . import ServiceError, audit, profiles, text_search
 
 _LEVEL_DIGITS = {Level.ASSISTANT: "1", Level.INTERMEDIATE: "2", Level.SENIOR: "3"}
 MAX_BULK_REVIEW = 500
@@ -352,12 +352,8 @@ def registration_query(session: ExamSession, *, status: RegistrationStatus | Non
     if search:
         query = query.join(User, User.id == Registration.candidate_id).where(sa.or_(
             Registration.admission_number == search.strip(),
-            User.email.ilike(f"%{_escape(search.strip())}%", escape="\\")))
+            text_search.contains(User.email, search.strip())))
     return query
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def subjects_for(registration: Registration) -> tuple[Subject, ...]:

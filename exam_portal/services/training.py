@@ -24,7 +24,7 @@ from ..models.attempts import Attempt, AttemptStatus
 from ..models.certificates import Certificate, CertificateStatus
 from ..models.training import TrainingProgramme, TrainingRequirement
 from ..models.types import utcnow
-from . import ServiceError, audit
+from . import ServiceError, audit, text_search
 
 OBJECTIVE_SUBJECTS = tuple(s for s in Subject if s.kind is SubjectKind.OBJECTIVE)
 MAX_NAME, MAX_DESCRIPTION = 100, 1000
@@ -201,6 +201,5 @@ def completed_query(programme: TrainingProgramme, search: str = ""):
     query = sa.select(User).where(User.id.in_(met), User.role == Role.CANDIDATE,
                                   User.is_active.is_(True)).order_by(User.email)
     if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(User.email.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(text_search.contains(User.email, search))
     return query
