@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import labels
+from .. import labels, outcomes
 from ..account.forms import ConfirmForm
 from ..clock import LOCAL_ZONE
 from ..extensions import db, limiter
@@ -121,16 +121,10 @@ def issue_certificate(qualification_id):
     if not ConfirmForm().validate_on_submit():
         flash(_("请求已过期，请重试。"), "danger")
         return back
-    try:
-        certificate = certificates.issue_for_qualification(qualification, current_user,
-                                                           now=utcnow())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return back
-    db.session.commit()
-    flash(_("证书已签发，编号 %(number)s。", number=certificate.number), "success")
-    return back
+    return outcomes.commit_or_flash(
+        lambda: certificates.issue_for_qualification(qualification, current_user,
+                                                     now=utcnow()),
+        lambda certificate: _("证书已签发，编号 %(number)s。", number=certificate.number), back)
 
 
 @bp.get("/admin/certificates")

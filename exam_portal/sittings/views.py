@@ -24,7 +24,7 @@ from question_bank.levels import Level
 from question_bank.pass_rules import subjects_of
 from question_bank.subjects import Subject
 
-from .. import labels, uploads
+from .. import labels, outcomes, uploads
 from ..account.forms import ConfirmForm
 from ..clock import LOCAL_ZONE
 from ..extensions import db
@@ -194,7 +194,7 @@ def set_pass_line(session_id):
             flash(message, "danger")
         return _to_detail(session)
     subject, region = Subject(form.subject.data), form.region.data or ""
-    return _commit_or_flash(
+    return outcomes.commit_or_flash(
         lambda: sittings.set_pass_line(session, subject, region, form.line.data,
                                        current_user),
         lambda before: " ".join(filter(None, [
@@ -210,27 +210,13 @@ def remove_pass_line(session_id, line_id):
     if not ConfirmForm().validate_on_submit():
         flash(_("请求已过期，请重试。"), "danger")
         return _to_detail(session)
-    return _commit_or_flash(
+    return outcomes.commit_or_flash(
         lambda: sittings.remove_pass_line(session, line_id, current_user),
         lambda _removed: _("合格线已删除。"), _to_detail(session))
 
 
 def _to_detail(session: ExamSession):
     return redirect(url_for("sittings.session_detail", session_id=session.id))
-
-
-def _commit_or_flash(change, success, response):
-    """Run a service call: commit and flash *success* of its result, or roll back and
-    flash the refusal; either way answer *response*."""
-    try:
-        outcome = change()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(success(outcome), "success")
-    return response
 
 
 @bp.get("/admin/sessions/<int:session_id>/registrations")
@@ -315,7 +301,7 @@ def publish_results(session_id):
     if not ConfirmForm().validate_on_submit():
         flash(_("请求已过期，请重试。"), "danger")
         return redirect(url_for("sittings.session_results", session_id=session.id))
-    return _commit_or_flash(
+    return outcomes.commit_or_flash(
         lambda: results.publish(session, current_user, now=utcnow()),
         lambda _done: _("成绩已发布，考生现在可以查看成绩。"),
         redirect(url_for("sittings.session_results", session_id=session.id)))
@@ -390,7 +376,7 @@ def correct_score(session_id):
     if registration is None:
         flash(_("本考试批次没有这个准考证号。"), "danger")
         return back
-    return _commit_or_flash(
+    return outcomes.commit_or_flash(
         lambda: results.correct_score(registration, Subject(form.subject.data),
                                       form.score.data, reason=form.reason.data,
                                       actor=current_user, now=utcnow()),
@@ -439,7 +425,7 @@ def change_sitting(session_id, attempt_id, change):
             flash(message, "danger")
         return back
     action = online_exams.extend if change == "extend" else online_exams.reopen
-    return _commit_or_flash(
+    return outcomes.commit_or_flash(
         lambda: action(found.Attempt, form.minutes.data, form.reason.data, current_user,
                        now=utcnow()),
         lambda _done: _("已延长 %(n)d 分钟。", n=form.minutes.data) if change == "extend"
@@ -467,7 +453,7 @@ def record_senior_review(session_id, qualification_id):
         for message in error_messages(form) or [_("请求已过期，请重试。")]:
             flash(message, "danger")
         return back
-    return _commit_or_flash(
+    return outcomes.commit_or_flash(
         lambda: results.record_senior_review(
             qualification, passed=form.outcome.data == "passed", note=form.note.data,
             actor=current_user, now=utcnow()),
@@ -545,7 +531,7 @@ def withdraw_registration(registration_id):
     if not ConfirmForm().validate_on_submit():
         flash(_("请求已过期，请重试。"), "danger")
         return redirect(url_for("sittings.my_exams"))
-    return _commit_or_flash(
+    return outcomes.commit_or_flash(
         lambda: sittings.withdraw(registration, current_user, now=utcnow()),
         lambda _done: _("报名已撤销。"), redirect(url_for("sittings.my_exams")))
 

@@ -19,7 +19,7 @@ from flask_login import current_user
 from question_bank.levels import Level
 from question_bank.training import Requirement
 
-from .. import labels
+from .. import labels, outcomes
 from ..account.forms import ConfirmForm
 from ..extensions import db
 from ..models.accounts import User
@@ -130,16 +130,10 @@ def issue_certificate(programme_id, user_id):
     if not ConfirmForm().validate_on_submit():
         flash(_("请求已过期，请重试。"), "danger")
         return back
-    try:
-        certificate = training_certificates.issue_for_programme(programme, candidate,
-                                                                current_user, now=utcnow())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return back
-    db.session.commit()
-    flash(_("证书已签发，编号 %(number)s。", number=certificate.number), "success")
-    return back
+    return outcomes.commit_or_flash(
+        lambda: training_certificates.issue_for_programme(programme, candidate, current_user,
+                                                          now=utcnow()),
+        lambda certificate: _("证书已签发，编号 %(number)s。", number=certificate.number), back)
 
 
 @bp.post("/<int:programme_id>/issue-all")
