@@ -102,6 +102,26 @@ def reading_only():
         _reading_only.reset(token)
 
 
+@contextmanager
+def no_write_lock():
+    """Run work that writes nothing and takes long (parsing an upload, hashing a
+    password) with no write transaction open: on SQLite a POST's transaction holds the
+    database's only write lock from its first query, so every other writer (candidates'
+    saves too) would wait for the work. The request's transaction ends first (it must
+    have nothing pending); reads in the block begin deferred; the next transaction after
+    it takes the write lock again, and ORM objects read before are loaded again."""
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("no_write_lock() with changes pending: commit them first")
+    session.rollback()
+    token = _reading_only.set(True)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
+        session.rollback()
+
+
 def lock_for_writing() -> None:
     """Call before writing while serving a GET request: on SQLite the read transaction
     ends (nothing is pending in it) and the next one takes the write lock."""

@@ -9,7 +9,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 
 from .. import security
-from ..extensions import db, reading_only
+from ..extensions import db, no_write_lock
 from ..models.accounts import PasswordResetToken, Role, User
 from ..models.types import utcnow
 from . import ServiceError, audit, mail
@@ -87,19 +87,14 @@ def authenticate(email: str, password: str) -> User | None:
     again for the writes; a password changed in between counts as a wrong one.
     """
     session = db.session
-    separate = not (session.new or session.dirty or session.deleted)
-    if separate:
-        session.rollback()  # nothing pending: the read below begins deferred
-    with reading_only():
+    with no_write_lock():
         found = session.execute(sa.select(User.id, User.password_hash).where(
             User.email == normalise_email(email))).first()
-        if separate:
-            session.rollback()
+        right = security.verify_password(
+            _dummy_hash() if found is None else found.password_hash, password)
     if found is None:
-        security.verify_password(_dummy_hash(), password)
         audit.record("auth.login_failed", details={"reason": "unknown_account"})
         return None
-    right = security.verify_password(found.password_hash, password)
     user = session.get(User, found.id)
     if user is None:
         audit.record("auth.login_failed", details={"reason": "unknown_account"})
