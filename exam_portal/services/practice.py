@@ -616,6 +616,14 @@ def _save_statement(dialect: str, *, with_session_check: bool) -> sa.Insert:
         source = source.join(User, User.id == Attempt.candidate_id).where(
             User.session_token == sa.bindparam("session_token", type_=sa.String),
             User.is_active.is_(True), User.role == Role.CANDIDATE)
+    # PostgreSQL (READ COMMITTED) reads the attempt in the statement's snapshot: without
+    # a lock, a save that began while the paper was being handed in saw it open, waited
+    # for the hand-in's row locks and wrote after it was marked. FOR SHARE waits for a
+    # hand-in under way and then reads the attempt again (handed in: nothing is
+    # written); a save holding it makes the hand-in wait, whose marking then sees the
+    # answer. Saves share the lock, so they never wait for each other. SQLite has one
+    # writer at a time and renders no lock.
+    source = source.with_for_update(read=True, of=Attempt)
     columns = ["attempt_id", "position", "selected", "text", "is_flagged", "seq", "saved_at",
                "is_locked"]
     statement = dialect_insert(table, dialect).from_select(columns, source)
@@ -659,11 +667,25 @@ def _why_not_saved(attempt_id, candidate_id, layout, save: Save, now):
 
 # Checking (practice) and self-scoring -----------------------------------------------
 
+def _hold(attempt: Attempt, *, exclusive: bool = False) -> bool:
+    """Keep a hand-in from starting until this transaction ends, waiting for one under
+    way, and say whether the attempt is still open (read again, not as loaded).
+
+    PostgreSQL: FOR SHARE, as the save statement takes it (see _save_statement), so a
+    write to an answer is either in the marked paper or refused; *exclusive* (FOR
+    UPDATE) also queues writers that go on to update the attempt itself, which two
+    holders of a shared lock could not both do without a deadlock. SQLite: the request
+    already holds the only write lock."""
+    status = db.session.scalar(sa.select(Attempt.status).where(Attempt.id == attempt.id)
+                               .with_for_update(read=not exclusive))
+    return status is AttemptStatus.IN_PROGRESS
+
+
 def check_response(attempt: Attempt, position: int, *, now: datetime) -> dict:
     """Practice: lock the saved answer at *position*, mark it, and return the feedback."""
     if not attempt.mode.gives_feedback_per_item:
         raise Refused(gettext("模拟考试交卷后才能查看答案。"))
-    if not attempt.is_open:
+    if not attempt.is_open or not _hold(attempt):
         raise AttemptClosed(gettext("这次练习已经交卷。"))
     item = paper_cache.attempt_item(attempt.id, position)
     if item is None:
@@ -696,10 +718,13 @@ def self_score(attempt: Attempt, position: int, points) -> Decimal:
     if item is None:
         raise InvalidResponse(gettext("这道题不在本次试卷中。"))
     content = paper_cache.content(item.item_version_id)
-    response = db.session.get(Response, (attempt.id, position))
     if content.item_type.is_choice:
         raise InvalidResponse(gettext("选择题由系统评分。"))
-    revealed = (response is not None and response.is_locked) or not attempt.is_open
+    # The hand-in sums the self scores, and so does a self score after it: each sum
+    # must see every self score before it, so they queue one after another.
+    is_open = _hold(attempt, exclusive=True)
+    response = db.session.get(Response, (attempt.id, position), populate_existing=True)
+    revealed = (response is not None and response.is_locked) or not is_open
     if not revealed:
         raise Refused(gettext("看到答题要点后才能自评。"))
     try:
@@ -714,7 +739,7 @@ def self_score(attempt: Attempt, position: int, points) -> Decimal:
         raise InvalidResponse(gettext("这道题没有作答，不能自评。"))
     response.self_score_halves = int(value * 2)
     db.session.flush()
-    if not attempt.is_open:
+    if not is_open:
         attempt.self_score_halves = db.session.scalar(
             sa.select(sa.func.sum(Response.self_score_halves))
             .where(Response.attempt_id == attempt.id))
@@ -758,8 +783,11 @@ def finalise(attempt_id: int, *, now: datetime, ended_by: EndedBy) -> bool:
 
 def _mark(attempt: Attempt, now: datetime) -> None:
     items = paper_cache.attempt_items(attempt.id)
+    # As stored now, not as read earlier in this transaction: a save that held the
+    # attempt (FOR SHARE) made the hand-in wait and is in the paper.
     responses = {r.position: r for r in db.session.scalars(
-        sa.select(Response).where(Response.attempt_id == attempt.id))}
+        sa.select(Response).where(Response.attempt_id == attempt.id)
+        .execution_options(populate_existing=True))}
     total, subjective, answers, updates = 0, False, [], []
     for item in items:
         content = paper_cache.content(item.item_version_id)
