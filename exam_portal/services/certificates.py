@@ -270,9 +270,18 @@ def revoke(certificate: Certificate, reason: str, actor: User, *, now: datetime)
         raise ServiceError(gettext("吊销证书须填写原因。"))
     if certificate.status is CertificateStatus.REVOKED:
         raise ServiceError(gettext("这张证书已经吊销。"))
-    certificate.status, certificate.revoked_at = CertificateStatus.REVOKED, now
-    certificate.revoked_reason, certificate.revoked_by_id = reason[:MAX_REASON], actor.id
-    db.session.flush()
+    # Only a certificate still valid when this writes: of two revocations (or a
+    # revocation and a reissue) at the same moment one wins, and the other is told
+    # rather than writing its reason over the first one's.
+    won = db.session.execute(
+        sa.update(Certificate)
+        .where(Certificate.id == certificate.id, Certificate.status == CertificateStatus.VALID)
+        .values(status=CertificateStatus.REVOKED, revoked_at=now,
+                revoked_reason=reason[:MAX_REASON], revoked_by_id=actor.id)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(certificate)
+    if won != 1:
+        raise ServiceError(gettext("这张证书刚刚已被吊销。"))
     audit.record("certificate.revoked", target=certificate, actor=actor,
                  details={"number": certificate.number, "reason": reason[:MAX_REASON]})
 

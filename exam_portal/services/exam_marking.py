@@ -30,7 +30,7 @@ from ..models.attempts import Attempt, AttemptItem, AttemptStatus, Response
 from ..models.bank import Item
 from ..models.marking import Mark
 from ..models.sittings import ExamSession, Registration
-from . import ServiceError, audit, online_exams, paper_cache
+from . import ServiceError, audit, online_exams, paper_cache, sittings
 
 CLAIM_MINUTES = 30
 _SUBJECTIVE = [item_type for item_type in ItemType if not item_type.is_choice]
@@ -70,7 +70,7 @@ def _answers(session: ExamSession):
 
 
 def _check_session(session: ExamSession) -> None:
-    if session.results_published_at is not None:
+    if sittings.hold_results(session.id):
         raise ServiceError(gettext("成绩已发布，不能再阅卷。"))
 
 
@@ -182,10 +182,22 @@ def submit(mark: Mark, marker: User, awarded: list[list[Decimal]], *, now: datet
     if mark.marker_id != marker.id:
         raise ServiceError(gettext("这份评阅不是你的。"))
     session = db.session.get(ExamSession, mark.session_id)
+    attempt = db.session.get(Attempt, mark.attempt_id)
+    online_exams.hold_paper(attempt)
     _check_session(session)
-    response = db.session.get(Response, (mark.attempt_id, mark.position))
+    # Marks of one paper are submitted one after another (hold_paper), each reading
+    # the answer's final mark as the one before left it: a change checked against "not
+    # final yet" otherwise landed after another marker's agreement had made it final,
+    # and two answers finished at once each saw the other one unfinished.
+    response = db.session.scalar(
+        sa.select(Response).where(Response.attempt_id == mark.attempt_id,
+                                  Response.position == mark.position)
+        .execution_options(populate_existing=True))
     if response.score_halves is not None:
         raise ServiceError(gettext("这份答卷的最终得分已经确定，不能再修改。"))
+    if attempt.status is not AttemptStatus.SUBMITTED:
+        # Reopened by an administrator after this answer was claimed.
+        raise ServiceError(gettext("这份作答已被重新开放，交卷后才能评阅。"))
     rubric = view(mark, marker).rubric
     try:
         total = marking.total(rubric, awarded)

@@ -177,6 +177,17 @@ def sitting_query(session: ExamSession, *, search: str = ""):
     return query
 
 
+def hold_paper(attempt: Attempt) -> None:
+    """Lock a sitting's paper until this transaction ends and read it again: its
+    hand-in, an administrator's extension or reopening and a marker's mark then come one
+    after another, each seeing what the one before did. Taken before the session's
+    results (sittings.hold_results), as a hand-in takes them, so no two wait on each
+    other in opposite order."""
+    db.session.execute(sa.select(Attempt.id).where(Attempt.id == attempt.id)
+                       .with_for_update(key_share=True))
+    db.session.refresh(attempt)
+
+
 def _check_change(attempt: Attempt, minutes: int, reason: str) -> str:
     if attempt.mode is not Mode.EXAM:
         raise ServiceError(gettext("只能调整正式考试的作答。"))
@@ -186,7 +197,7 @@ def _check_change(attempt: Attempt, minutes: int, reason: str) -> str:
     if not reason:
         raise ServiceError(gettext("请填写原因（例如经核实的系统故障）。"))
     registration = db.session.get(Registration, attempt.registration_id)
-    if registration.session.results_published_at is not None:
+    if sittings.hold_results(registration.session_id):
         raise ServiceError(gettext("成绩已发布，不能再调整作答。"))
     if not sittings.may_sit(registration):
         raise ServiceError(gettext("这条报名已不能参加考试，不能调整作答。"))
@@ -196,6 +207,7 @@ def _check_change(attempt: Attempt, minutes: int, reason: str) -> str:
 def extend(attempt: Attempt, minutes: int, reason: str, actor: User, *,
            now: datetime) -> None:
     """Give a sitting in progress *minutes* more (audited)."""
+    hold_paper(attempt)
     reason = _check_change(attempt, minutes, reason)
     if not attempt.is_open or practice.is_overdue(attempt, now):
         raise ServiceError(gettext("这份作答已经结束；要让考生继续，请重新开放。"))
@@ -211,6 +223,7 @@ def reopen(attempt: Attempt, minutes: int, reason: str, actor: User, *,
            now: datetime) -> None:
     """Let the candidate go on with a handed-in (or timed-out) sitting for *minutes*,
     with every saved answer kept; its score waits for the new hand-in (audited)."""
+    hold_paper(attempt)
     reason = _check_change(attempt, minutes, reason)
     if attempt.is_open and not practice.is_overdue(attempt, now):
         raise ServiceError(gettext("这份作答还在进行中；要多给时间，请延长。"))

@@ -69,7 +69,7 @@ def record_score(registration: Registration, subject: Subject, score: Decimal, *
     if problem:
         raise ServiceError(problem)
     full = full_marks(subject)
-    if registration.session.results_published_at is not None:
+    if sittings.hold_results(registration.session_id):
         raise ServiceError(gettext("成绩已发布，不能再修改。"))
     result = db.session.scalar(sa.select(SubjectResult).where(
         SubjectResult.registration_id == registration.id, SubjectResult.subject == subject))
@@ -126,6 +126,8 @@ def compute_results(session: ExamSession, *, now: datetime,
     from . import online_exams  # it records scores through this module
 
     online_exams.hand_in_overdue(session, now=now)
+    if sittings.hold_results(session.id):
+        raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
     lines = sittings.pass_lines(session)
     marked, passed = _mark_subjects(session, lines, progress)
     progress(PHASE_QUALIFICATIONS, 0, None)
@@ -311,6 +313,11 @@ def publish(session: ExamSession, actor: User, *, now: datetime) -> None:
     from . import exam_marking, online_exams  # both record scores through this module
 
     online_exams.hand_in_overdue(session, now=now)
+    # From here no score, mark or line of the session changes until this commits, and
+    # the checks below read what such writes under way committed. Taken after the
+    # overdue hand-ins, which hold their papers first and the results (shared) second.
+    if sittings.hold_results(session.id, exclusive=True):
+        raise ServiceError(gettext("成绩已经发布。"))
     if online_exams.open_count(session):
         raise ServiceError(gettext("还有 %(n)d 份网上作答没有交卷。",
                                    n=online_exams.open_count(session)))

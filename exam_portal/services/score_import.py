@@ -29,7 +29,7 @@ from ..models.sittings import (
     SubjectResult,
     VerificationMode,
 )
-from . import ServiceError, audit, results
+from . import ServiceError, audit, results, sittings
 
 READERS = {".csv": csv_format.read_rows, ".xlsx": xlsx_format.read_rows}
 CHUNK = 5_000
@@ -78,7 +78,7 @@ def read_sheet(filename: str, data: bytes) -> list[score_sheet.ScoreRow]:
 def _check_session(session: ExamSession, now: datetime) -> None:
     if session.mode is not SessionMode.PAPER:
         raise ServiceError(gettext("网上考试的成绩来自考生的作答，不能导入。"))
-    if session.results_published_at is not None:
+    if sittings.hold_results(session.id):
         raise ServiceError(gettext("成绩已发布，不能再修改。"))
     if now < session.exam_closes_at:
         raise ServiceError(gettext("考试结束后才能录入成绩。"))

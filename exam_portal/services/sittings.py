@@ -33,6 +33,28 @@ from . import ServiceError, audit, profiles, text_search
 
 _LEVEL_DIGITS = {Level.ASSISTANT: "1", Level.INTERMEDIATE: "2", Level.SENIOR: "3"}
 MAX_BULK_REVIEW = 500
+# Any fixed number: the first key of a session's results lock (PostgreSQL advisory
+# locks are keyed by integers; the second key is the session's id).
+_RESULTS_LOCK = 7_311_043
+
+
+def hold_results(session_id: int, *, exclusive: bool = False) -> bool:
+    """Hold the session's results until this transaction ends, and say whether they
+    are published, as committed now (not as loaded earlier in the request).
+
+    Everything that writes a score, a mark, a pass line or a review outcome of a
+    session holds them shared and writes only while they are unpublished; publication
+    holds them exclusively, so it waits for such writes under way and they wait for
+    it. Without this, on PostgreSQL (READ COMMITTED) a write that read "not published"
+    committed after the publication. Advisory locks write no row, and shared holders
+    never wait for each other. SQLite: a writing transaction already holds the only
+    write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        lock = (sa.func.pg_advisory_xact_lock if exclusive
+                else sa.func.pg_advisory_xact_lock_shared)
+        db.session.execute(sa.select(lock(_RESULTS_LOCK, session_id)))
+    return db.session.scalar(sa.select(ExamSession.results_published_at).where(
+        ExamSession.id == session_id)) is not None
 
 
 @dataclass(frozen=True)
@@ -110,7 +132,7 @@ def update_session(session: ExamSession, fields: SessionFields, actor: User) -> 
     problem = _problem(fields)
     if problem:
         raise ServiceError(problem)
-    if session.results_published_at is not None:
+    if hold_results(session.id):
         raise ServiceError(gettext("成绩已发布的考试批次不能再修改。"))
     before = _snapshot(session)
     removed = {level.value for level in session.level_set} - {lv.value for lv in fields.levels}
@@ -143,7 +165,7 @@ def set_pass_line(session: ExamSession, subject: Subject, region: str, line: Dec
         raise ServiceError(gettext("未知的地区。"))
     if line < 0 or line > 100 or line * 2 != int(line * 2):
         raise ServiceError(gettext("合格线应在 0 到 100 分之间，以 0.5 分为单位。"))
-    if session.results_published_at is not None:
+    if hold_results(session.id):
         raise ServiceError(gettext("成绩已发布的考试批次不能再修改合格线。"))
     existing = next((p for p in session.pass_lines
                      if p.subject is subject and p.region == region), None)
@@ -164,7 +186,7 @@ def remove_pass_line(session: ExamSession, line_id: int, actor: User) -> None:
     line = next((p for p in session.pass_lines if p.id == line_id), None)
     if line is None:
         raise ServiceError(gettext("没有这条合格线。"))
-    if session.results_published_at is not None:
+    if hold_results(session.id):
         raise ServiceError(gettext("成绩已发布的考试批次不能再修改合格线。"))
     session.pass_lines.remove(line)
     db.session.flush()
@@ -301,11 +323,26 @@ def review(registrations: list[Registration], *, verify: bool, reason: str,
         raise ServiceError(gettext("一次最多审核 %(n)d 条报名。", n=MAX_BULK_REVIEW))
     target = RegistrationStatus.VERIFIED if verify else RegistrationStatus.REJECTED
     changed, refused = [], []
+    # The declarations as this request read them; the decision is for those. Each is
+    # locked and read again: one withdrawn or declared anew meanwhile is left for a
+    # fresh look rather than decided on what it no longer says.
+    seen = {r.id: (r.status, r.declared_at) for r in registrations}
+    current = {row.id: (row.status, row.declared_at) for row in db.session.scalars(
+        sa.select(Registration).where(Registration.id.in_(seen)).order_by(Registration.id)
+        .with_for_update().execution_options(populate_existing=True))}
+    published = {session_id: hold_results(session_id)
+                 for session_id in sorted({r.session_id for r in registrations})}
     for registration in registrations:
+        if registration.id not in current:
+            refused.append((registration, gettext("考生已撤销这条报名。")))
+            continue
+        if current[registration.id] != seen[registration.id]:
+            refused.append((registration, gettext("考生刚刚修改了这条报名，请重新查看后再审核。")))
+            continue
         if registration.status is target:
             refused.append((registration, gettext("已经是这个状态。")))
             continue
-        if registration.session.results_published_at is not None and (
+        if published[registration.session_id] and (
                 registration.status is not RegistrationStatus.DECLARED
                 or registration.session.verification_mode is VerificationMode.BEFORE_EXAM):
             # Only an after-exam session's pending registrations are still open to review.
