@@ -142,6 +142,7 @@ class Plan:
     submit_spread: float = 20.0  # hand-ins spread over the last seconds (0: all at once)
     revisit: float = 0.2  # share of answer changes that revise an earlier answer
     deadline_mode: bool = False  # run 5: hand in as the page does at time-up
+    save_through_hand_in: int = 0  # run 7: connections that keep saving during the hand-in
     gate: asyncio.Event | None = None  # run 5: answering starts when every paper is drawn
 
 
@@ -231,7 +232,10 @@ class Candidate:
             clock.cancel()
             await self.drain()
             sender.cancel()
-            await self.hand_in()
+            if self.plan.save_through_hand_in:
+                await self.save_through_hand_in(self.plan.save_through_hand_in)
+            else:
+                await self.hand_in()
         except Refused as error:
             self.failure = str(error)
         except asyncio.CancelledError:
@@ -388,6 +392,45 @@ class Candidate:
         self.submit_done_at = time.time()
         self.submitted = f"{answer.status} {answer.json().get('code') or ''}".strip()
         await self.until_ok("result", "GET", self.urls["result"], lambda a: a.status == 200)
+
+
+    async def save_through_hand_in(self, connections: int) -> None:
+        """Run 7: keep changing answers (new positions and earlier ones) from several
+        connections at once while the paper is handed in, each until the server says
+        the paper is closed; acknowledged saves go to the ledger like any other."""
+        rng = random.Random(-self.number - 1)  # noqa: S311 - simulated behaviour
+        positions = sorted(self.questions)
+
+        async def keep_saving() -> None:
+            while True:
+                position = rng.choice(positions)
+                kind, letters = self.questions[position]
+                size = rng.randint(1, min(3, len(letters))) if kind == "MULTI" else 1
+                chosen = sorted(rng.sample(letters, size))
+                self.seq += 1
+                body = {"seq": self.seq, "flagged": False, "device": self.device,
+                        "selected": chosen}
+                self.sent.append((position, self.seq, tuple(chosen), False))
+                answer = await self.request("save_at_hand_in", "PUT",
+                                            _position_url(self.urls["save"], position),
+                                            payload=body, json_call=True)
+                reply = answer.json()
+                if answer.status // 100 == 2 and reply.get("saved") is True:
+                    self.acked.append((position, body["seq"], tuple(chosen), False))
+                elif answer.status == 409 and reply.get("code") == "closed":
+                    self.count("save_409_closed_at_hand_in")
+                    return
+                elif answer.status == 409:
+                    self.count(f"save_409_{reply.get('code')}_at_hand_in")
+                elif time.monotonic() > self.plan.ends_at + 120:
+                    raise Refused(f"a save at the hand-in answered {answer.status}")
+
+        savers = [asyncio.create_task(keep_saving()) for _ in range(connections)]
+        await asyncio.sleep(rng.uniform(0.0, 0.5))
+        try:
+            await self.hand_in()
+        finally:
+            await asyncio.gather(*savers)
 
 
 def _position_url(template: str, position: int) -> str:

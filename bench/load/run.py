@@ -10,6 +10,7 @@ Usage (one command per run; see bench/load/README.md):
   run 4  two gunicorn masters on two ports, every request to a random one
   run 5  every paper's deadline at the same moment: all hand in within the same second
   run 6  saturation: candidates added in steps until p99 of the save passes 1 s
+  run 7  every candidate keeps saving from 4 connections while its paper is handed in
 
 Each run builds its own database (PostgreSQL `load_<random>`, dropped at the end, or a
 SQLite file under /tmp/load/), migrates it, runs `flask demo seed` (accounts and the
@@ -25,7 +26,9 @@ Invariants checked after the run (the command exits 1 if one fails):
     wrong-answer book counts each item once, the stored score is the score of the
     stored answers);
   * every candidate logged in (no 429 from the login storm behind one address);
-  * run 5: every paper handed in by its candidate within ATTEMPT_GRACE_SECONDS.
+  * run 5: every paper handed in by its candidate within ATTEMPT_GRACE_SECONDS;
+  * nothing changes a paper once it is handed in: no stored answer saved after the
+    hand-in, none without its mark (run 7 races saves against every hand-in).
 """
 
 import argparse
@@ -435,6 +438,8 @@ async def sitting(args, emails: list[str], servers: list[AppServer], env: dict,
         plan.deadline_mode = True
         plan.gate = asyncio.Event()
         plan.ends_at = float("inf")
+    if args.run == 7:
+        plan.save_through_hand_in = 4
     # monotonic; see endpoint_table and Monitor.phases
     extra["steady"] = (start + plan.login_spread + 30, start + duration - plan.submit_spread - 5)
     candidates = [client.Candidate(number, email, plan, stats)
@@ -563,6 +568,7 @@ def check(env: dict, candidates: list, run: int) -> dict:
              "stored newer than acknowledged (sent, ack lost)": 0, "stored but never sent": 0,
              "attempts per candidate > 1": 0, "attempts not handed in": 0,
              "wrong-answer rows counted twice": 0, "score differs from stored answers": 0,
+             "answers saved after the hand-in": 0, "stored answers without a mark": 0,
              "candidates that failed": 0, "login refused (429)": 0, "problems": []}
     by_email = {c.email: c for c in candidates}
     with app.app_context():
@@ -632,6 +638,14 @@ def check(env: dict, candidates: list, run: int) -> dict:
                     practice.recompute_score(attempt) != attempt.score_halves:
                 found["score differs from stored answers"] += 1
                 found["problems"].append(f"attempt {attempt.id}: score differs")
+            if attempt.status == AttemptStatus.SUBMITTED:
+                late = [p for p, r in stored.items() if r.saved_at > attempt.submitted_at]
+                unmarked = [p for p, r in stored.items() if r.score_halves is None]
+                found["answers saved after the hand-in"] += len(late)
+                found["stored answers without a mark"] += len(unmarked)
+                if late or unmarked:
+                    found["problems"].append(f"attempt {attempt.id}: saved after the hand-in "
+                                             f"{late[:5]}, without a mark {unmarked[:5]}")
         if run == 5:
             rows = db.session.execute(sa.select(Attempt.id, Attempt.status, Attempt.ended_by,
                                                 Attempt.submitted_at, Attempt.deadline_at)
@@ -661,7 +675,8 @@ def check(env: dict, candidates: list, run: int) -> dict:
 
 FAILED_KEYS = ("lost acknowledged saves", "stored but never sent", "attempts per candidate > 1",
                "attempts not handed in", "wrong-answer rows counted twice",
-               "score differs from stored answers", "candidates that failed",
+               "score differs from stored answers", "answers saved after the hand-in",
+               "stored answers without a mark", "candidates that failed",
                "login refused (429)", "run 5: not (refused, late or by the deadline)")
 
 
@@ -703,7 +718,7 @@ def machine() -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=int, choices=range(1, 7), required=True)
+    parser.add_argument("--run", type=int, choices=range(1, 8), required=True)
     parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--candidates", type=int, default=200)
     parser.add_argument("--minutes", type=float, default=5)
