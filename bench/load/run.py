@@ -27,8 +27,9 @@ Invariants checked after the run (the command exits 1 if one fails):
     stored answers);
   * every candidate logged in (no 429 from the login storm behind one address);
   * run 5: every paper handed in by its candidate within ATTEMPT_GRACE_SECONDS;
-  * nothing changes a paper once it is handed in: no stored answer saved after the
-    hand-in, none without its mark (run 7 races saves against every hand-in).
+  * nothing changes a paper once it is marked: every stored answer has its own mark
+    (not none, not the mark of the answer it replaced); run 7 races saves against
+    every hand-in.
 """
 
 import argparse
@@ -559,7 +560,7 @@ def check(env: dict, candidates: list, run: int) -> dict:
         Response,
         WrongAnswer,
     )
-    from exam_portal.services import practice
+    from exam_portal.services import paper_cache, practice
     from question_bank import delivery
 
     app = app_for(env)
@@ -568,7 +569,8 @@ def check(env: dict, candidates: list, run: int) -> dict:
              "stored newer than acknowledged (sent, ack lost)": 0, "stored but never sent": 0,
              "attempts per candidate > 1": 0, "attempts not handed in": 0,
              "wrong-answer rows counted twice": 0, "score differs from stored answers": 0,
-             "answers saved after the hand-in": 0, "stored answers without a mark": 0,
+             "answers whose mark is not their own": 0, "stored answers without a mark": 0,
+             "answers timed after the hand-in began, in the marked paper": 0,
              "candidates that failed": 0, "login refused (429)": 0, "problems": []}
     by_email = {c.email: c for c in candidates}
     with app.app_context():
@@ -639,13 +641,24 @@ def check(env: dict, candidates: list, run: int) -> dict:
                 found["score differs from stored answers"] += 1
                 found["problems"].append(f"attempt {attempt.id}: score differs")
             if attempt.status == AttemptStatus.SUBMITTED:
-                late = [p for p, r in stored.items() if r.saved_at > attempt.submitted_at]
+                # A save that changed the paper after it was marked leaves an answer with
+                # no mark (a new position) or with the mark of the answer it replaced.
+                items = {i.position: i for i in paper_cache.attempt_items(attempt.id)}
                 unmarked = [p for p, r in stored.items() if r.score_halves is None]
-                found["answers saved after the hand-in"] += len(late)
+                foreign = [p for p, r in stored.items() if r.score_halves is not None
+                           and r.score_halves != practice._score_halves(
+                               paper_cache.content(items[p].item_version_id), items[p], r)]
                 found["stored answers without a mark"] += len(unmarked)
-                if late or unmarked:
-                    found["problems"].append(f"attempt {attempt.id}: saved after the hand-in "
-                                             f"{late[:5]}, without a mark {unmarked[:5]}")
+                found["answers whose mark is not their own"] += len(foreign)
+                # Times are taken when a request begins: a save that began after the
+                # hand-in and committed before its marking is rightly in the paper.
+                found["answers timed after the hand-in began, in the marked paper"] += sum(
+                    1 for p, r in stored.items() if r.saved_at > attempt.submitted_at
+                    and p not in unmarked and p not in foreign)
+                if unmarked or foreign:
+                    found["problems"].append(f"attempt {attempt.id}: without a mark "
+                                             f"{unmarked[:5]}, another answer's mark "
+                                             f"{foreign[:5]}")
         if run == 5:
             rows = db.session.execute(sa.select(Attempt.id, Attempt.status, Attempt.ended_by,
                                                 Attempt.submitted_at, Attempt.deadline_at)
@@ -675,7 +688,7 @@ def check(env: dict, candidates: list, run: int) -> dict:
 
 FAILED_KEYS = ("lost acknowledged saves", "stored but never sent", "attempts per candidate > 1",
                "attempts not handed in", "wrong-answer rows counted twice",
-               "score differs from stored answers", "answers saved after the hand-in",
+               "score differs from stored answers", "answers whose mark is not their own",
                "stored answers without a mark", "candidates that failed",
                "login refused (429)", "run 5: not (refused, late or by the deadline)")
 
