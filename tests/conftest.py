@@ -125,7 +125,12 @@ def _truncate_all(url: str) -> None:
         ]
         if tables:
             quoted = ", ".join(f'"{t}"' for t in tables)
+            # The audit log refuses TRUNCATE (DP-6); as its owner, and only inside this
+            # transaction, the tests lift that guard to start each test afresh.
+            guard = "TRIGGER audit_events_no_truncate"
+            conn.execute(sa.text(f"ALTER TABLE audit_events DISABLE {guard}"))
             conn.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            conn.execute(sa.text(f"ALTER TABLE audit_events ENABLE {guard}"))
     engine.dispose()
 
 
