@@ -23,6 +23,7 @@ PASSWORD = "correct horse battery staple"
 
 
 TEST_SIGNING_KEYS = f"test-1:{certificates.new_key_seed()}"
+TEST_CHECKPOINT_KEYS = f"audit-test-1:{certificates.new_key_seed()}"
 
 
 def portal_config(database_url: str, **overrides) -> dict:
@@ -37,6 +38,7 @@ def portal_config(database_url: str, **overrides) -> dict:
         "REDIS_URL": None,
         "JOB_RUNNER": "inline",
         "CERT_SIGNING_KEYS": TEST_SIGNING_KEYS,
+        "AUDIT_CHECKPOINT_KEYS": TEST_CHECKPOINT_KEYS,
     }
     config.update(overrides)
     return config
