@@ -11,11 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from exam_portal.extensions import db
+from exam_portal.models.accounts import Role
 from exam_portal.models.audit import AuditEvent
 from exam_portal.services import audit
 from question_bank import certificates as signing
 
 from ..conftest import TEST_CHECKPOINT_KEYS, TEST_SIGNING_KEYS
+from ..factories import make_user
 
 NEWEST_TWO = "DELETE FROM audit_events WHERE id IN " \
              "(SELECT id FROM audit_events ORDER BY id DESC LIMIT 2)"
@@ -352,6 +354,17 @@ def test_checkpoints_taken_while_others_append_are_all_extended(app, tmp_path):
     result = _verify(app, tmp_path)
     assert result.exit_code == 0, result.output
     assert "all 4 checkpoints are extended" in result.output
+
+
+def test_the_audit_log_page_tells_administrators_how_to_check_it(app, client, auth):
+    make_user(app, Role.ADMIN, email="auditor@example.com")
+    auth.login("auditor@example.com")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "audit verify --checkpoints" in page and "audit checkpoint" in page
+    assert "检查点" in page
+    client.post("/language", data={"locale": "en"})
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "audit verify --checkpoints" in page and "checkpoint" in page and "检查点" not in page
 
 
 # Keys ----------------------------------------------------------------------------------
