@@ -80,6 +80,8 @@ def verify_audit(folder):
         _echo_chain(report)
         if not report.is_intact:
             raise SystemExit(1)
+        click.echo("(a chain whose newest events were removed verifies too: check it "
+                   "against the signed checkpoints with --checkpoints DIR)")
         return
     try:
         checked = audit_checkpoints.check_folder(folder)
@@ -87,7 +89,8 @@ def verify_audit(folder):
         raise click.ClickException(str(error)) from error
     _echo_chain(checked.chain)
     for verdict in checked.failures:
-        click.echo(f"checkpoint {verdict.entry.path.name}: {verdict.status}: {verdict.reason}")
+        click.echo(f"checkpoint {verdict.entry.path.name}: {verdict.status}: {verdict.reason}",
+                   err=True)
     if checked.failures:
         click.echo(f"{len(checked.failures)} of {len(checked.verdicts)} checkpoints fail: "
                    "the log was cut short or rewritten, or a checkpoint is not genuine",
