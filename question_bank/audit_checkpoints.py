@@ -116,6 +116,11 @@ def parse(data: bytes) -> Checkpoint:
                       fields["signature"])
 
 
+def is_key_id(text) -> bool:
+    """Whether *text* can name a checkpoint key: letters, digits, - and _, at most 64."""
+    return isinstance(text, str) and bool(_KEY_ID.fullmatch(text))
+
+
 def _no_duplicates(pairs):
     result = {}
     for name, value in pairs:
@@ -154,7 +159,7 @@ def _check(record: Mapping) -> None:
     # One spelling only: the signature covers the text, not the moment it names.
     if moment is None or moment.strftime(_TIME_FORMAT) != created:
         raise InvalidCheckpoint("created_at is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
-    if not isinstance(record["key_id"], str) or not _KEY_ID.fullmatch(record["key_id"]):
+    if not is_key_id(record["key_id"]):
         raise InvalidCheckpoint("key_id is not a key id")
 
 
@@ -192,8 +197,10 @@ def parse_public_keys(setting: str) -> dict[str, bytes]:
             continue
         key_id, _, encoded = part.partition(":")
         key_id = key_id.strip()
-        if not _KEY_ID.fullmatch(key_id) or not encoded.strip():
+        if not encoded.strip():
             raise ValueError("each public key is kid:base64url-key")
+        if not is_key_id(key_id):
+            raise ValueError(f"key id {key_id!r}: letters, digits, - and _ only (at most 64)")
         if key_id in keys:
             raise ValueError(f"key id {key_id} appears twice")
         raw = signing.from_b64url(encoded.strip())

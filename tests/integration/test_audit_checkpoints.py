@@ -412,6 +412,12 @@ def test_new_key_prints_settings_that_sign_and_verify(make_app, folder):
     assert result.exit_code == 0, result.output
 
 
+def test_new_key_refuses_a_key_id_a_checkpoint_cannot_carry(make_app):
+    result = make_app().test_cli_runner().invoke(args=["audit", "new-key", "--kid", "a b"])
+    assert result.exit_code == 1 and "--kid" in result.output
+    assert "AUDIT_CHECKPOINT_KEYS=" not in result.output
+
+
 def test_a_rotated_key_still_verifies_what_it_signed(app, make_app, folder):
     _record(app, 2)
     assert _checkpoint(app, folder).exit_code == 0
@@ -452,6 +458,7 @@ def test_production_refuses_to_start_without_a_checkpoint_key(tmp_path):
 
 @pytest.mark.parametrize("overrides, complaint", [
     ({"AUDIT_CHECKPOINT_KEYS": "not-a-key"}, "AUDIT_CHECKPOINT_KEYS"),
+    ({"AUDIT_CHECKPOINT_KEYS": f"审计:{signing.new_key_seed()}"}, "key id"),
     ({"AUDIT_CHECKPOINT_PUBLIC_KEYS": "audit-1:short"}, "AUDIT_CHECKPOINT_PUBLIC_KEYS"),
     # One key for two jobs: whoever signs certificates could sign checkpoints too.
     ({"AUDIT_CHECKPOINT_KEYS": "audit-1:" + TEST_SIGNING_KEYS.split(":", 1)[1]},
