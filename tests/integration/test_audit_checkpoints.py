@@ -18,6 +18,7 @@ from question_bank import certificates as signing
 
 from ..conftest import TEST_CHECKPOINT_KEYS, TEST_SIGNING_KEYS
 from ..factories import make_user
+from .test_backup import empty_target  # noqa: F401 - a new database of this leg's kind
 
 NEWEST_TWO = "DELETE FROM audit_events WHERE id IN " \
              "(SELECT id FROM audit_events ORDER BY id DESC LIMIT 2)"
@@ -220,6 +221,31 @@ def test_a_checkpoint_past_a_break_in_the_chain_is_not_taken_as_extended(app, da
     result = _verify(app, folder)
     assert result.exit_code == 1
     assert "BROKEN" in result.output and "the chain breaks before" in result.output
+
+
+def test_a_restored_older_backup_keeps_the_guard_and_shows_what_it_lost(
+        app, make_app, folder, empty_target, tmp_path):  # noqa: F811
+    _record(app, 3)
+    assert _checkpoint(app, folder).exit_code == 0
+    path = tmp_path / "portal.backup"
+    assert app.test_cli_runner().invoke(args=["backup", "create", str(path)]).exit_code == 0
+    _record(app, 2)  # after the backup: lost by restoring it
+    assert _checkpoint(app, folder).exit_code == 0
+    restored = make_app(SQLALCHEMY_DATABASE_URI=empty_target)
+    assert restored.test_cli_runner().invoke(
+        args=["backup", "restore", str(path)]).exit_code == 0
+    result = _verify(restored, folder)
+    assert result.exit_code == 1
+    assert "1 of 2 checkpoints fail" in result.output
+    assert "the log holds 3 events, the checkpoint counted 5" in result.output
+    emptying = ("TRUNCATE audit_events" if empty_target.startswith("postgresql")
+                else "DELETE FROM audit_events")
+    with restored.app_context():
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            db.session.execute(sa.text(emptying))
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
 
 
 # Checkpoints that are not genuine ------------------------------------------------------
