@@ -84,14 +84,17 @@ class Verdict:
     reason: str | None = None
 
 
-def read_folder(folder: Path) -> list[Entry]:
-    """Every checkpoint file in *folder*, oldest first (a name begins with its time)."""
+def checkpoint_paths(folder: Path) -> list[Path]:
+    """The checkpoint files in *folder*, oldest first (a name begins with its time)."""
     if not folder.is_dir():
         raise CheckpointError(f"folder {folder} does not exist")
-    return [_read(path) for path in sorted(folder.glob(f"{FILE_PREFIX}*.json"))]
+    return sorted(folder.glob(f"{FILE_PREFIX}*.json"))
 
 
-def _read(path: Path) -> Entry:
+def read(path: Path) -> Entry:
+    """What a checkpoint file holds, or why it is not one."""
+    if not path.is_file():  # a pipe planted under the name would hang the read
+        return Entry(path, None, "not a regular file")
     try:
         with path.open("rb") as file:
             data = file.read(checkpoints.MAX_FILE_BYTES + 1)
@@ -147,7 +150,7 @@ class FolderReport:
 
 def check_folder(folder: Path) -> FolderReport:
     """Check the chain and every checkpoint in *folder* against it, in one read."""
-    entries = read_folder(folder)
+    entries = [read(path) for path in checkpoint_paths(folder)]
     if not entries:
         raise CheckpointError(f"no checkpoint files ({FILE_PREFIX}*.json) in {folder}")
     keys = public_keys()
@@ -171,8 +174,8 @@ def write_checkpoint(folder: Path | None, *, now: datetime):
         folder = Path(configured)
     key_id, key = signing_key()
     # Never made on the fly: a folder that is missing may be storage not mounted.
-    entries = read_folder(Path(folder))
-    newest = entries[-1] if entries else None
+    paths = checkpoint_paths(Path(folder))
+    newest = read(paths[-1]) if paths else None
     with no_write_lock():
         chain = _chain_since(newest)
     if not chain.is_intact:

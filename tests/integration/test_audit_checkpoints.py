@@ -292,6 +292,15 @@ def test_a_file_that_is_not_a_checkpoint_is_reported(app, folder, content):
     assert "INVALID" in result.output and "not a checkpoint file" in result.output
 
 
+def test_a_pipe_planted_under_a_checkpoint_name_is_reported_not_waited_on(app, folder):
+    _record(app, 1)
+    assert _checkpoint(app, folder).exit_code == 0
+    os.mkfifo(folder / "audit-checkpoint-99999999T999999999999Z-pipe.json")
+    result = _verify(app, folder)
+    assert result.exit_code == 1 and "not a regular file" in result.output
+    assert _checkpoint(app, folder).exit_code == 1  # the newest by name: refused too
+
+
 def test_verify_with_no_checkpoints_in_the_folder_fails(app, folder):
     _record(app, 1)
     result = _verify(app, folder)
