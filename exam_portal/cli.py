@@ -1,13 +1,15 @@
 """Command-line tools: `flask --app exam_portal demo|users|audit ...`."""
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .extensions import db
+from .extensions import db, no_write_lock
 from .models.accounts import Role
 from .models.types import utcnow
-from .services import ServiceError, accounts, audit, importing
+from .services import ServiceError, accounts, audit, audit_checkpoints, importing
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -63,18 +65,99 @@ def create_admin(email, password):
 
 
 @audit_cli.command("verify")
-def verify_audit():
-    """Check the audit log's hash chain; exit 1 if a row was changed or removed."""
-    report = audit.verify_chain()
+@click.option("--checkpoints", "folder", metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also check every signed checkpoint in DIR (audit-checkpoint-*.json): "
+                   "the log must still hold as many events as each counted, the last of "
+                   "them the one it signed.")
+def verify_audit(folder):
+    """Check the audit log's hash chain; with --checkpoints DIR, also that the log still
+    extends every checkpoint there (none of its newest events removed, nothing
+    rewritten, every checkpoint genuine). Exit 1 on any of these."""
+    if folder is None:
+        with no_write_lock():
+            report = audit.verify_chain()
+        _echo_chain(report)
+        if not report.is_intact:
+            raise SystemExit(1)
+        click.echo("(a chain whose newest events were removed verifies too: check it "
+                   "against the signed checkpoints with --checkpoints DIR)")
+        return
+    try:
+        checked = audit_checkpoints.check_folder(folder)
+    except audit_checkpoints.CheckpointError as error:
+        raise click.ClickException(str(error)) from error
+    _echo_chain(checked.chain)
+    for verdict in checked.failures:
+        click.echo(f"checkpoint {verdict.entry.path.name}: {verdict.status}: {verdict.reason}",
+                   err=True)
+    if checked.failures:
+        click.echo(f"{len(checked.failures)} of {len(checked.verdicts)} checkpoints fail: "
+                   "the log was cut short or rewritten, or a checkpoint is not genuine",
+                   err=True)
+    else:
+        newest = checked.verdicts[-1].entry
+        click.echo(f"all {len(checked.verdicts)} checkpoints are extended (newest: "
+                   f"{newest.checkpoint.events} events, {newest.path.name})")
+    if checked.failures or not checked.chain.is_intact:
+        raise SystemExit(1)
+
+
+def _echo_chain(report) -> None:
     if report.is_intact:
         click.echo(f"audit log intact: {report.count} events, head {report.head_hash}")
-        return
-    click.echo(
-        f"audit log BROKEN at event {report.broken_at}: {report.reason} "
-        f"({report.count} events read)",
-        err=True,
-    )
-    raise SystemExit(1)
+    else:
+        click.echo(f"audit log BROKEN at event {report.broken_at}: {report.reason} "
+                   f"({report.count} events read)", err=True)
+
+
+@audit_cli.command("checkpoint")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+def checkpoint_audit(folder):
+    """Write a signed checkpoint of the audit log (its event count and head hash, the
+    time, an Ed25519 signature by the first AUDIT_CHECKPOINT_KEYS key) into FOLDER
+    (default AUDIT_CHECKPOINT_DIR), as a new file only its owner can read. Refuses, and
+    exits 1, if the chain is broken or no longer extends the newest checkpoint there.
+    Meant for cron, e.g. every 15 minutes; keep FOLDER on storage apart from the
+    database and its administrators."""
+    try:
+        path, checkpoint = audit_checkpoints.write_checkpoint(folder, now=utcnow())
+    except audit_checkpoints.CheckpointError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"checkpoint written: {path} ({checkpoint.events} events, "
+               f"head {checkpoint.head_hash})")
+
+
+@audit_cli.command("new-key")
+@click.option("--kid", help="The key id (letters, digits, - and _). Default: audit-YYYYMMDD.")
+def new_checkpoint_key(kid):
+    """Print a new Ed25519 key for checkpoints as two settings: AUDIT_CHECKPOINT_KEYS, the
+    secret, only where checkpoints are written (to rotate, put the new key first and keep
+    the old one after it), and AUDIT_CHECKPOINT_PUBLIC_KEYS, for machines that only
+    verify."""
+    from question_bank import audit_checkpoints as checkpoints
+    from question_bank import certificates as signing
+
+    key_id = kid or f"audit-{utcnow():%Y%m%d}"
+    if not checkpoints.is_key_id(key_id):
+        raise click.ClickException("--kid: letters, digits, - and _ only (at most 64)")
+    seed = signing.new_key_seed()
+    public = {key_id: signing.public_key_bytes(signing.private_key(seed))}
+    click.echo(f"AUDIT_CHECKPOINT_KEYS={key_id}:{seed}")
+    click.echo(f"AUDIT_CHECKPOINT_PUBLIC_KEYS={checkpoints.public_keys_setting(public)}")
+
+
+@audit_cli.command("public-keys")
+def checkpoint_public_keys():
+    """Print the public parts of the configured checkpoint keys as the setting
+    AUDIT_CHECKPOINT_PUBLIC_KEYS, for a machine that checks checkpoints but must not be
+    able to sign them."""
+    from question_bank import audit_checkpoints as checkpoints
+
+    keys = audit_checkpoints.public_keys()
+    if not keys:
+        raise click.ClickException("no checkpoint keys are configured")
+    click.echo(f"AUDIT_CHECKPOINT_PUBLIC_KEYS={checkpoints.public_keys_setting(keys)}")
 
 
 @bank_cli.command("import")

@@ -113,6 +113,17 @@ class Config:
     # machines, point it at storage they all share.
     EXPORT_DIR = None
 
+    # Checkpoints of the audit log, kept outside the database (`flask audit checkpoint`
+    # from cron; `flask audit verify --checkpoints DIR`). Keys: "kid:seed,kid:seed"
+    # (Ed25519, as CERT_SIGNING_KEYS, but never the same key); the first signs, the rest
+    # still verify. Public keys "kid:key,..." (32-byte raw keys in base64url) only verify:
+    # a retired key whose seed is destroyed, or a machine that checks and never signs.
+    # Production refuses to start with neither. The folder is where `audit checkpoint`
+    # writes when given none: storage the operator keeps apart from the database.
+    AUDIT_CHECKPOINT_KEYS = None
+    AUDIT_CHECKPOINT_PUBLIC_KEYS = None
+    AUDIT_CHECKPOINT_DIR = None
+
     PAGE_SIZE = 20
     PRODUCTION = False
 
@@ -146,6 +157,9 @@ _ENV_KEYS = {
     "CERT_TITLE_TRAINING": "CERT_TITLE_TRAINING",
     "CERT_ISSUER_TRAINING": "CERT_ISSUER_TRAINING",
     "EXPORT_DIR": "EXPORT_DIR",
+    "AUDIT_CHECKPOINT_KEYS": "AUDIT_CHECKPOINT_KEYS",
+    "AUDIT_CHECKPOINT_PUBLIC_KEYS": "AUDIT_CHECKPOINT_PUBLIC_KEYS",
+    "AUDIT_CHECKPOINT_DIR": "AUDIT_CHECKPOINT_DIR",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK"}
@@ -199,6 +213,7 @@ def finish_config(app) -> None:
             parse_keys(config["CERT_SIGNING_KEYS"])
         except ValueError as error:
             raise RuntimeError(f"CERT_SIGNING_KEYS: {error}") from error
+    _check_checkpoint_keys(config)
     if config["PRODUCTION"]:
         if config["SECRET_KEY"] in (None, "", DEFAULT_SECRET_KEY):
             raise RuntimeError(
@@ -208,6 +223,47 @@ def finish_config(app) -> None:
         if not config.get("CERT_SIGNING_KEYS"):
             raise RuntimeError("Refusing to start in production without CERT_SIGNING_KEYS "
                                "(the Ed25519 keys that sign certificates).")
+        if not (config.get("AUDIT_CHECKPOINT_KEYS")
+                or config.get("AUDIT_CHECKPOINT_PUBLIC_KEYS")):
+            raise RuntimeError(
+                "Refusing to start in production without AUDIT_CHECKPOINT_KEYS (the Ed25519 "
+                "key that signs the audit log's checkpoints; make one with `flask --app "
+                "exam_portal audit new-key`). App servers that never write checkpoints may "
+                "hold only its public part, AUDIT_CHECKPOINT_PUBLIC_KEYS.")
         if config["MAIL_BACKEND"] == "console":
             config["MAIL_BACKEND"] = "smtp" if config.get("SMTP_HOST") else "outbox"
         config["SESSION_COOKIE_SECURE"] = True
+
+
+def _check_checkpoint_keys(config) -> None:
+    """Each checkpoint key setting must parse; a key id names one key in both; and no
+    checkpoint key may sign certificates too (keys for two jobs are two keys: the one
+    that must sit on the app servers then cannot also vouch for the audit log)."""
+    from question_bank import audit_checkpoints, certificates
+
+    public = {}
+    if config.get("AUDIT_CHECKPOINT_KEYS"):
+        try:
+            keys = certificates.parse_keys(config["AUDIT_CHECKPOINT_KEYS"])
+        except ValueError as error:
+            raise RuntimeError(f"AUDIT_CHECKPOINT_KEYS: {error}") from error
+        public = {key_id: certificates.public_key_bytes(key) for key_id, key in keys}
+        for key_id in public:
+            if not audit_checkpoints.is_key_id(key_id):  # stricter than a certificate's
+                raise RuntimeError(f"AUDIT_CHECKPOINT_KEYS: key id {key_id!r}: letters, "
+                                   "digits, - and _ only (at most 64)")
+        if config.get("CERT_SIGNING_KEYS"):
+            certificate_keys = {certificates.public_key_bytes(key) for _, key
+                                in certificates.parse_keys(config["CERT_SIGNING_KEYS"])}
+            if certificate_keys & set(public.values()):
+                raise RuntimeError("AUDIT_CHECKPOINT_KEYS: a checkpoint key must not be a "
+                                   "certificate signing key (CERT_SIGNING_KEYS) too")
+    if config.get("AUDIT_CHECKPOINT_PUBLIC_KEYS"):
+        try:
+            listed = audit_checkpoints.parse_public_keys(config["AUDIT_CHECKPOINT_PUBLIC_KEYS"])
+        except ValueError as error:
+            raise RuntimeError(f"AUDIT_CHECKPOINT_PUBLIC_KEYS: {error}") from error
+        for key_id, raw in listed.items():
+            if public.get(key_id, raw) != raw:
+                raise RuntimeError(f"AUDIT_CHECKPOINT_PUBLIC_KEYS: key {key_id} is not the "
+                                   "public part of the AUDIT_CHECKPOINT_KEYS key of that id")

@@ -2,7 +2,8 @@
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import UTC
 
 import sqlalchemy as sa
@@ -23,7 +24,8 @@ def canonical_json(data) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _event_hash(event: AuditEvent) -> str:
+def event_hash(event: AuditEvent) -> str:
+    """The hash a row must carry: its content and its predecessor's hash."""
     body = canonical_json(
         {
             "prev": event.prev_hash,
@@ -63,7 +65,7 @@ def record(action: str, *, target=None, details=None, actor=None) -> AuditEvent:
         ip=client_address() if has_request_context() else None,
         prev_hash=last or GENESIS_HASH,
     )
-    event.hash = _event_hash(event)
+    event.hash = event_hash(event)
     session.add(event)
     session.flush()
     return event
@@ -71,36 +73,68 @@ def record(action: str, *, target=None, details=None, actor=None) -> AuditEvent:
 
 @dataclass(frozen=True)
 class ChainReport:
-    count: int
-    head_hash: str
+    count: int  # rows read, up to and including a broken one
+    head_hash: str  # the hash of the last row that verified
     broken_at: int | None  # id of the first row that does not verify
     reason: str | None
+    head_id: int | None = None  # id of the last row that verified
+    # The hash of the n-th row (counted from 1 in order; 0: the genesis hash) for each
+    # position asked for that verified.
+    hashes: dict[int, str] = field(default_factory=dict, compare=False)
 
     @property
     def is_intact(self) -> bool:
         return self.broken_at is None
 
 
-def verify_chain() -> ChainReport:
-    """Recompute every hash in order and report the first break."""
-    expected_prev = GENESIS_HASH
-    count = 0
+def verify_chain(positions: Collection[int] = ()) -> ChainReport:
+    """Recompute every hash in order and report the first break, with the hashes of
+    the rows at *positions*. One SELECT reads the rows: on PostgreSQL that is one
+    snapshot, so the count and head belong together while others append (on SQLite
+    the caller's transaction is the snapshot)."""
+    wanted = set(positions)
+    hashes = {0: GENESIS_HASH} if 0 in wanted else {}
+    return _walk(sa.select(AuditEvent), 0, GENESIS_HASH, None, wanted, hashes)
+
+
+def verify_chain_from(position: int, head_hash: str) -> ChainReport | None:
+    """Verify only the rows after the *position*-th (counted from 1 in order), which
+    must still carry *head_hash*; None if the log holds no such row (fewer rows, or
+    another hash there). For a log of millions of events checked every few minutes: the
+    rows before that one are vouched for by their hash, not recomputed."""
+    if position == 0:
+        return verify_chain([0]) if head_hash == GENESIS_HASH else None
+    head = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)
+                              .offset(position - 1).limit(1)).first()
+    if head is None or head.hash != head_hash or event_hash(head) != head.hash:
+        return None
+    # Appends commit in id order (one at a time, under the advisory lock), so the rows
+    # after this one in a later snapshot are still all that follow it.
+    return _walk(sa.select(AuditEvent).where(AuditEvent.id > head.id), position, head.hash,
+                 head.id, set(), {position: head.hash})
+
+
+def _walk(query, count: int, expected_prev: str, head_id: int | None, wanted: set[int],
+          hashes: dict[int, str]) -> ChainReport:
     # Streamed so a long log does not fill memory; closed on early return so the
     # PostgreSQL server-side cursor is released.
     events = db.session.scalars(
-        sa.select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=500)
-    )
+        query.order_by(AuditEvent.id).execution_options(yield_per=500))
     try:
         for event in events:
             count += 1
             if event.prev_hash != expected_prev:
-                return ChainReport(count, expected_prev, event.id, "a previous row is missing")
-            if _event_hash(event) != event.hash:
-                return ChainReport(count, expected_prev, event.id, "the row was changed")
-            expected_prev = event.hash
+                return ChainReport(count, expected_prev, event.id, "a previous row is missing",
+                                   head_id, hashes)
+            if event_hash(event) != event.hash:
+                return ChainReport(count, expected_prev, event.id, "the row was changed",
+                                   head_id, hashes)
+            expected_prev, head_id = event.hash, event.id
+            if count in wanted:
+                hashes[count] = event.hash
     finally:
         events.close()
-    return ChainReport(count, expected_prev, None, None)
+    return ChainReport(count, expected_prev, None, None, head_id, hashes)
 
 
 def recent_events(*, page: int, per_page: int, action: str | None = None):
