@@ -6,9 +6,10 @@ commit meanwhile is half in the copy. PostgreSQL: `pg_dump --format=custom`, whi
 reads one snapshot of the whole database, restored by `pg_restore` through `psql` in one
 transaction. A backup holds password hashes, encrypted IDs and e-mail addresses: only its
 owner may read it (mode 0600).
-The keys (SECRET_KEY, DATA_ENCRYPTION_KEY, BLIND_INDEX_KEY, CERT_SIGNING_KEYS) are not
-in the database and so not in a backup: keep them apart, or resident IDs cannot be read
-and certificates cannot be checked after a restore.
+The keys (SECRET_KEY, DATA_ENCRYPTION_KEY, BLIND_INDEX_KEY, CERT_SIGNING_KEYS,
+AUDIT_CHECKPOINT_KEYS) are not in the database and so not in a backup: keep them apart,
+or resident IDs cannot be read, certificates cannot be checked and the audit log's
+checkpoints cannot be signed after a restore.
 """
 
 import contextlib

@@ -49,4 +49,5 @@ def restore_backup(path, force):
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{kind} backup {path} restored into {url.render_as_string()}; "
-               "check it with `flask --app exam_portal audit verify`")
+               "check it with `flask --app exam_portal audit verify --checkpoints DIR` "
+               "(it names the checkpoints whose events the restored log no longer has)")
