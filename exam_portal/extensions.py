@@ -102,16 +102,39 @@ def reading_only():
         _reading_only.reset(token)
 
 
+# Set in a session's info once its transaction has written (a flush, or an INSERT,
+# UPDATE or DELETE run through it); cleared when that transaction ends. Pending ORM
+# changes alone do not say it: a flushed change is no longer pending.
+_WROTE = "exam_portal.wrote"
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+def _flushed(session, _context):
+    session.info[_WROTE] = True
+
+
+@sa.event.listens_for(sa.orm.Session, "do_orm_execute")
+def _executed(state):
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+@sa.event.listens_for(sa.orm.Session, "after_transaction_end")
+def _ended(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
 @contextmanager
 def no_write_lock():
     """Run work that writes nothing and takes long (parsing an upload, hashing a
     password) with no write transaction open: on SQLite a POST's transaction holds the
     database's only write lock from its first query, so every other writer (candidates'
     saves too) would wait for the work. The request's transaction ends first (it must
-    have nothing pending); reads in the block begin deferred; the next transaction after
+    have written nothing, flushed or not: that would be lost); reads in the block begin deferred; the next transaction after
     it takes the write lock again, and ORM objects read before are loaded again."""
     session = db.session
-    if session.new or session.dirty or session.deleted:
+    if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
         raise RuntimeError("no_write_lock() with changes pending: commit them first")
     session.rollback()
     token = _reading_only.set(True)
