@@ -1,12 +1,14 @@
-"""A small SMTP server for the tests: it records what it is sent, can refuse recipients,
-can hold its greeting back (a slow or hanging server), and can run a check while a
-message is being received (what the deliverer holds open while it sends)."""
+"""A small SMTP server for the tests and benchmarks: it records what it is sent, can
+refuse recipients, can hold its greeting back or delay it (a hanging or slow server),
+and can run a check while a message is being received (what the deliverer holds open
+while it sends)."""
 
 import email
 import email.policy
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable
 
 
@@ -30,6 +32,8 @@ class _Handler(socketserver.StreamRequestHandler):
             fake.connections += 1
         if not fake.release.wait(timeout=30):
             return
+        if fake.greeting_delay:
+            time.sleep(fake.greeting_delay)
         self._say("220 fake.example ESMTP")
         recipients: list[str] = []
         while True:
@@ -82,8 +86,10 @@ class FakeSMTP:
     """Run as a context manager; `port` is where it listens."""
 
     def __init__(self, *, hold: bool = False, refuse=(),
-                 while_receiving: Callable[[], None] | None = None):
+                 while_receiving: Callable[[], None] | None = None,
+                 greeting_delay: float = 0.0):
         self.lock = threading.Lock()
+        self.greeting_delay = greeting_delay
         self.messages: list[tuple[tuple[str, ...], email.message.EmailMessage]] = []
         self.connections = 0
         self.refuse = set(refuse)
@@ -115,8 +121,6 @@ class FakeSMTP:
 
     def wait_for(self, count: int, timeout: float = 15.0) -> bool:
         """Wait until *count* messages have arrived (for deliveries in another thread)."""
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
