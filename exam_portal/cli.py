@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 from .extensions import db
 from .models.accounts import Role
 from .models.types import utcnow
-from .services import ServiceError, accounts, audit, importing, mail
+from .services import ServiceError, accounts, audit, importing, mail_delivery
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -76,7 +76,7 @@ def purge_sign_ups():
 def deliver_mail(limit):
     """Send the mail that is due, retrying failures with back-off (for cron, every
     minute; safe to run alongside the portal and other deliverers)."""
-    report = mail.deliver(limit=limit)
+    report = mail_delivery.deliver(limit=limit)
     click.echo(f"{report.sent} sent, {report.failed} to retry, {report.given_up} given up, "
                f"{report.skipped} with nothing to send")
 
@@ -86,9 +86,9 @@ def deliver_mail(limit):
 def mail_status(failures):
     """Count the outbox by state and list the latest failures (address, attempts and
     error; never the text, which may hold a reset link)."""
-    for status, count in mail.status_counts().items():
+    for status, count in mail_delivery.status_counts().items():
         click.echo(f"{status.value} {count}")
-    for row in mail.recent_failures(failures):
+    for row in mail_delivery.recent_failures(failures):
         click.echo(f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} UTC {row.to_address} "
                    f"{row.status.value} after {row.attempts} attempts: {row.last_error}")
 

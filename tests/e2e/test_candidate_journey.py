@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from exam_portal.extensions import db
 from exam_portal.models.mail import OutboxMail
-from exam_portal.services import mail
+from exam_portal.services import mail_delivery
 
 EMAIL = "browser.user@example.com"
 PASSWORD = "a long browser passphrase"
@@ -31,7 +31,7 @@ def _sign_up(page, live_app, live_server, email):
     expect(page).to_have_url(re.compile(r"/auth/sign-up/sent$"))
     expect(page.get_by_role("heading", name="请查收邮件")).to_be_visible()
     with live_app.app_context():
-        mail.deliver()  # what the delivery job does after the request
+        mail_delivery.deliver()  # what the delivery job does after the request
         body = db.session.scalars(sa.select(OutboxMail.body).where(
             OutboxMail.to_address == email).order_by(OutboxMail.id.desc())).first()
     page.goto(live_server + re.search(r"/auth/sign-up/\S+", body).group(0))

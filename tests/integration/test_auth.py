@@ -17,7 +17,7 @@ from exam_portal.models.accounts import PasswordResetToken, Role, SignUpRequest,
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.mail import MailStatus, OutboxMail
 from exam_portal.models.types import utcnow
-from exam_portal.services import mail
+from exam_portal.services import mail_delivery
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -29,7 +29,7 @@ def _ask_to_sign_up(client, email="new@example.com", **extra):
 
 def _mails_to(app, email) -> list[OutboxMail]:
     with app.app_context():
-        mail.deliver()
+        mail_delivery.deliver()
         rows = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.to_address == email)
                                   .order_by(OutboxMail.id)).all()
         db.session.expunge_all()
@@ -174,6 +174,16 @@ def test_expired_sign_up_requests_are_purged(app, client):
         assert "1 expired" in runner.invoke(args=["users", "purge-sign-ups"]).output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(SignUpRequest.id))) == 0
+
+
+@pytest.mark.parametrize("token", ["A" * 43, "%00", "x" * 5000, "长城", "..%2F..%2Fadmin"])
+def test_a_guessed_or_odd_sign_up_token_is_refused_without_an_error(client, token):
+    for response in (client.get("/auth/sign-up/" + token),
+                     client.post("/auth/sign-up/" + token,
+                                 data={"password": PASSWORD, "confirm": PASSWORD})):
+        assert response.status_code in (302, 404)
+        if response.status_code == 302:
+            assert response.headers["Location"] == "/auth/sign-up"
 
 
 def test_an_address_registered_before_its_link_is_opened_gets_no_second_account(app, client):
@@ -360,7 +370,7 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(app,
 
 def _reset_link(app, email):
     with app.app_context():
-        mail.deliver()
+        mail_delivery.deliver()
         message = db.session.scalars(
             sa.select(OutboxMail).where(OutboxMail.to_address == email)
             .order_by(OutboxMail.id.desc())
@@ -406,7 +416,7 @@ def test_reset_request_reveals_nothing_about_unknown_emails(app, client):
                           follow_redirects=True)
     assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
     with app.app_context():
-        mail.deliver()
+        mail_delivery.deliver()
         sent = db.session.scalars(sa.select(OutboxMail.to_address).where(
             OutboxMail.status == MailStatus.SENT)).all()
     assert sent == ["user@example.com"]

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from exam_portal.extensions import db
 from exam_portal.models.mail import MailStatus, OutboxMail
 from exam_portal.models.types import utcnow
-from exam_portal.services import mail
+from exam_portal.services import mail, mail_delivery, mail_transports
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -44,7 +44,7 @@ def _rows(app) -> list[OutboxMail]:
 
 def _deliver(app, now=None, **options):
     with app.app_context():
-        return mail.deliver(now=now, **options)
+        return mail_delivery.deliver(now=now, **options)
 
 
 def _queue(app, count, **values):
@@ -56,7 +56,7 @@ def _queue(app, count, **values):
 
 
 def test_retry_delay_doubles_from_the_base_up_to_the_cap():
-    delays = [mail.retry_delay(n, base=60, cap=900).total_seconds() for n in range(1, 8)]
+    delays = [mail_delivery.retry_delay(n, base=60, cap=900).total_seconds() for n in range(1, 8)]
     assert delays == [60, 120, 240, 480, 900, 900, 900]
 
 
@@ -80,7 +80,7 @@ def test_forgot_password_answers_when_smtp_is_unreachable_and_the_mail_is_retrie
     assert row.claim_token is None and row.sent_at is None
 
     # Not due yet: nothing is tried.
-    assert _deliver(app, now=start + timedelta(seconds=59)) == mail.DeliveryReport()
+    assert _deliver(app, now=start + timedelta(seconds=59)) == mail_delivery.DeliveryReport()
     assert _rows(app)[0].attempts == 1
     # Due: the second wait doubles, the third is capped.
     _deliver(app, now=start + timedelta(seconds=60))
@@ -93,7 +93,7 @@ def test_forgot_password_answers_when_smtp_is_unreachable_and_the_mail_is_retrie
     assert report.given_up == 1
     row = _rows(app)[0]
     assert row.status is MailStatus.GIVEN_UP and row.attempts == 4
-    assert _deliver(app, now=start + timedelta(days=1)) == mail.DeliveryReport()
+    assert _deliver(app, now=start + timedelta(days=1)) == mail_delivery.DeliveryReport()
     assert _rows(app)[0].attempts == 4
 
 
@@ -151,12 +151,12 @@ def test_sign_up_answers_when_smtp_is_unreachable_and_the_mail_is_retried(make_a
     assert [(r.kind, r.status, r.attempts) for r in rows] == [
         ("auth.sign_up", MailStatus.PENDING, 0)] * 2
     start = max(row.next_attempt_at for row in rows)
-    while _deliver(app, now=start) != mail.DeliveryReport():
+    while _deliver(app, now=start) != mail_delivery.DeliveryReport():
         pass
     rows = _rows(app)
     assert [(r.status, r.attempts) for r in rows] == [(MailStatus.PENDING, 1)] * 2
     assert {r.next_attempt_at for r in rows} == {start + timedelta(seconds=60)}
-    while _deliver(app, now=start + timedelta(seconds=60)) != mail.DeliveryReport():
+    while _deliver(app, now=start + timedelta(seconds=60)) != mail_delivery.DeliveryReport():
         pass
     assert [(r.status, r.attempts) for r in _rows(app)] == [(MailStatus.GIVEN_UP, 2)] * 2
 
@@ -272,7 +272,7 @@ def test_the_error_kept_never_holds_the_smtp_credentials(make_app):
     error = smtplib.SMTPAuthenticationError(
         535, b"5.7.8 credentials portal-user s3cret-pw-value rejected")
     with app.app_context():
-        text = mail.describe_error(error)
+        text = mail_transports.describe_error(error)
     assert "535" in text and "SMTPAuthenticationError" in text
     assert "s3cret-pw-value" not in text and "portal-user" not in text
 
@@ -320,7 +320,7 @@ def test_two_deliverers_never_send_one_message_twice(make_app):
             try:
                 with app.app_context():
                     barrier.wait()
-                    reports.append(mail.deliver())
+                    reports.append(mail_delivery.deliver())
             except Exception as error:  # noqa: BLE001 - reported below
                 errors.append(error)
 
@@ -350,7 +350,7 @@ def test_a_message_locked_by_one_deliverer_is_skipped_by_another(make_app, datab
                           {"id": first})
             with app.app_context():
                 db.session.execute(sa.text("SET lock_timeout = '3s'"))
-                report = mail.deliver()
+                report = mail_delivery.deliver()
             other.rollback()
         engine.dispose()
     assert report.sent == 1
@@ -365,14 +365,28 @@ def test_a_claim_left_by_a_dead_deliverer_is_taken_again_after_its_lease(make_ap
         _queue(app, 1)
         start = _rows(app)[0].next_attempt_at
         with app.app_context():
-            claim = mail.claim_next(start)  # the deliverer dies before it sends
+            claim = mail_delivery.claim_next(start)  # the deliverer dies before it sends
             db.session.commit()
         assert claim is not None
-        assert _deliver(app, now=start + timedelta(seconds=299)) == mail.DeliveryReport()
+        assert _deliver(app, now=start + timedelta(seconds=299)) == mail_delivery.DeliveryReport()
         assert server.messages == []
         assert _deliver(app, now=start + timedelta(seconds=301)).sent == 1
     [row] = _rows(app)
     assert row.status is MailStatus.SENT and row.attempts == 2
+
+
+def test_a_last_attempt_lost_with_its_deliverer_gives_the_message_up(make_app):
+    with FakeSMTP() as server:
+        app = make_app(**_smtp(server.port), MAIL_MAX_ATTEMPTS=1)
+        _queue(app, 1)
+        start = _rows(app)[0].next_attempt_at
+        with app.app_context():
+            assert mail_delivery.claim_next(start) is not None  # and the deliverer dies
+            db.session.commit()
+        report = _deliver(app, now=start + timedelta(seconds=301))
+    assert report.given_up == 1 and server.messages == []
+    [row] = _rows(app)
+    assert row.status is MailStatus.GIVEN_UP and "stopped" in row.last_error
 
 
 def test_the_late_outcome_of_a_deliverer_that_lost_its_claim_is_ignored(make_app):
@@ -380,12 +394,12 @@ def test_the_late_outcome_of_a_deliverer_that_lost_its_claim_is_ignored(make_app
     _queue(app, 1)
     start = _rows(app)[0].next_attempt_at
     with app.app_context():
-        stale = mail.claim_next(start)
+        stale = mail_delivery.claim_next(start)
         db.session.commit()
-        fresh = mail.claim_next(start + timedelta(seconds=301))
+        fresh = mail_delivery.claim_next(start + timedelta(seconds=301))
         db.session.commit()
-        assert mail.record_sent(stale, start) is False
-        assert mail.record_sent(fresh, start + timedelta(seconds=302)) is True
+        assert mail_delivery.record_sent(stale, start) is False
+        assert mail_delivery.record_sent(fresh, start + timedelta(seconds=302)) is True
         db.session.commit()
     [row] = _rows(app)
     assert row.status is MailStatus.SENT and row.attempts == 2
@@ -411,6 +425,15 @@ def test_the_console_backend_prints_in_development(make_app, capsys):
     assert _deliver(app).sent == 1
     assert "正文 0" in capsys.readouterr().err
     assert _rows(app)[0].status is MailStatus.SENT
+
+
+def test_in_development_the_delivery_thread_prints_the_sign_up_link(make_app, capsys):
+    app = make_app(MAIL_BACKEND="console", JOB_RUNNER="thread")
+    response = app.test_client().post("/auth/sign-up", data={"email": "new@example.com"})
+    assert response.status_code == 302
+    _wait_until_sent(app)
+    printed = capsys.readouterr().err
+    assert "--- mail to new@example.com" in printed and "/auth/sign-up/" in printed
 
 
 def test_changing_the_password_answers_when_smtp_is_unreachable(make_app):
