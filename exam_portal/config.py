@@ -63,7 +63,8 @@ class Config:
     SMTP_PORT = 587
     SMTP_USERNAME = None
     SMTP_PASSWORD = None
-    SMTP_USE_TLS = True
+    SMTP_USE_TLS = True  # STARTTLS, the server's certificate checked
+    SMTP_CA_FILE = None  # a CA bundle for a relay whose certificate no public CA signed
     SMTP_TIMEOUT_SECONDS = 10
     # A failed message waits MAIL_RETRY_BASE_SECONDS, then twice as long each time, at
     # most MAIL_RETRY_MAX_SECONDS, and is given up after MAIL_MAX_ATTEMPTS attempts
@@ -150,6 +151,7 @@ _ENV_KEYS = {
     "SMTP_USERNAME": "SMTP_USERNAME",
     "SMTP_PASSWORD": "SMTP_PASSWORD",
     "SMTP_USE_TLS": "SMTP_USE_TLS",
+    "SMTP_CA_FILE": "SMTP_CA_FILE",
     "SMTP_TIMEOUT_SECONDS": "SMTP_TIMEOUT_SECONDS",
     "MAIL_MAX_ATTEMPTS": "MAIL_MAX_ATTEMPTS",
     "MAIL_RETRY_BASE_SECONDS": "MAIL_RETRY_BASE_SECONDS",

@@ -7,6 +7,7 @@ import email
 import email.policy
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -19,12 +20,54 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
+def self_signed_tls(directory) -> tuple[ssl.SSLContext, str]:
+    """A server context with a new self-signed certificate for 127.0.0.1, and the path
+    of that certificate (to trust it as a CA file)."""
+    import datetime
+    import ipaddress
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+    cert_path = Path(directory) / "smtp-cert.pem"
+    key_path = Path(directory) / "smtp-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context, str(cert_path)
+
+
 class _Handler(socketserver.StreamRequestHandler):
     timeout = 30
 
     def _say(self, line: str) -> None:
         self.wfile.write(line.encode() + b"\r\n")
         self.wfile.flush()
+
+    secure = False
+
+    def finish(self):
+        super().finish()
+        if self.secure:  # the TLS socket took the connection over from the server's one
+            self.connection.close()
 
     def handle(self):
         fake: FakeSMTP = self.server.fake
@@ -43,7 +86,17 @@ class _Handler(socketserver.StreamRequestHandler):
             command = line.decode(errors="replace").strip()
             verb = command[:4].upper()
             if verb in ("EHLO", "HELO"):
-                self._say("250-fake.example\r\n250-8BITMIME\r\n250 SMTPUTF8")
+                starttls = "250-STARTTLS\r\n" if fake.tls is not None and not self.secure else ""
+                self._say(f"250-fake.example\r\n{starttls}250-8BITMIME\r\n250 SMTPUTF8")
+            elif command.upper() == "STARTTLS" and fake.tls is not None:
+                self._say("220 ready to start TLS")
+                try:
+                    self.connection = fake.tls.wrap_socket(self.connection, server_side=True)
+                except (ssl.SSLError, OSError):
+                    return  # the client refused our certificate
+                self.rfile = self.connection.makefile("rb")
+                self.wfile = self.connection.makefile("wb")
+                self.secure = True
             elif verb == "MAIL":
                 recipients = []
                 self._say("250 OK")
@@ -87,8 +140,9 @@ class FakeSMTP:
 
     def __init__(self, *, hold: bool = False, refuse=(),
                  while_receiving: Callable[[], None] | None = None,
-                 greeting_delay: float = 0.0):
+                 greeting_delay: float = 0.0, tls: ssl.SSLContext | None = None):
         self.lock = threading.Lock()
+        self.tls = tls  # offers STARTTLS with this server context
         self.greeting_delay = greeting_delay
         self.messages: list[tuple[tuple[str, ...], email.message.EmailMessage]] = []
         self.connections = 0

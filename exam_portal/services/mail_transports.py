@@ -2,6 +2,7 @@
 only (tests), or sent by SMTP; and what the outbox keeps of a failure."""
 
 import smtplib
+import ssl
 import sys
 from email.message import EmailMessage
 
@@ -86,7 +87,11 @@ class _SMTP:
                                   timeout=config["SMTP_TIMEOUT_SECONDS"])
         try:
             if config["SMTP_USE_TLS"]:
-                connection.starttls()
+                # smtplib's default context checks no certificate: anyone on the way could
+                # read the password and the reset links. This one checks it (against the
+                # system's authorities, or SMTP_CA_FILE for a relay with its own).
+                connection.starttls(
+                    context=ssl.create_default_context(cafile=config.get("SMTP_CA_FILE")))
             if config.get("SMTP_USERNAME"):
                 connection.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
         except BaseException:

@@ -19,7 +19,7 @@ from exam_portal.services import mail, mail_delivery, mail_transports
 
 from ..conftest import PASSWORD
 from ..factories import make_user
-from ..smtp_server import FakeSMTP, closed_port
+from ..smtp_server import FakeSMTP, closed_port, self_signed_tls
 
 FORGOT_FLASH = "如果该邮箱已注册，我们已发送一封包含重置链接的邮件。"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -275,6 +275,21 @@ def test_the_error_kept_never_holds_the_smtp_credentials(make_app):
         text = mail_transports.describe_error(error)
     assert "535" in text and "SMTPAuthenticationError" in text
     assert "s3cret-pw-value" not in text and "portal-user" not in text
+
+
+def test_starttls_checks_the_servers_certificate(make_app, tmp_path):
+    context, certificate = self_signed_tls(tmp_path)
+    with FakeSMTP(tls=context) as server:
+        # A certificate nobody vouches for (a machine on the way): nothing is sent.
+        app = make_app(**_smtp(server.port, SMTP_USE_TLS=True))
+        _queue(app, 1)
+        assert _deliver(app).failed == 1
+        assert server.messages == []
+        assert "CERTIFICATE_VERIFY_FAILED" in _rows(app)[0].last_error
+        # The operator trusts the relay's own authority: it goes, encrypted.
+        app.config["SMTP_CA_FILE"] = certificate
+        assert _deliver(app, now=_rows(app)[0].next_attempt_at).sent == 1
+    assert len(server.messages) == 1
 
 
 def test_nothing_is_held_open_while_a_message_is_sent(make_app, database_url):
