@@ -101,10 +101,10 @@ class Config:
     # database, always commits durably.
     SQLITE_SYNCHRONOUS = "NORMAL"
 
-    # Background jobs (a session's results): "rq" queues them in Redis for
-    # `flask --app exam_portal jobs worker`; "thread" runs them in the portal's own
-    # process; "inline" runs them within the request (tests). Unset: "rq" when
-    # REDIS_URL is set, "thread" otherwise.
+    # Background jobs (a session's results) and mail delivery: "rq" queues them in Redis
+    # for `flask --app exam_portal jobs worker`; "thread" runs them in the portal's own
+    # process; "inline" runs jobs within the request and leaves mail for `flask mail
+    # deliver` (tests). Unset: "rq" when REDIS_URL is set, "thread" otherwise.
     JOB_RUNNER = None
     JOB_QUEUE = "exam-portal"
     # A running job that has not reported progress for this long is taken as dead

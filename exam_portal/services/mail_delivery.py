@@ -143,6 +143,7 @@ class Claim:
     mail_id: int
     token: str
     attempts: int  # this attempt's number
+    kind: str | None  # composed at delivery: its text may hold a one-time link
 
 
 def retry_delay(attempts: int, *, base: int, cap: int) -> timedelta:
@@ -229,13 +230,22 @@ def claim_next(now: datetime) -> Claim | None:
         return None
     token = secrets.token_hex(16)
     lease = timedelta(seconds=current_app.config["MAIL_CLAIM_SECONDS"])
-    attempts = session.scalar(
+    claimed = session.execute(
         sa.update(OutboxMail).where(OutboxMail.id == mail_id, due)
         .values(claim_token=token, claimed_until=now + lease,
                 attempts=OutboxMail.attempts + 1)
-        .returning(OutboxMail.attempts)
-        .execution_options(synchronize_session=False))
-    return None if attempts is None else Claim(mail_id, token, attempts)
+        .returning(OutboxMail.attempts, OutboxMail.kind)
+        .execution_options(synchronize_session=False)).first()
+    return None if claimed is None else Claim(mail_id, token, *claimed)
+
+
+def _final_text(claim: Claim) -> dict:
+    """A message composed at delivery (a reset or sign-up link) keeps no text once it is
+    sent or given up: the links' tokens are stored hashed, and the outbox must not keep
+    them readable. The outbox backend keeps it: there the table is the mailbox."""
+    if claim.kind is None or current_app.config["MAIL_BACKEND"] == "outbox":
+        return {}
+    return {"body": None}
 
 
 def _settle(claim: Claim, **values) -> bool:
@@ -250,7 +260,8 @@ def _settle(claim: Claim, **values) -> bool:
 
 def record_sent(claim: Claim, now: datetime) -> bool:
     """Mark a claimed message sent; False if the claim had lapsed and been taken."""
-    sent = _settle(claim, status=MailStatus.SENT, sent_at=now, last_error=None)
+    sent = _settle(claim, status=MailStatus.SENT, sent_at=now, last_error=None,
+                   **_final_text(claim))
     if not sent:
         log.warning("mail %s was sent after its claim lapsed", claim.mail_id)
     return sent
@@ -262,6 +273,7 @@ def record_failure(claim: Claim, error: BaseException, now: datetime) -> MailSta
     values = {"last_error": mail_transports.describe_error(error)}
     if mail_transports.is_permanent(error) or claim.attempts >= config["MAIL_MAX_ATTEMPTS"]:
         values["status"] = MailStatus.GIVEN_UP
+        values.update(_final_text(claim))
     else:
         values["status"] = MailStatus.PENDING
         values["next_attempt_at"] = now + retry_delay(

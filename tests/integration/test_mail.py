@@ -180,6 +180,23 @@ def test_sign_up_for_known_and_unknown_addresses_sends_nothing_within_the_reques
     assert "/auth/sign-up/" in confirmation.get_content()
 
 
+def test_a_sent_link_is_not_kept_readable_in_the_outbox(make_app):
+    with FakeSMTP() as server:
+        app = make_app(**_smtp(server.port))
+        make_user(app, email="user@example.com")
+        app.test_client().post("/auth/forgot-password", data={"email": "user@example.com"})
+        assert _deliver(app).sent == 1
+        with app.app_context():
+            mail.send("user@example.com", "通知", "没有链接的通知")
+            db.session.commit()
+        assert _deliver(app).sent == 1
+    [reset] = server.sent_to("user@example.com")[:1]
+    assert "/auth/reset/" in reset.get_content()  # the mail had the link …
+    rows = _rows(app)
+    assert (rows[0].status, rows[0].subject, rows[0].body) == (MailStatus.SENT, "重置密码", None)
+    assert rows[1].body == "没有链接的通知"  # … a message queued with its text keeps it
+
+
 def test_the_thread_runner_sends_after_the_answer_never_within_it(make_app):
     # The server holds its greeting back: a request that waited for SMTP could not answer.
     with FakeSMTP(hold=True) as server:
