@@ -100,6 +100,21 @@ def test_a_registered_address_gets_the_same_answer_and_its_owner_a_mail(app):
                               before.is_active, before.locale)
 
 
+def test_the_mails_speak_the_language_the_visitor_chose(app):
+    make_user(app, email="taken@example.com")
+    client = app.test_client()
+    client.post("/language", data={"locale": "en"})
+    _ask_to_sign_up(client, email="new@example.com")
+    _ask_to_sign_up(client, email="taken@example.com")
+    client.post("/auth/forgot-password", data={"email": "taken@example.com"})
+    assert _mails_to(app, "new@example.com")[0].subject == "Finish signing up"
+    subjects = [row.subject for row in _mails_to(app, "taken@example.com")]
+    assert subjects == ["Someone tried to sign up with your e-mail address", "Reset password"]
+    link = _sign_up_link(app)
+    client.post(link, data={"password": PASSWORD, "confirm": PASSWORD})
+    assert _users(app)[-1].locale == "en"
+
+
 @pytest.mark.parametrize("password, message", [
     ("short-pw", "密码至少需要 12 个字符"),
     ("123456789012", "太常见"),
