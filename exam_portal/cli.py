@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app exam_portal demo|users|audit ...`."""
+"""Command-line tools: `flask --app exam_portal demo|users|audit|mail ...`."""
 
 from pathlib import Path
 
@@ -9,7 +9,14 @@ from flask.cli import AppGroup
 from .extensions import db, no_write_lock
 from .models.accounts import Role
 from .models.types import utcnow
-from .services import ServiceError, accounts, audit, audit_checkpoints, importing
+from .services import (
+    ServiceError,
+    accounts,
+    audit,
+    audit_checkpoints,
+    importing,
+    mail_delivery,
+)
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -17,6 +24,7 @@ audit_cli = AppGroup("audit", help="The audit log.")
 bank_cli = AppGroup("bank", help="The item bank: import and export.")
 attempts_cli = AppGroup("attempts", help="Practice and mock attempts.")
 jobs_cli = AppGroup("jobs", help="Background jobs (results of a session).")
+mail_cli = AppGroup("mail", help="The outbox: deliver queued mail, see how delivery goes.")
 
 
 @demo_cli.command("seed")
@@ -62,6 +70,36 @@ def create_admin(email, password):
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"administrator {accounts.normalise_email(email)} created")
+
+
+@users_cli.command("purge-sign-ups")
+def purge_sign_ups():
+    """Delete sign-up requests whose links have expired (for cron, daily)."""
+    purged = accounts.purge_sign_up_requests(utcnow())
+    db.session.commit()
+    click.echo(f"{purged} expired sign-up requests deleted")
+
+
+@mail_cli.command("deliver")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many.")
+def deliver_mail(limit):
+    """Send the mail that is due, retrying failures with back-off (for cron, every
+    minute; safe to run alongside the portal and other deliverers)."""
+    report = mail_delivery.deliver(limit=limit)
+    click.echo(f"{report.sent} sent, {report.failed} to retry, {report.given_up} given up, "
+               f"{report.skipped} with nothing to send")
+
+
+@mail_cli.command("status")
+@click.option("--failures", default=20, show_default=True, help="How many failures to list.")
+def mail_status(failures):
+    """Count the outbox by state and list the latest failures (address, attempts and
+    error; never the text, which may hold a reset link)."""
+    for status, count in mail_delivery.status_counts().items():
+        click.echo(f"{status.value} {count}")
+    for row in mail_delivery.recent_failures(failures):
+        click.echo(f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} UTC {row.to_address} "
+                   f"{row.status.value} after {row.attempts} attempts: {row.last_error}")
 
 
 @audit_cli.command("verify")
@@ -247,6 +285,6 @@ def register_commands(app: Flask) -> None:
     from .backup_cli import backup_cli
     from .certificate_cli import certificates_cli
 
-    for group in (demo_cli, users_cli, audit_cli, bank_cli, attempts_cli, jobs_cli,
+    for group in (demo_cli, users_cli, audit_cli, bank_cli, attempts_cli, jobs_cli, mail_cli,
                   certificates_cli, backup_cli):
         app.cli.add_command(group)

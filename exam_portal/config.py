@@ -41,6 +41,8 @@ class Config:
     PASSWORD_MAX_LENGTH = 256
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - an algorithm name, not a secret
     PASSWORD_RESET_MAX_AGE_SECONDS = 3600
+    # A sign-up link (the account is created when it is opened) lasts this long.
+    SIGN_UP_LINK_MAX_AGE_SECONDS = 24 * 3600
     REAUTH_WINDOW_SECONDS = 600
 
     RATELIMIT_STORAGE_URI = "memory://"
@@ -51,13 +53,30 @@ class Config:
     RESET_LIMIT_PER_ADDRESS = "5 per minute;30 per hour"
     SIGN_UP_LIMIT_PER_ADDRESS = "10 per minute;100 per hour"
 
-    MAIL_BACKEND = "console"  # console | outbox | smtp
+    # Mail is queued in the outbox (outbox_mails) by the request and sent by a deliverer:
+    # a job the runner starts after the commit (thread or rq; none with inline) and
+    # `flask --app exam_portal mail deliver` from cron, which also makes the retries.
+    # console: printed (development); outbox: kept in the table only (tests); smtp: sent.
+    MAIL_BACKEND = "console"
     MAIL_SENDER = "no-reply@exam-portal.local"
     SMTP_HOST = None
     SMTP_PORT = 587
     SMTP_USERNAME = None
     SMTP_PASSWORD = None
-    SMTP_USE_TLS = True
+    SMTP_USE_TLS = True  # STARTTLS, the server's certificate checked
+    SMTP_CA_FILE = None  # a CA bundle for a relay whose certificate no public CA signed
+    SMTP_TIMEOUT_SECONDS = 10
+    # A failed message waits MAIL_RETRY_BASE_SECONDS, then twice as long each time, at
+    # most MAIL_RETRY_MAX_SECONDS, and is given up after MAIL_MAX_ATTEMPTS attempts
+    # (defaults: 1, 2, 4 … 32, 60, 60 minutes; about four hours in all).
+    MAIL_MAX_ATTEMPTS = 10
+    MAIL_RETRY_BASE_SECONDS = 60
+    MAIL_RETRY_MAX_SECONDS = 3600
+    # A deliverer's claim on a message lapses after this long (it died while sending):
+    # another deliverer may then send it. Longer than any one send can take.
+    MAIL_CLAIM_SECONDS = 300
+    # Messages one delivery run sends at most; the next run takes the rest.
+    MAIL_BATCH_SIZE = 500
 
     # Eligibility counts experience to 31 Dec of the coming exam year unless set.
     ELIGIBILITY_CUTOFF = None  # "YYYY-MM-DD"
@@ -82,10 +101,10 @@ class Config:
     # database, always commits durably.
     SQLITE_SYNCHRONOUS = "NORMAL"
 
-    # Background jobs (a session's results): "rq" queues them in Redis for
-    # `flask --app exam_portal jobs worker`; "thread" runs them in the portal's own
-    # process; "inline" runs them within the request (tests). Unset: "rq" when
-    # REDIS_URL is set, "thread" otherwise.
+    # Background jobs (a session's results) and mail delivery: "rq" queues them in Redis
+    # for `flask --app exam_portal jobs worker`; "thread" runs them in the portal's own
+    # process; "inline" runs jobs within the request and leaves mail for `flask mail
+    # deliver` (tests). Unset: "rq" when REDIS_URL is set, "thread" otherwise.
     JOB_RUNNER = None
     JOB_QUEUE = "exam-portal"
     # A running job that has not reported progress for this long is taken as dead
@@ -142,6 +161,14 @@ _ENV_KEYS = {
     "SMTP_PORT": "SMTP_PORT",
     "SMTP_USERNAME": "SMTP_USERNAME",
     "SMTP_PASSWORD": "SMTP_PASSWORD",
+    "SMTP_USE_TLS": "SMTP_USE_TLS",
+    "SMTP_CA_FILE": "SMTP_CA_FILE",
+    "SMTP_TIMEOUT_SECONDS": "SMTP_TIMEOUT_SECONDS",
+    "MAIL_MAX_ATTEMPTS": "MAIL_MAX_ATTEMPTS",
+    "MAIL_RETRY_BASE_SECONDS": "MAIL_RETRY_BASE_SECONDS",
+    "MAIL_RETRY_MAX_SECONDS": "MAIL_RETRY_MAX_SECONDS",
+    "MAIL_CLAIM_SECONDS": "MAIL_CLAIM_SECONDS",
+    "SIGN_UP_LINK_MAX_AGE_SECONDS": "SIGN_UP_LINK_MAX_AGE_SECONDS",
     "ELIGIBILITY_CUTOFF": "ELIGIBILITY_CUTOFF",
     "PASSWORD_MIN_LENGTH": "PASSWORD_MIN_LENGTH",
     "REAUTH_WINDOW_SECONDS": "REAUTH_WINDOW_SECONDS",
@@ -162,7 +189,10 @@ _ENV_KEYS = {
     "AUDIT_CHECKPOINT_DIR": "AUDIT_CHECKPOINT_DIR",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
-             "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK"}
+             "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK", "SMTP_TIMEOUT_SECONDS",
+             "MAIL_MAX_ATTEMPTS", "MAIL_RETRY_BASE_SECONDS", "MAIL_RETRY_MAX_SECONDS",
+             "MAIL_CLAIM_SECONDS", "SIGN_UP_LINK_MAX_AGE_SECONDS"}
+_BOOL_KEYS = {"SMTP_USE_TLS"}
 
 
 def settings_from_env(environ=None) -> dict:
@@ -172,7 +202,11 @@ def settings_from_env(environ=None) -> dict:
     for env_name, key in _ENV_KEYS.items():
         value = environ.get(env_name)
         if value:
-            settings[key] = int(value) if key in _INT_KEYS else value
+            if key in _INT_KEYS:
+                value = int(value)
+            elif key in _BOOL_KEYS:
+                value = value.strip().lower() not in ("0", "false", "no", "off")
+            settings[key] = value
     if environ.get("PORTAL_ENV") == "production":
         settings["PRODUCTION"] = True
     return settings
@@ -201,6 +235,10 @@ def finish_config(app) -> None:
         raise RuntimeError("JOB_RUNNER must be rq, thread or inline.")
     if config["JOB_RUNNER"] == "rq" and not config.get("REDIS_URL"):
         raise RuntimeError("JOB_RUNNER=rq needs REDIS_URL.")
+    if config["MAIL_BACKEND"] not in ("console", "outbox", "smtp"):
+        raise RuntimeError("MAIL_BACKEND must be console, outbox or smtp.")
+    if config["MAIL_BACKEND"] == "smtp" and not config.get("SMTP_HOST"):
+        raise RuntimeError("MAIL_BACKEND=smtp needs SMTP_HOST.")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     key_file = Path(app.instance_path) / DEV_SIGNING_KEY_FILE

@@ -131,8 +131,9 @@ def no_write_lock():
     password) with no write transaction open: on SQLite a POST's transaction holds the
     database's only write lock from its first query, so every other writer (candidates'
     saves too) would wait for the work. The request's transaction ends first (it must
-    have written nothing, flushed or not: that would be lost); reads in the block begin deferred; the next transaction after
-    it takes the write lock again, and ORM objects read before are loaded again."""
+    have written nothing, flushed or not: that would be lost); reads in the block begin
+    deferred; the next transaction after it takes the write lock again, and ORM objects
+    read before are loaded again."""
     session = db.session
     if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
         raise RuntimeError("no_write_lock() with changes pending: commit them first")

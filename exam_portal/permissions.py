@@ -43,6 +43,8 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "training.issue_certificate": ADMIN,
     "training.issue_all": ADMIN,
     "auth.sign_up": ANYONE,
+    "auth.sign_up_sent": ANYONE,
+    "auth.confirm_sign_up": ANYONE,
     "auth.login": ANYONE,
     "auth.forgot_password": ANYONE,
     "auth.reset_password": ANYONE,

@@ -20,6 +20,7 @@ from .extensions import (
 )
 from .forms import MAX_ROW_ID
 from .models.accounts import User
+from .services import mail_delivery
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -60,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
+    mail_delivery.deliver_after_commits()
 
     app.before_request(_refuse_nul_in_query)
     app.before_request(permissions.enforce_access)

@@ -9,12 +9,16 @@ from ..forms import BaseForm, email_field
 
 class SignUpForm(BaseForm):
     email = email_field(_l("电子邮箱"))
+    submit = SubmitField(_l("注册"))
+
+
+class ConfirmSignUpForm(BaseForm):
     password = PasswordField(_l("密码"), validators=[DataRequired(), Length(max=1024)])
     confirm = PasswordField(
         _l("再次输入密码"),
         validators=[DataRequired(), EqualTo("password", message=_l("两次输入的密码不一致。"))],
     )
-    submit = SubmitField(_l("注册"))
+    submit = SubmitField(_l("完成注册"))
 
 
 class LoginForm(BaseForm):

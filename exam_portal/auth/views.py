@@ -19,6 +19,7 @@ from .. import security
 from ..extensions import db, limiter
 from ..services import ServiceError, accounts
 from .forms import (
+    ConfirmSignUpForm,
     ForgotPasswordForm,
     LoginForm,
     ReauthenticateForm,
@@ -55,18 +56,48 @@ def sign_up():
         return redirect(_home_for(current_user))
     form = SignUpForm()
     if form.validate_on_submit():
+        # The same answer for every address: the mail says what happened.
+        accounts.request_sign_up(form.email.data, session.get("locale"))
+        db.session.commit()
+        return redirect(url_for("auth.sign_up_sent"))
+    return render_template("auth/sign_up.html", form=form)
+
+
+@bp.get("/sign-up/sent")
+def sign_up_sent():
+    return render_template(
+        "auth/sign_up_sent.html",
+        hours=max(1, current_app.config["SIGN_UP_LINK_MAX_AGE_SECONDS"] // 3600))
+
+
+@bp.route("/sign-up/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_UP_LIMIT_PER_ADDRESS"], methods=["POST"])
+def confirm_sign_up(token):
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    try:
+        email = accounts.sign_up_email(token)
+    except accounts.InvalidSignUpLink as error:
+        flash(str(error), "danger")
+        return redirect(url_for("auth.sign_up"))
+    form = ConfirmSignUpForm()
+    if form.validate_on_submit():
         try:
-            user = accounts.sign_up(form.email.data, form.password.data, session.get("locale"))
+            user = accounts.confirm_sign_up(token, form.password.data)
+        except (accounts.InvalidSignUpLink, accounts.EmailTaken) as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            taken = isinstance(error, accounts.EmailTaken)
+            return redirect(url_for("auth.login" if taken else "auth.sign_up"))
         except ServiceError as error:
             db.session.rollback()
-            field = form.email if isinstance(error, accounts.EmailTaken) else form.password
-            field.errors = [*field.errors, str(error)]
+            form.password.errors = [*form.password.errors, str(error)]
         else:
             db.session.commit()
             _start_session(user)
             flash(_("注册成功。请完善个人资料，查看你可以报考的级别。"), "success")
             return redirect(url_for("account.edit_profile"))
-    return render_template("auth/sign_up.html", form=form)
+    return render_template("auth/confirm_sign_up.html", form=form, email=email)
 
 
 def _failed(response) -> bool:

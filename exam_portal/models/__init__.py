@@ -6,6 +6,7 @@ from .accounts import (  # noqa: F401
     HeldCertificate,
     PasswordResetToken,
     Role,
+    SignUpRequest,
     User,
 )
 from .attempts import (  # noqa: F401

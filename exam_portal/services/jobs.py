@@ -112,7 +112,7 @@ def _dispatch(app: Flask, job_id: int) -> None:
     elif runner == "thread":
         _executor(app).submit(_run_in_app, app, job_id)
     else:
-        _queue(app).enqueue(run_queued, job_id, job_id=f"portal-job-{job_id}",
+        queue(app).enqueue(run_queued, job_id, job_id=f"portal-job-{job_id}",
                             job_timeout=6 * 3600, result_ttl=3600, failure_ttl=7 * 86400)
 
 
@@ -128,11 +128,17 @@ def _run_in_app(app: Flask, job_id: int) -> None:
         run(job_id)
 
 
-def _queue(app: Flask):
+def queue(app: Flask, *, for_mail: bool = False):
+    """The RQ queue of jobs, or the one of mail deliveries (which workers take first: a
+    reset link should not wait behind a session's certificates)."""
     from redis import Redis
     from rq import Queue
 
-    return Queue(app.config["JOB_QUEUE"], connection=Redis.from_url(app.config["REDIS_URL"]))
+    name = app.config["JOB_QUEUE"] + ("-mail" if for_mail else "")
+    # A connect timeout: mail deliveries are queued from requests, which must not hang
+    # on an unreachable Redis.
+    return Queue(name, connection=Redis.from_url(app.config["REDIS_URL"],
+                                                 socket_connect_timeout=3))
 
 
 def run_queued(job_id: int) -> None:
@@ -141,13 +147,13 @@ def run_queued(job_id: int) -> None:
 
 
 def work(app: Flask, *, burst: bool = False) -> None:
-    """Process queued jobs in this process until stopped (or, with *burst*, until the
-    queue is empty). A SimpleWorker runs each job here, inside the app context,
+    """Process queued jobs and mail deliveries in this process until stopped (or, with
+    *burst*, until the queues are empty). A SimpleWorker runs each job here, inside the app context,
     rather than in a forked child that would inherit pooled database connections."""
     from rq import SimpleWorker
 
-    queue = _queue(app)
-    worker = SimpleWorker([queue], connection=queue.connection,
+    queues = [queue(app, for_mail=True), queue(app)]
+    worker = SimpleWorker(queues, connection=queues[1].connection,
                           name=f"portal-{uuid.uuid4().hex[:8]}")
     worker.work(burst=burst, with_scheduler=False)
 

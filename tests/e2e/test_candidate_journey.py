@@ -2,7 +2,12 @@
 
 import re
 
+import sqlalchemy as sa
 from playwright.sync_api import expect
+
+from exam_portal.extensions import db
+from exam_portal.models.mail import OutboxMail
+from exam_portal.services import mail_delivery
 
 EMAIL = "browser.user@example.com"
 PASSWORD = "a long browser passphrase"
@@ -18,13 +23,27 @@ def _fits_the_screen(page) -> bool:
     )
 
 
-def test_sign_up_profile_eligibility_and_english(page, live_server, shot):
+def _sign_up(page, live_app, live_server, email):
+    """Ask to sign up, open the link the portal mails, choose the password."""
     page.goto(live_server + "/auth/sign-up")
-    page.get_by_label("电子邮箱").fill(EMAIL)
+    page.get_by_label("电子邮箱").fill(email)
+    page.get_by_role("button", name="注册").click()
+    expect(page).to_have_url(re.compile(r"/auth/sign-up/sent$"))
+    expect(page.get_by_role("heading", name="请查收邮件")).to_be_visible()
+    with live_app.app_context():
+        mail_delivery.deliver()  # what the delivery job does after the request
+        body = db.session.scalars(sa.select(OutboxMail.body).where(
+            OutboxMail.to_address == email).order_by(OutboxMail.id.desc())).first()
+    page.goto(live_server + re.search(r"/auth/sign-up/\S+", body).group(0))
+    expect(page.get_by_text(email)).to_be_visible()
     page.get_by_label("密码", exact=True).fill(PASSWORD)
     page.get_by_label("再次输入密码").fill(PASSWORD)
-    page.get_by_role("button", name="注册").click()
+    page.get_by_role("button", name="完成注册").click()
     expect(page).to_have_url(re.compile(r"/account/profile$"))
+
+
+def test_sign_up_profile_eligibility_and_english(page, live_app, live_server, shot):
+    _sign_up(page, live_app, live_server, EMAIL)
 
     page.get_by_label("真实姓名").fill("陈思远")
     page.get_by_label("居民身份证号码").fill("11010519491231002x")
@@ -61,19 +80,14 @@ def test_sign_up_profile_eligibility_and_english(page, live_server, shot):
     shot(page, "eligibility-en")
 
 
-def test_pages_fit_a_360_px_phone_screen(browser, live_server, shot):
+def test_pages_fit_a_360_px_phone_screen(browser, live_app, live_server, shot):
     context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740})
     page = context.new_page()
     try:
-        for path in ("/", "/auth/sign-up", "/auth/login"):
+        for path in ("/", "/auth/sign-up", "/auth/sign-up/sent", "/auth/login"):
             page.goto(live_server + path)
             assert _fits_the_screen(page), path
-        page.goto(live_server + "/auth/sign-up")
-        page.get_by_label("电子邮箱").fill("phone.user@example.com")
-        page.get_by_label("密码", exact=True).fill(PASSWORD)
-        page.get_by_label("再次输入密码").fill(PASSWORD)
-        page.get_by_role("button", name="注册").click()
-        expect(page).to_have_url(re.compile(r"/account/profile$"))
+        _sign_up(page, live_app, live_server, "phone.user@example.com")
         for path in ("/account/eligibility", "/account/profile", "/account/password"):
             page.goto(live_server + path)
             assert _fits_the_screen(page), path

@@ -10,6 +10,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.mail import OutboxMail
+from exam_portal.services import mail_delivery
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -41,6 +42,7 @@ def test_admin_creates_a_trainer_who_sets_their_own_password(app, admin):
     assert trainer.role == Role.TRAINER
     assert "admin.create_user" in _actions(app)
     with app.app_context():
+        mail_delivery.deliver()  # the link is written when the mail is delivered
         body = db.session.scalar(sa.select(OutboxMail.body).where(
             OutboxMail.to_address == "coach@example.com"))
     link = re.search(r"http://\S+(/auth/reset/\S+)", body).group(1)

@@ -1,6 +1,9 @@
 """Sign-up, login, logout, passwords and reset links (AU-1 to AU-6, IN-8)."""
 
 import re
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -8,20 +11,46 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
+from exam_portal import security
 from exam_portal.extensions import db
-from exam_portal.models.accounts import PasswordResetToken, Role, User
+from exam_portal.models.accounts import PasswordResetToken, Role, SignUpRequest, User
 from exam_portal.models.audit import AuditEvent
-from exam_portal.models.mail import OutboxMail
+from exam_portal.models.mail import MailStatus, OutboxMail
+from exam_portal.models.types import utcnow
+from exam_portal.services import mail_delivery
 
 from ..conftest import PASSWORD
 from ..factories import make_user
 
 
-def _sign_up(client, email="new@example.com", password=PASSWORD, confirm=None, **extra):
-    return client.post("/auth/sign-up", data={
-        "email": email, "password": password,
-        "confirm": password if confirm is None else confirm, **extra,
-    })
+def _ask_to_sign_up(client, email="new@example.com", **extra):
+    return client.post("/auth/sign-up", data={"email": email, **extra})
+
+
+def _mails_to(app, email) -> list[OutboxMail]:
+    with app.app_context():
+        mail_delivery.deliver()
+        rows = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.to_address == email)
+                                  .order_by(OutboxMail.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def _sign_up_link(app, email="new@example.com") -> str:
+    body = _mails_to(app, email)[-1].body
+    return re.search(r"http://\S+(/auth/sign-up/\S+)", body).group(1)
+
+
+def _sign_up(app, client, email="new@example.com", password=PASSWORD, confirm=None):
+    assert _ask_to_sign_up(client, email).status_code == 302
+    link = _sign_up_link(app, email.strip().lower())
+    return client.post(link, data={
+        "password": password, "confirm": password if confirm is None else confirm})
+
+
+def _without_csrf_token(response) -> str:
+    # Each visitor's session has its own token; everything else must be the same.
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", response.get_data(as_text=True))
 
 
 def _users(app):
@@ -29,8 +58,17 @@ def _users(app):
         return db.session.scalars(sa.select(User).order_by(User.id)).all()
 
 
-def test_visitor_signs_up_as_candidate_and_is_logged_in(app, client):
-    response = _sign_up(client, email="  New.Person@Example.com ", role="admin")
+def test_visitor_signs_up_by_the_mailed_link_as_candidate_and_is_logged_in(app, client):
+    response = _ask_to_sign_up(client, email="  New.Person@Example.com ", role="admin")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/sign-up/sent"
+    assert "请查收邮件" in client.get("/auth/sign-up/sent").get_data(as_text=True)
+    assert _users(app) == []  # nothing until the address is confirmed
+    link = _sign_up_link(app, "new.person@example.com")
+    page = client.get(link).get_data(as_text=True)
+    assert "new.person@example.com" in page
+    response = client.post(link, data={"password": PASSWORD, "confirm": PASSWORD,
+                                       "role": "admin"})
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/account/profile")
     [user] = _users(app)
@@ -39,12 +77,42 @@ def test_visitor_signs_up_as_candidate_and_is_logged_in(app, client):
     assert client.get("/account/profile").status_code == 200
 
 
-def test_duplicate_email_is_refused_and_nothing_is_written(app, client):
+def test_a_registered_address_gets_the_same_answer_and_its_owner_a_mail(app):
+    owner_id = make_user(app, email="taken@example.com")
+    [before] = _users(app)
+    answers = []
+    for email in ("TAKEN@example.com", "fresh@example.com"):
+        client = app.test_client()
+        response = _ask_to_sign_up(client, email=email)
+        page = _without_csrf_token(client.get(response.headers["Location"]))
+        answers.append((response.status_code, response.headers["Location"], page))
+    assert answers[0] == answers[1]
+    assert "已注册" not in answers[0][2]
+    [notice] = _mails_to(app, "taken@example.com")
+    assert notice.subject == "有人尝试用你的邮箱注册"
+    assert "/auth/sign-up/" not in notice.body  # nothing that could confirm anything
+    assert "/auth/login" in notice.body and "/auth/forgot-password" in notice.body
+    assert "/auth/sign-up/" in _mails_to(app, "fresh@example.com")[0].body
+    [after] = _users(app)
+    assert after.id == owner_id
+    assert (after.password_hash, after.session_token, after.role, after.is_active,
+            after.locale) == (before.password_hash, before.session_token, before.role,
+                              before.is_active, before.locale)
+
+
+def test_the_mails_speak_the_language_the_visitor_chose(app):
     make_user(app, email="taken@example.com")
-    response = _sign_up(client, email="TAKEN@example.com")
-    assert response.status_code == 200
-    assert "该电子邮箱已注册" in response.get_data(as_text=True)
-    assert len(_users(app)) == 1
+    client = app.test_client()
+    client.post("/language", data={"locale": "en"})
+    _ask_to_sign_up(client, email="new@example.com")
+    _ask_to_sign_up(client, email="taken@example.com")
+    client.post("/auth/forgot-password", data={"email": "taken@example.com"})
+    assert _mails_to(app, "new@example.com")[0].subject == "Finish signing up"
+    subjects = [row.subject for row in _mails_to(app, "taken@example.com")]
+    assert subjects == ["Someone tried to sign up with your e-mail address", "Reset password"]
+    link = _sign_up_link(app)
+    client.post(link, data={"password": PASSWORD, "confirm": PASSWORD})
+    assert _users(app)[-1].locale == "en"
 
 
 @pytest.mark.parametrize("password, message", [
@@ -54,14 +122,16 @@ def test_duplicate_email_is_refused_and_nothing_is_written(app, client):
     ("aaaaaaaaaaaaaaaa", "太常见"),
 ])
 def test_weak_passwords_are_refused_with_a_reason(app, client, password, message):
-    response = _sign_up(client, password=password)
+    response = _sign_up(app, client, password=password)
     assert message in response.get_data(as_text=True)
     assert _users(app) == []
+    # The link still works for a better password.
+    assert _sign_up(app, client).status_code == 302
 
 
 def test_minimum_length_is_configurable(make_app):
     app = make_app(PASSWORD_MIN_LENGTH=20)
-    response = _sign_up(app.test_client(), password="nineteen-characters")
+    response = _sign_up(app, app.test_client(), password="nineteen-characters")
     assert "密码至少需要 20 个字符" in response.get_data(as_text=True)
 
 
@@ -71,19 +141,134 @@ def test_minimum_length_is_configurable(make_app):
     "🔑🦊 emoji passphrase ✓ with spaces",
     "no composition rules here at all",
 ])
-def test_long_unicode_passwords_are_accepted(client, auth, password):
-    assert _sign_up(client, password=password).status_code == 302
+def test_long_unicode_passwords_are_accepted(app, client, auth, password):
+    assert _sign_up(app, client, password=password).status_code == 302
     auth.logout()
     assert auth.login("new@example.com", password).status_code == 302
 
 
-def test_passwords_are_not_truncated(client, auth):
+def test_passwords_are_not_truncated(app, client, auth):
     password = "a-long-passphrase-" * 5  # 90 bytes
-    _sign_up(client, password=password)
+    _sign_up(app, client, password=password)
     auth.logout()
     response = auth.login("new@example.com", password[:72] + "y")
     assert response.status_code == 200
     assert auth.login("new@example.com", password).status_code == 302
+
+
+def test_a_sign_up_link_works_once(app, client):
+    assert _sign_up(app, client).status_code == 302
+    client.post("/auth/logout")
+    link = _sign_up_link(app)
+    again = client.post(link, data={"password": "another passphrase 2026",
+                                    "confirm": "another passphrase 2026"})
+    assert again.status_code == 302 and again.headers["Location"] == "/auth/sign-up"
+    assert "注册链接无效" in client.get("/auth/sign-up").get_data(as_text=True)
+    assert len(_users(app)) == 1
+
+
+def test_unconfirmed_sign_ups_expire(app, client):
+    _ask_to_sign_up(client)
+    link = _sign_up_link(app)
+    with app.app_context():
+        expires_at = db.session.scalar(sa.select(SignUpRequest.expires_at))
+    assert timedelta(hours=23) < expires_at - utcnow() <= timedelta(hours=24)
+    with freeze_time(expires_at + timedelta(seconds=1)):
+        opened = client.get(link)
+        posted = client.post(link, data={"password": PASSWORD, "confirm": PASSWORD})
+    assert opened.headers["Location"] == posted.headers["Location"] == "/auth/sign-up"
+    assert _users(app) == []
+
+
+def test_expired_sign_up_requests_are_purged(app, client):
+    _ask_to_sign_up(client)
+    _sign_up_link(app)
+    runner = app.test_cli_runner()
+    assert "0 expired" in runner.invoke(args=["users", "purge-sign-ups"]).output
+    with freeze_time(utcnow() + timedelta(days=2)):
+        assert "1 expired" in runner.invoke(args=["users", "purge-sign-ups"]).output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(SignUpRequest.id))) == 0
+
+
+@pytest.mark.parametrize("token", ["A" * 43, "%00", "x" * 5000, "长城", "..%2F..%2Fadmin"])
+def test_a_guessed_or_odd_sign_up_token_is_refused_without_an_error(client, token):
+    for response in (client.get("/auth/sign-up/" + token),
+                     client.post("/auth/sign-up/" + token,
+                                 data={"password": PASSWORD, "confirm": PASSWORD})):
+        assert response.status_code in (302, 404)
+        if response.status_code == 302:
+            assert response.headers["Location"] == "/auth/sign-up"
+
+
+def test_an_address_registered_before_its_link_is_opened_gets_no_second_account(app, client):
+    _ask_to_sign_up(client)
+    link = _sign_up_link(app)
+    make_user(app, email="new@example.com")  # e.g. an administrator made it meanwhile
+    response = client.post(link, data={"password": "another passphrase 2026",
+                                       "confirm": "another passphrase 2026"})
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
+    assert "该电子邮箱已注册" in client.get("/auth/login").get_data(as_text=True)
+    assert len(_users(app)) == 1
+
+
+def test_one_link_posted_twice_at_once_makes_one_account(app):
+    _ask_to_sign_up(app.test_client())
+    link = _sign_up_link(app)
+    barrier = threading.Barrier(2)
+
+    def confirm(_):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(link, data={"password": PASSWORD, "confirm": PASSWORD})
+        return response.status_code, response.headers.get("Location")
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = sorted(pool.map(confirm, range(2)))
+    assert answers == [(302, "/account/profile"), (302, "/auth/sign-up")]
+    assert len(_users(app)) == 1
+
+
+def test_two_links_for_one_address_make_one_account(app):
+    client = app.test_client()
+    _ask_to_sign_up(client)
+    first = _sign_up_link(app)
+    _ask_to_sign_up(client)
+    second = _sign_up_link(app)
+    assert first != second
+    assert client.post(second, data={"password": PASSWORD, "confirm": PASSWORD}
+                       ).headers["Location"] == "/account/profile"
+    other = app.test_client()
+    response = other.post(first, data={"password": PASSWORD, "confirm": PASSWORD})
+    assert response.headers["Location"] == "/auth/sign-up"
+    assert len(_users(app)) == 1
+
+
+def test_hashing_the_new_password_holds_no_sqlite_write_lock(app, database_url, monkeypatch):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    client = app.test_client()
+    _ask_to_sign_up(client)
+    link = _sign_up_link(app)
+    path = database_url.removeprefix("sqlite:///")
+    other_writer = []
+    hash_password = security.hash_password
+
+    def slow_hash(password):
+        with sqlite3.connect(path, timeout=0, isolation_level=None) as other:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                other_writer.append("wrote")
+            except sqlite3.OperationalError as error:
+                other_writer.append(str(error))
+        return hash_password(password)
+
+    monkeypatch.setattr(security, "hash_password", slow_hash)
+    assert client.post(link, data={"password": PASSWORD, "confirm": PASSWORD}
+                       ).status_code == 302
+    assert other_writer == ["wrote"]
+    assert len(_users(app)) == 1
 
 
 def test_password_hashes_are_salted_scrypt(app):
@@ -200,11 +385,12 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(app,
 
 def _reset_link(app, email):
     with app.app_context():
-        mail = db.session.scalars(
+        mail_delivery.deliver()
+        message = db.session.scalars(
             sa.select(OutboxMail).where(OutboxMail.to_address == email)
             .order_by(OutboxMail.id.desc())
         ).first()
-    return re.search(r"http://\S+(/auth/reset/\S+)", mail.body).group(1)
+    return re.search(r"http://\S+(/auth/reset/\S+)", message.body).group(1)
 
 
 def test_reset_link_is_single_use(app, client, auth):
@@ -245,8 +431,10 @@ def test_reset_request_reveals_nothing_about_unknown_emails(app, client):
                           follow_redirects=True)
     assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
     with app.app_context():
-        recipients = db.session.scalars(sa.select(OutboxMail.to_address)).all()
-    assert recipients == ["user@example.com"]
+        mail_delivery.deliver()
+        sent = db.session.scalars(sa.select(OutboxMail.to_address).where(
+            OutboxMail.status == MailStatus.SENT)).all()
+    assert sent == ["user@example.com"]
 
 
 def test_a_guessed_reset_token_is_refused(client):
