@@ -66,6 +66,12 @@ class Config:
     # Practice and mock papers. Saves and submits are accepted this long after the
     # deadline, for requests already on their way when time ran out.
     ATTEMPT_GRACE_SECONDS = 60
+    # Practice sets and mock papers one candidate may start in a window of this many
+    # minutes: every start draws and stores a paper (up to 50 rows), so a script
+    # could otherwise fill the database. An open mock paper or today's daily set is
+    # resumed, not counted; exam sittings are never limited. 0 turns the limit off.
+    PRACTICE_START_LIMIT = 30
+    PRACTICE_START_WINDOW_MINUTES = 60
     # Right answers in a row that take an item out of the wrong-answer book.
     WRONG_ANSWER_STREAK = 2
     # A mock paper avoids items already in more than this share of the mock papers
@@ -136,6 +142,8 @@ _ENV_KEYS = {
     "REAUTH_WINDOW_SECONDS": "REAUTH_WINDOW_SECONDS",
     "ATTEMPT_GRACE_SECONDS": "ATTEMPT_GRACE_SECONDS",
     "WRONG_ANSWER_STREAK": "WRONG_ANSWER_STREAK",
+    "PRACTICE_START_LIMIT": "PRACTICE_START_LIMIT",
+    "PRACTICE_START_WINDOW_MINUTES": "PRACTICE_START_WINDOW_MINUTES",
     "LAW_CUTOFF": "LAW_CUTOFF",
     "SQLITE_SYNCHRONOUS": "SQLITE_SYNCHRONOUS",
     "JOB_RUNNER": "JOB_RUNNER",
@@ -148,7 +156,8 @@ _ENV_KEYS = {
     "EXPORT_DIR": "EXPORT_DIR",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
-             "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK"}
+             "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK", "PRACTICE_START_LIMIT",
+             "PRACTICE_START_WINDOW_MINUTES"}
 
 
 def settings_from_env(environ=None) -> dict:
