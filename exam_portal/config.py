@@ -24,6 +24,7 @@ class Config:
     # and SQLAlchemy then replaces every pooled connection (errors.py).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
     REDIS_URL = None
+    # Unset: http://127.0.0.1:<PORT>, the address scripts/run.sh serves on.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
@@ -168,6 +169,13 @@ def settings_from_env(environ=None) -> dict:
         value = environ.get(env_name)
         if value:
             settings[key] = int(value) if key in _INT_KEYS else value
+    port = environ.get("PORT")
+    if port:
+        # scripts/run.sh serves on PORT: links printed on certificates and mailed must
+        # reach this portal, not the default port, unless a public address is given.
+        if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+            raise RuntimeError(f"PORT must be a number from 1 to 65535, not {port!r}.")
+        settings.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{int(port)}")
     if environ.get("PORTAL_ENV") == "production":
         settings["PRODUCTION"] = True
     return settings
