@@ -73,7 +73,7 @@ def test_running_the_seed_again_leaves_the_trainers_own_work_alone(app):
                                           ItemStatus.RETIRED]
 
 
-def test_a_demo_item_missing_or_changed_in_the_shipped_bank_is_published_again(app):
+def test_a_demo_item_changed_in_the_shipped_bank_is_published_again(app):
     _seed(app)
     with app.app_context():
         item = db.session.scalars(sa.select(Item).where(
