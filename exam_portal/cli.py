@@ -39,6 +39,8 @@ def seed_demo():
     db.session.commit()
     click.echo("demo item bank: {create} new, {update} updated, {unchanged} unchanged, "
                "{approved} approved".format(**bank))
+    if bank["kept"]:
+        click.echo(f"  {bank['kept']} demo items left as they are: a trainer is revising them")
     if demo.seed_session(utcnow()):
         db.session.commit()
         click.echo(f"demo exam session open for registration: {demo.DEMO_SESSION_NAME}")

@@ -24,6 +24,7 @@ class Config:
     # and SQLAlchemy then replaces every pooled connection (errors.py).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
     REDIS_URL = None
+    # Unset: http://127.0.0.1:<PORT>, the address scripts/run.sh serves on.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
@@ -85,6 +86,12 @@ class Config:
     # Practice and mock papers. Saves and submits are accepted this long after the
     # deadline, for requests already on their way when time ran out.
     ATTEMPT_GRACE_SECONDS = 60
+    # Practice sets and mock papers one candidate may start in a window of this many
+    # minutes: every start draws and stores a paper (up to 50 rows), so a script
+    # could otherwise fill the database. An open mock paper or today's daily set is
+    # resumed, not counted; exam sittings are never limited. 0 turns the limit off.
+    PRACTICE_START_LIMIT = 30
+    PRACTICE_START_WINDOW_MINUTES = 60
     # Right answers in a row that take an item out of the wrong-answer book.
     WRONG_ANSWER_STREAK = 2
     # A mock paper avoids items already in more than this share of the mock papers
@@ -174,6 +181,8 @@ _ENV_KEYS = {
     "REAUTH_WINDOW_SECONDS": "REAUTH_WINDOW_SECONDS",
     "ATTEMPT_GRACE_SECONDS": "ATTEMPT_GRACE_SECONDS",
     "WRONG_ANSWER_STREAK": "WRONG_ANSWER_STREAK",
+    "PRACTICE_START_LIMIT": "PRACTICE_START_LIMIT",
+    "PRACTICE_START_WINDOW_MINUTES": "PRACTICE_START_WINDOW_MINUTES",
     "LAW_CUTOFF": "LAW_CUTOFF",
     "SQLITE_SYNCHRONOUS": "SQLITE_SYNCHRONOUS",
     "JOB_RUNNER": "JOB_RUNNER",
@@ -191,7 +200,8 @@ _ENV_KEYS = {
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK", "SMTP_TIMEOUT_SECONDS",
              "MAIL_MAX_ATTEMPTS", "MAIL_RETRY_BASE_SECONDS", "MAIL_RETRY_MAX_SECONDS",
-             "MAIL_CLAIM_SECONDS", "SIGN_UP_LINK_MAX_AGE_SECONDS"}
+             "MAIL_CLAIM_SECONDS", "SIGN_UP_LINK_MAX_AGE_SECONDS", "PRACTICE_START_LIMIT",
+             "PRACTICE_START_WINDOW_MINUTES"}
 _BOOL_KEYS = {"SMTP_USE_TLS"}
 
 
@@ -207,6 +217,13 @@ def settings_from_env(environ=None) -> dict:
             elif key in _BOOL_KEYS:
                 value = value.strip().lower() not in ("0", "false", "no", "off")
             settings[key] = value
+    port = environ.get("PORT")
+    if port:
+        # scripts/run.sh serves on PORT: links printed on certificates and mailed must
+        # reach this portal, not the default port, unless a public address is given.
+        if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+            raise RuntimeError(f"PORT must be a number from 1 to 65535, not {port!r}.")
+        settings.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{int(port)}")
     if environ.get("PORTAL_ENV") == "production":
         settings["PRODUCTION"] = True
     return settings

@@ -143,35 +143,53 @@ DEMO_REVIEWER = "trainer2@demo.example.com"
 def seed_bank() -> dict[str, int]:
     """Import the demo item bank as one trainer and approve it as another.
 
-    It goes through the same services trainers use; running it again changes nothing.
+    It goes through the same services trainers use and touches only the demo bank's own
+    items: those this run created, or updated because the shipped bank changed. A demo
+    item a trainer is revising (a draft, one under review or sent back) or has retired
+    is left as it is, and so is everything trainers wrote themselves. Running it again
+    changes nothing.
     """
     author = accounts.find_by_email(DEMO_AUTHOR)
     reviewer = accounts.find_by_email(DEMO_REVIEWER)
-    totals = {"create": 0, "update": 0, "unchanged": 0, "approved": 0}
+    totals = {"create": 0, "update": 0, "unchanged": 0, "approved": 0, "kept": 0}
     folder = resources.files("question_bank") / "data" / "demo_bank"
     entries = sorted(folder.iterdir(), key=lambda path: path.name) if folder.is_dir() else []
+    written: list[str] = []
     for entry in entries:
         if not entry.name.endswith(".json"):
             continue
         records = importing.read_file(entry.name, entry.read_bytes(), max_items=None)
-        plan = importing.plan_import(records)
+        plan, kept = _without_work_in_progress(importing.plan_import(records))
+        totals["kept"] += kept
         if plan.errors:
             first = plan.errors[0]
             raise RuntimeError(f"demo bank {entry.name} item {first.record.location}: "
                                + "; ".join(problem.render() for problem in first.problems))
         for action, count in importing.apply_import(plan, author, filename=entry.name).items():
             totals[action] += count
-    drafts = db.session.scalars(
-        sa.select(Item).where(Item.status == ItemStatus.DRAFT, Item.created_by_id == author.id)
-    ).all()
-    for item in drafts:
-        authoring.submit_item(item, author)
-    pending = db.session.scalars(
-        sa.select(Item.id).where(Item.status == ItemStatus.REVIEW, Item.created_by_id == author.id)
-    ).all()
-    approved, _ = authoring.approve_items(list(pending), reviewer, "演示题库：内容与解析已核对。")
+        written += [row.record.external_id for row in plan.rows
+                    if row.action in (importing.Action.CREATE, importing.Action.UPDATE)]
+    if not written:
+        return totals
+    items = db.session.scalars(sa.select(Item).where(
+        Item.external_id.in_(written), Item.status.in_((ItemStatus.DRAFT, ItemStatus.REVIEW)))
+        .order_by(Item.id)).all()
+    for item in items:
+        if item.status is ItemStatus.DRAFT:
+            authoring.submit_item(item, author)
+    approved, _ = authoring.approve_items([item.id for item in items], reviewer,
+                                          "演示题库：内容与解析已核对。")
     totals["approved"] = approved
     return totals
+
+
+def _without_work_in_progress(plan: importing.ImportPlan) -> tuple[importing.ImportPlan, int]:
+    """The plan without the demo items trainers have taken over: one being revised (the
+    import would overwrite the draft in place, and the seed approve it) or withdrawn
+    (the import refuses a retired item)."""
+    rows = [row for row in plan.rows if row.item is None or row.item.status is
+            ItemStatus.PUBLISHED or row.action is importing.Action.UNCHANGED]
+    return importing.ImportPlan(rows), len(plan.rows) - len(rows)
 
 
 DEMO_SESSION_NAME = "社会工作者职业资格考试（演示批次）"

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, abort, current_app, has_request_context, request, session
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
@@ -44,9 +45,23 @@ def language_for(chosen: str | None, languages) -> str:
     return chosen if chosen in languages else languages[0]
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deeply for the parser (50,000
+    brackets fit in 100 KB) is invalid JSON like any other: request.get_json answers
+    400 (or None when silent) instead of letting a RecursionError become a 500. The save
+    hot path parses with this too, so every JSON body the portal reads goes through it."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as error:
+            raise ValueError("JSON nested too deeply") from error
+
+
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - registers the tables with the metadata
 
+    app.json = JSONProvider(app)
     db.init_app(app)
     with app.app_context():
         use_sqlite_synchronous(db.engine, app.config["SQLITE_SYNCHRONOUS"])

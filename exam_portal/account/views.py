@@ -191,6 +191,7 @@ def change_password():
 
 
 @bp.post("/export")
+@security.require_recent_auth  # it holds the full resident ID, as the admin's reveal
 def export_my_data():
     if not ConfirmForm().validate_on_submit():
         abort(400)

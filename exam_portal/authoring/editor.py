@@ -51,9 +51,27 @@ def fill(form, content: ItemContent) -> None:
         form.law_valid_to.data = content.law.valid_to
 
 
+def choice_problems(form) -> list[Problem]:
+    """What no editor page can send: a source or difficulty that is none of the form's
+    choices (missing, unknown, not a number). Saving refuses it with the form's own
+    check; the live preview validates nothing first, so it asks here."""
+    problems = []
+    if not _is_choice(form.source):
+        problems.append(Problem("source", N_("请选择题目来源。")))
+    if not _is_choice(form.difficulty):
+        problems.append(Problem("difficulty", N_("难度应为 1 到 5。")))
+    return problems
+
+
+def _is_choice(field) -> bool:
+    return field.data in {choice.value for choice in field.choices}
+
+
 def read(form, subject: Subject, item_type: ItemType) -> tuple[ItemContent | None, list[Problem]]:
     """Build item content from the form; return it, or None and the problems."""
-    problems: list[Problem] = []
+    problems = choice_problems(form)
+    if problems:
+        return None, problems
     options: tuple[str, ...] = ()
     if item_type.is_choice:
         wanted = 4 if item_type is ItemType.SINGLE else 5

@@ -181,6 +181,9 @@ def preview_item():
         abort(400)
     form = _editor_form(kind[0])
     form.validate()  # fills .data; problems are shown in the preview instead
+    refused = editor.choice_problems(form)
+    if refused:  # not the editor's own form: a forged or broken request
+        return render_template("authoring/_preview.html", content=None, problems=refused), 400
     content, problems = editor.read(form, *kind)
     if content is not None:
         problems = authoring.content_problems(content)

@@ -98,7 +98,7 @@ class HotPaths:
         if signed_in is None or not self._same_origin(request):
             return None
         try:
-            payload = json.loads(body)
+            payload = self.app.json.loads(body)  # the app's parser, with its depth guard
         except ValueError:
             return None
         with self.app.app_context():

@@ -63,6 +63,13 @@ def _invalid(error: practice.InvalidResponse):
     return jsonify(code="invalid", message=str(error)), 400
 
 
+def _json_object() -> dict | None:
+    """The request's JSON object; None for anything else (malformed or too deeply
+    nested JSON, a list, a number), which the caller refuses with a 400."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else None
+
+
 @bp.get("/")
 def dashboard():
     candidate_id = current_user.id
@@ -215,7 +222,7 @@ def self_score(attempt_id, position):
     if not attempt.mode.is_practice:
         abort(404)
     wants_json = request.is_json
-    points = (request.get_json(silent=True) or {}).get("points") if wants_json else None
+    points = (_json_object() or {}).get("points") if wants_json else None
     if not wants_json:
         form = SelfScoreForm()
         points = form.points.data if form.validate_on_submit() else None
@@ -249,8 +256,10 @@ def bookmark_item(attempt_id, position):
     if item is None or not attempt.mode.is_practice:
         abort(404)  # exam items never reach the bookmarks page, with its keys
     wants_json = request.is_json
-    wanted = bool((request.get_json(silent=True) or {}).get("bookmarked")) if wants_json \
+    wanted = (_json_object() or {}).get("bookmarked") if wants_json \
         else request.form.get("bookmarked") == "1"
+    if not isinstance(wanted, bool):
+        return _invalid(practice.InvalidResponse(_("收藏请求无效，请刷新页面后重试。")))
     state = learning.set_bookmark(current_user.id, db.session.get(Item, item.item_id), wanted)
     db.session.commit()
     if wants_json:

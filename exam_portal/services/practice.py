@@ -131,6 +131,8 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         existing = _todays_daily_set(candidate_id, subject, today)
         if existing is not None:
             return existing
+    if mode.is_practice:
+        _refuse_too_many_starts(candidate_id, now)
     if variant not in specs.variants(subject):
         variant = None
     spec = specs.load(subject, variant)
@@ -219,6 +221,43 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         db.session.add(attempt)
         db.session.flush()
     return attempt
+
+
+def _refuse_too_many_starts(candidate_id: int, now: datetime) -> None:
+    """Raise CannotStart, saying when the candidate can start again, if they have
+    started PRACTICE_START_LIMIT practice sets or mock papers within the last
+    PRACTICE_START_WINDOW_MINUTES. Counted in the database, so it holds across workers."""
+    config = current_app.config
+    limit = config["PRACTICE_START_LIMIT"]
+    if limit <= 0:
+        return
+    window = timedelta(minutes=config["PRACTICE_START_WINDOW_MINUTES"])
+    # PostgreSQL: parallel starts of one candidate queue here until the first commits,
+    # so none counts before another's row is in (on SQLite a POST's transaction holds
+    # the write lock already). NO KEY UPDATE leaves the foreign-key checks of other
+    # inserts for this user unblocked.
+    db.session.execute(sa.select(User.id).where(User.id == candidate_id)
+                       .with_for_update(key_share=True))
+    limiting = db.session.scalar(
+        sa.select(Attempt.started_at)
+        .where(Attempt.candidate_id == candidate_id, Attempt.mode != Mode.EXAM,
+               Attempt.started_at > now - window)
+        .order_by(Attempt.started_at.desc()).offset(limit - 1).limit(1))
+    if limiting is not None:
+        raise CannotStart(gettext(
+            "%(minutes)d 分钟内最多可开始 %(limit)d 次练习或模拟考试，请在 %(time)s 之后再开始。"
+            "未交卷的模拟考试和今天的每日一练可以继续作答。",
+            minutes=config["PRACTICE_START_WINDOW_MINUTES"], limit=limit,
+            time=_local_minute(limiting + window, now)))
+
+
+def _local_minute(moment: datetime, now: datetime) -> str:
+    """*moment* in local time, rounded up to the minute, with its date unless today."""
+    local = moment.astimezone(LOCAL_ZONE)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    same_day = local.date() == now.astimezone(LOCAL_ZONE).date()
+    return local.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
 
 
 def _insert_mock(attempt: Attempt) -> Attempt:

@@ -234,7 +234,10 @@ def export_data(user: User) -> dict:
              "certificate_number": c.certificate_number}
             for c in user.held_certificates
         ],
+        # What others did to the account is listed, but only the user's own addresses:
+        # a staff member's (or a stranger's failed login's) address is theirs.
         "activity": [
-            {"at": e.at.isoformat(), "action": e.action, "ip": e.ip} for e in events
+            {"at": e.at.isoformat(), "action": e.action,
+             "ip": e.ip if e.actor_id == user.id else None} for e in events
         ],
     }

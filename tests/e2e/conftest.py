@@ -5,6 +5,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from ..conftest import migrate_to_head, portal_config
@@ -21,6 +22,12 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# How long an expectation waits for the page to reach its state. Playwright's default
+# (5 s) is a clock, not a state: on a loaded 2-core machine (the whole suite, other
+# work) a page, a save or a server restart takes longer, and a test that waits for
+# the state passes as soon as it is reached, so a large bound costs nothing.
+EXPECT_TIMEOUT_MS = 60_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(items):
