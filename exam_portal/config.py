@@ -43,8 +43,18 @@ class Config:
     PASSWORD_RESET_MAX_AGE_SECONDS = 3600
     REAUTH_WINDOW_SECONDS = 600
 
+    # Rate-limit counters: Redis when REDIS_URL is set. "memory://" keeps them in each
+    # worker process, so 4 gunicorn workers would allow 4x every documented limit;
+    # production refuses that unless RATELIMIT_PER_PROCESS says the portal runs as one
+    # process (and then says at start which limits are per process).
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_PER_PROCESS = False
     RATELIMIT_HEADERS_ENABLED = True
+    # How many proxies in front of the portal append to X-Forwarded-For (and set
+    # X-Forwarded-Proto): Werkzeug's ProxyFix believes exactly that many hops. 0 (the
+    # default) believes none, so a client cannot choose the address its logins are
+    # counted under; behind the TLS proxy every client would otherwise share its address.
+    TRUSTED_PROXIES = 0
     LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
     # ASVS 2.2.1: no more than 100 failed attempts per hour on one account.
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes;50 per hour"
@@ -146,9 +156,13 @@ _ENV_KEYS = {
     "CERT_TITLE_TRAINING": "CERT_TITLE_TRAINING",
     "CERT_ISSUER_TRAINING": "CERT_ISSUER_TRAINING",
     "EXPORT_DIR": "EXPORT_DIR",
+    "TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "RATELIMIT_PER_PROCESS": "RATELIMIT_PER_PROCESS",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
-             "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK"}
+             "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK", "TRUSTED_PROXIES"}
+_BOOL_KEYS = {"RATELIMIT_PER_PROCESS"}
+_TRUE = ("1", "true", "yes", "on")
 
 
 def settings_from_env(environ=None) -> dict:
@@ -157,8 +171,17 @@ def settings_from_env(environ=None) -> dict:
     settings = {}
     for env_name, key in _ENV_KEYS.items():
         value = environ.get(env_name)
-        if value:
-            settings[key] = int(value) if key in _INT_KEYS else value
+        if not value:
+            continue
+        if key in _INT_KEYS:
+            try:
+                settings[key] = int(value)
+            except ValueError as error:
+                raise RuntimeError(f"{env_name} must be a whole number.") from error
+        elif key in _BOOL_KEYS:
+            settings[key] = value.strip().lower() in _TRUE
+        else:
+            settings[key] = value
     if environ.get("PORTAL_ENV") == "production":
         settings["PRODUCTION"] = True
     return settings
@@ -189,6 +212,9 @@ def finish_config(app) -> None:
         raise RuntimeError("JOB_RUNNER=rq needs REDIS_URL.")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    hops = config["TRUSTED_PROXIES"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+        raise RuntimeError("TRUSTED_PROXIES must be a whole number of proxy hops (0 or more).")
     key_file = Path(app.instance_path) / DEV_SIGNING_KEY_FILE
     if not config.get("CERT_SIGNING_KEYS") and not config["PRODUCTION"] and key_file.exists():
         config["CERT_SIGNING_KEYS"] = key_file.read_text(encoding="utf-8").strip()
@@ -208,6 +234,17 @@ def finish_config(app) -> None:
         if not config.get("CERT_SIGNING_KEYS"):
             raise RuntimeError("Refusing to start in production without CERT_SIGNING_KEYS "
                                "(the Ed25519 keys that sign certificates).")
+        if limits_per_process(config) and not config["RATELIMIT_PER_PROCESS"]:
+            raise RuntimeError(
+                "Refusing to start in production with rate limits kept in each worker's "
+                "memory (N workers would allow N times every limit): set REDIS_URL so "
+                "all workers share them, or RATELIMIT_PER_PROCESS=1 if the portal runs "
+                "as a single process.")
         if config["MAIL_BACKEND"] == "console":
             config["MAIL_BACKEND"] = "smtp" if config.get("SMTP_HOST") else "outbox"
         config["SESSION_COOKIE_SECURE"] = True
+
+
+def limits_per_process(config) -> bool:
+    """Whether rate-limit counters live in each process's memory, unshared."""
+    return str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
