@@ -123,7 +123,7 @@ def reauthenticate():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        if security.verify_password(current_user.password_hash, form.password.data):
+        if accounts.password_is_right(current_user, form.password.data):
             security.mark_authenticated()
             return redirect(security.safe_next(form.next.data, url_for("main.index")))
         flash(_("密码不正确。"), "danger")
@@ -154,6 +154,12 @@ def reset_password(token):
     if form.validate_on_submit():
         try:
             accounts.reset_password(token, form.password.data)
+        except accounts.InvalidResetLink as error:
+            # Spent or outdated while the new password was hashed (the same link in
+            # another tab, a password changed meanwhile).
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for("auth.forgot_password"))
         except ServiceError as error:
             db.session.rollback()
             form.password.errors = [*form.password.errors, str(error)]
