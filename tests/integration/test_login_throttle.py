@@ -294,3 +294,36 @@ def test_reauthentication_guesses_are_throttled_per_session(app):
         _attempt(owner, VICTIM, PASSWORD, "198.51.100.1")
         assert owner.post("/auth/reauthenticate", data={"password": PASSWORD}
                           ).status_code == 302
+
+
+def _throttle_rows(app):
+    from exam_portal.models.accounts import LoginThrottle
+
+    with app.app_context():
+        return db.session.scalars(sa.select(LoginThrottle)).all()
+
+
+def test_counters_are_forgotten_after_a_quiet_hour_and_then_pruned(app):
+    make_user(app, email=VICTIM)
+    with freeze_time(START) as frozen:
+        assert [_guess(app, VICTIM, n).status_code for n in range(11)] == [200] * 10 + [429]
+        frozen.tick(3600)
+        # Forgotten: ten free failures again.
+        assert [_guess(app, VICTIM, n).status_code for n in range(11)] == [200] * 10 + [429]
+        frozen.tick(3601)
+        _guess(app, "someone.else@example.com", 0, "192.0.2.1")  # a new key: pruning
+        rows = _throttle_rows(app)
+    # Only the new attempt's two counters remain (its account and its address).
+    assert len(rows) == 2 and {row.scope.value for row in rows} == {"account", "address"}
+
+
+def test_a_successful_login_leaves_no_counter_and_none_holds_an_email_or_address(app):
+    make_user(app, email=VICTIM)
+    assert _attempt(app.test_client(), VICTIM, PASSWORD, NAT).status_code == 302
+    assert _throttle_rows(app) == []
+    _guess(app, VICTIM, 0, NAT)
+    rows = _throttle_rows(app)
+    assert len(rows) == 2 and [row.failures for row in rows] == [1, 1]
+    stored = " ".join(row.key_hash for row in rows)
+    assert VICTIM not in stored and NAT not in stored
+    assert all(len(row.key_hash) == 64 for row in rows)
