@@ -88,6 +88,31 @@ def test_the_scheme_comes_from_the_trusted_proxy_only(make_app):
     assert probe == {0: "http", 1: "https"}
 
 
+@pytest.mark.parametrize("hops, other_client", [(1, 302), (0, 429)])
+def test_behind_the_tls_proxy_one_guessers_failures_slow_only_its_own_address(
+        make_app, hops, other_client):
+    # Without TRUSTED_PROXIES every client behind the proxy shares its address, and one
+    # guesser makes everybody wait; with it, each client is counted by its own address.
+    from freezegun import freeze_time
+
+    from ..conftest import PASSWORD
+    from ..factories import make_user
+
+    app = make_app(TRUSTED_PROXIES=hops)
+    make_user(app, email="other@example.com")
+
+    def post(email, password, client_address):
+        return app.test_client().post(
+            "/auth/login", data={"email": email, "password": password},
+            environ_base={"REMOTE_ADDR": PROXY}, headers={"X-Forwarded-For": client_address})
+
+    with freeze_time("2026-12-06 01:00:00"):
+        statuses = [post(f"random{n}@example.com", "wrong-password-1", "198.51.100.66"
+                         ).status_code for n in range(101)]
+        assert statuses == [200] * 100 + [429]
+        assert post("other@example.com", PASSWORD, "198.51.100.77").status_code == other_client
+
+
 # --- AU-9: where the rate-limit counters live -------------------------------------
 
 
