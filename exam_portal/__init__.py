@@ -20,6 +20,7 @@ def create_app(test_config=None):
     logs.configure(app)
     web.register_extensions(app)
     web.register_blueprints(app)
+    web.trust_proxies(app)
     errors.register_error_handlers(app)
     cli.register_commands(app)
     return app

@@ -46,11 +46,28 @@ class Config:
     SIGN_UP_LINK_MAX_AGE_SECONDS = 24 * 3600
     REAUTH_WINDOW_SECONDS = 600
 
+    # Rate-limit counters: Redis when REDIS_URL is set. "memory://" keeps them in each
+    # worker process, so 4 gunicorn workers would allow 4x every documented limit;
+    # production refuses that unless RATELIMIT_PER_PROCESS says the portal runs as one
+    # process (and then says at start which limits are per process).
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_PER_PROCESS = False
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
-    # ASVS 2.2.1: no more than 100 failed attempts per hour on one account.
-    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes;50 per hour"
+    # How many proxies in front of the portal append to X-Forwarded-For (and set
+    # X-Forwarded-Proto): Werkzeug's ProxyFix believes exactly that many hops. 0 (the
+    # default) believes none, so a client cannot choose the address its logins are
+    # counted under; behind the TLS proxy every client would otherwise share its address.
+    TRUSTED_PROXIES = 0
+    # Login throttling (services/login_throttle.py): failures that pass with no wait,
+    # per account for anonymous clients (a browser with the account's device cookie
+    # has a count of its own) and per client address; after them each failure opens
+    # a wait doubling from 1 s up to LOGIN_MAX_WAIT_SECONDS. The address allows more:
+    # an exam centre puts hundreds of candidates, and their typos, behind one address.
+    # Settings that would let an account take over 100 failures an hour (ASVS 2.2.1)
+    # are refused at start.
+    LOGIN_FREE_FAILURES_PER_ACCOUNT = 10
+    LOGIN_FREE_FAILURES_PER_ADDRESS = 100
+    LOGIN_MAX_WAIT_SECONDS = 60
     RESET_LIMIT_PER_ADDRESS = "5 per minute;30 per hour"
     SIGN_UP_LIMIT_PER_ADDRESS = "10 per minute;100 per hour"
 
@@ -196,13 +213,21 @@ _ENV_KEYS = {
     "AUDIT_CHECKPOINT_KEYS": "AUDIT_CHECKPOINT_KEYS",
     "AUDIT_CHECKPOINT_PUBLIC_KEYS": "AUDIT_CHECKPOINT_PUBLIC_KEYS",
     "AUDIT_CHECKPOINT_DIR": "AUDIT_CHECKPOINT_DIR",
+    "TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "RATELIMIT_PER_PROCESS": "RATELIMIT_PER_PROCESS",
+    "LOGIN_FREE_FAILURES_PER_ACCOUNT": "LOGIN_FREE_FAILURES_PER_ACCOUNT",
+    "LOGIN_FREE_FAILURES_PER_ADDRESS": "LOGIN_FREE_FAILURES_PER_ADDRESS",
+    "LOGIN_MAX_WAIT_SECONDS": "LOGIN_MAX_WAIT_SECONDS",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK", "SMTP_TIMEOUT_SECONDS",
              "MAIL_MAX_ATTEMPTS", "MAIL_RETRY_BASE_SECONDS", "MAIL_RETRY_MAX_SECONDS",
              "MAIL_CLAIM_SECONDS", "SIGN_UP_LINK_MAX_AGE_SECONDS", "PRACTICE_START_LIMIT",
-             "PRACTICE_START_WINDOW_MINUTES"}
-_BOOL_KEYS = {"SMTP_USE_TLS"}
+             "PRACTICE_START_WINDOW_MINUTES", "TRUSTED_PROXIES",
+             "LOGIN_FREE_FAILURES_PER_ACCOUNT", "LOGIN_FREE_FAILURES_PER_ADDRESS",
+             "LOGIN_MAX_WAIT_SECONDS"}
+_BOOL_KEYS = {"SMTP_USE_TLS", "RATELIMIT_PER_PROCESS"}
+_TRUE = ("1", "true", "yes", "on")
 
 
 def settings_from_env(environ=None) -> dict:
@@ -211,11 +236,16 @@ def settings_from_env(environ=None) -> dict:
     settings = {}
     for env_name, key in _ENV_KEYS.items():
         value = environ.get(env_name)
-        if value:
-            if key in _INT_KEYS:
-                value = int(value)
-            elif key in _BOOL_KEYS:
-                value = value.strip().lower() not in ("0", "false", "no", "off")
+        if not value:
+            continue
+        if key in _INT_KEYS:
+            try:
+                settings[key] = int(value)
+            except ValueError as error:
+                raise RuntimeError(f"{env_name} must be a whole number.") from error
+        elif key in _BOOL_KEYS:
+            settings[key] = value.strip().lower() in _TRUE
+        else:
             settings[key] = value
     port = environ.get("PORT")
     if port:
@@ -258,6 +288,10 @@ def finish_config(app) -> None:
         raise RuntimeError("MAIL_BACKEND=smtp needs SMTP_HOST.")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    _check_login_throttle(config)
+    hops = config["TRUSTED_PROXIES"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+        raise RuntimeError("TRUSTED_PROXIES must be a whole number of proxy hops (0 or more).")
     key_file = Path(app.instance_path) / DEV_SIGNING_KEY_FILE
     if not config.get("CERT_SIGNING_KEYS") and not config["PRODUCTION"] and key_file.exists():
         config["CERT_SIGNING_KEYS"] = key_file.read_text(encoding="utf-8").strip()
@@ -285,6 +319,12 @@ def finish_config(app) -> None:
                 "key that signs the audit log's checkpoints; make one with `flask --app "
                 "exam_portal audit new-key`). App servers that never write checkpoints may "
                 "hold only its public part, AUDIT_CHECKPOINT_PUBLIC_KEYS.")
+        if limits_per_process(config) and not config["RATELIMIT_PER_PROCESS"]:
+            raise RuntimeError(
+                "Refusing to start in production with rate limits kept in each worker's "
+                "memory (N workers would allow N times every limit): set REDIS_URL so "
+                "all workers share them, or RATELIMIT_PER_PROCESS=1 if the portal runs "
+                "as a single process.")
         if config["MAIL_BACKEND"] == "console":
             config["MAIL_BACKEND"] = "smtp" if config.get("SMTP_HOST") else "outbox"
         config["SESSION_COOKIE_SECURE"] = True
@@ -322,3 +362,29 @@ def _check_checkpoint_keys(config) -> None:
             if public.get(key_id, raw) != raw:
                 raise RuntimeError(f"AUDIT_CHECKPOINT_PUBLIC_KEYS: key {key_id} is not the "
                                    "public part of the AUDIT_CHECKPOINT_KEYS key of that id")
+
+
+# ASVS 2.2.1: "no more than 100 failed attempts per hour is possible on a single account".
+MOST_FAILURES_PER_HOUR = 100
+
+
+def _check_login_throttle(config) -> None:
+    from .models.accounts import ThrottleScope
+    from .services.login_throttle import backoff
+
+    for key in ("LOGIN_FREE_FAILURES_PER_ACCOUNT", "LOGIN_FREE_FAILURES_PER_ADDRESS",
+                "LOGIN_MAX_WAIT_SECONDS"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RuntimeError(f"{key} must be a whole number, 1 or more.")
+    most = backoff(ThrottleScope.ACCOUNT, config).most_failures_per_hour()
+    if most > MOST_FAILURES_PER_HOUR:
+        raise RuntimeError(
+            f"LOGIN_FREE_FAILURES_PER_ACCOUNT and LOGIN_MAX_WAIT_SECONDS would let one "
+            f"account take {most} failed logins an hour; ASVS 2.2.1 allows at most "
+            f"{MOST_FAILURES_PER_HOUR}: fewer free failures or a longer wait.")
+
+
+def limits_per_process(config) -> bool:
+    """Whether rate-limit counters live in each process's memory, unshared."""
+    return str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://")

@@ -20,6 +20,10 @@ def _key(config_key: str, label: bytes) -> bytes:
         if len(raw) != 32:
             raise RuntimeError(f"{config_key} must be 32 bytes in URL-safe base64")
         return raw
+    return _derived(label)
+
+
+def _derived(label: bytes) -> bytes:
     secret = current_app.config["SECRET_KEY"].encode()
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(
         secret
@@ -43,3 +47,12 @@ def resident_id_index(number: str) -> str:
     """Return the keyed hash that keeps resident IDs unique without storing them."""
     key = _key("BLIND_INDEX_KEY", b"exam-portal resident-id blind index")
     return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
+
+
+def login_throttle_key(text: str) -> str:
+    """Return the keyed hash a login counter is filed under, so that the table holds
+    no email or client address (an unkeyed hash of an IPv4 address is reversed by
+    trying all four billion)."""
+    # From SECRET_KEY: rotating it only starts the counters afresh.
+    key = _derived(b"exam-portal login throttle")
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()

@@ -14,7 +14,7 @@ from .clock import LOCAL_ZONE, today_local
 from .extensions import db
 from .models.accounts import EmploymentPeriod, HeldCertificate, Role, User
 from .models.bank import Item
-from .services import accounts, authoring, importing, profiles
+from .services import accounts, audit, authoring, importing, profiles
 
 
 @dataclass(frozen=True)
@@ -106,11 +106,14 @@ def seed() -> int:
         if db.session.scalar(sa.select(User.id).where(User.email == login.email)):
             continue
         role = Role(login.role)
+        # create_user, not create_staff: that one hashes with no transaction open, and
+        # this loop keeps every account in one transaction (a development seed).
+        user = accounts.create_user(login.email, login.password, role)
         if role == Role.CANDIDATE:
-            user = accounts.create_user(login.email, login.password, role)
             _fill_candidate(user, plans[login.email], today)
         else:
-            user = accounts.create_staff(login.email, login.password, role, actor=None)
+            audit.record("admin.create_user", target=user, actor=None,
+                         details={"role": role.value})
         user.locale = None
         created += 1
     return created

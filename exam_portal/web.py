@@ -7,9 +7,11 @@ from flask import Flask, abort, current_app, has_request_context, request, sessi
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import labels, permissions
+from .config import limits_per_process
 from .extensions import (
     babel,
     csrf,
@@ -69,6 +71,12 @@ def register_extensions(app: Flask) -> None:
                      compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    if app.config["PRODUCTION"] and limits_per_process(app.config):
+        app.logger.warning(
+            "RATELIMIT_PER_PROCESS: rate limits are kept per process (%s); with more "
+            "than one worker process each allows the full limit", ", ".join(
+                f"{key}={app.config[key]}" for key in sorted(app.config)
+                if key.endswith("_LIMIT_PER_ADDRESS") or key.endswith("_LIMIT_PER_ACCOUNT")))
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -192,3 +200,18 @@ def register_blueprints(app: Flask) -> None:
     from .candidate.hot_paths import HotPaths
 
     app.wsgi_app = HotPaths(app, app.wsgi_app)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For and X-Forwarded-Proto for exactly TRUSTED_PROXIES hops.
+
+    Outermost, so every layer (the hot paths, the rate limits, the audit log) sees the
+    client's address. A proxy appends the address it received from, so with n trusted
+    proxies the client is the n-th value from the right; anything further left was
+    written by the client and is ignored. Host, port and prefix come from
+    PUBLIC_BASE_URL, so those headers are never believed.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0,
+                                x_port=0, x_prefix=0)

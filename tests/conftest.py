@@ -34,6 +34,9 @@ def portal_config(database_url: str, **overrides) -> dict:
         "SECRET_KEY": "test-secret-key",
         "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Each test's app is one process; production without Redis refuses to start
+        # unless this is said (tests of that refusal turn it off).
+        "RATELIMIT_PER_PROCESS": True,
         "MAIL_BACKEND": "outbox",
         "REDIS_URL": None,
         "JOB_RUNNER": "inline",

@@ -1,11 +1,10 @@
 """Sign up, log in and out, re-authenticate, reset a forgotten password."""
 
-import hashlib
-
 from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -16,8 +15,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from .. import security
-from ..extensions import db, limiter
-from ..services import ServiceError, accounts
+from ..extensions import client_address, db, limiter
+from ..services import ServiceError, accounts, login_throttle
 from .forms import (
     ConfirmSignUpForm,
     ForgotPasswordForm,
@@ -28,11 +27,6 @@ from .forms import (
 )
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-
-def _account_key() -> str:
-    email = accounts.normalise_email(request.form.get("email", ""))
-    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
 
 
 def _start_session(user) -> None:
@@ -100,35 +94,49 @@ def confirm_sign_up(token):
     return render_template("auth/confirm_sign_up.html", form=form, email=email)
 
 
-def _failed(response) -> bool:
-    return response.status_code != 302  # a login that worked redirects
+def _too_many(refusal: login_throttle.TooManyAttempts, template: str, **context):
+    flash(str(refusal), "danger")
+    response = make_response(render_template(template, **context), 429)
+    response.headers["Retry-After"] = str(refusal.wait_seconds)
+    return response
 
 
-# Both limits count failed logins only: an exam centre puts hundreds of candidates
-# behind one NAT address, all logging in within minutes of the start (RELIABILITY
-# LD-3), while guessing fails; once an address or an account is over its limit, every
-# login from it is refused until the window passes, right password or not. A failure
-# is counted when its answer is ready, so guesses already in flight when the limit is
-# reached still get their answer: the overrun is bounded by the server's concurrency.
+def _remember_device(response, user_id: int) -> None:
+    # The browser's device cookie for this account (services/login_throttle): long-lived,
+    # out of scripts' reach, Secure with the session cookie (production), sent only by
+    # this site's own auth pages (SameSite=Strict: a cross-site form never carries it).
+    cookie = login_throttle.DEVICE_COOKIE
+    response.set_cookie(
+        cookie, login_throttle.device_cookie_for(request.cookies.get(cookie), user_id),
+        max_age=login_throttle.DEVICE_COOKIE_MAX_AGE, path="/auth", httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Strict",
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
 def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
+        devices = login_throttle.devices_in(request.cookies.get(login_throttle.DEVICE_COOKIE))
+        try:
+            ticket = login_throttle.admit_login(form.email.data, client_address(), devices)
+        except login_throttle.TooManyAttempts as refusal:
+            db.session.rollback()
+            return _too_many(refusal, "auth/login.html", form=form)
+        # The attempt counts before its password is checked, so that guesses sent at
+        # once cannot pass the limit while each is hashed: a commit of its own.
+        db.session.commit()
         user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_throttle.forgive(ticket)
         db.session.commit()
         if user is not None:
             _start_session(user)
-            return redirect(security.safe_next(form.next.data, _home_for(user)))
+            response = redirect(security.safe_next(form.next.data, _home_for(user)))
+            _remember_device(response, user.id)
+            return response
         # One message for unknown email, wrong password and inactive account.
         flash(_("电子邮箱或密码不正确。"), "danger")
     return render_template("auth/login.html", form=form)
@@ -148,13 +156,20 @@ def logout():
 
 
 @bp.route("/reauthenticate", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
 def reauthenticate():
     form = ReauthenticateForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        if security.verify_password(current_user.password_hash, form.password.data):
+        try:
+            ticket = login_throttle.admit_reauthentication(current_user)
+        except login_throttle.TooManyAttempts as refusal:
+            db.session.rollback()
+            return _too_many(refusal, "auth/reauthenticate.html", form=form)
+        db.session.commit()  # counted first, as at login
+        if accounts.password_is_right(current_user, form.password.data):
+            login_throttle.forgive(ticket)
+            db.session.commit()
             security.mark_authenticated()
             return redirect(security.safe_next(form.next.data, url_for("main.index")))
         flash(_("密码不正确。"), "danger")
@@ -184,14 +199,25 @@ def reset_password(token):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.reset_password(token, form.password.data)
+            user = accounts.reset_password(token, form.password.data)
+        except accounts.InvalidResetLink as error:
+            # Spent or outdated while the new password was hashed (the same link in
+            # another tab, a password changed meanwhile).
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for("auth.forgot_password"))
         except ServiceError as error:
             db.session.rollback()
             form.password.errors = [*form.password.errors, str(error)]
         else:
+            user_id = user.id
             db.session.commit()
             logout_user()
             session.pop("auth_at", None)
             flash(_("密码已重置，请用新密码登录。"), "success")
-            return redirect(url_for("auth.login"))
+            response = redirect(url_for("auth.login"))
+            # Whoever holds the mailed link is the owner: this browser is theirs, and
+            # logs in even while guessers keep the account waiting for anyone else.
+            _remember_device(response, user_id)
+            return response
     return render_template("auth/reset_password.html", form=form)

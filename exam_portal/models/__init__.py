@@ -4,6 +4,7 @@ from .accounts import (  # noqa: F401
     CandidateProfile,
     EmploymentPeriod,
     HeldCertificate,
+    LoginThrottle,
     PasswordResetToken,
     Role,
     SignUpRequest,

@@ -147,3 +147,25 @@ class SignUpRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ThrottleScope(enum.StrEnum):
+    ACCOUNT = "account"  # anonymous attempts at one email address, registered or not
+    ADDRESS = "address"  # anonymous attempts from one client address
+    DEVICE = "device"  # attempts from a browser that has logged in to the account
+    SESSION = "session"  # re-authentication within one login session
+
+
+class LoginThrottle(db.Model):
+    """Counted password attempts under one key (services/login_throttle.py). The key is
+    a keyed hash: the table holds no email or client address."""
+
+    __tablename__ = "login_throttles"
+
+    scope: Mapped[ThrottleScope] = mapped_column(
+        enum_type(ThrottleScope, "scope"), primary_key=True
+    )
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -223,20 +223,59 @@ def end_session(user: User) -> None:
     audit.record("auth.logout", target=user, actor=user)
 
 
-def set_password(user: User, new_password: str) -> None:
-    problem = security.password_problem(new_password, email=user.email)
+def hash_new_password(password: str, *, email: str) -> str:
+    """Check *password* against the policy and return its hash.
+
+    Call it before the use case writes anything: scrypt runs with no write transaction
+    open, so on SQLite no other writer (a candidate's save) waits for it.
+    """
+    problem = security.password_problem(password, email=normalise_email(email))
     if problem:
         raise WeakPassword(problem)
-    user.password_hash = security.hash_password(new_password)
+    with no_write_lock():
+        return security.hash_password(password)
+
+
+def password_is_right(user: User, password: str) -> bool:
+    """Check *user*'s password, with no write transaction open (re-authentication)."""
+    stored = user.password_hash
+    with no_write_lock():
+        return security.verify_password(stored, password)
+
+
+def _locked(user_id: int) -> User:
+    # Every password change locks the account's row first (PostgreSQL; SQLite's
+    # BEGIN IMMEDIATE already serialises writers), so a reset and a change, or two
+    # resets, run one after the other and always take their locks in the same order.
+    return db.session.get(User, user_id, with_for_update=True, populate_existing=True)
+
+
+def replace_password_hash(user: User, password_hash: str) -> None:
+    """Give *user* a new password (from hash_new_password): every other session ends
+    and every reset link still outstanding dies with the old password."""
+    user.password_hash = password_hash
     user.password_changed_at = utcnow()
     user.session_token = new_session_token()
+    db.session.execute(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=user.password_changed_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Change a password after checking the current one."""
-    if not security.verify_password(user.password_hash, current_password):
+    user_id, email, checked = user.id, user.email, user.password_hash
+    if not password_is_right(user, current_password):
         raise ServiceError(_("当前密码不正确。"))
-    set_password(user, new_password)
+    password_hash = hash_new_password(new_password, email=email)
+    user = _locked(user_id)
+    if user.password_hash != checked:
+        # Replaced (through a reset link) while the new one was hashed: the password
+        # that was checked is no longer the current one.
+        raise ServiceError(_("当前密码不正确。"))
+    replace_password_hash(user, password_hash)
     audit.record("auth.password_changed", target=user, actor=user)
     mail.send(
         user.email,
@@ -291,14 +330,20 @@ def _compose_password_reset(email: str, params: dict) -> mail.Draft | None:
     )
 
 
+def _link_refused() -> InvalidResetLink:
+    return InvalidResetLink(_("重置链接无效、已使用或已过期，请重新申请。"))
+
+
 def _valid_reset_token(token: str) -> PasswordResetToken:
     record = db.session.scalar(
         sa.select(PasswordResetToken).where(
             PasswordResetToken.token_hash == _token_hash(token)
         )
     )
-    if record is None or record.used_at is not None or record.expires_at < utcnow():
-        raise InvalidResetLink(_("重置链接无效、已使用或已过期，请重新申请。"))
+    if (record is None or record.used_at is not None or record.expires_at < utcnow()
+            # Mailed before the password last changed, however it changed.
+            or record.created_at < record.user.password_changed_at):
+        raise _link_refused()
     return record
 
 
@@ -310,24 +355,34 @@ def check_reset_token(token: str) -> None:
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password with a reset token, which is then spent."""
     record = _valid_reset_token(token)
-    set_password(record.user, new_password)
-    record.used_at = utcnow()
-    # Spend every other outstanding link of this user as well.
-    db.session.execute(
+    record_id, user_id = record.id, record.user_id
+    password_hash = hash_new_password(new_password, email=record.user.email)
+    user = _locked(user_id)
+    now = utcnow()
+    # Spent only if still unspent, unexpired and younger than the password, checked
+    # and set in one statement: the same link used twice at once, or a password
+    # changed while this one was hashed, leaves nothing for the second to spend.
+    spent = db.session.execute(
         sa.update(PasswordResetToken)
         .where(
-            PasswordResetToken.user_id == record.user_id,
+            PasswordResetToken.id == record_id,
             PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at >= now,
+            PasswordResetToken.created_at >= user.password_changed_at,
         )
-        .values(used_at=record.used_at)
-    )
-    audit.record("auth.password_reset", target=record.user, actor=record.user)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if spent != 1:
+        raise _link_refused()
+    replace_password_hash(user, password_hash)
+    audit.record("auth.password_reset", target=user, actor=user)
     mail.send(
-        record.user.email,
+        user.email,
         _("你的密码已重置"),
         _("你的社会工作者考试门户账户密码已通过重置链接修改。如果不是你本人操作，请联系管理员。"),
     )
-    return record.user
+    return user
 
 
 def set_role(user: User, role: Role, *, actor: User) -> None:
@@ -360,8 +415,16 @@ def set_active(user: User, is_active: bool, *, actor: User) -> None:
 
 
 def create_staff(email: str, password: str, role: Role, *, actor: User | None) -> User:
-    """Create a trainer or administrator account and audit it."""
-    user = create_user(email, password, role)
+    """Create a trainer or administrator account and audit it; call it before anything
+    else in the transaction (the password is hashed with none open)."""
+    email = normalise_email(email)
+    password_hash = hash_new_password(password, email=email)
+    if find_by_email(email) is not None:
+        raise EmailTaken(_("该电子邮箱已注册。"))
+    user = User(email=email, password_hash=password_hash, role=role,
+                session_token=new_session_token())
+    db.session.add(user)
+    db.session.flush()
     audit.record(
         "admin.create_user", target=user, actor=actor,
         details={"role": role.value},
