@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -296,7 +296,8 @@ def request_password_reset(email: str) -> None:
     lookup) and the caller shows the same message, so neither the answer nor its time
     says which addresses are registered; the deliverer looks the address up.
     """
-    mail.send_later(RESET_LINK_MAIL, normalise_email(email), {"locale": str(get_locale())})
+    mail.send_later(RESET_LINK_MAIL, normalise_email(email), {
+        "locale": str(get_locale()), "asked_at": utcnow().isoformat()})
     audit.record("auth.password_reset_requested")
 
 
@@ -305,6 +306,11 @@ def _compose_password_reset(email: str, params: dict) -> mail.Draft | None:
     user = find_by_email(email)
     if user is None or not user.is_active:
         return None
+    # The link dates from when it was asked for, not from its delivery: one asked for
+    # before the password last changed dies with that change, so it is not mailed.
+    asked_at = datetime.fromisoformat(params["asked_at"]) if "asked_at" in params else utcnow()
+    if user.password_changed_at is not None and asked_at < user.password_changed_at:
+        return None
     token = secrets.token_urlsafe(32)  # 256 bits
     max_age = current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]
     expires_at = utcnow() + timedelta(seconds=max_age)
@@ -312,6 +318,7 @@ def _compose_password_reset(email: str, params: dict) -> mail.Draft | None:
         PasswordResetToken(
             user_id=user.id,
             token_hash=_token_hash(token),
+            created_at=asked_at,
             expires_at=expires_at,
         )
     )

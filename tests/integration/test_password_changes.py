@@ -13,7 +13,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import PasswordResetToken, Role, User
 from exam_portal.models.mail import OutboxMail
 from exam_portal.models.types import utcnow
-from exam_portal.services import accounts
+from exam_portal.services import accounts, mail_delivery
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -23,10 +23,18 @@ NEW = "my new passphrase 2026"
 
 def _request_reset(app, email="user@example.com") -> str:
     app.test_client().post("/auth/forgot-password", data={"email": email})
+    return _delivered_link(app, email)
+
+
+def _delivered_link(app, email="user@example.com") -> str | None:
+    """Deliver the outbox (the reset link is written then) and read the newest link."""
     with app.app_context():
+        mail_delivery.deliver()
         body = db.session.scalar(sa.select(OutboxMail.body).where(
-            OutboxMail.to_address == email).order_by(OutboxMail.id.desc()))
-    return re.search(r"http://\S+(/auth/reset/\S+)", body).group(1)
+            OutboxMail.to_address == email, OutboxMail.body.contains("/auth/reset/"))
+            .order_by(OutboxMail.id.desc()))
+    found = re.search(r"http://\S+(/auth/reset/\S+)", body or "")
+    return found and found.group(1)
 
 
 def _use(app, link, password=NEW):
@@ -60,6 +68,20 @@ def test_a_reset_link_dies_when_the_password_is_changed_on_the_account_page(app)
     assert _refused(app.test_client().get(link))
     assert _refused(_use(app, link))
     assert _logs_in(app, "changed on the account page") and not _logs_in(app, NEW)
+
+
+def test_a_link_asked_for_before_a_password_change_and_mailed_after_it_is_not_sent(app):
+    """The link is written when the mail is delivered: one asked for before the password
+    changed (and delivered after) is not mailed at all."""
+    make_user(app, email="user@example.com")
+    app.test_client().post("/auth/forgot-password", data={"email": "user@example.com"})
+    client = _signed_in(app)
+    assert client.post("/account/password", data={
+        "current_password": PASSWORD, "password": "changed on the account page",
+        "confirm": "changed on the account page"}).status_code == 302
+    assert _delivered_link(app) is None
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(PasswordResetToken.id))) == 0
 
 
 def test_a_reset_link_dies_when_another_reset_link_is_used(app):
