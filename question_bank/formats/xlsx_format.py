@@ -1,7 +1,12 @@
-"""XLSX (the template trainers fill in Excel); lossless for every item type."""
+"""XLSX (the template trainers fill in Excel); lossless for every item type.
+
+An upload is read in two steps. Every part is first inflated and checked under the caps
+(limits.py): its bytes, XML elements and depth, and each sheet's rows × columns as its
+cells go by, with formulas and DTDs refused. calamine then reads a fresh archive of
+only the XML parts so checked, with honest headers: nothing it reads was not counted.
+"""
 
 import io
-import re
 import zipfile
 from datetime import date, datetime
 
@@ -11,55 +16,124 @@ from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Alignment, Font
 
 from ..i18n import N_
-from .limits import MAX_UNCOMPRESSED_BYTES, UnreadableFile
+from . import limits
+from .limits import UnreadableFile
 from .records import ItemRecord
 from .table import HEADERS, read_table, record_to_row
 
 SHEET_TITLE = "题目"
-# A formula is an <f> element in a worksheet part; text that merely says "<f>" is
-# stored escaped (&lt;f&gt;), so these bytes cannot occur by accident.
-_FORMULA = re.compile(rb"<(?:\w+:)?f[\s/>]")
-_CELL_ROW = re.compile(rb'<(?:\w+:)?c r="[A-Z]+(\d+)"')
+_INVALID = N_("不是有效的 XLSX 文件。")
+_XML_PARTS = (".xml", ".rels")
+# Larger references than any sheet can hold: such a cell is over every cap.
+_FAR = 10**9
 
 
-def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
+def read(data: bytes, *, max_items: int | None = None,
+         caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
     """Read every item on the first sheet; the first row holds the headers."""
-    return read_table(iter(read_rows(data)), max_items)
+    return read_table(iter(read_rows(data, caps=caps)), max_items)
 
 
-def read_rows(data: bytes) -> list[list[str]]:
+def read_rows(data: bytes, *, caps: limits.Limits = limits.WEB) -> list[list[str]]:
     """Every row of the first sheet as text cells, after refusing hostile files."""
-    _refuse_hostile_parts(data)
+    checked = _checked_parts(data, caps)
     try:
         # calamine (Rust) reads 100,000 rows in about two seconds; openpyxl needs
         # over twenty, most of it building a rich-text object for every cell.
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(checked))
         return [[_text(cell) for cell in row]
                 for row in book.get_sheet_by_index(0).iter_rows()]
     except Exception as error:  # noqa: BLE001 - the reader raises many kinds for a bad file
-        raise UnreadableFile(N_("不是有效的 XLSX 文件。")) from error
+        raise UnreadableFile(_INVALID) from error
 
 
-def _refuse_hostile_parts(data: bytes) -> None:
-    """Refuse zip bombs, DTDs (entity tricks) and formula cells before parsing."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-            if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_BYTES:
-                raise UnreadableFile(N_("文件解压后过大。"))
-            for info in infos:
-                if not info.filename.endswith((".xml", ".rels")):
-                    continue
-                part = archive.read(info)
-                if b"<!DOCTYPE" in part or b"<!ENTITY" in part:
-                    raise UnreadableFile(N_("不是有效的 XLSX 文件。"))
-                formula = _FORMULA.search(part) if "worksheets/" in info.filename else None
-                if formula:
-                    rows = _CELL_ROW.findall(part, 0, formula.start())
-                    raise UnreadableFile(N_("第 %(n)d 行含有公式；请只填写文本。"),
-                                         n=int(rows[-1]) if rows else 0)
-    except zipfile.BadZipFile as error:
-        raise UnreadableFile(N_("不是有效的 XLSX 文件。")) from error
+def _checked_parts(data: bytes, caps: limits.Limits) -> bytes:
+    """Check every part of the workbook; return a new archive of its XML parts."""
+    with limits.Package(data, caps, _INVALID) as package:
+        names = set()
+        for info in package.infolist():
+            if info.filename in names:
+                raise UnreadableFile(_INVALID)  # which of the two would a reader take?
+            names.add(info.filename)
+            if info.filename.lower().endswith(_XML_PARTS):
+                check = _PartCheck(caps, info.filename)
+                try:
+                    for chunk in package.chunks(info):
+                        check.feed(chunk)
+                    check.close()
+                except limits.MalformedXml as error:
+                    raise UnreadableFile(_INVALID) from error
+            else:
+                for _chunk in package.chunks(info):
+                    pass  # images and the like: only their size counts
+    # Read again from the start: every member is now known to be what its header says.
+    out = io.BytesIO()
+    with limits.Package(data, caps, _INVALID) as package, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as copy:
+        for info in package.infolist():
+            if info.filename.lower().endswith(_XML_PARTS):
+                copy.writestr(info.filename, package.read(info))
+    return out.getvalue()
+
+
+class _PartCheck(limits.XmlCheck):
+    """The caps of any XML part, and for a worksheet its cells and formulas too.
+
+    Inside <sheetData> the cap on cells replaces the one on elements. Cells are placed
+    as readers place them: by their reference (r="B7"), or, without one, right of the
+    cell before, in the row given by <row r="7"> or after the last."""
+
+    def __init__(self, caps: limits.Limits, part: str):
+        super().__init__(caps, part)
+        self.extent = limits.SheetExtent(caps, part)
+        self.row = self.column = 0
+        self.in_cell = False
+
+    def start(self, name: str, attrs: dict) -> None:
+        super().start(name, attrs)
+        local = name.rpartition(":")[2]
+        if local == "c":
+            place = _place(attrs.get("r", ""))
+            if place is None:
+                self.column += 1
+            else:
+                self.row, self.column = place
+            self.extent.add(self.row, self.column)
+            self.in_cell = True
+        elif local == "row":
+            number = attrs.get("r", "")
+            self.row = _number(number) if number else self.row + 1
+            self.column = 0
+        elif local == "f" and self.in_cell:
+            raise UnreadableFile(N_("第 %(n)d 行含有公式；请只填写文本。"), n=self.row)
+        elif local == "sheetData":
+            self.counting = False
+
+    def end(self, name: str) -> None:
+        super().end(name)
+        local = name.rpartition(":")[2]
+        if local == "c":
+            self.in_cell = False
+        elif local == "sheetData":
+            self.counting = True
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) <= 9 else _FAR
+
+
+def _place(reference: str) -> tuple[int, int] | None:
+    """(row, column) of a reference such as "AB12", or None when it is not one."""
+    letters = reference.rstrip("0123456789")
+    digits = reference[len(letters):]
+    if not letters or not digits or not letters.isascii() or not letters.isalpha():
+        return None
+    if len(letters) > 4:
+        return _number(digits), _FAR
+    column = 0
+    for letter in letters.upper():
+        column = column * 26 + ord(letter) - 64
+    return _number(digits), column
 
 
 def _text(value) -> str:
