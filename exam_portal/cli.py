@@ -90,9 +90,11 @@ def import_bank(path, author_email, dry_run):
     author = accounts.find_by_email(author_email)
     if author is None or author.role not in (Role.TRAINER, Role.ADMIN):
         raise click.ClickException(f"{author_email} is not a trainer or administrator account")
+    from question_bank.formats import limits
+
     data = Path(path).read_bytes()
     try:
-        records = importing.read_file(path, data, max_items=None)
+        records = importing.read_file(path, data, max_items=None, caps=limits.COMMAND_LINE)
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
     plan = importing.plan_import(records)
