@@ -4,7 +4,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .extensions import db
+from .extensions import db, no_write_lock
 from .models.accounts import Role
 from .models.types import utcnow
 from .services import ServiceError, accounts, audit, importing
@@ -94,7 +94,11 @@ def import_bank(path, author_email, dry_run):
 
     data = Path(path).read_bytes()
     try:
-        records = importing.read_file(path, data, max_items=None, caps=limits.COMMAND_LINE)
+        # Reading a large file takes seconds: hold no write lock meanwhile (SQLite has
+        # one for the whole database), so the portal's writers do not wait for it.
+        with no_write_lock():
+            records = importing.read_file(path, data, max_items=None,
+                                          caps=limits.COMMAND_LINE)
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
     plan = importing.plan_import(records)
