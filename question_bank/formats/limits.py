@@ -163,7 +163,8 @@ class XmlCheck:
     def _refuse_dtd(self, *_args):
         raise MalformedXml("DTD")
 
-    # Whether elements count towards the element cap; a sheet's cells have their own.
+    # Whether elements count towards the element cap (a sheet's cell content does not:
+    # the cap on cells counts it).
     counting = True
 
     def start(self, _name: str, _attrs: dict) -> None:

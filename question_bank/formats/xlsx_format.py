@@ -79,15 +79,15 @@ def _checked_parts(data: bytes, caps: limits.Limits) -> bytes:
 class _PartCheck(limits.XmlCheck):
     """The caps of any XML part, and for a worksheet its cells and formulas too.
 
-    Inside <sheetData> the cap on cells replaces the one on elements. Cells are placed
-    as readers place them: by their reference (r="B7"), or, without one, right of the
-    cell before, in the row given by <row r="7"> or after the last."""
+    A cell's own content (value, formula, inline text) is left to the cap on cells; the
+    cell itself still counts as an element. Cells are placed as readers place them: by
+    their reference (r="B7"), or, without one, right of the cell before, in the row
+    given by <row r="7"> or after the last."""
 
     def __init__(self, caps: limits.Limits, part: str):
         super().__init__(caps, part)
         self.extent = limits.SheetExtent(caps, part)
         self.row = self.column = 0
-        self.in_cell = False
 
     def start(self, name: str, attrs: dict) -> None:
         super().start(name, attrs)
@@ -99,22 +99,17 @@ class _PartCheck(limits.XmlCheck):
             else:
                 self.row, self.column = place
             self.extent.add(self.row, self.column)
-            self.in_cell = True
+            self.counting = False
         elif local == "row":
             number = attrs.get("r", "")
             self.row = _number(number) if number else self.row + 1
             self.column = 0
-        elif local == "f" and self.in_cell:
+        elif local == "f" and not self.counting:
             raise UnreadableFile(N_("第 %(n)d 行含有公式；请只填写文本。"), n=self.row)
-        elif local == "sheetData":
-            self.counting = False
 
     def end(self, name: str) -> None:
         super().end(name)
-        local = name.rpartition(":")[2]
-        if local == "c":
-            self.in_cell = False
-        elif local == "sheetData":
+        if name.rpartition(":")[2] == "c":
             self.counting = True
 
 

@@ -178,6 +178,22 @@ def test_two_cells_far_apart_count_as_the_whole_range_between_them(tmp_path):
     assert SHEET in message and "单元格" in message
 
 
+def test_a_part_dressed_as_a_sheet_still_counts_its_elements(tmp_path):
+    # Only a cell's own content leaves the element cap to the cell cap: shared strings
+    # wrapped in <worksheet><sheetData> are still elements the reader keeps.
+    strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               b"<worksheet><sheetData>" + b"<si><t/></si>" * (WEB.xml_elements // 2 + 1)
+               + b"</sheetData></worksheet></sst>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx_format.template())) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info))
+        target.writestr("xl/sharedStrings.xml", strings)
+    message = _refusal(tmp_path, xlsx_format.read, out.getvalue())
+    assert "xl/sharedStrings.xml" in message and f"{WEB.xml_elements:,}" in message
+
+
 def test_a_zip_of_more_members_than_the_cap_is_refused(tmp_path):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as package:
