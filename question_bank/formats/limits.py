@@ -79,7 +79,7 @@ class Package:
         self._left = caps.total_bytes
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
+        except Exception as error:  # noqa: BLE001 - BadZipFile, NotImplementedError, ...
             raise UnreadableFile(not_a_zip) from error
         if len(self._zip.infolist()) > caps.members:
             self._zip.close()
@@ -183,15 +183,17 @@ class XmlCheck:
         self.depth -= 1
 
     def feed(self, chunk: bytes) -> None:
-        try:
-            self._parser.Parse(chunk, False)
-        except pyexpat.ExpatError as error:
-            raise MalformedXml(str(error)) from error
+        self._parse(chunk, False)
 
     def close(self) -> None:
+        self._parse(b"", True)
+
+    def _parse(self, chunk: bytes, final: bool) -> None:
         try:
-            self._parser.Parse(b"", True)
-        except pyexpat.ExpatError as error:
+            self._parser.Parse(chunk, final)
+        # LookupError, ValueError: an encoding the parser does not know, or a multi-byte
+        # one it cannot read.
+        except (pyexpat.ExpatError, LookupError, ValueError) as error:
             raise MalformedXml(str(error)) from error
 
 
@@ -215,7 +217,7 @@ def parse_xml(chunks: Iterable[bytes], caps: Limits, part: str | None = None) ->
         for chunk in kept:
             parser.feed(chunk)
         return parser.close()
-    except (SafeET.ParseError, ValueError) as error:  # defusedxml refuses with ValueError
+    except (SafeET.ParseError, LookupError, ValueError) as error:  # as in XmlCheck._parse
         raise MalformedXml(str(error)) from error
 
 

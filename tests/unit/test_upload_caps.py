@@ -4,8 +4,10 @@ Each is made here, read in a child process limited to 1 GiB of address space, an
 must be refused with a message naming the cap and the part, quickly and in little
 memory (the bounds are generous; bench/uploads.py measures the real figures)."""
 
+import contextlib
 import io
 import json
+import random
 import struct
 import subprocess
 import sys
@@ -245,3 +247,34 @@ def test_a_full_web_upload_of_5000_items_stays_inside_every_cap(module):
     data = written[0] if isinstance(written, tuple) else written
     records = module.read(data, max_items=5000)
     assert len(records) == len(items)
+
+
+CHOICE_ITEMS = [(f"e-{n}", content) for n, content in enumerate(ALL.values())
+                if content.item_type.is_choice]
+DAMAGEABLE = {
+    "xlsx": (xlsx_format, xlsx_format.write([(f"e-{n}", c) for n, c in enumerate(ALL.values())])),
+    "qti": (qti, qti.write(CHOICE_ITEMS)[0]),
+    "moodle_xml": (moodle_xml, moodle_xml.write(CHOICE_ITEMS)[0]),
+}
+
+
+@pytest.mark.parametrize("fmt", DAMAGEABLE)
+def test_a_damaged_file_is_refused_never_crashes_the_reader(fmt):
+    # Anything but UnreadableFile would be a 500 on the import page (RELIABILITY IN-1).
+    module, data = DAMAGEABLE[fmt]
+    rng = random.Random(0)
+    for _ in range(600):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        with contextlib.suppress(UnreadableFile):
+            module.read(bytes(damaged))
+
+
+@pytest.mark.parametrize("declaration", [b"utf38", b"gb18030", b"x" * 300])
+def test_xml_in_an_encoding_the_parser_lacks_is_refused(declaration):
+    document = b'<?xml version="1.0" encoding="' + declaration + b'"?><quiz/>'
+    with pytest.raises(UnreadableFile):
+        moodle_xml.read(document)
+    with pytest.raises(UnreadableFile):
+        qti.read(_qti_with_manifest(document))
