@@ -56,7 +56,8 @@ def _checked_parts(data: bytes, caps: limits.Limits) -> bytes:
                 raise UnreadableFile(_INVALID)  # which of the two would a reader take?
             names.add(info.filename)
             if info.filename.lower().endswith(_XML_PARTS):
-                check = _PartCheck(caps, info.filename)
+                check = limits.XmlCheck(caps, info.filename,
+                                        _part_handlers(caps, info.filename))
                 try:
                     for chunk in package.chunks(info):
                         check.feed(chunk)
@@ -76,58 +77,84 @@ def _checked_parts(data: bytes, caps: limits.Limits) -> bytes:
     return out.getvalue()
 
 
-class _PartCheck(limits.XmlCheck):
-    """The caps of any XML part, and for a worksheet its cells and formulas too.
+def _part_handlers(caps: limits.Limits, part: str):
+    """Element handlers that keep the caps of any XML part, and of a worksheet its
+    cells and formulas too.
 
     A cell's own content (value, formula, inline text) is left to the cap on cells; the
-    cell itself still counts as an element. Cells are placed as readers place them: by
-    their reference (r="B7"), or, without one, right of the cell before, in the row
-    given by <row r="7"> or after the last."""
+    cell itself still counts as an element. Cells are placed as readers place them, and
+    readers lay out the full grid: the cap is on rows × columns, so two cells at A1 and
+    XFD1048576 are 17 billion. A cell goes where its reference says (r="B7"), or,
+    without one, right of the cell before, in the row of <row r="7"> or after the last.
+    A 600,000-row sheet passes through here millions of times: local counts only."""
+    elements = depth = row = column = rows = columns = cells = 0
+    in_cell = False
+    most, deepest, grid = caps.xml_elements, caps.xml_depth, caps.sheet_cells
 
-    def __init__(self, caps: limits.Limits, part: str):
-        super().__init__(caps, part)
-        self.extent = limits.SheetExtent(caps, part)
-        self.row = self.column = 0
-
-    def start(self, name: str, attrs: dict) -> None:
-        super().start(name, attrs)
-        local = name.rpartition(":")[2]
-        if local == "c":
+    def start(name, attrs):
+        nonlocal elements, depth, row, column, rows, columns, cells, in_cell
+        depth += 1
+        if depth > deepest:
+            raise limits.too_deep(caps, part)
+        if in_cell:
+            if name == "f" or name[-2:] == ":f":
+                raise UnreadableFile(N_("第 %(n)d 行含有公式；请只填写文本。"), n=row)
+            return
+        elements += 1
+        if elements > most:
+            raise limits.too_many_elements(caps, part)
+        if name == "c" or name[-2:] == ":c":
             place = _place(attrs.get("r", ""))
             if place is None:
-                self.column += 1
+                column += 1
             else:
-                self.row, self.column = place
-            self.extent.add(self.row, self.column)
-            self.counting = False
-        elif local == "row":
+                row, column = place
+            cells += 1
+            if row > rows:
+                rows = row
+            if column > columns:
+                columns = column
+            if rows * columns > grid or cells > grid:
+                raise limits.too_many_cells(caps, part)
+            in_cell = True
+        elif name == "row" or name[-4:] == ":row":
             number = attrs.get("r", "")
-            self.row = _number(number) if number else self.row + 1
-            self.column = 0
-        elif local == "f" and not self.counting:
-            raise UnreadableFile(N_("第 %(n)d 行含有公式；请只填写文本。"), n=self.row)
+            row = _number(number) if number else row + 1
+            column = 0
 
-    def end(self, name: str) -> None:
-        super().end(name)
-        if name.rpartition(":")[2] == "c":
-            self.counting = True
+    def end(name):
+        nonlocal depth, in_cell
+        depth -= 1
+        if name == "c" or name[-2:] == ":c":
+            in_cell = False
+
+    return start, end
 
 
 def _number(text: str) -> int:
     return int(text) if text.isdigit() and len(text) <= 9 else _FAR
 
 
+_COLUMNS: dict[str, int] = {}
+
+
 def _place(reference: str) -> tuple[int, int] | None:
     """(row, column) of a reference such as "AB12", or None when it is not one."""
     letters = reference.rstrip("0123456789")
     digits = reference[len(letters):]
-    if not letters or not digits or not letters.isascii() or not letters.isalpha():
+    column = _COLUMNS.get(letters)
+    if column is None:
+        if not letters or not letters.isascii() or not letters.isalpha():
+            return None
+        column = _FAR
+        if len(letters) <= 4:
+            column = 0
+            for letter in letters.upper():
+                column = column * 26 + ord(letter) - 64
+            if len(_COLUMNS) < 20_000:  # every column of a sheet, and no more
+                _COLUMNS[letters] = column
+    if not digits:
         return None
-    if len(letters) > 4:
-        return _number(digits), _FAR
-    column = 0
-    for letter in letters.upper():
-        column = column * 26 + ord(letter) - 64
     return _number(digits), column
 
 

@@ -11,7 +11,7 @@ from exam_portal.models.accounts import Role, User
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.bank import Item, ItemVersion
 from exam_portal.services import ServiceError, authoring
-from question_bank.formats import csv_format, json_format, xlsx_format
+from question_bank.formats import csv_format, json_format, limits, xlsx_format
 from question_bank.workflow import ItemStatus
 
 from ..conftest import PASSWORD
@@ -211,7 +211,7 @@ def test_a_sheet_over_the_cell_cap_is_refused_with_the_cap_and_changes_nothing(a
     response = _upload(_login(app, "author@example.com"), "bank.xlsx", data)
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and "invalid-feedback" in text
-    assert "500,000 个单元格" in text and "xl/worksheets/sheet1.xml" in text
+    assert f"{limits.WEB.sheet_cells:,} 个单元格" in text and "xl/worksheets/sheet1.xml" in text
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
 

@@ -19,6 +19,8 @@ import pytest
 
 from question_bank.formats import csv_format, json_format, moodle_xml, qti, xlsx_format
 from question_bank.formats.limits import COMMAND_LINE, WEB, MiB, UnreadableFile
+from question_bank.score_sheet import LIMITS as SCORE_LIMITS
+from question_bank.score_sheet import MAX_ROWS
 
 from .bank_samples import ALL
 
@@ -194,6 +196,20 @@ def test_a_part_dressed_as_a_sheet_still_counts_its_elements(tmp_path):
         target.writestr("xl/sharedStrings.xml", strings)
     message = _refusal(tmp_path, xlsx_format.read, out.getvalue())
     assert "xl/sharedStrings.xml" in message and f"{WEB.xml_elements:,}" in message
+
+
+def test_a_score_sheet_has_room_for_its_rows_and_no_more():
+    # Five columns of MAX_ROWS scores and the header row, the sheet's own cap.
+    def far(row: int) -> bytes:
+        cell = b'<c r="%s%d" t="inlineStr"><is><t>x</t></is></c>'
+        rows = (b'<row r="1">' + cell % (b"A", 1) + b'</row><row r="%d">' % row
+                + cell % (b"E", row) + b"</row>")
+        return _xlsx_with_sheet(SHEET_HEAD + rows + SHEET_TAIL)
+
+    assert len(xlsx_format.read_rows(far(MAX_ROWS + 1), caps=SCORE_LIMITS)) == MAX_ROWS + 1
+    with pytest.raises(UnreadableFile) as raised:
+        xlsx_format.read_rows(far(MAX_ROWS + 2), caps=SCORE_LIMITS)
+    assert f"{SCORE_LIMITS.sheet_cells:,}" in raised.value.message % raised.value.params
 
 
 def test_a_zip_of_more_members_than_the_cap_is_refused(tmp_path):
