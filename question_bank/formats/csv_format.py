@@ -42,10 +42,10 @@ def read_rows(data: bytes, *, caps: limits.Limits = limits.WEB) -> list[list[str
     csv.field_size_limit(_FIELD_LIMIT)
     rows = csv.reader(io.StringIO(text, newline=""))
     # A blank line costs a list of its own: 8 MB of them would take over 400 MB.
-    extent, read = limits.SheetExtent(caps, None), []
+    extent, read = limits.SheetExtent(caps), []
     try:
-        for row in rows:
-            extent.add_row(rows.line_num, len(row))
+        for row in rows:  # a record, not a line: a cell may hold many lines
+            extent.add_row(len(row))
             read.append([unprotect(cell) for cell in row])
         return read
     except csv.Error as error:

@@ -96,10 +96,6 @@ class Package:
     def infolist(self) -> list[zipfile.ZipInfo]:
         return self._zip.infolist()
 
-    def getinfo(self, name: str) -> zipfile.ZipInfo:
-        """The member called *name*; KeyError when there is none."""
-        return self._zip.getinfo(name)
-
     def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
         """Inflate *info* chunk by chunk, counting every byte against the caps."""
         name = info.filename
@@ -234,7 +230,8 @@ def parse_xml(chunks: Iterable[bytes], caps: Limits, part: str | None = None) ->
         check.feed(chunk)
         kept.append(chunk)
     check.close()
-    # defusedxml's parser with the C tree builder: the same checks, half the time.
+    # defusedxml's parser, building C elements (smaller and faster than the pure
+    # Python ones it builds by default).
     parser = DefusedXMLParser(target=ET.TreeBuilder(), forbid_dtd=True)
     try:
         for chunk in kept:
@@ -245,28 +242,23 @@ def parse_xml(chunks: Iterable[bytes], caps: Limits, part: str | None = None) ->
 
 
 class SheetExtent:
-    """Count a CSV sheet's rows × columns as its rows are read, and stop at the cap.
+    """Count a CSV sheet's rows × columns row by row, and stop at the cap.
 
     Readers lay a sheet out as a full grid, so the area counts, not the cells present
     (xlsx_format counts a worksheet's the same way, by its cell references)."""
 
-    def __init__(self, caps: Limits, part: str | None):
-        self.caps, self.part = caps, part
+    def __init__(self, caps: Limits):
+        self.caps = caps
         self.rows = self.columns = self.cells = 0
 
-    def add_row(self, row: int, columns: int) -> None:
-        """Count a whole row of *columns* cells (CSV); an empty row still takes one."""
+    def add_row(self, columns: int) -> None:
+        """Count the next row, of *columns* cells; an empty row still takes one."""
+        self.rows += 1
+        self.columns = max(self.columns, columns, 1)
         self.cells += max(columns, 1)
-        self._reach(row, max(columns, 1))
-
-    def _reach(self, row: int, column: int) -> None:
-        if row > self.rows:
-            self.rows = row
-        if column > self.columns:
-            self.columns = column
         if self.rows * self.columns > self.caps.sheet_cells or \
                 self.cells > self.caps.sheet_cells:
-            raise too_many_cells(self.caps, self.part)
+            raise too_many_cells(self.caps, None)
 
 
 def check_json_depth(document, caps: Limits) -> None:

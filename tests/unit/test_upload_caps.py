@@ -227,6 +227,14 @@ def test_a_csv_of_blank_lines_is_refused_at_the_cell_cap(tmp_path):
     assert f"{WEB.sheet_cells:,}" in message and "单元格" in message
 
 
+def test_csv_rows_are_counted_as_records_not_lines():
+    # Case texts span many lines inside one quoted cell; the grid is records × columns.
+    text = '"' + "\n".join(["一行案例文字"] * 100) + '"'
+    rows = [",".join(f"h{n}" for n in range(23))] + [
+        ",".join([text] + ["x"] * 22) for _ in range(3000)]
+    assert len(csv_format.read_rows("\n".join(rows).encode())) == 3001
+
+
 def test_json_nested_deeper_than_the_cap_is_refused():
     deep = "[" * (WEB.json_depth + 1) + "]" * (WEB.json_depth + 1)
     with pytest.raises(UnreadableFile) as raised:
