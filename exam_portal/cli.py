@@ -213,9 +213,15 @@ def import_bank(path, author_email, dry_run):
     author = accounts.find_by_email(author_email)
     if author is None or author.role not in (Role.TRAINER, Role.ADMIN):
         raise click.ClickException(f"{author_email} is not a trainer or administrator account")
+    from question_bank.formats import limits
+
     data = Path(path).read_bytes()
     try:
-        records = importing.read_file(path, data, max_items=None)
+        # Reading a large file takes seconds: hold no write lock meanwhile (SQLite has
+        # one for the whole database), so the portal's writers do not wait for it.
+        with no_write_lock():
+            records = importing.read_file(path, data, max_items=None,
+                                          caps=limits.COMMAND_LINE)
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
     plan = importing.plan_import(records)

@@ -1,10 +1,12 @@
 """A paper sitting's score sheet: one row per admission number and subject, read from
 the rows of a CSV or XLSX file and checked cell by cell, before anything is stored."""
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .formats import limits
 from .formats.limits import UnreadableFile
 from .i18n import N_
 from .items import Problem
@@ -14,6 +16,11 @@ ADMISSION_NUMBER, SUBJECT, SCORE, NAME = "准考证号", "科目", "成绩", "�
 HEADERS = (ADMISSION_NUMBER, SUBJECT, SCORE, NAME)  # 姓名 is optional: checked when given
 REQUIRED = (ADMISSION_NUMBER, SUBJECT, SCORE)
 MAX_ROWS = 600_000
+# A sheet of MAX_ROWS scores (the four columns and one more) is far larger than a file
+# of items: an XLSX of it unpacks to about 130 MB, over 5 million XML elements.
+LIMITS = dataclasses.replace(limits.WEB, member_bytes=256 * limits.MiB,
+                             total_bytes=384 * limits.MiB, xml_elements=8_000_000,
+                             sheet_cells=(MAX_ROWS + 1) * 5)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from question_bank.workflow import ItemStatus
 
 from .. import uploads
 from ..account.forms import ConfirmForm
-from ..extensions import db
+from ..extensions import db, no_write_lock
 from ..forms import posted_ids
 from ..models.bank import Item
 from ..pagination import Page, page_argument
@@ -260,23 +260,26 @@ def retire_item(item_id):
 
 @bp.route("/import", methods=["GET", "POST"])
 def import_items():
-    form = ImportForm()
-    if not form.validate_on_submit():
-        return render_template("authoring/import.html", form=form)
-    upload = form.file.data
-    data = upload.read()
-    try:
-        records = importing.read_file(upload.filename, data, max_items=importing.WEB_MAX_ITEMS)
-    except ServiceError as error:
-        form.file.errors = [*form.file.errors, str(error)]
-        return render_template("authoring/import.html", form=form)
-    plan = importing.plan_import(records)
-    confirm = ConfirmImportForm()
-    if not plan.errors:
-        confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
-    db.session.rollback()  # planning only reads
-    return render_template("authoring/import_preview.html", plan=plan, confirm=confirm,
-                           filename=upload.filename, actions=importing.Action)
+    # A preview writes nothing: the upload is received, parsed and planned with no write
+    # lock held, so candidates' saves never wait for it (RELIABILITY LD-5).
+    with no_write_lock():
+        form = ImportForm()
+        if not form.validate_on_submit():
+            return render_template("authoring/import.html", form=form)
+        upload = form.file.data
+        data = upload.read()
+        try:
+            records = importing.read_file(upload.filename, data,
+                                          max_items=importing.WEB_MAX_ITEMS)
+        except ServiceError as error:
+            form.file.errors = [*form.file.errors, str(error)]
+            return render_template("authoring/import.html", form=form)
+        plan = importing.plan_import(records)
+        confirm = ConfirmImportForm()
+        if not plan.errors:
+            confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
+        return render_template("authoring/import_preview.html", plan=plan, confirm=confirm,
+                               filename=upload.filename, actions=importing.Action)
 
 
 @bp.post("/import/confirm")
@@ -288,7 +291,9 @@ def confirm_import():
         return redirect(url_for("authoring.import_items"))
     filename, data = upload
     try:
-        records = importing.read_file(filename, data, max_items=importing.WEB_MAX_ITEMS)
+        # Parsed with no write lock held; planned and written in one transaction after.
+        with no_write_lock():
+            records = importing.read_file(filename, data, max_items=importing.WEB_MAX_ITEMS)
         summary = importing.apply_import(importing.plan_import(records), current_user,
                                          filename=filename)
     except ServiceError as error:

@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from question_bank import syllabus
-from question_bank.formats import csv_format, gift, json_format, moodle_xml, qti, xlsx_format
+from question_bank.formats import (
+    csv_format,
+    gift,
+    json_format,
+    limits,
+    moodle_xml,
+    qti,
+    xlsx_format,
+)
 from question_bank.formats.limits import UnreadableFile
 from question_bank.formats.records import ItemRecord
 from question_bank.i18n import N_
@@ -55,13 +63,16 @@ class ImportPlan:
         return [row for row in self.rows if row.action is Action.ERROR]
 
 
-def read_file(filename: str, data: bytes, *, max_items: int | None) -> list[ItemRecord]:
-    """Read items from *data*; the file name's extension picks the format."""
+def read_file(filename: str, data: bytes, *, max_items: int | None,
+              caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
+    """Read items from *data*; the file name's extension picks the format.
+
+    Pure work that may take seconds: call it inside extensions.no_write_lock()."""
     reader = READERS.get(PurePath(filename or "").suffix.lower())
     if reader is None:
         raise ServiceError(gettext("只支持 %(formats)s 文件。", formats="、".join(READERS)))
     try:
-        return reader.read(data, max_items=max_items)
+        return reader.read(data, max_items=max_items, caps=caps)
     except UnreadableFile as error:
         raise ServiceError(gettext(error.message, **error.params)) from error
 

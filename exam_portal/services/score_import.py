@@ -66,11 +66,14 @@ class ScorePlan:
 
 
 def read_sheet(filename: str, data: bytes) -> list[score_sheet.ScoreRow]:
+    """Read the score rows of a CSV or XLSX file, under the score sheet's caps.
+
+    Pure work that may take seconds: call it inside extensions.no_write_lock()."""
     reader = READERS.get(PurePath(filename or "").suffix.lower())
     if reader is None:
         raise ServiceError(gettext("只支持 %(formats)s 文件。", formats="、".join(READERS)))
     try:
-        return score_sheet.read_sheet(reader(data))
+        return score_sheet.read_sheet(reader(data, caps=score_sheet.LIMITS))
     except UnreadableFile as error:
         raise ServiceError(gettext(error.message, **error.params)) from error
 

@@ -27,7 +27,7 @@ from question_bank.subjects import Subject
 from .. import labels, outcomes, uploads
 from ..account.forms import ConfirmForm
 from ..clock import LOCAL_ZONE
-from ..extensions import db
+from ..extensions import db, no_write_lock
 from ..forms import error_messages, posted_ids
 from ..models.attempts import Attempt
 from ..models.sittings import (
@@ -309,27 +309,28 @@ def publish_results(session_id):
 
 @bp.route("/admin/sessions/<int:session_id>/scores/import", methods=["GET", "POST"])
 def import_scores(session_id):
-    session = _session_or_404(session_id)
-    form = ScoreImportForm()
-    if not form.validate_on_submit():
-        return render_template("sittings/import_scores.html", session=session, form=form)
-    upload = form.file.data
-    data = upload.read()
-    try:
-        plan = score_import.plan(session, score_import.read_sheet(upload.filename, data),
-                                 now=utcnow())
-    except ServiceError as error:
-        db.session.rollback()
-        form.file.errors = [*form.file.errors, str(error)]
-        return render_template("sittings/import_scores.html", session=session, form=form)
-    db.session.rollback()  # planning only reads
-    confirm = ConfirmScoreImportForm()
-    if not plan.errors and (plan.count(score_import.Action.NEW)
-                            or plan.count(score_import.Action.CHANGED)):
-        confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
-    return render_template("sittings/import_scores_preview.html", session=session, plan=plan,
-                           confirm=confirm, filename=upload.filename,
-                           actions=score_import.Action, **_page_context())
+    # A preview writes nothing: the sheet is received, read and checked against the
+    # registrations with no write lock held, so candidates' saves never wait for it.
+    with no_write_lock():
+        session = _session_or_404(session_id)
+        form = ScoreImportForm()
+        if not form.validate_on_submit():
+            return render_template("sittings/import_scores.html", session=session, form=form)
+        upload = form.file.data
+        data = upload.read()
+        try:
+            plan = score_import.plan(session, score_import.read_sheet(upload.filename, data),
+                                     now=utcnow())
+        except ServiceError as error:
+            form.file.errors = [*form.file.errors, str(error)]
+            return render_template("sittings/import_scores.html", session=session, form=form)
+        confirm = ConfirmScoreImportForm()
+        if not plan.errors and (plan.count(score_import.Action.NEW)
+                                or plan.count(score_import.Action.CHANGED)):
+            confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
+        return render_template("sittings/import_scores_preview.html", session=session,
+                               plan=plan, confirm=confirm, filename=upload.filename,
+                               actions=score_import.Action, **_page_context())
 
 
 @bp.post("/admin/sessions/<int:session_id>/scores/import/confirm")
@@ -343,22 +344,25 @@ def confirm_score_import(session_id):
         return redirect(url_for("sittings.import_scores", session_id=session.id))
     filename, data = upload
     try:
-        # Planned afresh: registrations or scores may have changed since the preview.
-        plan = score_import.plan(session, score_import.read_sheet(filename, data), now=utcnow())
+        # Read with no write lock held; planned afresh and written in one transaction
+        # after (registrations or scores may have changed since the preview).
+        with no_write_lock():
+            sheet = score_import.read_sheet(filename, data)
+        plan = score_import.plan(session, sheet, now=utcnow())
         summary = score_import.apply(session, plan, current_user, filename=filename,
                                      now=utcnow(), reason=form.reason.data or "")
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
         flash(str(error), "danger")
-        return redirect(url_for("sittings.import_scores", session_id=session.id))
+        return redirect(url_for("sittings.import_scores", session_id=session_id))
     except sa.exc.IntegrityError:
         db.session.rollback()  # another import of the same scores landed first
         flash(_("同时有另一次导入写入了成绩，本次未导入任何成绩。请重新上传预览。"), "danger")
-        return redirect(url_for("sittings.import_scores", session_id=session.id))
+        return redirect(url_for("sittings.import_scores", session_id=session_id))
     flash(_("导入完成：新增 %(new)d 条，修改 %(changed)d 条，未变 %(unchanged)d 条。"
             "请重新计算成绩。", **summary), "success")
-    return redirect(url_for("sittings.session_results", session_id=session.id))
+    return redirect(url_for("sittings.session_results", session_id=session_id))
 
 
 @bp.post("/admin/sessions/<int:session_id>/scores/correct")

@@ -4,6 +4,7 @@ import csv
 import io
 
 from ..i18n import N_
+from . import limits
 from .limits import UnreadableFile
 from .records import ItemRecord
 from .table import HEADERS, read_table, record_to_row
@@ -24,12 +25,13 @@ def unprotect(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:2].startswith(_FORMULA_TRIGGERS) else cell
 
 
-def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
+def read(data: bytes, *, max_items: int | None = None,
+         caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
     """Read every item in a CSV file; the first row holds the headers."""
-    return read_table(iter(read_rows(data)), max_items)
+    return read_table(iter(read_rows(data, caps=caps)), max_items)
 
 
-def read_rows(data: bytes) -> list[list[str]]:
+def read_rows(data: bytes, *, caps: limits.Limits = limits.WEB) -> list[list[str]]:
     """Every row of a CSV file as text cells (UTF-8, with or without a BOM), each cell
     with the formula guard that export puts in front taken off."""
     try:
@@ -39,8 +41,13 @@ def read_rows(data: bytes) -> list[list[str]]:
         raise UnreadableFile(message) from error
     csv.field_size_limit(_FIELD_LIMIT)
     rows = csv.reader(io.StringIO(text, newline=""))
+    # A blank line costs a list of its own: 8 MB of them would take over 400 MB.
+    extent, read = limits.SheetExtent(caps), []
     try:
-        return [[unprotect(cell) for cell in row] for row in rows]
+        for row in rows:  # a record, not a line: a cell may hold many lines
+            extent.add_row(len(row))
+            read.append([unprotect(cell) for cell in row])
+        return read
     except csv.Error as error:
         raise UnreadableFile(N_("CSV 格式错误（第 %(n)d 行）。"), n=rows.line_num) from error
 

@@ -16,7 +16,7 @@ import re
 
 from ..i18n import N_
 from ..items import LETTERS, Problem
-from . import extras
+from . import extras, limits
 from .limits import UnreadableFile
 from .records import ItemRecord, from_record, to_record
 
@@ -68,8 +68,12 @@ def _weight(count: int) -> str:
 _BLOCK_SPLIT = re.compile(r"\n\s*\n")
 
 
-def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
-    """Read every question; each blank-line-separated block is one question."""
+def read(data: bytes, *, max_items: int | None = None,
+         caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
+    """Read every question; each blank-line-separated block is one question.
+
+    GIFT is plain text that unpacks to nothing larger: the upload's own size bounds
+    the work, so *caps* (taken like every reader's) holds nothing for it."""
     try:
         text = data.decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError as error:

@@ -3,18 +3,23 @@
 import json
 
 from ..i18n import N_
+from . import limits
 from .limits import UnreadableFile
 from .records import ItemRecord, from_record, to_record
 
 
-def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
+def read(data: bytes, *, max_items: int | None = None,
+         caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
     """Read every item in a JSON file."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
         raise UnreadableFile(N_("文件不是 UTF-8 编码。")) from error
-    except (ValueError, RecursionError) as error:
+    except RecursionError as error:
+        raise limits.json_too_deep(caps) from error
+    except ValueError as error:
         raise UnreadableFile(N_("不是有效的 JSON 文件。")) from error
+    limits.check_json_depth(document, caps)
     if isinstance(document, dict) and isinstance(document.get("items"), list):
         document = document["items"]
     if not isinstance(document, list):

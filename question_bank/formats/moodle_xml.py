@@ -8,12 +8,9 @@ into an <sw_extras> element that Moodle ignores on import.
 
 import xml.etree.ElementTree as ET  # noqa: S405 - only for writing; reading uses defusedxml
 
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
-
 from ..i18n import N_
 from ..items import LETTERS, Problem
-from . import extras
+from . import extras, limits
 from .limits import UnreadableFile
 from .records import ItemRecord, from_record, to_record
 
@@ -66,11 +63,12 @@ def _fraction(content, letter: str) -> str:
     return f"{value:.5f}".rstrip("0").rstrip(".")
 
 
-def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
+def read(data: bytes, *, max_items: int | None = None,
+         caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
     """Read every question; non-multichoice questions are refused one by one."""
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True)
-    except (DefusedXmlException, SafeET.ParseError, ValueError) as error:
+        root = limits.parse_xml(limits.slices(data), caps)
+    except limits.MalformedXml as error:
         raise UnreadableFile(N_("不是有效的 XML 文件（或含有不允许的 DTD/实体）。")) from error
     if root.tag != "quiz":
         raise UnreadableFile(N_("不是 Moodle XML 文件（根元素应为 quiz）。"))

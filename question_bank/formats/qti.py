@@ -11,13 +11,10 @@ import json
 import xml.etree.ElementTree as ET  # noqa: S405 - only for writing; reading uses defusedxml
 import zipfile
 
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
-
 from ..i18n import N_
 from ..items import LETTERS, Problem
-from . import extras
-from .limits import MAX_UNCOMPRESSED_BYTES, UnreadableFile
+from . import extras, limits
+from .limits import UnreadableFile
 from .records import ItemRecord, from_record, to_record
 
 QTI = "http://www.imsglobal.org/xsd/imsqti_v2p1"
@@ -86,15 +83,10 @@ def _item_xml(identifier: str, content) -> bytes:
     return ET.tostring(item, encoding="utf-8", xml_declaration=True)
 
 
-def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
+def read(data: bytes, *, max_items: int | None = None,
+         caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
     """Read the items a QTI package's manifest lists."""
-    try:
-        package = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as error:
-        raise UnreadableFile(N_("不是有效的 QTI 压缩包（zip）。")) from error
-    with package:
-        if sum(info.file_size for info in package.infolist()) > MAX_UNCOMPRESSED_BYTES:
-            raise UnreadableFile(N_("文件解压后过大。"))
+    with limits.Package(data, caps, N_("不是有效的 QTI 压缩包（zip）。")) as package:
         manifest = _parse(package, "imsmanifest.xml")
         resources = [r for r in manifest.iter(f"{{{CP}}}resource")
                      if r.get("type", "").startswith("imsqti_item_xmlv2p")]
@@ -104,12 +96,12 @@ def read(data: bytes, *, max_items: int | None = None) -> list[ItemRecord]:
                 for number, resource in enumerate(resources, 1)]
 
 
-def _parse(package: zipfile.ZipFile, name: str):
+def _parse(package: limits.Package, name: str):
     try:
-        return SafeET.fromstring(package.read(name), forbid_dtd=True)
+        return package.parse_xml(name)
     except KeyError as error:
         raise UnreadableFile(N_("压缩包中缺少 %(name)s。"), name=name[:100]) from error
-    except (DefusedXmlException, SafeET.ParseError, ValueError) as error:
+    except limits.MalformedXml as error:
         raise UnreadableFile(N_("%(name)s 不是有效的 XML（或含有不允许的 DTD/实体）。"),
                              name=name[:100]) from error
 

@@ -11,7 +11,7 @@ from exam_portal.models.accounts import Role, User
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.bank import Item, ItemVersion
 from exam_portal.services import ServiceError, authoring
-from question_bank.formats import csv_format, json_format, xlsx_format
+from question_bank.formats import csv_format, json_format, limits, xlsx_format
 from question_bank.workflow import ItemStatus
 
 from ..conftest import PASSWORD
@@ -184,6 +184,46 @@ def test_unreadable_files_get_a_clear_error_and_change_nothing(app, trainers, na
     assert "invalid-feedback" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+
+
+def _with_far_cell(data: bytes, row: int) -> bytes:
+    """The workbook with one empty cell added at column W of *row*."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            part = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                part = part.replace(b"</sheetData>",
+                                    b'<row r="%d"><c r="W%d"/></row></sheetData>' % (row, row))
+            target.writestr(info.filename, part)
+    return out.getvalue()
+
+
+# 30,000 rows × 23 columns: over the portal's cap on cells, far under the command line's.
+WIDE = 30_000
+
+
+def test_a_sheet_over_the_cell_cap_is_refused_with_the_cap_and_changes_nothing(app, trainers):
+    data = _with_far_cell(xlsx_format.write([("far-1", SINGLE)]), WIDE)
+    response = _upload(_login(app, "author@example.com"), "bank.xlsx", data)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "invalid-feedback" in text
+    assert f"{limits.WEB.sheet_cells:,} 个单元格" in text and "xl/worksheets/sheet1.xml" in text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+
+
+def test_the_command_line_import_takes_files_over_the_portals_caps(app, trainers, tmp_path):
+    path = tmp_path / "bank.xlsx"
+    path.write_bytes(_with_far_cell(xlsx_format.write([("far-1", SINGLE)]), WIDE))
+    result = app.test_cli_runner().invoke(
+        args=["bank", "import", str(path), "--as", "author@example.com"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalars(sa.select(Item.external_id)).all() == ["far-1"]
 
 
 def test_reimporting_a_changed_published_item_creates_a_pending_version(app, trainers):

@@ -149,6 +149,19 @@ def test_an_xlsx_file_imports_too(app, paper_session):
     assert _scores(app) == [("COMP_JR", 176, None)]
 
 
+def test_a_score_sheet_may_reach_far_past_the_cap_on_item_files(app, paper_session):
+    # A session's sheet may hold 600,000 scores: its caps are its own, not the item import's.
+    admin, session_id, (first, _second) = paper_session
+    book = openpyxl.Workbook()
+    book.active.append(["准考证号", "科目", "成绩"])
+    book.active.append([first, "COMP_JR", 88])
+    book.active.cell(row=200_000, column=5, value=" ")  # 200,000 rows × 5 columns
+    buffer = io.BytesIO()
+    book.save(buffer)
+    preview = _upload(admin, session_id, buffer.getvalue(), "scores.xlsx")
+    assert "新增成绩：1" in preview.get_data(as_text=True)
+
+
 def test_scores_of_an_online_session_are_not_imported(app):
     with freeze_time(NOW):
         admin = _admin_client(app)
