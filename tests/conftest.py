@@ -4,11 +4,16 @@ import os
 import secrets
 import shutil
 
+import freezegun
 import pytest
 import sqlalchemy as sa
 from hypothesis import settings
 
 from question_bank import certificates
+
+# pytest times tests with perf_counter: under freeze_time it must still read the real
+# clock, or --durations reports frozen nonsense.
+freezegun.configure(extend_ignore_list=["_pytest"])
 
 settings.register_profile("ci", deadline=None, derandomize=True, max_examples=100)
 settings.load_profile("ci")

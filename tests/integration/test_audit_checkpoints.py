@@ -477,7 +477,8 @@ def test_a_rotated_key_still_verifies_what_it_signed(app, make_app, folder):
 def _settings(tmp_path, **overrides):
     return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.db'}",
             "SECRET_KEY": "a-real-production-secret-value",
-            "CERT_SIGNING_KEYS": TEST_SIGNING_KEYS, **overrides}
+            "CERT_SIGNING_KEYS": TEST_SIGNING_KEYS, "RATELIMIT_PER_PROCESS": True,
+            **overrides}
 
 
 def test_production_refuses_to_start_without_a_checkpoint_key(tmp_path):
