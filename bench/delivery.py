@@ -157,8 +157,10 @@ def build_bank(url: str, count: int) -> None:
     flask(url, "db", "upgrade")
     app = portal_app(url)
     with app.app_context():
+        # One account per transaction: the password is hashed with none open.
         author = accounts.create_staff("author@bench.example.com", PASSWORD, Role.TRAINER,
                                        actor=None)
+        db.session.commit()
         reviewer = accounts.create_staff("reviewer@bench.example.com", PASSWORD,
                                          Role.TRAINER, actor=None)
         db.session.commit()
