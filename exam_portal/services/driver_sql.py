@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from ..extensions import sqlite_begin_immediate
+
 
 class DriverStatement:
     """A statement compiled for one engine's dialect, with its type processors."""
@@ -92,9 +94,11 @@ def transaction(engine: sa.Engine, *, write: bool):
     connection = engine.raw_connection()
     sqlite = engine.dialect.name == "sqlite"
     try:
+        if sqlite and write:
+            sqlite_begin_immediate(connection.driver_connection)
         cursor = connection.cursor()
-        if sqlite:
-            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        if sqlite and not write:
+            cursor.execute("BEGIN")
         work = Transaction(cursor)
         yield work
         if sqlite:
