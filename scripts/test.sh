@@ -37,4 +37,7 @@ case "$scan" in
   *) exit "$scan" ;;
 esac
 
-exec .venv/bin/python -m pytest "$@"
+# Two worker processes (pytest-xdist), each with its own databases: the suite spends
+# much of its time waiting on databases, servers and the browser, and takes about half
+# as long. PYTEST_WORKERS=0 runs it in one process.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
