@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from . import certificates as signing
+from . import credentials
 from .errors import QuestionBankError
 
 FORMAT = "exam-portal-audit-checkpoint"
@@ -95,7 +96,8 @@ def parse(data: bytes) -> Checkpoint:
     if len(data) > MAX_FILE_BYTES:
         raise InvalidCheckpoint(f"larger than {MAX_FILE_BYTES} bytes")
     try:
-        fields = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        fields = json.loads(data.decode("utf-8"),
+                            object_pairs_hook=credentials.no_duplicate_members)
     except (ValueError, RecursionError) as error:  # also UnicodeDecodeError
         raise InvalidCheckpoint(f"not JSON ({error.__class__.__name__})") from error
     if not isinstance(fields, dict):
@@ -120,14 +122,6 @@ def is_key_id(text) -> bool:
     """Whether *text* can name a checkpoint key: letters, digits, - and _, at most 64."""
     return isinstance(text, str) and bool(_KEY_ID.fullmatch(text))
 
-
-def _no_duplicates(pairs):
-    result = {}
-    for name, value in pairs:
-        if name in result:
-            raise ValueError(f"duplicate member {name}")
-        result[name] = value
-    return result
 
 
 def _is_count(value) -> bool:

@@ -208,7 +208,9 @@ def _strict_b64url(text) -> bytes | None:
     return raw if b64url(raw) == text else None
 
 
-def _no_duplicates(pairs):
+def no_duplicate_members(pairs):
+    """object_pairs_hook for json.loads: a member named twice is malformed (two
+    readers could otherwise take different values)."""
     result = {}
     for name, value in pairs:
         if name in result:
@@ -219,7 +221,7 @@ def _no_duplicates(pairs):
 
 def _json_object(raw: bytes) -> dict | None:
     try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicate_members)
     except (ValueError, RecursionError):  # also UnicodeDecodeError, JSONDecodeError;
         return None  # deep nesting ([[[[…) is read before any signature is checked
     return value if isinstance(value, dict) else None

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from exam_portal.extensions import db
-from exam_portal.models.accounts import Role, User
+from exam_portal.models.accounts import Role
 from exam_portal.models.attempts import Attempt, AttemptStatus, Response, WrongAnswer
-from exam_portal.models.sittings import Registration, SubjectResult
-from exam_portal.services import practice, sittings
+from exam_portal.models.sittings import SubjectResult
+from exam_portal.services import practice
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
@@ -40,8 +40,8 @@ from .practice_support import (
     start,
     wrong_choice,
 )
-from .test_online_exams import EXAM_OPENS, _start
-from .test_sittings import NOW, _actor, _candidate, _register, _session
+from .test_online_exams import EXAM_OPENS, _start, verified_registration
+from .test_sittings import _session
 
 SAVERS = 6
 TRIALS = 8
@@ -160,21 +160,15 @@ def test_saves_racing_the_hand_in_of_a_sitting_leave_the_subject_result_equal_to
     rng = random.Random(16)
     session_id = _session(app, admin, levels=(Level.ASSISTANT,))
     for _ in range(TRIALS):
-        user_id = _candidate(app)
-        registration = _register(app, user_id, session_id)
-        with app.app_context():
-            sittings.review([db.session.get(Registration, registration.id)], verify=True,
-                            reason="", actor=_actor(admin), now=NOW)
-            db.session.commit()
-            email = db.session.get(User, user_id).email
+        registration_id, _user_id, email = verified_registration(app, admin, session_id)
         with freeze_time(EXAM_OPENS + timedelta(hours=1)):
             client = login(app, email)
-            attempt_id = _start(client, registration.id)
+            attempt_id = _start(client, registration_id)
             ledger = _race(app, client, attempt_id, rng)
         halves = _assert_paper_is_what_was_acknowledged(app, attempt_id, ledger)
         with app.app_context():
             result = db.session.scalar(sa.select(SubjectResult).where(
-                SubjectResult.registration_id == registration.id,
+                SubjectResult.registration_id == registration_id,
                 SubjectResult.subject == Subject.COMP_JR))
             assert result is not None and result.score_halves == halves
 

@@ -32,15 +32,21 @@ def sitting(app, admin):
     objective_bank(app, Subject.COMP_JR)
     objective_bank(app, Subject.PRAC_JR)
     session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    registration_id, user_id, email = verified_registration(app, admin, session_id)
+    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
+        yield session_id, registration_id, user_id, login(app, email)
+
+
+def verified_registration(app, admin, session_id) -> tuple[int, int, str]:
+    """A new candidate registered for the session's 助理 level and verified: the
+    registration's id, the candidate's id and e-mail."""
     user_id = _candidate(app)
     registration = _register(app, user_id, session_id)
     with app.app_context():
         sittings.review([db.session.get(Registration, registration.id)], verify=True,
                         reason="", actor=_actor(admin), now=NOW)
         db.session.commit()
-        email = db.session.get(User, user_id).email
-    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
-        yield session_id, registration.id, user_id, login(app, email)
+        return registration.id, user_id, db.session.get(User, user_id).email
 
 
 @pytest.fixture
