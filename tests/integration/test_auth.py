@@ -1,7 +1,6 @@
 """Sign-up, login, logout, passwords and reset links (AU-1 to AU-6, IN-8)."""
 
 import re
-import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -21,6 +20,7 @@ from exam_portal.services import mail_delivery
 
 from ..conftest import PASSWORD
 from ..factories import make_user
+from ..write_lock import try_write_lock
 
 
 def _ask_to_sign_up(client, email="new@example.com", **extra):
@@ -255,13 +255,7 @@ def test_hashing_the_new_password_holds_no_sqlite_write_lock(app, database_url, 
     hash_password = security.hash_password
 
     def slow_hash(password):
-        with sqlite3.connect(path, timeout=0, isolation_level=None) as other:
-            try:
-                other.execute("BEGIN IMMEDIATE")
-                other.execute("ROLLBACK")
-                other_writer.append("wrote")
-            except sqlite3.OperationalError as error:
-                other_writer.append(str(error))
+        other_writer.append(try_write_lock(path))
         return hash_password(password)
 
     monkeypatch.setattr(security, "hash_password", slow_hash)

@@ -2,7 +2,6 @@
 behind one address all get in, guessing stays limited per address and per account, and
 a login never holds SQLite's write lock while it hashes the password."""
 
-import sqlite3
 
 import sqlalchemy as sa
 from freezegun import freeze_time
@@ -13,6 +12,7 @@ from exam_portal.models.accounts import User
 
 from ..conftest import PASSWORD
 from ..factories import make_user
+from ..write_lock import try_write_lock
 
 CENTRE = {"REMOTE_ADDR": "203.0.113.7"}  # one exam centre behind one NAT address
 
@@ -61,13 +61,7 @@ def test_checking_the_password_holds_no_sqlite_write_lock(app, database_url, mon
 
     def slow_check(stored, given):
         # While scrypt runs, another request (a save) must be able to write at once.
-        with sqlite3.connect(path, timeout=0, isolation_level=None) as other:
-            try:
-                other.execute("BEGIN IMMEDIATE")
-                other.execute("ROLLBACK")
-                other_writer.append("wrote")
-            except sqlite3.OperationalError as error:
-                other_writer.append(str(error))
+        other_writer.append(try_write_lock(path))
         return check(stored, given)
 
     monkeypatch.setattr(security, "verify_password", slow_check)

@@ -4,7 +4,6 @@ deliverers never send one message twice."""
 
 import re
 import smtplib
-import sqlite3
 import threading
 import uuid
 from datetime import timedelta
@@ -20,6 +19,7 @@ from exam_portal.services import mail, mail_delivery, mail_transports
 from ..conftest import PASSWORD
 from ..factories import make_user
 from ..smtp_server import FakeSMTP, closed_port, self_signed_tls
+from ..write_lock import try_write_lock
 
 FORGOT_FLASH = "如果该邮箱已注册，我们已发送一封包含重置链接的邮件。"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -315,14 +315,8 @@ def test_nothing_is_held_open_while_a_message_is_sent(make_app, database_url):
     def check():
         if database_url.startswith("sqlite"):
             # Another writer can take SQLite's only write lock at once.
-            path = database_url.removeprefix("sqlite:///")
-            with sqlite3.connect(path, timeout=0, isolation_level=None) as other:
-                try:
-                    other.execute("BEGIN IMMEDIATE")
-                    other.execute("ROLLBACK")
-                    seen.append("free")
-                except sqlite3.OperationalError as error:
-                    seen.append(str(error))
+            taken = try_write_lock(database_url.removeprefix("sqlite:///"))
+            seen.append("free" if taken == "wrote" else taken)
         else:
             engine = sa.create_engine(database_url)
             with engine.connect() as other:

@@ -2,7 +2,6 @@
 checking or hashing a password never holds SQLite's write lock (LD-4)."""
 
 import re
-import sqlite3
 import threading
 
 import pytest
@@ -17,6 +16,7 @@ from exam_portal.services import accounts, mail_delivery
 
 from ..conftest import PASSWORD
 from ..factories import make_user
+from ..write_lock import try_write_lock
 
 NEW = "my new passphrase 2026"
 
@@ -206,13 +206,7 @@ def watch_the_write_lock(app, database_url, monkeypatch):
     seen = []
 
     def try_to_write():
-        with sqlite3.connect(path, timeout=0, isolation_level=None) as other:
-            try:
-                other.execute("BEGIN IMMEDIATE")
-                other.execute("ROLLBACK")
-                seen.append("wrote")
-            except sqlite3.OperationalError as error:
-                seen.append(str(error))
+        seen.append(try_write_lock(path))
 
     hash_password, verify_password = security.hash_password, security.verify_password
 
