@@ -109,7 +109,7 @@ def _create_trainer(url: str) -> None:
     from exam_portal import create_app
     from exam_portal.extensions import db
     from exam_portal.models.accounts import Role
-    from exam_portal.services import accounts
+    from exam_portal.services.accounts import accounts
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret",
                       "RATELIMIT_ENABLED": False})

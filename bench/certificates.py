@@ -103,7 +103,7 @@ def export_job(url: str, session_id: int, keys: str) -> str:
     from exam_portal.models.accounts import User
     from exam_portal.models.jobs import Job
     from exam_portal.models.sittings import ExamSession
-    from exam_portal.services import certificate_exports
+    from exam_portal.services.certification import certificate_exports
 
     folder = tempfile.mkdtemp(prefix="bench-exports-")
     settings = {"SECRET_KEY": "bench-secret-not-for-production", "CERT_SIGNING_KEYS": keys,
@@ -157,7 +157,7 @@ def main() -> None:
         from exam_portal.models.certificates import Certificate
         from exam_portal.models.jobs import Job
         from exam_portal.models.sittings import ExamSession
-        from exam_portal.services import certificate_pdf, certificates
+        from exam_portal.services.certification import certificate_pdf, certificates
         from question_bank import certificates as signing
 
         app = create_app({"SECRET_KEY": "bench-secret-not-for-production",

@@ -151,7 +151,8 @@ def build_bank(url: str, count: int) -> None:
     from exam_portal.extensions import db
     from exam_portal.models.accounts import Role, User
     from exam_portal.models.bank import Item
-    from exam_portal.services import accounts, authoring
+    from exam_portal.services.accounts import accounts
+    from exam_portal.services.item_bank import authoring
 
     started = time.perf_counter()
     flask(url, "db", "upgrade")
@@ -239,7 +240,8 @@ def start_mock(url: str) -> dict:
     """A new candidate with an open mock paper, opened on a device (the services)."""
     from exam_portal.extensions import db
     from exam_portal.models.types import utcnow
-    from exam_portal.services import accounts, practice
+    from exam_portal.services.accounts import accounts
+    from exam_portal.services.delivery import practice
     from question_bank.practice import Mode
 
     email = f"candidate-{uuid.uuid4().hex[:8]}@bench.example.com"
@@ -391,7 +393,7 @@ PROFILE_GROUPS = [
     ("get_own_attempt", lambda f: "get_own_attempt (" in f),
     ("session cookie save/open", lambda f: "save_session" in f or "open_session" in f),
     ("babel locale/gettext", lambda f: "flask_babel" in f),
-    ("security headers / after_request", lambda f: "_security_headers" in f),
+    ("security headers / after_request", lambda f: "security_headers" in f),
 ]
 
 
@@ -517,7 +519,9 @@ def http_benchmarks(kind: str, portal_url: str, baseline_url: str, attempt: dict
 def assembly_benchmarks(url: str, args, report: dict) -> None:
     from exam_portal.extensions import db
     from exam_portal.models.types import utcnow
-    from exam_portal.services import accounts, paper_cache, pools, practice
+    from exam_portal.services.accounts import accounts
+    from exam_portal.services.delivery import paper_cache, practice
+    from exam_portal.services.item_bank import pools
     from question_bank import specs
     from question_bank.assembly import assemble
     from question_bank.practice import Mode

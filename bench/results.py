@@ -118,7 +118,7 @@ def main() -> None:
         from exam_portal.models.accounts import User
         from exam_portal.models.jobs import Job, JobStatus
         from exam_portal.models.sittings import ExamSession
-        from exam_portal.services import results
+        from exam_portal.services.exam_sessions import results
 
         app = create_app({"SECRET_KEY": "bench-secret-not-for-production",
                           "JOB_RUNNER": "inline"})

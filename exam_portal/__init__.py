@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from .config import Config, finish_config, settings_from_env
+from exam_portal.config import Config, finish_config, settings_from_env
 
 
 def create_app(test_config=None):
@@ -15,12 +15,13 @@ def create_app(test_config=None):
         app.config.update(test_config)
     finish_config(app)
 
-    from . import cli, errors, logs, web
+    from exam_portal import blueprints, commands
+    from exam_portal.web import errors, logs, setup
 
     logs.configure(app)
-    web.register_extensions(app)
-    web.register_blueprints(app)
-    web.trust_proxies(app)
+    setup.register_extensions(app)
+    blueprints.register(app)
+    setup.trust_proxies(app)
     errors.register_error_handlers(app)
-    cli.register_commands(app)
+    commands.register_commands(app)
     return app

@@ -369,8 +369,8 @@ MOST_FAILURES_PER_HOUR = 100
 
 
 def _check_login_throttle(config) -> None:
-    from .models.accounts import ThrottleScope
-    from .services.login_throttle import backoff
+    from exam_portal.models.accounts import ThrottleScope
+    from exam_portal.services.accounts.login_throttle import backoff
 
     for key in ("LOGIN_FREE_FAILURES_PER_ACCOUNT", "LOGIN_FREE_FAILURES_PER_ADDRESS",
                 "LOGIN_MAX_WAIT_SECONDS"):

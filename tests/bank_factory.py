@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 from exam_portal.models.bank import Item
-from exam_portal.services import authoring
+from exam_portal.services.item_bank import authoring
 from question_bank.items import ItemContent, ItemType
 from question_bank.subjects import Subject
 

@@ -121,8 +121,9 @@ def database_url(database, tmp_path):
 
 
 def _truncate_all(url: str) -> None:
-    from exam_portal.candidate import fragments
-    from exam_portal.services import paper_cache, pools
+    from exam_portal.blueprints.candidate import fragments
+    from exam_portal.services.delivery import paper_cache
+    from exam_portal.services.item_bank import pools
 
     # Ids start again after TRUNCATE … RESTART IDENTITY: drop what the caches hold.
     paper_cache.clear()

@@ -4,7 +4,7 @@ import itertools
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
-from exam_portal.services import accounts
+from exam_portal.services.accounts import accounts
 
 from .conftest import PASSWORD
 

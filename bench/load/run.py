@@ -163,15 +163,15 @@ def seed(env: dict, candidates: int) -> list[str]:
     started = time.perf_counter()
     flask(env, "db", "upgrade")
     flask(env, "demo", "seed")
-    from exam_portal import security
     from exam_portal.extensions import db
     from exam_portal.models.accounts import Role, User
-    from exam_portal.services.accounts import new_session_token
+    from exam_portal.services.accounts import passwords
+    from exam_portal.services.accounts.accounts import new_session_token
 
     app = app_for(env)
     emails = [f"candidate{number:05d}@load.example.com" for number in range(candidates)]
     with app.app_context():
-        hashed = security.hash_password(PASSWORD)
+        hashed = passwords.hash_password(PASSWORD)
         for start in range(0, candidates, 1000):
             db.session.execute(sa.insert(User), [
                 {"email": email, "password_hash": hashed, "role": Role.CANDIDATE,
@@ -560,7 +560,7 @@ def check(env: dict, candidates: list, run: int) -> dict:
         Response,
         WrongAnswer,
     )
-    from exam_portal.services import paper_cache, practice
+    from exam_portal.services.delivery import paper_cache, practice
     from question_bank import delivery
 
     app = app_for(env)

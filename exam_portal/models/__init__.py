@@ -1,6 +1,6 @@
 """Database models; importing this package registers every table."""
 
-from .accounts import (  # noqa: F401
+from exam_portal.models.accounts import (  # noqa: F401
     CandidateProfile,
     EmploymentPeriod,
     HeldCertificate,
@@ -10,7 +10,7 @@ from .accounts import (  # noqa: F401
     SignUpRequest,
     User,
 )
-from .attempts import (  # noqa: F401
+from exam_portal.models.attempts import (  # noqa: F401
     Attempt,
     AttemptItem,
     BankRevision,
@@ -18,17 +18,17 @@ from .attempts import (  # noqa: F401
     Response,
     WrongAnswer,
 )
-from .audit import AuditEvent  # noqa: F401
-from .bank import Item, ItemLink, ItemReview, ItemVersion  # noqa: F401
-from .certificates import Certificate  # noqa: F401
-from .jobs import Job  # noqa: F401
-from .mail import OutboxMail  # noqa: F401
-from .marking import Mark  # noqa: F401
-from .sittings import (  # noqa: F401
+from exam_portal.models.audit import AuditEvent  # noqa: F401
+from exam_portal.models.bank import Item, ItemLink, ItemReview, ItemVersion  # noqa: F401
+from exam_portal.models.certificates import Certificate  # noqa: F401
+from exam_portal.models.jobs import Job  # noqa: F401
+from exam_portal.models.mail import OutboxMail  # noqa: F401
+from exam_portal.models.marking import Mark  # noqa: F401
+from exam_portal.models.sittings import (  # noqa: F401
     ExamSession,
     PassLine,
     Qualification,
     Registration,
     SubjectResult,
 )
-from .training import TrainingProgramme, TrainingRequirement  # noqa: F401
+from exam_portal.models.training import TrainingProgramme, TrainingRequirement  # noqa: F401

@@ -7,11 +7,10 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from exam_portal.extensions import db
+from exam_portal.models.types import UTCDateTime, enum_type, utcnow
 from question_bank import eligibility
 from question_bank.levels import CertificateMethod, Education, Gender, Level
-
-from ..extensions import db
-from .types import UTCDateTime, enum_type, utcnow
 
 
 class Role(enum.StrEnum):

@@ -8,13 +8,12 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from exam_portal.extensions import db
+from exam_portal.models.types import UTCDateTime, enum_type, utcnow
 from question_bank.formats.records import from_record, to_record
 from question_bank.items import ItemContent, ItemType
 from question_bank.subjects import Subject
 from question_bank.workflow import ItemStatus
-
-from ..extensions import db
-from .types import UTCDateTime, enum_type, utcnow
 
 # Built by a migration, per database, outside the ORM metadata: an FTS5 table on
 # SQLite, a pg_trgm GIN index on PostgreSQL. Schema comparisons leave them alone.

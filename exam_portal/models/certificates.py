@@ -7,10 +7,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from exam_portal.extensions import db
+from exam_portal.models.types import UTCDateTime, enum_type, utcnow
 from question_bank.levels import Level
-
-from ..extensions import db
-from .types import UTCDateTime, enum_type, utcnow
 
 
 class CertificateKind(enum.StrEnum):

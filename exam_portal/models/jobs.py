@@ -7,8 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .types import UTCDateTime, enum_type, utcnow
+from exam_portal.extensions import db
+from exam_portal.models.types import UTCDateTime, enum_type, utcnow
 
 
 class JobStatus(enum.StrEnum):

@@ -7,8 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .types import UTCDateTime, utcnow
+from exam_portal.extensions import db
+from exam_portal.models.types import UTCDateTime, utcnow
 
 
 class Mark(db.Model):

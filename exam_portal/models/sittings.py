@@ -7,11 +7,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from exam_portal.extensions import db
+from exam_portal.models.types import UTCDateTime, enum_type, utcnow
 from question_bank.levels import Level
 from question_bank.subjects import Subject
-
-from ..extensions import db
-from .types import UTCDateTime, enum_type, utcnow
 
 
 class SessionMode(enum.StrEnum):

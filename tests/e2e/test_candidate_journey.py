@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from exam_portal.extensions import db
 from exam_portal.models.mail import OutboxMail
-from exam_portal.services import mail_delivery
+from exam_portal.services.platform import mail_delivery
 
 EMAIL = "browser.user@example.com"
 PASSWORD = "a long browser passphrase"

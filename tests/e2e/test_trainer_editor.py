@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
-from exam_portal.services import accounts
+from exam_portal.services.accounts import accounts
 
 PASSWORD = "a long trainer passphrase"
 

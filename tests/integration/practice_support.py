@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from exam_portal.extensions import db
 from exam_portal.models.attempts import AttemptItem
-from exam_portal.services import paper_cache
+from exam_portal.services.delivery import paper_cache
 from question_bank import delivery
 from question_bank.items import ItemContent, ItemType, KeyPoint, LawReference, SubQuestion
 from question_bank.subjects import Subject

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from werkzeug.routing import AnyConverter, PathConverter
 
 from exam_portal.models.accounts import Role
-from exam_portal.permissions import ACCESS, allowed
+from exam_portal.web.permissions import ACCESS, allowed
 
 from ..conftest import PASSWORD
 from ..factories import make_user

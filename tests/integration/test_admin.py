@@ -10,7 +10,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.mail import OutboxMail
-from exam_portal.services import mail_delivery
+from exam_portal.services.platform import mail_delivery
 
 from ..conftest import PASSWORD
 from ..factories import make_user

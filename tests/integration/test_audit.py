@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from exam_portal.extensions import db
 from exam_portal.models.audit import AuditEvent
-from exam_portal.services import audit
+from exam_portal.services.platform import audit
 
 
 def _record_events(app, n=5):

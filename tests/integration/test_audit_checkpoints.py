@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
 from exam_portal.models.audit import AuditEvent
-from exam_portal.services import audit
+from exam_portal.services.platform import audit
 from question_bank import certificates as signing
 
 from ..conftest import TEST_CHECKPOINT_KEYS, TEST_SIGNING_KEYS
@@ -121,8 +121,8 @@ def test_a_checkpoint_file_is_a_new_self_describing_file_for_its_owner_only(app,
 def test_a_checkpoint_never_replaces_a_file_of_its_name(app, folder, monkeypatch):
     from datetime import UTC, datetime
 
-    from exam_portal import cli
-    from exam_portal.services import audit_checkpoints
+    from exam_portal.commands import cli
+    from exam_portal.services.platform import audit_checkpoints
 
     _record(app, 1)
     # Two runs at the same instant over the same log, with the same random part: the

@@ -10,13 +10,13 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from exam_portal import security
 from exam_portal.extensions import db
 from exam_portal.models.accounts import PasswordResetToken, Role, SignUpRequest, User
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.mail import MailStatus, OutboxMail
 from exam_portal.models.types import utcnow
-from exam_portal.services import mail_delivery
+from exam_portal.services.accounts import passwords
+from exam_portal.services.platform import mail_delivery
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -252,13 +252,13 @@ def test_hashing_the_new_password_holds_no_sqlite_write_lock(app, database_url, 
     link = _sign_up_link(app)
     path = database_url.removeprefix("sqlite:///")
     other_writer = []
-    hash_password = security.hash_password
+    hash_password = passwords.hash_password
 
     def slow_hash(password):
         other_writer.append(try_write_lock(path))
         return hash_password(password)
 
-    monkeypatch.setattr(security, "hash_password", slow_hash)
+    monkeypatch.setattr(passwords, "hash_password", slow_hash)
     assert client.post(link, data={"password": PASSWORD, "confirm": PASSWORD}
                        ).status_code == 302
     assert other_writer == ["wrote"]

@@ -10,7 +10,8 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.bank import Item, ItemVersion
-from exam_portal.services import ServiceError, authoring
+from exam_portal.services import ServiceError
+from exam_portal.services.item_bank import authoring
 from question_bank.formats import csv_format, json_format, limits, xlsx_format
 from question_bank.workflow import ItemStatus
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from exam_portal import backup
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 from exam_portal.models.attempts import Attempt, Response
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.certificates import Certificate
 from exam_portal.models.types import utcnow
-from exam_portal.services import audit, certificates
+from exam_portal.services.certification import certificates
+from exam_portal.services.platform import audit, backup
 from question_bank.subjects import Subject
 
 from ..conftest import create_private_pg_database, drop_pg_database

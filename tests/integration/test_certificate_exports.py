@@ -18,7 +18,8 @@ from exam_portal.models.audit import AuditEvent
 from exam_portal.models.certificates import Certificate
 from exam_portal.models.jobs import Job
 from exam_portal.models.sittings import Qualification
-from exam_portal.services import certificate_pdf, certificates, jobs
+from exam_portal.services.certification import certificate_pdf, certificates
+from exam_portal.services.platform import jobs
 
 from ..conftest import PASSWORD
 from ..factories import make_user

@@ -23,7 +23,9 @@ from exam_portal.models.sittings import (
     RegistrationStatus,
     ResultSource,
 )
-from exam_portal.services import ServiceError, certificates, results, sittings
+from exam_portal.services import ServiceError
+from exam_portal.services.certification import certificates
+from exam_portal.services.exam_sessions import results, sittings
 from question_bank import certificates as signing
 from question_bank.levels import Level
 from question_bank.subjects import Subject

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from exam_portal import demo
+from exam_portal.commands import demo
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 

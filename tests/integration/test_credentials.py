@@ -13,7 +13,7 @@ import pytest
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.certificates import Certificate
-from exam_portal.services import certificates
+from exam_portal.services.certification import certificates
 from question_bank import certificates as signing
 from question_bank import credentials as offline
 

@@ -5,11 +5,12 @@ import dataclasses
 
 import sqlalchemy as sa
 
-from exam_portal import demo
+from exam_portal.commands import demo
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.bank import Item, ItemReview
-from exam_portal.services import accounts, authoring
+from exam_portal.services.accounts import accounts
+from exam_portal.services.item_bank import authoring
 from question_bank import syllabus
 from question_bank.workflow import ItemStatus
 

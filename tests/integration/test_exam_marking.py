@@ -15,7 +15,8 @@ from exam_portal.models.attempts import Attempt, Response
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.marking import Mark
 from exam_portal.models.sittings import ExamSession, Registration, SubjectResult
-from exam_portal.services import ServiceError, exam_marking, results, sittings
+from exam_portal.services import ServiceError
+from exam_portal.services.exam_sessions import exam_marking, results, sittings
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
@@ -270,7 +271,7 @@ def test_a_sitting_cannot_be_reopened_after_publication_even_if_rejected(app, pa
         registration = db.session.scalars(sa.select(Registration)).one()
         registration.status = sittings.RegistrationStatus.REJECTED
         db.session.commit()
-        from exam_portal.services import online_exams
+        from exam_portal.services.exam_sessions import online_exams
 
         with pytest.raises(ServiceError, match="成绩已发布"):
             online_exams.reopen(db.session.get(Attempt, attempt_id), 10, "停电",

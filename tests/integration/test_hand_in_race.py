@@ -23,7 +23,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
 from exam_portal.models.attempts import Attempt, AttemptStatus, Response, WrongAnswer
 from exam_portal.models.sittings import SubjectResult
-from exam_portal.services import practice
+from exam_portal.services.delivery import practice
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 

@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 
 from exam_portal.models.types import utcnow
-from exam_portal.services import practice
+from exam_portal.services.delivery import practice
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -151,7 +151,7 @@ def test_a_login_elsewhere_supersedes_the_fast_path_too(app, view_calls):
 @pytest.fixture
 def page_views(monkeypatch):
     """Count the delivery pages the Flask view rendered."""
-    from exam_portal.candidate import views
+    from exam_portal.blueprints.candidate import views
 
     calls = []
     real = views.fragments.delivery_shell  # the view's call; the hot path never makes it
@@ -257,7 +257,7 @@ def test_a_page_read_never_waits_for_an_sqlite_writer(tmp_path):
 
     from exam_portal import create_app
     from exam_portal.extensions import db
-    from exam_portal.services import paper_cache
+    from exam_portal.services.delivery import paper_cache
 
     from ..conftest import migrate_to_head, portal_config
 

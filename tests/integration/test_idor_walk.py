@@ -34,8 +34,9 @@ from exam_portal.models.sittings import (
     RegistrationStatus,
     ResultSource,
 )
-from exam_portal.permissions import allowed
-from exam_portal.services import exam_marking, profiles, results, sittings
+from exam_portal.services.accounts import profiles
+from exam_portal.services.exam_sessions import exam_marking, results, sittings
+from exam_portal.web.permissions import allowed
 from question_bank.levels import CertificateMethod, Level
 from question_bank.subjects import Subject
 
@@ -432,7 +433,7 @@ def test_an_unknown_id_parameter_fails_the_walk(app):
 
 
 def test_the_walk_catches_a_leaking_or_changing_route(make_app, world, monkeypatch):
-    from exam_portal import permissions
+    from exam_portal.web import permissions
 
     app = make_app()
     monkeypatch.setitem(permissions.ACCESS, "leaky_ticket", permissions.CANDIDATE)

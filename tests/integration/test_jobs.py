@@ -12,7 +12,8 @@ from exam_portal.models.accounts import Role, User
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.jobs import Job, JobStatus
 from exam_portal.models.types import utcnow
-from exam_portal.services import ServiceError, jobs
+from exam_portal.services import ServiceError
+from exam_portal.services.platform import jobs
 
 from ..factories import make_user
 

@@ -6,9 +6,9 @@ a login never holds SQLite's write lock while it hashes the password."""
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from exam_portal import security
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
+from exam_portal.services.accounts import passwords
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -24,7 +24,7 @@ def _log_in(app, email, password=PASSWORD):
 
 def test_two_hundred_candidates_behind_one_address_all_log_in(app):
     with app.app_context():
-        hashed = security.hash_password(PASSWORD)
+        hashed = passwords.hash_password(PASSWORD)
         db.session.execute(sa.insert(User), [
             {"email": f"c{n}@centre.example.com", "password_hash": hashed,
              "session_token": f"token-{n}"} for n in range(200)])
@@ -57,14 +57,14 @@ def test_checking_the_password_holds_no_sqlite_write_lock(app, database_url, mon
     make_user(app, email="candidate@example.com")
     path = database_url.removeprefix("sqlite:///")
     other_writer = []
-    check = security.verify_password
+    check = passwords.verify_password
 
     def slow_check(stored, given):
         # While scrypt runs, another request (a save) must be able to write at once.
         other_writer.append(try_write_lock(path))
         return check(stored, given)
 
-    monkeypatch.setattr(security, "verify_password", slow_check)
+    monkeypatch.setattr(passwords, "verify_password", slow_check)
     assert _log_in(app, "candidate@example.com").status_code == 302
     assert _log_in(app, "candidate@example.com", "a wrong password here").status_code == 200
     assert other_writer == ["wrote", "wrote"]
@@ -72,18 +72,18 @@ def test_checking_the_password_holds_no_sqlite_write_lock(app, database_url, mon
 
 def test_a_password_changed_during_the_check_is_not_let_in(app, monkeypatch):
     user_id = make_user(app, email="candidate@example.com")
-    check = security.verify_password
+    check = passwords.verify_password
 
     def check_while_it_changes(stored, given):
         right = check(stored, given)
         engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
         with engine.begin() as connection:
             connection.execute(sa.update(User).where(User.id == user_id)
-                               .values(password_hash=security.hash_password("a new one 2026!")))
+                               .values(password_hash=passwords.hash_password("a new one 2026!")))
         engine.dispose()
         return right
 
-    monkeypatch.setattr(security, "verify_password", check_while_it_changes)
+    monkeypatch.setattr(passwords, "verify_password", check_while_it_changes)
     response = _log_in(app, "candidate@example.com")
     assert response.status_code == 200
     assert "电子邮箱或密码不正确" in response.get_data(as_text=True)

@@ -13,7 +13,7 @@ from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.audit import AuditEvent
-from exam_portal.services import login_throttle
+from exam_portal.services.accounts import login_throttle
 
 from ..conftest import PASSWORD
 from ..factories import make_user

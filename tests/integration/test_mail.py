@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from exam_portal.extensions import db
 from exam_portal.models.mail import MailStatus, OutboxMail
 from exam_portal.models.types import utcnow
-from exam_portal.services import mail, mail_delivery, mail_transports
+from exam_portal.services.platform import mail, mail_delivery, mail_transports
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -227,7 +227,7 @@ def test_the_rq_runner_sends_from_the_worker_not_the_request(make_app):
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from exam_portal.services import jobs
+    from exam_portal.services.platform import jobs
 
     try:
         Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()

@@ -13,7 +13,9 @@ from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt, AttemptItem
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.sittings import ExamSession, Registration, ResultSource, SubjectResult
-from exam_portal.services import ServiceError, online_exams, practice, results, sittings
+from exam_portal.services import ServiceError
+from exam_portal.services.delivery import practice
+from exam_portal.services.exam_sessions import online_exams, results, sittings
 from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject

@@ -7,12 +7,12 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from exam_portal import security
 from exam_portal.extensions import db
 from exam_portal.models.accounts import PasswordResetToken, Role, User
 from exam_portal.models.mail import OutboxMail
 from exam_portal.models.types import utcnow
-from exam_portal.services import accounts, mail_delivery
+from exam_portal.services.accounts import accounts, passwords
+from exam_portal.services.platform import mail_delivery
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -99,7 +99,7 @@ def test_a_reset_link_dies_when_any_path_sets_the_password(app):
     link = _request_reset(app)
     with app.app_context():
         accounts.replace_password_hash(db.session.get(User, user_id),
-                                       security.hash_password("set by an administrator"))
+                                       passwords.hash_password("set by an administrator"))
         db.session.commit()
     assert _refused(_use(app, link))
     assert _logs_in(app, "set by an administrator")
@@ -111,7 +111,7 @@ def test_a_reset_link_older_than_the_password_is_refused_however_it_was_changed(
     link = _request_reset(app)
     with app.app_context():
         db.session.execute(sa.update(User).where(User.id == user_id).values(
-            password_hash=security.hash_password("written elsewhere 2026"),
+            password_hash=passwords.hash_password("written elsewhere 2026"),
             password_changed_at=utcnow()))
         db.session.commit()
         assert db.session.scalar(sa.select(PasswordResetToken.used_at)) is None
@@ -132,14 +132,14 @@ def _both_at_once(app, monkeypatch, first, second):
     """Run *first* and *second* (each returning a response) in two threads, each with
     its own database connection, both hashing at the same moment."""
     together = threading.Barrier(2, timeout=10)
-    hash_password = security.hash_password
+    hash_password = passwords.hash_password
 
     def hash_in_step(password):
         hashed = hash_password(password)
         together.wait()  # both requests have read the link and hashed: now both write
         return hashed
 
-    monkeypatch.setattr(security, "hash_password", hash_in_step)
+    monkeypatch.setattr(passwords, "hash_password", hash_in_step)
     results = [None, None]
 
     def run(n, call):
@@ -151,7 +151,7 @@ def _both_at_once(app, monkeypatch, first, second):
         thread.start()
     for thread in threads:
         thread.join(30)
-    monkeypatch.setattr(security, "hash_password", hash_password)
+    monkeypatch.setattr(passwords, "hash_password", hash_password)
     return results
 
 
@@ -208,7 +208,7 @@ def watch_the_write_lock(app, database_url, monkeypatch):
     def try_to_write():
         seen.append(try_write_lock(path))
 
-    hash_password, verify_password = security.hash_password, security.verify_password
+    hash_password, verify_password = passwords.hash_password, passwords.verify_password
 
     def slow_hash(password):
         try_to_write()
@@ -218,8 +218,8 @@ def watch_the_write_lock(app, database_url, monkeypatch):
         try_to_write()
         return verify_password(stored, given)
 
-    monkeypatch.setattr(security, "hash_password", slow_hash)
-    monkeypatch.setattr(security, "verify_password", slow_check)
+    monkeypatch.setattr(passwords, "hash_password", slow_hash)
+    monkeypatch.setattr(passwords, "verify_password", slow_check)
     return seen
 
 

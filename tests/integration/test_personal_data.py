@@ -6,10 +6,10 @@ import re
 import sqlalchemy as sa
 
 from exam_portal.extensions import db
-from exam_portal.logs import redact
 from exam_portal.models.accounts import Role
 from exam_portal.models.mail import OutboxMail
-from exam_portal.services import mail_delivery
+from exam_portal.services.platform import mail_delivery
+from exam_portal.web.logs import redact
 
 from ..conftest import PASSWORD
 from ..factories import make_user

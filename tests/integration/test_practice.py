@@ -11,7 +11,8 @@ from exam_portal.extensions import db
 from exam_portal.models.attempts import Attempt, AttemptStatus, Bookmark, Response, WrongAnswer
 from exam_portal.models.bank import Item
 from exam_portal.models.types import utcnow
-from exam_portal.services import authoring, practice
+from exam_portal.services.delivery import practice
+from exam_portal.services.item_bank import authoring
 from question_bank.items import ItemType
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
@@ -674,7 +675,7 @@ def test_opening_an_overdue_paper_hands_it_in_with_the_saved_answers(app):
 
 
 def test_a_save_lands_in_its_one_statement_on_both_databases(app):
-    from exam_portal.security import session_identity  # noqa: F401 - the path under test
+    from exam_portal.web.security import session_identity  # noqa: F401 - the path under test
 
     objective_bank(app)
     user_id, client = candidate(app)

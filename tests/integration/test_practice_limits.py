@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from exam_portal.clock import LOCAL_ZONE, today_local
 from exam_portal.extensions import db
 from exam_portal.models.attempts import Attempt
+from exam_portal.services.platform.clock import LOCAL_ZONE, today_local
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
 

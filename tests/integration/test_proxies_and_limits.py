@@ -77,7 +77,7 @@ def test_the_scheme_comes_from_the_trusted_proxy_only(make_app):
             probe[hops] = request.scheme
             return ""
 
-        from exam_portal.permissions import ACCESS
+        from exam_portal.web.permissions import ACCESS
         ACCESS["probe_scheme"] = "anyone"
         try:
             app.test_client().get("/probe-scheme", environ_base={"REMOTE_ADDR": PROXY},

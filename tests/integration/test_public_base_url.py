@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from exam_portal.config import settings_from_env
-from exam_portal.services import certificate_pdf, credentials
+from exam_portal.services.certification import certificate_pdf, credentials
 
 CERTIFICATE = SimpleNamespace(number="SW-7K2M9Q4XH3TBR8VW", verification_code="abc123")
 

@@ -21,7 +21,8 @@ from exam_portal.models.sittings import (
     SubjectResult,
     VerificationMode,
 )
-from exam_portal.services import ServiceError, results, sittings
+from exam_portal.services import ServiceError
+from exam_portal.services.exam_sessions import results, sittings
 from question_bank.levels import Education, Level
 from question_bank.subjects import Subject
 

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.sittings import ExamSession, Registration, ResultSource
-from exam_portal.services import results
+from exam_portal.services.exam_sessions import results
 from question_bank.subjects import Subject
 
 from .test_sittings import NOW

@@ -17,7 +17,9 @@ from exam_portal.models.sittings import (
     SessionMode,
     VerificationMode,
 )
-from exam_portal.services import ServiceError, profiles, sittings
+from exam_portal.services import ServiceError
+from exam_portal.services.accounts import profiles
+from exam_portal.services.exam_sessions import sittings
 from question_bank.levels import Education, Level
 from question_bank.subjects import Subject
 
@@ -240,7 +242,7 @@ def test_registrations_at_the_same_moment_get_distinct_admission_numbers(app, ad
 
 def test_a_registration_with_a_score_is_neither_withdrawn_nor_replaced(app, admin):
     from exam_portal.models.sittings import ResultSource
-    from exam_portal.services import results
+    from exam_portal.services.exam_sessions import results
 
     session_id = _session(app, admin, mode=SessionMode.PAPER)
     registration = _register(app, _candidate(app), session_id)

@@ -30,14 +30,9 @@ from exam_portal.models.sittings import (
     Registration,
     RegistrationStatus,
 )
-from exam_portal.services import (
-    ServiceError,
-    certificates,
-    exam_marking,
-    online_exams,
-    results,
-    sittings,
-)
+from exam_portal.services import ServiceError
+from exam_portal.services.certification import certificates
+from exam_portal.services.exam_sessions import exam_marking, online_exams, results, sittings
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 

@@ -17,7 +17,8 @@ from exam_portal.models.attempts import Attempt, AttemptStatus
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.certificates import Certificate, CertificateKind, CertificateStatus
 from exam_portal.models.training import TrainingProgramme
-from exam_portal.services import ServiceError, certificates, training, training_certificates
+from exam_portal.services import ServiceError
+from exam_portal.services.certification import certificates, training, training_certificates
 from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject

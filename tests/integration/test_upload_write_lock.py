@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
 from exam_portal.models.bank import Item
-from exam_portal.services import score_import
+from exam_portal.services.exam_sessions import score_import
 from question_bank.formats import json_format
 
 from ..factories import make_user

@@ -57,7 +57,7 @@ def test_unexpected_errors_show_an_id_and_no_stack_trace(make_app):
     def boom():
         raise RuntimeError("secret internals")
 
-    from exam_portal.permissions import ACCESS
+    from exam_portal.web.permissions import ACCESS
     ACCESS["boom"] = "anyone"
     try:
         response = app.test_client().get("/boom")

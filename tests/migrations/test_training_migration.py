@@ -11,7 +11,8 @@ from exam_portal import create_app
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
 from exam_portal.models.certificates import Certificate, CertificateKind
-from exam_portal.services import accounts, training
+from exam_portal.services.accounts import accounts
+from exam_portal.services.certification import training
 from question_bank.subjects import Subject
 from question_bank.training import Requirement
 

@@ -1,0 +1,207 @@
+"""The signed-in user's own account: profile, eligibility, password, data export."""
+
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+
+from exam_portal.blueprints.account.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    EmploymentPeriodForm,
+    HeldCertificateForm,
+    ProfileForm,
+)
+from exam_portal.extensions import db
+from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate
+from exam_portal.services import ServiceError
+from exam_portal.services.accounts import accounts, profiles
+from exam_portal.services.platform import labels
+from exam_portal.services.platform.clock import today_local
+from exam_portal.web import security
+from exam_portal.web.forms import as_choices
+from question_bank.levels import CertificateMethod, Education, Level
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+@bp.get("/")
+def overview():
+    return render_template("account/overview.html", profile=current_user.profile)
+
+
+def _profile_form() -> ProfileForm:
+    profile = current_user.profile
+    form = ProfileForm(obj=profile)
+    form.region.choices = as_choices(labels.region_choices(_locale(), blank=_("请选择")))
+    if profile is not None and not form.is_submitted():
+        form.education.data = profile.education.value if profile.education else None
+        form.resident_id.data = ""
+    return form
+
+
+def _certificate_form() -> HeldCertificateForm:
+    form = HeldCertificateForm(prefix="certificate")
+    form.region_limit.choices = as_choices(
+        labels.region_choices(_locale(), blank=_("不限地区"))
+    )
+    return form
+
+
+def _render_profile(form=None, period_form=None, certificate_form=None):
+    return render_template(
+        "account/edit_profile.html",
+        form=form or _profile_form(),
+        period_form=period_form or EmploymentPeriodForm(prefix="period"),
+        certificate_form=certificate_form or _certificate_form(),
+        delete_form=ConfirmForm(),
+        profile=current_user.profile,
+        periods=current_user.employment_periods,
+        certificates=current_user.held_certificates,
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def edit_profile():
+    form = _profile_form()
+    if form.validate_on_submit():
+        changes = profiles.ProfileChanges(
+            real_name=form.real_name.data.strip(),
+            resident_id=(form.resident_id.data or "").strip() or None,
+            id_consent=form.id_consent.data,
+            education=Education(form.education.data),
+            major=form.major.data.strip(),
+            is_social_work_major=form.is_social_work_major.data,
+            graduation_date=form.graduation_date.data,
+            is_full_time=form.is_full_time.data,
+            region=form.region.data,
+        )
+        try:
+            profiles.save_profile(current_user, changes, today=today_local())
+        except ServiceError as error:
+            db.session.rollback()
+            form.resident_id.errors = [*form.resident_id.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(_("个人资料已保存。"), "success")
+            return redirect(url_for("account.edit_profile"))
+    return _render_profile(form=form)
+
+
+@bp.post("/employment-periods")
+def add_employment_period():
+    form = EmploymentPeriodForm(prefix="period")
+    if form.validate_on_submit():
+        try:
+            profiles.add_employment_period(
+                current_user, employer=form.employer.data.strip(),
+                start_on=form.start_on.data, end_on=form.end_on.data,
+                is_social_work=form.is_social_work.data, today=today_local(),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.start_on.errors = [*form.start_on.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(_("工作经历已添加。"), "success")
+            return redirect(url_for("account.edit_profile") + "#employment")
+    return _render_profile(period_form=form), 422
+
+
+@bp.post("/employment-periods/<int:period_id>/delete")
+def delete_employment_period(period_id):
+    return _delete_own(EmploymentPeriod, period_id, _("工作经历已删除。"), "#employment")
+
+
+@bp.post("/held-certificates")
+def add_held_certificate():
+    form = _certificate_form()
+    if form.validate_on_submit():
+        try:
+            profiles.add_held_certificate(
+                current_user, level=Level(form.level.data),
+                obtained_on=form.obtained_on.data,
+                method=CertificateMethod(form.method.data),
+                region_limit=form.region_limit.data or None,
+                certificate_number=(form.certificate_number.data or "").strip() or None,
+                today=today_local(),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.obtained_on.errors = [*form.obtained_on.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(_("证书已添加。"), "success")
+            return redirect(url_for("account.edit_profile") + "#certificates")
+    return _render_profile(certificate_form=form), 422
+
+
+@bp.post("/held-certificates/<int:certificate_id>/delete")
+def delete_held_certificate(certificate_id):
+    return _delete_own(HeldCertificate, certificate_id, _("证书已删除。"), "#certificates")
+
+
+def _delete_own(model, record_id: int, message: str, anchor: str):
+    record = profiles.own_record_or_none(model, current_user, record_id)
+    if record is None:
+        abort(404)  # another candidate's row looks exactly like a missing one
+    if ConfirmForm().validate_on_submit():
+        profiles.delete_own_record(current_user, record)
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("account.edit_profile") + anchor)
+
+
+@bp.get("/eligibility")
+def eligibility():
+    today = today_local()
+    return render_template(
+        "account/eligibility.html",
+        verdicts=profiles.verdicts(current_user, today=today),
+        cutoff=profiles.eligibility_cutoff(today),
+        profile=current_user.profile,
+        has_periods=bool(current_user.employment_periods),
+    )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user, form.current_password.data, form.password.data
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.password.errors = [*form.password.errors, str(error)]
+        else:
+            db.session.commit()
+            # The token rotated: re-issue this browser's cookie, end all others.
+            login_user(current_user)
+            security.mark_authenticated()
+            flash(_("密码已修改。其他设备上的登录已退出。"), "success")
+            return redirect(url_for("account.overview"))
+    return render_template("account/change_password.html", form=form)
+
+
+@bp.post("/export")
+@security.require_recent_auth  # it holds the full resident ID, as the admin's reveal
+def export_my_data():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    data = profiles.export_data(current_user)
+    db.session.commit()
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    filename = f"my-data-{today_local().isoformat()}.json"
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

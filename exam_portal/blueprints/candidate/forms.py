@@ -1,0 +1,34 @@
+"""Forms for candidates' practice: starting a set, self-scoring, bookmarks."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DecimalField, HiddenField, SelectField, SelectMultipleField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from exam_portal.web.forms import BaseForm, finite_number
+from question_bank.practice import Mode
+
+
+class StartAttemptForm(BaseForm):
+    mode = HiddenField(validators=[DataRequired()])
+    count = SelectField(_l("题量"), coerce=int, validate_choice=False, validators=[Optional()])
+    chapters = SelectMultipleField(_l("章节"), option_widget=CheckboxInput(),
+                                   widget=ListWidget(prefix_label=False),
+                                   validate_choice=False)
+    variant = SelectField(_l("题型组合"), validate_choice=False, validators=[Optional()])
+    submit = SubmitField(_l("开始"))
+
+    def chosen_mode(self) -> Mode | None:
+        """A practice mode; an exam sitting is started from its registration only."""
+        mode = Mode(self.mode.data) if self.mode.data in Mode.__members__ else None
+        return mode if mode is not None and mode.is_practice else None
+
+
+class SelfScoreForm(BaseForm):
+    points = DecimalField(_l("自评分"), places=1,
+                          validators=[InputRequired(), finite_number, NumberRange(min=0, max=200)])
+    submit = SubmitField(_l("保存自评"))
+
+
+class BookmarkForm(BaseForm):
+    submit = SubmitField(_l("收藏"))

@@ -1,0 +1,177 @@
+"""Certificates: administrators issue, revoke and reissue; candidates see their own;
+anyone verifies one by its number and code (or the QR code's link)."""
+
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from exam_portal.blueprints.account.forms import ConfirmForm
+from exam_portal.blueprints.certificates.forms import RevokeForm
+from exam_portal.extensions import db, limiter
+from exam_portal.models.certificates import Certificate
+from exam_portal.models.sittings import ExamSession, Qualification
+from exam_portal.models.types import utcnow
+from exam_portal.services import ServiceError
+from exam_portal.services.certification import certificate_exports, certificate_pdf, certificates
+from exam_portal.services.platform import labels
+from exam_portal.services.platform.clock import LOCAL_ZONE
+from exam_portal.web import outcomes
+from exam_portal.web.forms import error_messages
+from exam_portal.web.pagination import page_argument
+
+bp = Blueprint("certificates", __name__)
+
+def _context() -> dict:
+    return {"level_labels": labels.LEVELS, "region_name": labels.region_name,
+            "local_zone": LOCAL_ZONE}
+
+
+# Anyone --------------------------------------------------------------------------------
+
+@bp.get("/verify")
+@limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_ADDRESS"])
+def verify():
+    number, code = request.args.get("n", "")[:40], request.args.get("c", "")[:60]
+    certificate = certificates.find(number, code) if number or code else None
+    return render_template("certificates/verify.html", number=number, code=code,
+                           asked=bool(number or code), certificate=certificate,
+                           signature_ok=certificate is not None
+                           and certificates.signature_valid(certificate), **_context())
+
+
+# Candidates ----------------------------------------------------------------------------
+
+@bp.get("/account/certificates")
+def my_certificates():
+    return render_template("certificates/mine.html",
+                           certificates=certificates.own_certificates(current_user),
+                           **_context())
+
+
+@bp.get("/account/certificates/<int:certificate_id>/certificate.pdf")
+def download_my_certificate(certificate_id):
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or certificate.candidate_id != current_user.id:
+        abort(404)  # another candidate's certificate is not even acknowledged
+    return _pdf(certificate)
+
+
+def _pdf(certificate: Certificate) -> Response:
+    return Response(certificate_pdf.render(certificate), mimetype="application/pdf",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{certificate.number}.pdf"'})
+
+
+# Administrators ------------------------------------------------------------------------
+
+@bp.get("/admin/certificates/<int:certificate_id>/certificate.pdf")
+def download_certificate(certificate_id):
+    return _pdf(db.get_or_404(Certificate, certificate_id))
+
+@bp.get("/admin/sessions/<int:session_id>/certificates")
+def session_certificates(session_id):
+    session = db.get_or_404(ExamSession, session_id)
+    rows = db.paginate(certificates.achieved_query(session), page=page_argument(),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    issued, numbers = certificates.issue_state(rows.items)
+    return render_template("certificates/session.html", session=session, rows=rows,
+                           issued=issued, numbers=numbers, form=ConfirmForm(), **_context())
+
+
+@bp.post("/admin/sessions/<int:session_id>/certificates/issue-all")
+def issue_all(session_id):
+    return _start_session_job(session_id, certificates.start_issuing)
+
+
+@bp.post("/admin/sessions/<int:session_id>/certificates/export")
+def export_pdfs(session_id):
+    return _start_session_job(session_id, certificate_exports.start_export)
+
+
+def _start_session_job(session_id: int, start) -> Response:
+    session = db.get_or_404(ExamSession, session_id)
+    back = redirect(url_for("certificates.session_certificates", session_id=session.id))
+    if not ConfirmForm().validate_on_submit():
+        flash(_("请求已过期，请重试。"), "danger")
+        return back
+    try:
+        job = start(session, current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return back
+    return redirect(url_for("jobs.job_detail", job_id=job.id))
+
+
+@bp.post("/admin/qualifications/<int:qualification_id>/certificate")
+def issue_certificate(qualification_id):
+    qualification = db.get_or_404(Qualification, qualification_id)
+    back = redirect(url_for("certificates.session_certificates",
+                            session_id=qualification.session_id))
+    if not ConfirmForm().validate_on_submit():
+        flash(_("请求已过期，请重试。"), "danger")
+        return back
+    return outcomes.commit_or_flash(
+        lambda: certificates.issue_for_qualification(qualification, current_user,
+                                                     now=utcnow()),
+        lambda certificate: _("证书已签发，编号 %(number)s。", number=certificate.number), back)
+
+
+@bp.get("/admin/certificates")
+def list_certificates():
+    search = request.args.get("q", "").strip()[:100]
+    page = db.paginate(certificates.search_query(search), page=page_argument(),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("certificates/list.html", page=page, search=search, **_context())
+
+
+@bp.get("/admin/certificates/<int:certificate_id>")
+def certificate_detail(certificate_id):
+    certificate = db.get_or_404(Certificate, certificate_id)
+    # The certificates issued in its place: a replaced one is reissued from its
+    # replacement, not again from here.
+    replaced_by = list(db.session.scalars(sa.select(Certificate).where(
+        Certificate.replaces_id == certificate.id).order_by(Certificate.id)))
+    return render_template("certificates/detail.html", certificate=certificate,
+                           signature_ok=certificates.signature_valid(certificate),
+                           replaced_by=replaced_by, form=RevokeForm(), **_context())
+
+
+@bp.post("/admin/certificates/<int:certificate_id>/revoke", defaults={"change": "revoke"})
+@bp.post("/admin/certificates/<int:certificate_id>/reissue", defaults={"change": "reissue"})
+def change_certificate(certificate_id, change):
+    certificate = db.get_or_404(Certificate, certificate_id)
+    back = redirect(url_for("certificates.certificate_detail", certificate_id=certificate.id))
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        for message in error_messages(form) or [_("请求已过期，请重试。")]:
+            flash(message, "danger")
+        return back
+    try:
+        if change == "revoke":
+            certificates.revoke(certificate, form.reason.data, current_user, now=utcnow())
+            target, message = certificate, _("证书已吊销。")
+        else:
+            target = certificates.reissue(certificate, form.reason.data, current_user,
+                                          now=utcnow())
+            message = _("已重新签发，新编号 %(number)s；原证书已吊销。", number=target.number)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return back
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("certificates.certificate_detail", certificate_id=target.id))
+

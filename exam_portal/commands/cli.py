@@ -1,0 +1,294 @@
+"""Command-line tools: `flask --app exam_portal demo|users|audit|mail ...`."""
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from exam_portal.extensions import db, no_write_lock
+from exam_portal.models.accounts import Role
+from exam_portal.models.types import utcnow
+from exam_portal.services import ServiceError
+from exam_portal.services.accounts import accounts
+from exam_portal.services.item_bank import importing
+from exam_portal.services.platform import audit, audit_checkpoints, mail_delivery
+
+demo_cli = AppGroup("demo", help="Demonstration data.")
+users_cli = AppGroup("users", help="Manage accounts.")
+audit_cli = AppGroup("audit", help="The audit log.")
+bank_cli = AppGroup("bank", help="The item bank: import and export.")
+attempts_cli = AppGroup("attempts", help="Practice and mock attempts.")
+jobs_cli = AppGroup("jobs", help="Background jobs (results of a session).")
+mail_cli = AppGroup("mail", help="The outbox: deliver queued mail, see how delivery goes.")
+
+
+@demo_cli.command("seed")
+def seed_demo():
+    """Create the demo accounts and profiles (safe to run again)."""
+    from exam_portal.commands import demo
+
+    created = demo.seed()
+    db.session.commit()
+    click.echo(f"demo data ready ({created} new accounts)")
+    bank = demo.seed_bank()
+    db.session.commit()
+    click.echo("demo item bank: {create} new, {update} updated, {unchanged} unchanged, "
+               "{approved} approved".format(**bank))
+    if bank["kept"]:
+        click.echo(f"  {bank['kept']} demo items left as they are: a trainer is revising them")
+    if demo.seed_session(utcnow()):
+        db.session.commit()
+        click.echo(f"demo exam session open for registration: {demo.DEMO_SESSION_NAME}")
+    if demo.seed_exam_in_progress(utcnow()):
+        db.session.commit()
+        click.echo(f"demo online exam in progress: {demo.DEMO_EXAM_NAME} (assistant@ and "
+                   "intermediate@ may sit it; trainers mark under 阅卷)")
+    if demo.seed_training(utcnow()):
+        db.session.commit()
+        click.echo(f"demo training programme: {demo.DEMO_PROGRAMME_NAME} (intermediate@ has "
+                   "completed it; administrators issue under 培训项目)")
+    key_id = demo.ensure_signing_key(current_app)
+    if key_id:
+        click.echo(f"development certificate signing key {key_id} written to the instance "
+                   "folder (set CERT_SIGNING_KEYS in production)")
+    for login in demo.DEMO_LOGINS:
+        click.echo(f"  {login.role:<9} {login.email:<32} {login.password}  {login.note}")
+
+
+@users_cli.command("create-admin")
+@click.argument("email")
+@click.password_option(help="The new administrator's password (prompted if omitted).")
+def create_admin(email, password):
+    """Create an administrator account."""
+    try:
+        accounts.create_staff(email, password, Role.ADMIN, actor=None)
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"administrator {accounts.normalise_email(email)} created")
+
+
+@users_cli.command("purge-sign-ups")
+def purge_sign_ups():
+    """Delete sign-up requests whose links have expired (for cron, daily)."""
+    purged = accounts.purge_sign_up_requests(utcnow())
+    db.session.commit()
+    click.echo(f"{purged} expired sign-up requests deleted")
+
+
+@mail_cli.command("deliver")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many.")
+def deliver_mail(limit):
+    """Send the mail that is due, retrying failures with back-off (for cron, every
+    minute; safe to run alongside the portal and other deliverers)."""
+    report = mail_delivery.deliver(limit=limit)
+    click.echo(f"{report.sent} sent, {report.failed} to retry, {report.given_up} given up, "
+               f"{report.skipped} with nothing to send")
+
+
+@mail_cli.command("status")
+@click.option("--failures", default=20, show_default=True, help="How many failures to list.")
+def mail_status(failures):
+    """Count the outbox by state and list the latest failures (address, attempts and
+    error; never the text, which may hold a reset link)."""
+    for status, count in mail_delivery.status_counts().items():
+        click.echo(f"{status.value} {count}")
+    for row in mail_delivery.recent_failures(failures):
+        click.echo(f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} UTC {row.to_address} "
+                   f"{row.status.value} after {row.attempts} attempts: {row.last_error}")
+
+
+@audit_cli.command("verify")
+@click.option("--checkpoints", "folder", metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also check every signed checkpoint in DIR (audit-checkpoint-*.json): "
+                   "the log must still hold as many events as each counted, the last of "
+                   "them the one it signed.")
+def verify_audit(folder):
+    """Check the audit log's hash chain; with --checkpoints DIR, also that the log still
+    extends every checkpoint there (none of its newest events removed, nothing
+    rewritten, every checkpoint genuine). Exit 1 on any of these."""
+    if folder is None:
+        with no_write_lock():
+            report = audit.verify_chain()
+        _echo_chain(report)
+        if not report.is_intact:
+            raise SystemExit(1)
+        click.echo("(a chain whose newest events were removed verifies too: check it "
+                   "against the signed checkpoints with --checkpoints DIR)")
+        return
+    try:
+        checked = audit_checkpoints.check_folder(folder)
+    except audit_checkpoints.CheckpointError as error:
+        raise click.ClickException(str(error)) from error
+    _echo_chain(checked.chain)
+    for verdict in checked.failures:
+        click.echo(f"checkpoint {verdict.entry.path.name}: {verdict.status}: {verdict.reason}",
+                   err=True)
+    if checked.failures:
+        click.echo(f"{len(checked.failures)} of {len(checked.verdicts)} checkpoints fail: "
+                   "the log was cut short or rewritten, or a checkpoint is not genuine",
+                   err=True)
+    else:
+        newest = checked.verdicts[-1].entry
+        click.echo(f"all {len(checked.verdicts)} checkpoints are extended (newest: "
+                   f"{newest.checkpoint.events} events, {newest.path.name})")
+    if checked.failures or not checked.chain.is_intact:
+        raise SystemExit(1)
+
+
+def _echo_chain(report) -> None:
+    if report.is_intact:
+        click.echo(f"audit log intact: {report.count} events, head {report.head_hash}")
+    else:
+        click.echo(f"audit log BROKEN at event {report.broken_at}: {report.reason} "
+                   f"({report.count} events read)", err=True)
+
+
+@audit_cli.command("checkpoint")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+def checkpoint_audit(folder):
+    """Write a signed checkpoint of the audit log (its event count and head hash, the
+    time, an Ed25519 signature by the first AUDIT_CHECKPOINT_KEYS key) into FOLDER
+    (default AUDIT_CHECKPOINT_DIR), as a new file only its owner can read. Refuses, and
+    exits 1, if the chain is broken or no longer extends the newest checkpoint there.
+    Meant for cron, e.g. every 15 minutes; keep FOLDER on storage apart from the
+    database and its administrators."""
+    try:
+        path, checkpoint = audit_checkpoints.write_checkpoint(folder, now=utcnow())
+    except audit_checkpoints.CheckpointError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"checkpoint written: {path} ({checkpoint.events} events, "
+               f"head {checkpoint.head_hash})")
+
+
+@audit_cli.command("new-key")
+@click.option("--kid", help="The key id (letters, digits, - and _). Default: audit-YYYYMMDD.")
+def new_checkpoint_key(kid):
+    """Print a new Ed25519 key for checkpoints as two settings: AUDIT_CHECKPOINT_KEYS, the
+    secret, only where checkpoints are written (to rotate, put the new key first and keep
+    the old one after it), and AUDIT_CHECKPOINT_PUBLIC_KEYS, for machines that only
+    verify."""
+    from question_bank import audit_checkpoints as checkpoints
+    from question_bank import certificates as signing
+
+    key_id = kid or f"audit-{utcnow():%Y%m%d}"
+    if not checkpoints.is_key_id(key_id):
+        raise click.ClickException("--kid: letters, digits, - and _ only (at most 64)")
+    seed = signing.new_key_seed()
+    public = {key_id: signing.public_key_bytes(signing.private_key(seed))}
+    click.echo(f"AUDIT_CHECKPOINT_KEYS={key_id}:{seed}")
+    click.echo(f"AUDIT_CHECKPOINT_PUBLIC_KEYS={checkpoints.public_keys_setting(public)}")
+
+
+@audit_cli.command("public-keys")
+def checkpoint_public_keys():
+    """Print the public parts of the configured checkpoint keys as the setting
+    AUDIT_CHECKPOINT_PUBLIC_KEYS, for a machine that checks checkpoints but must not be
+    able to sign them."""
+    from question_bank import audit_checkpoints as checkpoints
+
+    keys = audit_checkpoints.public_keys()
+    if not keys:
+        raise click.ClickException("no checkpoint keys are configured")
+    click.echo(f"AUDIT_CHECKPOINT_PUBLIC_KEYS={checkpoints.public_keys_setting(keys)}")
+
+
+@bank_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "author_email", required=True, help="Email of the trainer who imports.")
+@click.option("--dry-run", is_flag=True, help="Only show what would change.")
+def import_bank(path, author_email, dry_run):
+    """Import items from an XLSX, CSV or JSON file of any size: all or nothing."""
+    from pathlib import Path
+
+    from flask_babel import gettext
+
+    author = accounts.find_by_email(author_email)
+    if author is None or author.role not in (Role.TRAINER, Role.ADMIN):
+        raise click.ClickException(f"{author_email} is not a trainer or administrator account")
+    from question_bank.formats import limits
+
+    data = Path(path).read_bytes()
+    try:
+        # Reading a large file takes seconds: hold no write lock meanwhile (SQLite has
+        # one for the whole database), so the portal's writers do not wait for it.
+        with no_write_lock():
+            records = importing.read_file(path, data, max_items=None,
+                                          caps=limits.COMMAND_LINE)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    plan = importing.plan_import(records)
+    for row in plan.errors[:200]:
+        for problem in row.problems:
+            click.echo(f"item {row.record.location} [{problem.field}]: {problem.render(gettext)}",
+                       err=True)
+    counts = {action.value: plan.count(action) for action in importing.Action}
+    click.echo("create {create}, update {update}, unchanged {unchanged}, "
+               "errors {error}".format(**counts))
+    if plan.errors:
+        raise click.ClickException("nothing was imported: fix the errors above")
+    if dry_run:
+        return
+    importing.apply_import(plan, author, filename=Path(path).name)
+    db.session.commit()
+    if plan.count(importing.Action.CREATE) >= 10_000:
+        importing.refresh_statistics()
+    click.echo("imported")
+
+
+@bank_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--subject", help="Only this subject, e.g. LAW_MID.")
+def export_bank(path, subject):
+    """Export the newest version of every item to an XLSX, CSV or JSON file."""
+    from pathlib import Path
+
+    try:
+        data, refused = importing.export_items(Path(path).suffix.lower(), subject=subject)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    Path(path).write_bytes(data)
+    for external_id, problem in refused:
+        click.echo(f"left out {external_id or '(no external id)'}: {problem.render()}", err=True)
+    click.echo(f"exported to {path} ({len(refused)} items left out)")
+
+
+@attempts_cli.command("expire")
+def expire_attempts():
+    """Hand in every attempt past its deadline and grace with the answers saved (for cron;
+    safe to run again and alongside the portal)."""
+    from exam_portal.models.attempts import EndedBy
+    from exam_portal.models.types import utcnow
+    from exam_portal.services.delivery import practice
+
+    now = utcnow()
+    finalised = 0
+    for attempt_id in practice.overdue_attempt_ids(now=now):
+        # One transaction each: a long backlog never holds locks for long, and an
+        # attempt a candidate or another sweeper closes first is simply skipped.
+        finalised += practice.finalise(attempt_id, now=now, ended_by=EndedBy.DEADLINE)
+        db.session.commit()
+    click.echo(f"{finalised} overdue attempts handed in")
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def jobs_worker(burst):
+    """Run queued jobs from Redis (JOB_RUNNER=rq, the default when REDIS_URL is set)."""
+    from exam_portal.services.platform import jobs
+
+    if current_app.config["JOB_RUNNER"] != "rq":
+        raise click.ClickException("JOB_RUNNER is not rq: jobs run inside the portal itself.")
+    jobs.work(current_app._get_current_object(), burst=burst)
+
+
+def register_commands(app: Flask) -> None:
+    from exam_portal.commands.backup import backup_cli
+    from exam_portal.commands.certificates import certificates_cli
+
+    for group in (demo_cli, users_cli, audit_cli, bank_cli, attempts_cli, jobs_cli, mail_cli,
+                  certificates_cli, backup_cli):
+        app.cli.add_command(group)

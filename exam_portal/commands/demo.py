@@ -1,0 +1,333 @@
+"""Demo accounts and profiles that show each eligibility outcome, and the demo item bank."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from importlib import resources
+
+import sqlalchemy as sa
+
+from exam_portal.extensions import db
+from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate, Role, User
+from exam_portal.models.bank import Item
+from exam_portal.services.accounts import accounts, profiles
+from exam_portal.services.item_bank import authoring, importing
+from exam_portal.services.platform import audit
+from exam_portal.services.platform.clock import LOCAL_ZONE, today_local
+from question_bank.levels import CertificateMethod, Education, Level
+from question_bank.resident_id import check_character
+from question_bank.workflow import ItemStatus
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+    note: str
+
+
+ADMIN_PASSWORD = "Demo-Admin-2026!"  # noqa: S105 - published demo credentials
+TRAINER_PASSWORD = "Demo-Trainer-2026!"  # noqa: S105
+CANDIDATE_PASSWORD = "Demo-Candidate-2026!"  # noqa: S105
+
+DEMO_LOGINS = (
+    DemoLogin("admin", "admin@demo.example.com", ADMIN_PASSWORD, "administrator"),
+    DemoLogin("trainer", "trainer1@demo.example.com", TRAINER_PASSWORD, "trainer"),
+    DemoLogin("trainer", "trainer2@demo.example.com", TRAINER_PASSWORD, "trainer"),
+    DemoLogin("candidate", "assistant@demo.example.com", CANDIDATE_PASSWORD,
+              "eligible for 助理社会工作师 only"),
+    DemoLogin("candidate", "intermediate@demo.example.com", CANDIDATE_PASSWORD,
+              "eligible for 助理 and 社会工作师"),
+    DemoLogin("candidate", "none@demo.example.com", CANDIDATE_PASSWORD,
+              "eligible for nothing yet (shows the shortfall)"),
+    DemoLogin("candidate", "regional@demo.example.com", CANDIDATE_PASSWORD,
+              "holds a regional-line 社会工作师 certificate (高级 only in 西藏)"),
+)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _demo_id(region: str, birth: date, sequence: int) -> str:
+    first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return first17 + check_character(first17)
+
+
+def _candidate_plans(cutoff: date) -> dict:
+    """Profiles chosen relative to the cutoff so each verdict holds when seeded."""
+    return {
+        "assistant@demo.example.com": {
+            "profile": ("李晓雨", _demo_id("110105", date(2002, 3, 14), 128),
+                        Education.BACHELOR, "社会工作", True,
+                        _years_before(cutoff, 2) - timedelta(days=180), True, "11"),
+            "periods": [],
+            "certificates": [],
+        },
+        "intermediate@demo.example.com": {
+            "profile": ("王建国", _demo_id("310104", date(1994, 8, 2), 317), Education.BACHELOR,
+                        "社会工作", True, _years_before(cutoff, 8), True, "31"),
+            "periods": [("上海市某社会工作服务中心", _years_before(cutoff, 8) + timedelta(days=30),
+                         None, True)],
+            "certificates": [(Level.ASSISTANT, _years_before(cutoff, 6), CertificateMethod.EXAM,
+                              None)],
+        },
+        "none@demo.example.com": {
+            "profile": ("赵敏", _demo_id("440106", date(2003, 11, 20), 242),
+                        Education.HIGH_SCHOOL, "普通高中", False,
+                        _years_before(cutoff, 5), True, "44"),
+            "periods": [("广州市某社区居委会", _years_before(cutoff, 3), None, True),
+                        ("某物流公司", _years_before(cutoff, 5), _years_before(cutoff, 3)
+                         - timedelta(days=1), False)],
+            "certificates": [],
+        },
+        "regional@demo.example.com": {
+            "profile": ("扎西卓玛", _demo_id("540102", date(1988, 5, 9), 426),
+                        Education.BACHELOR, "社会学", False, _years_before(cutoff, 15),
+                        True, "54"),
+            "periods": [("拉萨市某社会工作服务站", _years_before(cutoff, 14), None, True)],
+            "certificates": [
+                (Level.ASSISTANT, _years_before(cutoff, 11), CertificateMethod.EXAM, "54"),
+                (Level.INTERMEDIATE, _years_before(cutoff, 7), CertificateMethod.EXAM, "54"),
+            ],
+        },
+    }
+
+
+def seed() -> int:
+    """Create every demo account that does not exist yet; return how many were new."""
+    today = today_local()
+    cutoff = profiles.eligibility_cutoff(today)
+    plans = _candidate_plans(cutoff)
+    created = 0
+    for login in DEMO_LOGINS:
+        if db.session.scalar(sa.select(User.id).where(User.email == login.email)):
+            continue
+        role = Role(login.role)
+        # create_user, not create_staff: that one hashes with no transaction open, and
+        # this loop keeps every account in one transaction (a development seed).
+        user = accounts.create_user(login.email, login.password, role)
+        if role == Role.CANDIDATE:
+            _fill_candidate(user, plans[login.email], today)
+        else:
+            audit.record("admin.create_user", target=user, actor=None,
+                         details={"role": role.value})
+        user.locale = None
+        created += 1
+    return created
+
+
+def _fill_candidate(user: User, plan: dict, today: date) -> None:
+    name, resident_id, education, major, is_sw, graduated, full_time, region = plan["profile"]
+    profiles.save_profile(
+        user,
+        profiles.ProfileChanges(
+            real_name=name, resident_id=resident_id, id_consent=True, education=education,
+            major=major, is_social_work_major=is_sw, graduation_date=graduated,
+            is_full_time=full_time, region=region,
+        ),
+        today=today,
+    )
+    for employer, start, end, is_sw_work in plan["periods"]:
+        db.session.add(EmploymentPeriod(user_id=user.id, employer=employer, start_on=start,
+                                        end_on=end, is_social_work=is_sw_work))
+    for level, obtained, method, region_limit in plan["certificates"]:
+        db.session.add(HeldCertificate(user_id=user.id, level=level, obtained_on=obtained,
+                                       method=method, region_limit=region_limit))
+    db.session.flush()
+
+
+DEMO_AUTHOR = "trainer1@demo.example.com"
+DEMO_REVIEWER = "trainer2@demo.example.com"
+
+
+def seed_bank() -> dict[str, int]:
+    """Import the demo item bank as one trainer and approve it as another.
+
+    It goes through the same services trainers use and touches only the demo bank's own
+    items: those this run created, or updated because the shipped bank changed. A demo
+    item a trainer is revising (a draft, one under review or sent back) or has retired
+    is left as it is, and so is everything trainers wrote themselves. Running it again
+    changes nothing.
+    """
+    author = accounts.find_by_email(DEMO_AUTHOR)
+    reviewer = accounts.find_by_email(DEMO_REVIEWER)
+    totals = {"create": 0, "update": 0, "unchanged": 0, "approved": 0, "kept": 0}
+    folder = resources.files("question_bank") / "data" / "demo_bank"
+    entries = sorted(folder.iterdir(), key=lambda path: path.name) if folder.is_dir() else []
+    written: list[str] = []
+    for entry in entries:
+        if not entry.name.endswith(".json"):
+            continue
+        records = importing.read_file(entry.name, entry.read_bytes(), max_items=None)
+        plan, kept = _without_work_in_progress(importing.plan_import(records))
+        totals["kept"] += kept
+        if plan.errors:
+            first = plan.errors[0]
+            raise RuntimeError(f"demo bank {entry.name} item {first.record.location}: "
+                               + "; ".join(problem.render() for problem in first.problems))
+        for action, count in importing.apply_import(plan, author, filename=entry.name).items():
+            totals[action] += count
+        written += [row.record.external_id for row in plan.rows
+                    if row.action in (importing.Action.CREATE, importing.Action.UPDATE)]
+    if not written:
+        return totals
+    items = db.session.scalars(sa.select(Item).where(
+        Item.external_id.in_(written), Item.status.in_((ItemStatus.DRAFT, ItemStatus.REVIEW)))
+        .order_by(Item.id)).all()
+    for item in items:
+        if item.status is ItemStatus.DRAFT:
+            authoring.submit_item(item, author)
+    approved, _ = authoring.approve_items([item.id for item in items], reviewer,
+                                          "演示题库：内容与解析已核对。")
+    totals["approved"] = approved
+    return totals
+
+
+def _without_work_in_progress(plan: importing.ImportPlan) -> tuple[importing.ImportPlan, int]:
+    """The plan without the demo items trainers have taken over: one being revised (the
+    import would overwrite the draft in place, and the seed approve it) or withdrawn
+    (the import refuses a retired item)."""
+    rows = [row for row in plan.rows if row.item is None or row.item.status is
+            ItemStatus.PUBLISHED or row.action is importing.Action.UNCHANGED]
+    return importing.ImportPlan(rows), len(plan.rows) - len(rows)
+
+
+DEMO_SESSION_NAME = "社会工作者职业资格考试（演示批次）"
+
+
+def seed_session(now: datetime) -> bool:
+    """An exam session open for registration now, with the exam two months on, unless a
+    demo session exists; return whether one was created."""
+    from exam_portal.models.sittings import ExamSession, SessionMode, VerificationMode
+    from exam_portal.services.exam_sessions import sittings
+
+    if db.session.scalar(sa.select(ExamSession.id).where(
+            ExamSession.name == DEMO_SESSION_NAME)):
+        return False
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.example.com"))
+    exam = now + timedelta(days=60)
+    sittings.create_session(sittings.SessionFields(
+        year=exam.astimezone(LOCAL_ZONE).year, name=DEMO_SESSION_NAME,
+        levels=(Level.ASSISTANT, Level.INTERMEDIATE, Level.SENIOR),
+        registration_opens_at=now - timedelta(days=1),
+        registration_closes_at=now + timedelta(days=30),
+        exam_opens_at=exam, exam_closes_at=exam + timedelta(days=1),
+        mode=SessionMode.ONLINE, syllabus_version="2018",
+        law_cutoff=date(exam.year - 1, 12, 31), experience_cutoff=date(exam.year, 12, 31),
+        verification_mode=VerificationMode.BEFORE_EXAM), admin)
+    return True
+
+
+DEMO_EXAM_NAME = "社会工作者职业资格考试（演示：网上考试进行中）"
+
+
+def seed_exam_in_progress(now: datetime) -> bool:
+    """An online session whose exam is open now (for 30 days), with the 助理 and
+    社会工作师 demo candidates registered and verified, so that sitting a paper and then
+    marking its case analyses can be tried at once; return whether it was created."""
+    from exam_portal.models.sittings import ExamSession, SessionMode, VerificationMode
+    from exam_portal.services import ServiceError
+    from exam_portal.services.exam_sessions import sittings
+
+    if db.session.scalar(sa.select(ExamSession.id).where(ExamSession.name == DEMO_EXAM_NAME)):
+        return False
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.example.com"))
+    opens = now - timedelta(hours=1)
+    year = opens.astimezone(LOCAL_ZONE).year
+    session = sittings.create_session(sittings.SessionFields(
+        year=year, name=DEMO_EXAM_NAME, levels=(Level.ASSISTANT, Level.INTERMEDIATE),
+        registration_opens_at=now - timedelta(days=3),
+        registration_closes_at=now - timedelta(hours=2),
+        exam_opens_at=opens, exam_closes_at=now + timedelta(days=30),
+        mode=SessionMode.ONLINE, syllabus_version="2018", law_cutoff=date(year - 1, 12, 31),
+        # The demo profiles are drawn against the default cutoff: keep it.
+        experience_cutoff=profiles.eligibility_cutoff(today_local()),
+        verification_mode=VerificationMode.BEFORE_EXAM), admin)
+    registered = []
+    for email, level in (("assistant@demo.example.com", Level.ASSISTANT),
+                         ("intermediate@demo.example.com", Level.INTERMEDIATE)):
+        candidate = db.session.scalar(sa.select(User).where(User.email == email))
+        try:
+            registered.append(sittings.register(candidate, session, level, "11", declared=True,
+                                                now=now - timedelta(days=2)))
+        except ServiceError:
+            continue  # a profile edited since seeding: that candidate is left out
+    sittings.review(registered, verify=True, reason="", actor=admin, now=now)
+    return True
+
+
+def ensure_signing_key(app) -> str | None:
+    """In development without CERT_SIGNING_KEYS, write a development signing key into
+    the (git-ignored) instance folder and use it; return its key id if one was made."""
+    from pathlib import Path
+
+    from exam_portal.config import DEV_SIGNING_KEY_FILE
+    from question_bank.certificates import new_key_seed
+
+    if app.config.get("CERT_SIGNING_KEYS") or app.config["PRODUCTION"]:
+        return None
+    path = Path(app.instance_path) / DEV_SIGNING_KEY_FILE
+    key_id = f"dev-{today_local():%Y%m%d}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{key_id}:{new_key_seed()}\n", encoding="utf-8")
+    path.chmod(0o600)
+    app.config["CERT_SIGNING_KEYS"] = path.read_text(encoding="utf-8").strip()
+    return key_id
+
+
+DEMO_PROGRAMME_NAME = "综合能力（初级）模拟考试训练营（演示）"
+
+
+def seed_training(now: datetime) -> bool:
+    """A training programme (助理: two 综合能力（初级） and one 实务（初级） mock papers at
+    60 % or more), with mock papers handed in for two demo candidates: the 社会工作师
+    candidate has completed it (so a certificate can be issued at once), the 助理 one is
+    half-way; unless the programme exists. Return whether it was created."""
+    from exam_portal.models.training import TrainingProgramme
+    from exam_portal.services.certification import training
+    from question_bank.subjects import Subject
+    from question_bank.training import Requirement
+
+    if db.session.scalar(sa.select(TrainingProgramme.id).where(
+            TrainingProgramme.name == DEMO_PROGRAMME_NAME)):
+        return False
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.example.com"))
+    training.create_programme(training.ProgrammeFields(
+        name=DEMO_PROGRAMME_NAME, level=Level.ASSISTANT,
+        description="考前冲刺：综合能力（初级）两份、实务（初级）一份模拟试卷，"
+                    "得分率均不低于 60%。",
+        requirements=(Requirement(Subject.COMP_JR, 2, 60), Requirement(Subject.PRAC_JR, 1, 60))),
+        admin)
+    # Shares of items answered right (singles come first: 0.8 of the items is 68 %).
+    papers = {"intermediate@demo.example.com": ((Subject.COMP_JR, 0.9), (Subject.COMP_JR, 0.8),
+                                                (Subject.PRAC_JR, 0.85)),
+              "assistant@demo.example.com": ((Subject.COMP_JR, 0.85), (Subject.COMP_JR, 0.5))}
+    for email, plan in papers.items():
+        candidate = db.session.scalar(sa.select(User).where(User.email == email))
+        for days_ago, (subject, share) in enumerate(plan, start=1):
+            _sit_mock(candidate.id, subject, share, now - timedelta(days=10 - days_ago))
+    return True
+
+
+def _sit_mock(candidate_id: int, subject, share: float, started: datetime) -> None:
+    """Draw a mock paper, answer the first *share* of its items with the key and the
+    rest wrong, and hand it in an hour later (marked as any paper is)."""
+    from exam_portal.models.attempts import EndedBy, Response
+    from exam_portal.services.delivery import paper_cache, practice
+    from question_bank.practice import Mode
+
+    attempt = practice.start_attempt(candidate_id, subject, Mode.MOCK, now=started)
+    items = paper_cache.attempt_items(attempt.id)
+    right = int(len(items) * share)
+    for n, item in enumerate(items):
+        keys = sorted(paper_cache.content(item.item_version_id).keys)
+        wrong = sorted({"A", "B", "C", "D"} - set(keys))[:1]
+        db.session.add(Response(attempt_id=attempt.id, position=item.position,
+                                selected="".join(keys if n < right else wrong), seq=1,
+                                saved_at=started + timedelta(minutes=1)))
+    db.session.flush()
+    practice.finalise(attempt.id, now=started + timedelta(hours=1), ended_by=EndedBy.CANDIDATE)

@@ -1,0 +1,317 @@
+"""Authoring and review: items, versions and the DRAFT → REVIEW → PUBLISHED workflow."""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext
+from sqlalchemy.orm import contains_eager
+
+from exam_portal.extensions import db
+from exam_portal.models.bank import (
+    SEARCH_TABLE,
+    Item,
+    ItemLink,
+    ItemReview,
+    ItemVersion,
+    ReviewDecision,
+    content_hash,
+    version_columns,
+)
+from exam_portal.models.types import utcnow
+from exam_portal.services import ServiceError
+from exam_portal.services.item_bank import pools
+from exam_portal.services.platform import audit, text_search
+from question_bank import syllabus, workflow
+from question_bank.items import ItemContent, ItemType, Problem, validate
+from question_bank.subjects import Subject
+from question_bank.workflow import ItemStatus
+
+
+class InvalidItem(ServiceError):
+    """The content breaks item rules; `problems` lists each one."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(problem.render(gettext) for problem in problems))
+        self.problems = problems
+
+
+def content_problems(content: ItemContent) -> list[Problem]:
+    """Every reason *content* cannot be stored under the current syllabus."""
+    return validate(content) + syllabus.link_problems(content, syllabus.load())
+
+
+def create_item(content: ItemContent, author, *, external_id: str | None = None) -> Item:
+    """Create a DRAFT item with its first version."""
+    problems = content_problems(content)
+    if problems:
+        raise InvalidItem(problems)
+    item = Item(external_id=external_id, subject=content.subject, item_type=content.item_type,
+                status=ItemStatus.DRAFT, created_by_id=author.id)
+    db.session.add(item)
+    version = _new_version(item, content, author, number=1, status=ItemStatus.DRAFT)
+    item.current_version = version
+    db.session.flush()
+    return item
+
+
+def create_items(rows: list[tuple[str | None, ItemContent]], author) -> None:
+    """Create many DRAFT items at once (imports); every content must be valid already.
+
+    Bulk INSERTs instead of one unit of work per item: an import of 100,000 items
+    would otherwise spend minutes in per-object bookkeeping.
+    """
+    chapter_of = syllabus.load().chapter_of
+    now = utcnow()
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        # The trigram index takes new rows into its pending list and merges them in
+        # one go, instead of updating the index row by row.
+        db.session.execute(sa.text("SET LOCAL gin_pending_list_limit = '256MB'"))
+    for start in range(0, len(rows), _BULK_CHUNK):
+        chunk = rows[start:start + _BULK_CHUNK]
+        item_rows = [{"external_id": external_id, "subject": content.subject,
+                      "item_type": content.item_type, "status": ItemStatus.DRAFT,
+                      "created_by_id": author.id, "created_at": now, "updated_at": now}
+                     for external_id, content in chunk]
+        item_ids = _insert(Item, item_rows, postgresql)
+        versions, links = [], []
+        for item_id, (_, content) in zip(item_ids, chunk, strict=True):
+            columns, version_links = version_columns(content, chapter_of)
+            versions.append({**columns, "item_id": item_id, "number": 1,
+                             "status": ItemStatus.DRAFT, "author_id": author.id,
+                             "syllabus_version": syllabus.CURRENT_VERSION, "created_at": now})
+            links.append(version_links)
+        version_ids = _insert(ItemVersion, versions, postgresql)
+        db.session.execute(sa.insert(ItemLink), [
+            {"version_id": version_id, "code": code, "chapter_code": chapter}
+            for version_id, version_links in zip(version_ids, links, strict=True)
+            for code, chapter in version_links
+        ])
+        db.session.execute(sa.update(Item), [
+            {"id": item_id, "current_version_id": version_id}
+            for item_id, version_id in zip(item_ids, version_ids, strict=True)
+        ])
+
+
+def _insert(model, rows: list[dict], postgresql: bool) -> list[int]:
+    """Insert *rows*; return their new ids in order."""
+    if not postgresql:
+        return db.session.scalars(
+            sa.insert(model).returning(model.id, sort_by_parameter_order=True), rows).all()
+    # psycopg spends most of a multi-row INSERT … RETURNING parsing the huge statement;
+    # taking ids from the sequence first allows a plain pipelined executemany.
+    sequence = db.session.scalar(sa.select(sa.func.pg_get_serial_sequence(
+        model.__tablename__, "id")))
+    ids = db.session.scalars(sa.select(sa.func.nextval(sequence)).select_from(
+        sa.func.generate_series(1, len(rows)))).all()
+    db.session.execute(sa.insert(model), [{**row, "id": id_} for row, id_ in zip(
+        rows, ids, strict=True)])
+    return ids
+
+
+_BULK_CHUNK = 2000
+
+
+def _new_version(item, content, author, *, number, status) -> ItemVersion:
+    version = ItemVersion(item=item, number=number, status=status, author_id=author.id,
+                          syllabus_version=syllabus.CURRENT_VERSION)
+    version.set_content(content, syllabus.load().chapter_of)
+    if status is ItemStatus.REVIEW:
+        version.submitted_at = utcnow()
+    db.session.add(version)
+    return version
+
+
+def _lock(item: Item) -> None:
+    """Re-read *item* and its newest version under a row lock, so two trainers acting
+    on one item at the same moment act one after the other (PostgreSQL; SQLite
+    already serialises writers)."""
+    db.session.refresh(item, with_for_update=True)
+    if item.current_version is not None:
+        db.session.refresh(item.current_version, with_for_update=True)
+
+
+def revise_item(item: Item, content: ItemContent, author) -> ItemVersion:
+    """Change what an item says.
+
+    A draft (or a version still waiting for review) is changed in place; a published
+    item gets a new version pending review, and candidates keep the approved one.
+    """
+    _lock(item)
+    current = item.current_version
+    if item.status is ItemStatus.RETIRED:
+        raise ServiceError(gettext("这道题已经停用，不能修改。"))
+    if content.subject is not item.subject or content.item_type is not item.item_type:
+        raise ServiceError(gettext("不能修改题目的科目或题型；请新建题目。"))
+    problems = content_problems(content)
+    if problems:
+        raise InvalidItem(problems)
+    if current.status in workflow.EDITABLE:
+        current.set_content(content, syllabus.load().chapter_of)
+        current.author_id = author.id
+        version = current
+    else:
+        version = _new_version(item, content, author, number=current.number + 1,
+                               status=ItemStatus.REVIEW)
+        item.current_version = version
+        item.status = ItemStatus.REVIEW
+    db.session.flush()
+    return version
+
+
+def is_unchanged(item: Item, content: ItemContent) -> bool:
+    return item.current_version.content_hash == content_hash(content)
+
+
+def submit_item(item: Item, actor) -> None:
+    """Send the current draft for review."""
+    _lock(item)
+    problem = workflow.submit_problem(item.current_version.status)
+    if problem:
+        raise ServiceError(gettext(problem))
+    item.current_version.status = ItemStatus.REVIEW
+    item.current_version.submitted_at = utcnow()
+    item.status = ItemStatus.REVIEW
+    db.session.flush()
+
+
+def approve_item(item: Item, reviewer, comment: str, *, record: bool = True) -> None:
+    """Publish the version under review; the one published before is superseded."""
+    version = _reviewable(item, reviewer, comment, approving=True)
+    if item.published_version is not None:
+        item.published_version.status = ItemStatus.SUPERSEDED
+    version.status = ItemStatus.PUBLISHED
+    item.published_version = version
+    item.status = ItemStatus.PUBLISHED
+    db.session.add(ItemReview(version_id=version.id, reviewer_id=reviewer.id,
+                              decision=ReviewDecision.APPROVED, comment=comment.strip()))
+    pools.bank_changed(item.subject)
+    if record:
+        audit.record("item.approved", target=item, actor=reviewer,
+                     details={"version": version.number})
+    db.session.flush()
+
+
+def reject_item(item: Item, reviewer, reason: str) -> None:
+    """Send the version under review back to its author as a draft, with the reason."""
+    version = _reviewable(item, reviewer, reason, approving=False)
+    version.status = ItemStatus.DRAFT
+    item.status = ItemStatus.DRAFT
+    db.session.add(ItemReview(version_id=version.id, reviewer_id=reviewer.id,
+                              decision=ReviewDecision.REJECTED, comment=reason.strip()))
+    audit.record("item.rejected", target=item, actor=reviewer,
+                 details={"version": version.number})
+    db.session.flush()
+
+
+def _reviewable(item, reviewer, comment, *, approving) -> ItemVersion:
+    _lock(item)
+    version = item.current_version
+    problem = workflow.review_problem(version.status, author_id=version.author_id,
+                                      reviewer_id=reviewer.id, comment=comment,
+                                      approving=approving)
+    if problem:
+        raise ServiceError(gettext(problem))
+    return version
+
+
+def approve_items(item_ids: list[int], reviewer, comment: str) -> tuple[int, list[tuple]]:
+    """Approve several items; return how many, and (item, reason) for each refused one."""
+    approved, refused = [], []
+    items = db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)).order_by(Item.id))
+    for item in items:
+        try:
+            approve_item(item, reviewer, comment, record=False)
+        except ServiceError as error:
+            refused.append((item, str(error)))
+        else:
+            approved.append(item.id)
+    if approved:
+        # One audit event for the whole decision, naming every item it published.
+        audit.record("item.approved_in_bulk", actor=reviewer,
+                     details={"items": approved, "comment": comment.strip()[:500]})
+    return len(approved), refused
+
+
+def retire_item(item: Item, actor) -> None:
+    """Withdraw an item: no candidate gets it any more; its history stays."""
+    _lock(item)
+    problem = workflow.retire_problem(item.status)
+    if problem:
+        raise ServiceError(gettext(problem))
+    item.status = ItemStatus.RETIRED
+    if item.published_version is not None:
+        item.published_version.status = ItemStatus.RETIRED
+    item.published_version = None
+    pools.bank_changed(item.subject)
+    audit.record("item.retired", target=item, actor=actor)
+    db.session.flush()
+
+
+def published_content(item: Item) -> ItemContent | None:
+    """What candidates get for *item*: only an approved version, never a draft."""
+    if item.published_version is None:
+        return None
+    return item.published_version.to_domain()
+
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    """The trainers' list filters; empty values filter nothing."""
+
+    subject: Subject | None = None
+    item_type: ItemType | None = None
+    status: ItemStatus | None = None
+    difficulty: int | None = None
+    chapter: str | None = None
+    text: str | None = None
+
+    def item_conditions(self) -> list:
+        conditions = []
+        if self.subject:
+            conditions.append(Item.subject == self.subject)
+        if self.item_type:
+            conditions.append(Item.item_type == self.item_type)
+        if self.status:
+            conditions.append(Item.status == self.status)
+        return conditions
+
+    def version_conditions(self) -> list:
+        conditions = []
+        if self.difficulty:
+            conditions.append(ItemVersion.difficulty == self.difficulty)
+        if self.chapter:
+            conditions.append(ItemVersion.chapter_code == self.chapter)
+        if self.text:
+            conditions.append(_text_match(self.text))
+        return conditions
+
+
+def item_query(filters: ItemFilters):
+    """Items, newest first, with their newest version loaded, matching *filters*."""
+    return (sa.select(Item).join(ItemVersion, Item.current_version_id == ItemVersion.id)
+            .where(*filters.item_conditions(), *filters.version_conditions())
+            .options(contains_eager(Item.current_version))
+            .order_by(Item.id.desc()))
+
+
+def count_items(filters: ItemFilters) -> int:
+    """How many items match; without version filters only the items table is read."""
+    version_conditions = filters.version_conditions()
+    query = sa.select(sa.func.count(Item.id)).where(*filters.item_conditions())
+    if version_conditions:
+        query = query.join(ItemVersion, Item.current_version_id == ItemVersion.id) \
+            .where(*version_conditions)
+    return db.session.scalar(query)
+
+
+def _text_match(text: str):
+    if db.session.get_bind().dialect.name == "sqlite" and len(text) >= 3:
+        # The FTS5 trigram index finds any substring of three characters or more.
+        phrase = '"' + text.replace('"', '""') + '"'
+        matches = (sa.select(sa.literal_column("rowid")).select_from(sa.table(SEARCH_TABLE))
+                   .where(sa.text(f"{SEARCH_TABLE} MATCH :phrase").bindparams(phrase=phrase)))
+        return ItemVersion.id.in_(matches)
+    # PostgreSQL serves this LIKE from its pg_trgm index; short SQLite searches scan.
+    return text_search.contains(ItemVersion.search_text, text, ignore_case=False)

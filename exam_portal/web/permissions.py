@@ -1,0 +1,169 @@
+"""Who may call which endpoint: one declared table, enforced for every request.
+
+An endpoint missing from the table is refused (fail closed), and a test walks
+`app.url_map` against this table for every role.
+"""
+
+from flask import abort, request
+from flask_login import current_user
+
+from exam_portal.extensions import login_manager
+from exam_portal.models.accounts import Role
+
+ANYONE = "anyone"
+SIGNED_IN = frozenset(Role)
+CANDIDATE = frozenset({Role.CANDIDATE})
+ADMIN = frozenset({Role.ADMIN})
+STAFF = frozenset({Role.TRAINER, Role.ADMIN})
+
+ACCESS: dict[str, str | frozenset[Role]] = {
+    "static": ANYONE,
+    "main.index": ANYONE,
+    "main.healthz": ANYONE,
+    "main.set_language": ANYONE,
+    "certificates.verify": ANYONE,
+    "certificates.my_certificates": CANDIDATE,
+    "certificates.download_my_certificate": CANDIDATE,
+    "certificates.download_certificate": ADMIN,
+    "certificates.session_certificates": ADMIN,
+    "certificates.issue_certificate": ADMIN,
+    "certificates.issue_all": ADMIN,
+    "certificates.export_pdfs": ADMIN,
+    "certificates.list_certificates": ADMIN,
+    "certificates.certificate_detail": ADMIN,
+    "certificates.change_certificate": ADMIN,
+    "certificates.published_keys": ANYONE,
+    "certificates.download_my_credential": CANDIDATE,
+    "certificates.download_credential": ADMIN,
+    "training.list_programmes": ADMIN,
+    "training.create_programme": ADMIN,
+    "training.edit_programme": ADMIN,
+    "training.set_programme_active": ADMIN,
+    "training.programme_detail": ADMIN,
+    "training.issue_certificate": ADMIN,
+    "training.issue_all": ADMIN,
+    "auth.sign_up": ANYONE,
+    "auth.sign_up_sent": ANYONE,
+    "auth.confirm_sign_up": ANYONE,
+    "auth.login": ANYONE,
+    "auth.forgot_password": ANYONE,
+    "auth.reset_password": ANYONE,
+    "auth.logout": SIGNED_IN,
+    "auth.reauthenticate": SIGNED_IN,
+    "account.overview": SIGNED_IN,
+    "account.change_password": SIGNED_IN,
+    "account.export_my_data": SIGNED_IN,
+    "account.edit_profile": CANDIDATE,
+    "account.add_employment_period": CANDIDATE,
+    "account.delete_employment_period": CANDIDATE,
+    "account.add_held_certificate": CANDIDATE,
+    "account.delete_held_certificate": CANDIDATE,
+    "account.eligibility": CANDIDATE,
+    "candidate.dashboard": CANDIDATE,
+    "candidate.choose_practice": CANDIDATE,
+    "candidate.start_attempt": CANDIDATE,
+    "candidate.list_attempts": CANDIDATE,
+    "candidate.take_attempt": CANDIDATE,
+    "candidate.attempt_paper": CANDIDATE,
+    "candidate.open_attempt": CANDIDATE,
+    "candidate.save_response": CANDIDATE,
+    "candidate.check_response": CANDIDATE,
+    "candidate.self_score": CANDIDATE,
+    "candidate.bookmark_item": CANDIDATE,
+    "candidate.attempt_clock": CANDIDATE,
+    "candidate.submit_attempt": CANDIDATE,
+    "candidate.result": CANDIDATE,
+    "candidate.wrong_answers": CANDIDATE,
+    "candidate.bookmarks": CANDIDATE,
+    "candidate.delete_bookmark": CANDIDATE,
+    "authoring.list_items": STAFF,
+    "authoring.item_detail": STAFF,
+    "authoring.create_item": STAFF,
+    "authoring.edit_item": STAFF,
+    "authoring.preview_item": STAFF,
+    "authoring.submit_item": STAFF,
+    "authoring.review_item": STAFF,
+    "authoring.approve_items": STAFF,
+    "authoring.retire_item": STAFF,
+    "authoring.import_items": STAFF,
+    "authoring.confirm_import": STAFF,
+    "authoring.import_template": STAFF,
+    "authoring.export_items": STAFF,
+    "admin.list_users": ADMIN,
+    "admin.create_user": ADMIN,
+    "admin.user_detail": ADMIN,
+    "admin.set_role": ADMIN,
+    "admin.set_active": ADMIN,
+    "admin.reveal_resident_id": ADMIN,
+    "admin.audit_log": ADMIN,
+    "sittings.list_sessions": ADMIN,
+    "sittings.create_session": ADMIN,
+    "sittings.edit_session": ADMIN,
+    "sittings.session_detail": ADMIN,
+    "sittings.set_pass_line": ADMIN,
+    "sittings.remove_pass_line": ADMIN,
+    "sittings.registrations": ADMIN,
+    "sittings.session_results": ADMIN,
+    "sittings.session_sittings": ADMIN,
+    "sittings.change_sitting": ADMIN,
+    "sittings.import_scores": ADMIN,
+    "sittings.confirm_score_import": ADMIN,
+    "sittings.score_template": ADMIN,
+    "sittings.correct_score": ADMIN,
+    "sittings.senior_reviews": ADMIN,
+    "sittings.record_senior_review": ADMIN,
+    "sittings.compute_results": ADMIN,
+    "sittings.publish_results": ADMIN,
+    "marking.queue": STAFF,
+    "marking.next_answer": STAFF,
+    "marking.next_after": STAFF,
+    "marking.mark_answer": STAFF,
+    "marking.release_mark": STAFF,
+    "marking.session_progress": STAFF,
+    "jobs.list_jobs": ADMIN,
+    "jobs.job_detail": ADMIN,
+    "jobs.job_progress": ADMIN,
+    "jobs.download_job_file": ADMIN,
+    "sittings.review_registrations": ADMIN,
+    "sittings.my_exams": CANDIDATE,
+    "sittings.register": CANDIDATE,
+    "sittings.withdraw_registration": CANDIDATE,
+    "sittings.admission_ticket": CANDIDATE,
+    "sittings.score_report": CANDIDATE,
+    "sittings.start_sitting": CANDIDATE,
+}
+
+
+def allowed(endpoint: str | None, role: Role | None) -> bool | None:
+    """Return True/False for a role (None = anonymous); None if sign-in is needed."""
+    rule = ACCESS.get(endpoint or "")
+    if rule is None:
+        return False
+    if rule == ANYONE:
+        return True
+    if role is None:
+        return None
+    return role in rule
+
+
+def enforce_access():
+    """before_request hook: refuse what the table does not allow."""
+    if request.endpoint is None:
+        return None  # no route matched: the 404/405 handlers answer
+    return check_access()
+
+
+def check_access():
+    """Refuse the request if the table does not allow the current user this endpoint."""
+    role = current_user.role if current_user.is_authenticated else None
+    verdict = allowed(request.endpoint, role)
+    if verdict is None:
+        return login_manager.unauthorized()
+    if not verdict:
+        from exam_portal.extensions import db
+        from exam_portal.services.platform import audit
+
+        audit.record("authz.denied", details={"endpoint": request.endpoint})
+        db.session.commit()
+        abort(403)
+    return None
