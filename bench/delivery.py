@@ -241,16 +241,16 @@ def start_mock(url: str) -> dict:
     from exam_portal.extensions import db
     from exam_portal.models.types import utcnow
     from exam_portal.services.accounts import accounts
-    from exam_portal.services.delivery import practice
+    from exam_portal.services.delivery import attempts, pages
     from question_bank.practice import Mode
 
     email = f"candidate-{uuid.uuid4().hex[:8]}@bench.example.com"
     app = portal_app(url)
     with app.app_context():
         user = accounts.create_user(email, PASSWORD)
-        attempt = practice.start_attempt(user.id, SUBJECT, Mode.MOCK, now=utcnow())
+        attempt = attempts.start_attempt(user.id, SUBJECT, Mode.MOCK, now=utcnow())
         db.session.commit()
-        state = practice.open_attempt(attempt, now=utcnow())
+        state = pages.open_attempt(attempt, now=utcnow())
         db.session.commit()
         found = {"email": email, "attempt_id": attempt.id, "device": state["device"],
                  "items": len(attempt.items), "deadline": attempt.deadline_at.isoformat()}
@@ -379,9 +379,9 @@ PROFILE_GROUPS = [
     ("db: BEGIN IMMEDIATE", lambda f: "_begin_immediate" in f),
     ("user loader (flask_login)", lambda f: "_load_user" in f),
     ("CSRF check (flask_wtf)", lambda f: "csrf.py" in f and "protect" in f),
-    ("practice.save_response", lambda f: "save_response (exam_portal/services" in f),
+    ("responses.save_response", lambda f: "save_response (exam_portal/services" in f),
     ("  paper_cache.layout", lambda f: "layout (exam_portal/services/paper_cache" in f),
-    ("  practice._upsert (build + run)", lambda f: "_upsert (" in f),
+    ("  responses._upsert (build + run)", lambda f: "_upsert (" in f),
     ("  SQL compilation", lambda f: "_compiler (" in f or "compile (" in f
      and "sqlalchemy" in f),
     ("take_attempt view", lambda f: "take_attempt (" in f),
@@ -520,7 +520,7 @@ def assembly_benchmarks(url: str, args, report: dict) -> None:
     from exam_portal.extensions import db
     from exam_portal.models.types import utcnow
     from exam_portal.services.accounts import accounts
-    from exam_portal.services.delivery import paper_cache, practice
+    from exam_portal.services.delivery import attempts, paper_cache
     from exam_portal.services.item_bank import pools
     from question_bank import specs
     from question_bank.assembly import assemble
@@ -559,11 +559,11 @@ def assembly_benchmarks(url: str, args, report: dict) -> None:
 
         def service():
             # What start_attempt reads and computes per MOCK draw before it writes.
-            practice.open_mock(candidate.id, SUBJECT)
+            attempts.open_mock(candidate.id, SUBJECT)
             warm = pools.current_pool(SUBJECT, None)
             assert warm is cached
             seen = frozenset(warm.by_item[item_id].version_id for item_id in
-                             practice.seen_item_ids(candidate.id, SUBJECT)
+                             attempts.seen_item_ids(candidate.id, SUBJECT)
                              if item_id in warm.by_item)
             paper = assemble(spec, warm.pool, random.Random(rng.getrandbits(62)), seen=seen,
                              chapter_weights=spec.weights, strict=True, match_points=True,
@@ -573,7 +573,7 @@ def assembly_benchmarks(url: str, args, report: dict) -> None:
             db.session.commit()
 
         def whole():
-            attempt = practice.start_attempt(candidate.id, SUBJECT, Mode.MOCK, now=utcnow())
+            attempt = attempts.start_attempt(candidate.id, SUBJECT, Mode.MOCK, now=utcnow())
             assert len(attempt.items) == 80
             db.session.rollback()
 

@@ -15,10 +15,15 @@ def create_app(test_config=None):
         app.config.update(test_config)
     finish_config(app)
 
+    # The composition root: the one place that knows every layer.
     from exam_portal import blueprints, commands
+    from exam_portal.services import wiring
+    from exam_portal.services.accounts import login_throttle
     from exam_portal.web import errors, logs, setup
 
+    login_throttle.check_settings(app.config)
     logs.configure(app)
+    wiring.connect()
     setup.register_extensions(app)
     blueprints.register(app)
     setup.trust_proxies(app)

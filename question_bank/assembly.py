@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from .allocation import allocate
 from .errors import QuotaNotMet
 from .items import OPTION_COUNTS, ItemType
 from .specs import ExamSpec, Section
@@ -197,34 +198,3 @@ def _sample(entries: list[PoolItem], count: int, rng: random.Random,
     sample = rng.sample(entries, size)
     sample.sort(key=lambda entry: avoided.get(entry.version_id, -1))
     return sample[:count]
-
-
-def allocate(count: int, weights: Mapping[str, float], available: Mapping[str, int]) -> dict:
-    """Split *count* over chapters in proportion to *weights*, never above what is available.
-
-    Largest remainder first; what a full chapter cannot take goes to the others, and
-    chapters of weight 0 are used only when the weighted ones are full.
-    """
-    quotas = dict.fromkeys(weights, 0)
-    remaining = count
-    for use_unweighted in (False, True):
-        open_chapters = [c for c in weights if available[c] > quotas[c]
-                         and (use_unweighted or weights[c] > 0)]
-        while remaining > 0 and open_chapters:
-            weight = {c: weights[c] if weights[c] > 0 else 1 for c in open_chapters}
-            total = sum(weight.values())
-            shares = {c: remaining * weight[c] / total for c in open_chapters}
-            granted = 0
-            for chapter in open_chapters:
-                take = min(int(shares[chapter]), available[chapter] - quotas[chapter])
-                quotas[chapter] += take
-                granted += take
-            remaining -= granted
-            for chapter in sorted(open_chapters, key=lambda c: (-(shares[c] % 1), c)):
-                if remaining == 0:
-                    break
-                if quotas[chapter] < available[chapter]:
-                    quotas[chapter] += 1
-                    remaining -= 1
-            open_chapters = [c for c in open_chapters if quotas[c] < available[c]]
-    return quotas

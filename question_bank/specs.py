@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from importlib import resources
 
+from .allocation import allocate
 from .items import ItemType
 from .subjects import Subject
 
@@ -84,8 +85,6 @@ def practice_spec(spec: ExamSpec, count: int) -> ExamSpec:
     """A shorter set built like *spec*: *count* items split over its sections in
     proportion to their counts (largest remainder), each section at its own points.
     A section may get none; it still takes items another section cannot fill."""
-    from .assembly import allocate  # assembly imports this module
-
     weights = {section.code: section.count for section in spec.sections}
     quotas = allocate(count, weights, dict.fromkeys(weights, count))
     sections = tuple(replace(section, count=quotas[section.code])

@@ -37,6 +37,10 @@ case "$scan" in
   *) exit "$scan" ;;
 esac
 
+# The architecture rules (import-linter contracts in pyproject.toml): layers, the order
+# of the service contexts, no import circles. A broken rule fails the run here.
+.venv/bin/lint-imports
+
 # Two worker processes (pytest-xdist), each with its own databases: the suite spends
 # much of its time waiting on databases, servers and the browser, and takes about half
 # as long. PYTEST_WORKERS=0 runs it in one process.

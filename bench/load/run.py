@@ -560,7 +560,7 @@ def check(env: dict, candidates: list, run: int) -> dict:
         Response,
         WrongAnswer,
     )
-    from exam_portal.services.delivery import paper_cache, practice
+    from exam_portal.services.delivery import hand_in, paper_cache
     from question_bank import delivery
 
     app = app_for(env)
@@ -637,7 +637,7 @@ def check(env: dict, candidates: list, run: int) -> dict:
                 found["wrong-answer rows counted twice"] += 1
                 found["problems"].append(f"{candidate.email}: {twice} items counted twice")
             if attempt.status == AttemptStatus.SUBMITTED and \
-                    practice.recompute_score(attempt) != attempt.score_halves:
+                    hand_in.recompute_score(attempt) != attempt.score_halves:
                 found["score differs from stored answers"] += 1
                 found["problems"].append(f"attempt {attempt.id}: score differs")
             if attempt.status == AttemptStatus.SUBMITTED:
@@ -646,7 +646,7 @@ def check(env: dict, candidates: list, run: int) -> dict:
                 items = {i.position: i for i in paper_cache.attempt_items(attempt.id)}
                 unmarked = [p for p, r in stored.items() if r.score_halves is None]
                 foreign = [p for p, r in stored.items() if r.score_halves is not None
-                           and r.score_halves != practice._score_halves(
+                           and r.score_halves != hand_in.score_halves(
                                paper_cache.content(items[p].item_version_id), items[p], r)]
                 found["stored answers without a mark"] += len(unmarked)
                 found["answers whose mark is not their own"] += len(foreign)

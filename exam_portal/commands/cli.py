@@ -262,14 +262,14 @@ def expire_attempts():
     safe to run again and alongside the portal)."""
     from exam_portal.models.attempts import EndedBy
     from exam_portal.models.types import utcnow
-    from exam_portal.services.delivery import practice
+    from exam_portal.services.delivery import hand_in
 
     now = utcnow()
     finalised = 0
-    for attempt_id in practice.overdue_attempt_ids(now=now):
+    for attempt_id in hand_in.overdue_attempt_ids(now=now):
         # One transaction each: a long backlog never holds locks for long, and an
         # attempt a candidate or another sweeper closes first is simply skipped.
-        finalised += practice.finalise(attempt_id, now=now, ended_by=EndedBy.DEADLINE)
+        finalised += hand_in.finalise(attempt_id, now=now, ended_by=EndedBy.DEADLINE)
         db.session.commit()
     click.echo(f"{finalised} overdue attempts handed in")
 

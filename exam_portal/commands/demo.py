@@ -10,6 +10,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate, Role, User
 from exam_portal.models.bank import Item
 from exam_portal.services.accounts import accounts, profiles
+from exam_portal.services.exam_sessions import registration_review
 from exam_portal.services.item_bank import authoring, importing
 from exam_portal.services.platform import audit
 from exam_portal.services.platform.clock import LOCAL_ZONE, today_local
@@ -256,7 +257,7 @@ def seed_exam_in_progress(now: datetime) -> bool:
                                                 now=now - timedelta(days=2)))
         except ServiceError:
             continue  # a profile edited since seeding: that candidate is left out
-    sittings.review(registered, verify=True, reason="", actor=admin, now=now)
+    registration_review.review(registered, verify=True, reason="", actor=admin, now=now)
     return True
 
 
@@ -317,10 +318,10 @@ def _sit_mock(candidate_id: int, subject, share: float, started: datetime) -> No
     """Draw a mock paper, answer the first *share* of its items with the key and the
     rest wrong, and hand it in an hour later (marked as any paper is)."""
     from exam_portal.models.attempts import EndedBy, Response
-    from exam_portal.services.delivery import paper_cache, practice
+    from exam_portal.services.delivery import attempts, hand_in, paper_cache
     from question_bank.practice import Mode
 
-    attempt = practice.start_attempt(candidate_id, subject, Mode.MOCK, now=started)
+    attempt = attempts.start_attempt(candidate_id, subject, Mode.MOCK, now=started)
     items = paper_cache.attempt_items(attempt.id)
     right = int(len(items) * share)
     for n, item in enumerate(items):
@@ -330,4 +331,4 @@ def _sit_mock(candidate_id: int, subject, share: float, started: datetime) -> No
                                 selected="".join(keys if n < right else wrong), seq=1,
                                 saved_at=started + timedelta(minutes=1)))
     db.session.flush()
-    practice.finalise(attempt.id, now=started + timedelta(hours=1), ended_by=EndedBy.CANDIDATE)
+    hand_in.finalise(attempt.id, now=started + timedelta(hours=1), ended_by=EndedBy.CANDIDATE)

@@ -7,8 +7,9 @@ An endpoint missing from the table is refused (fail closed), and a test walks
 from flask import abort, request
 from flask_login import current_user
 
-from exam_portal.extensions import login_manager
+from exam_portal.extensions import db, login_manager
 from exam_portal.models.accounts import Role
+from exam_portal.services.platform import audit
 
 ANYONE = "anyone"
 SIGNED_IN = frozenset(Role)
@@ -160,9 +161,6 @@ def check_access():
     if verdict is None:
         return login_manager.unauthorized()
     if not verdict:
-        from exam_portal.extensions import db
-        from exam_portal.services.platform import audit
-
         audit.record("authz.denied", details={"endpoint": request.endpoint})
         db.session.commit()
         abort(403)

@@ -20,8 +20,9 @@ from exam_portal.extensions import (
     use_sqlite_synchronous,
 )
 from exam_portal.models.accounts import User
+from exam_portal.services.delivery import pages
 from exam_portal.services.platform import labels, mail_delivery
-from exam_portal.web import headers, locale, permissions
+from exam_portal.web import errors, headers, locale, permissions, security
 from exam_portal.web.forms import MAX_ROW_ID
 
 
@@ -79,10 +80,8 @@ def _refuse_nul_in_query():
 
 
 def _template_globals() -> dict:
-    from exam_portal.services.delivery.practice import show_halves
-
     return {
-        "show_halves": show_halves,
+        "show_halves": pages.show_halves,
         "current_locale": str(get_locale()),
         "labels": labels,
         "format_date": format_date,
@@ -112,12 +111,9 @@ def _unauthorized():
     from flask import jsonify, redirect, url_for
     from flask_babel import gettext
 
-    from exam_portal.web.errors import wants_json
-    from exam_portal.web.security import session_identity
-
-    if not wants_json():
+    if not errors.wants_json():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    identity = session_identity()
+    identity = security.session_identity()
     user = db.session.get(User, identity[0]) if identity is not None else None
     if user is not None and user.is_active and user.session_token != identity[1]:
         # The cookie was good until the same account signed in elsewhere (or out).

@@ -24,8 +24,8 @@ from exam_portal.models.sittings import (
     ResultSource,
 )
 from exam_portal.services import ServiceError
-from exam_portal.services.certification import certificates
-from exam_portal.services.exam_sessions import results, sittings
+from exam_portal.services.certification import certificates, reissuing
+from exam_portal.services.exam_sessions import results, scores, sittings
 from question_bank import certificates as signing
 from question_bank.levels import Level
 from question_bank.subjects import Subject
@@ -54,7 +54,7 @@ def _achieved(app, admin, *, region="11", scores=("70", "70")) -> tuple[int, int
                                          Level.ASSISTANT, region, declared=True, now=NOW)
         registration.status = RegistrationStatus.VERIFIED
         for subject, score in zip((Subject.COMP_JR, Subject.PRAC_JR), scores, strict=True):
-            results.record_score(registration, subject, Decimal(score),
+            scores.record_score(registration, subject, Decimal(score),
                                  source=ResultSource.PAPER, now=session.exam_closes_at)
         results.compute_results(session, now=session.exam_closes_at)
         results.publish(session, _actor(admin), now=session.exam_closes_at)
@@ -103,7 +103,7 @@ def test_no_certificate_without_an_achieved_published_qualification(app, admin):
                                          Level.ASSISTANT, "11", declared=True, now=NOW)
         registration.status = RegistrationStatus.VERIFIED
         for subject in (Subject.COMP_JR, Subject.PRAC_JR):
-            results.record_score(registration, subject, Decimal(70),
+            scores.record_score(registration, subject, Decimal(70),
                                  source=ResultSource.PAPER, now=session.exam_closes_at)
         results.compute_results(session, now=session.exam_closes_at)
         qualification = db.session.scalars(sa.select(Qualification)).one()
@@ -180,7 +180,7 @@ def test_revoked_stays_revoked_and_a_reissue_gets_a_new_number(app, admin):
         stored = db.session.get(Certificate, certificate.id)
         with pytest.raises(ServiceError, match="原因"):
             certificates.revoke(stored, " ", _actor(admin), now=NOW)
-        new = certificates.reissue(stored, "姓名更正", _actor(admin), now=NOW)
+        new = reissuing.reissue(stored, "姓名更正", _actor(admin), now=NOW)
         db.session.commit()
         assert new.number != stored.number and new.verification_code != \
             stored.verification_code
@@ -320,7 +320,7 @@ def _session_with(app, admin, count) -> int:
                                              Level.ASSISTANT, "11", declared=True, now=NOW)
             registration.status = RegistrationStatus.VERIFIED
             for subject in (Subject.COMP_JR, Subject.PRAC_JR):
-                results.record_score(registration, subject, Decimal(70),
+                scores.record_score(registration, subject, Decimal(70),
                                      source=ResultSource.PAPER, now=session.exam_closes_at)
         results.compute_results(session, now=session.exam_closes_at)
         results.publish(session, _actor(admin), now=session.exam_closes_at)

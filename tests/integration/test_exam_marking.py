@@ -16,7 +16,7 @@ from exam_portal.models.audit import AuditEvent
 from exam_portal.models.marking import Mark
 from exam_portal.models.sittings import ExamSession, Registration, SubjectResult
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import exam_marking, results, sittings
+from exam_portal.services.exam_sessions import exam_marking, registration_review, results, sittings
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
@@ -48,7 +48,7 @@ def _sat_paper(app, admin, answers=ANSWERS) -> tuple[int, int, int]:
     user_id = _intermediate_candidate(app)
     registration = _register(app, user_id, session_id, level=Level.INTERMEDIATE)
     with app.app_context():
-        sittings.review([db.session.get(Registration, registration.id)], verify=True,
+        registration_review.review([db.session.get(Registration, registration.id)], verify=True,
                         reason="", actor=_actor(admin), now=NOW)
         db.session.commit()
         email = db.session.get(User, user_id).email

@@ -23,7 +23,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
 from exam_portal.models.attempts import Attempt, AttemptStatus, Response, WrongAnswer
 from exam_portal.models.sittings import SubjectResult
-from exam_portal.services.delivery import practice
+from exam_portal.services.delivery import hand_in
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
@@ -134,7 +134,7 @@ def _assert_paper_is_what_was_acknowledged(app, attempt_id: int, ledger: Ledger)
             assert stored[position].seq == seq, (position, stored[position].seq, seq)
         unmarked = [position for position, row in stored.items() if row.score_halves is None]
         assert not unmarked, f"positions saved with no mark: {unmarked}"
-        assert attempt.score_halves == practice.recompute_score(attempt)
+        assert attempt.score_halves == hand_in.recompute_score(attempt)
         assert attempt.score_halves == sum(row.score_halves for row in stored.values())
         return attempt.score_halves
 
@@ -216,7 +216,7 @@ def test_checks_racing_the_hand_in_count_each_answer_once(app):
         assert set(statuses[:-1]) <= {200, 409} and statuses[-1] == 302, statuses
         with app.app_context():
             attempt = db.session.get(Attempt, attempt_id)
-            assert attempt.score_halves == practice.recompute_score(attempt) == 0
+            assert attempt.score_halves == hand_in.recompute_score(attempt) == 0
             counts = db.session.scalars(sa.select(WrongAnswer.times_wrong).where(
                 WrongAnswer.candidate_id == attempt.candidate_id)).all()
             assert sorted(counts) == [1] * len(keys), counts

@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 
 from exam_portal.models.types import utcnow
-from exam_portal.services.delivery import practice
+from exam_portal.services.delivery import pages, responses
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -21,13 +21,13 @@ from .test_practice import _responses
 def view_calls(monkeypatch):
     """Count the saves that reached the Flask view."""
     calls = []
-    real = practice.save_response
+    real = responses.save_response
 
     def counting(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(practice, "save_response", counting)
+    monkeypatch.setattr(responses, "save_response", counting)
     return calls
 
 
@@ -301,8 +301,8 @@ def test_a_failing_hot_path_hands_the_request_to_the_view(app, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the hot path")
 
-    monkeypatch.setattr(practice, "try_save", broken)
-    monkeypatch.setattr(practice, "delivery_page_data", broken)
+    monkeypatch.setattr(responses, "try_save", broken)
+    monkeypatch.setattr(pages, "delivery_page_data", broken)
     assert save(client, attempt_id, 1, device, 1).status_code == 200  # stored by the view
     assert client.get(f"/practice/attempts/{attempt_id}").status_code == 200
     assert _responses(app, attempt_id)[1][2] == 1

@@ -35,7 +35,13 @@ from exam_portal.models.sittings import (
     ResultSource,
 )
 from exam_portal.services.accounts import profiles
-from exam_portal.services.exam_sessions import exam_marking, results, sittings
+from exam_portal.services.exam_sessions import (
+    exam_marking,
+    registration_review,
+    results,
+    scores,
+    sittings,
+)
 from exam_portal.web.permissions import allowed
 from question_bank.levels import CertificateMethod, Level
 from question_bank.subjects import Subject
@@ -179,7 +185,7 @@ def _published_session(app, admin, candidates) -> tuple[int, dict[int, int]]:
                                              Level.ASSISTANT, "11", declared=True, now=NOW)
             registration.status = RegistrationStatus.VERIFIED
             for subject in (Subject.COMP_JR, Subject.PRAC_JR):
-                results.record_score(registration, subject, Decimal(75),
+                scores.record_score(registration, subject, Decimal(75),
                                      source=ResultSource.PAPER, now=session.exam_closes_at)
             db.session.flush()
             registrations[user_id] = registration.id
@@ -289,7 +295,7 @@ def world(app) -> World:
         for user_id in (a_id, b_id):
             registration = sittings.register(db.session.get(User, user_id), session,
                                              Level.INTERMEDIATE, "11", declared=True, now=NOW)
-            sittings.review([registration], verify=True, reason="", actor=_actor(admin),
+            registration_review.review([registration], verify=True, reason="", actor=_actor(admin),
                             now=NOW)
         db.session.commit()
     with freeze_time(EXAM_TIME):

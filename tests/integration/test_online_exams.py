@@ -14,8 +14,8 @@ from exam_portal.models.attempts import Attempt, AttemptItem
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.sittings import ExamSession, Registration, ResultSource, SubjectResult
 from exam_portal.services import ServiceError
-from exam_portal.services.delivery import practice
-from exam_portal.services.exam_sessions import online_exams, results, sittings
+from exam_portal.services.delivery import attempts
+from exam_portal.services.exam_sessions import online_exams, registration_review, results, sittings
 from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
@@ -45,7 +45,7 @@ def verified_registration(app, admin, session_id) -> tuple[int, int, str]:
     user_id = _candidate(app)
     registration = _register(app, user_id, session_id)
     with app.app_context():
-        sittings.review([db.session.get(Registration, registration.id)], verify=True,
+        registration_review.review([db.session.get(Registration, registration.id)], verify=True,
                         reason="", actor=_actor(admin), now=NOW)
         db.session.commit()
         return registration.id, user_id, db.session.get(User, user_id).email
@@ -146,7 +146,7 @@ def test_no_sitting_outside_the_window_or_without_a_verified_registration(app, a
                               follow_redirects=True)
         assert "还不能参加考试" in refused.get_data(as_text=True)
     with app.app_context():
-        sittings.review([db.session.get(Registration, registration.id)], verify=True,
+        registration_review.review([db.session.get(Registration, registration.id)], verify=True,
                         reason="", actor=_actor(admin), now=NOW)
         db.session.commit()
     for moment in (EXAM_OPENS - timedelta(minutes=1), EXAM_OPENS + timedelta(days=1)):
@@ -181,8 +181,8 @@ def test_someone_elses_registration_or_the_practice_route_cannot_start_a_sitting
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(
             Attempt.mode == Mode.EXAM)) == 0
-        with pytest.raises(practice.CannotStart):
-            practice.start_attempt(other_id, Subject.COMP_JR, Mode.EXAM,
+        with pytest.raises(attempts.CannotStart):
+            attempts.start_attempt(other_id, Subject.COMP_JR, Mode.EXAM,
                                    now=EXAM_OPENS + timedelta(hours=1))
 
 
@@ -198,11 +198,11 @@ def test_two_starts_at_once_give_one_paper(app, sitting):
     session_id, registration_id, user_id, _client = sitting
     with app.app_context():
         session = db.session.get(ExamSession, session_id)
-        plan = practice.Sitting(registration_id, session.law_cutoff, session.exam_closes_at)
+        plan = attempts.Sitting(registration_id, session.law_cutoff, session.exam_closes_at)
         now = EXAM_OPENS + timedelta(hours=1)
-        first = practice.start_attempt(user_id, Subject.COMP_JR, Mode.EXAM, now=now,
+        first = attempts.start_attempt(user_id, Subject.COMP_JR, Mode.EXAM, now=now,
                                        sitting=plan)
-        second = practice.start_attempt(user_id, Subject.COMP_JR, Mode.EXAM, now=now,
+        second = attempts.start_attempt(user_id, Subject.COMP_JR, Mode.EXAM, now=now,
                                         sitting=plan)
         db.session.commit()
         assert first.id == second.id

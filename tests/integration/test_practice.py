@@ -11,7 +11,7 @@ from exam_portal.extensions import db
 from exam_portal.models.attempts import Attempt, AttemptStatus, Bookmark, Response, WrongAnswer
 from exam_portal.models.bank import Item
 from exam_portal.models.types import utcnow
-from exam_portal.services.delivery import practice
+from exam_portal.services.delivery import hand_in, learning, responses
 from exam_portal.services.item_bank import authoring
 from question_bank.items import ItemType
 from question_bank.practice import Mode
@@ -412,7 +412,7 @@ def test_the_streak_that_empties_the_book_is_configurable(make_app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer)) == 1
         item_id = db.session.scalar(sa.select(WrongAnswer.item_id))
         with app.test_request_context():
-            practice.learning.record_answers(user_id, [practice.learning.MarkedAnswer(
+            learning.record_answers(user_id, [learning.MarkedAnswer(
                 item_id, Subject.COMP_JR, True)], now=utcnow())
             db.session.commit()
         assert db.session.scalar(sa.select(WrongAnswer.in_book)) is False
@@ -508,7 +508,7 @@ def test_a_paper_keeps_the_version_it_was_drawn_with_and_rescoring_is_stable(app
         authoring.approve_item(item, db.session.get(User, reviewer_id), "修订")
         db.session.commit()
         attempt = db.session.get(Attempt, attempt_id)
-        assert practice.recompute_score(attempt) == stored
+        assert hand_in.recompute_score(attempt) == stored
     after = client.get(f"/practice/attempts/{attempt_id}/result").get_data(as_text=True)
     assert "（已修订）" not in after and before.count("正确答案") == after.count("正确答案")
     assert ids
@@ -525,7 +525,7 @@ def test_a_failure_while_submitting_leaves_the_attempt_open_and_unmarked(app, mo
     def broken(*args, **kwargs):
         raise RuntimeError("disk full while writing the wrong-answer book")
 
-    monkeypatch.setattr(practice.learning, "record_answers", broken)
+    monkeypatch.setattr(learning, "record_answers", broken)
     with pytest.raises(RuntimeError):
         client.post(f"/practice/attempts/{attempt_id}/submit")
     attempt = _attempt(app, attempt_id)
@@ -686,9 +686,9 @@ def test_a_save_lands_in_its_one_statement_on_both_databases(app):
 
         token = db.session.get(User, user_id).session_token
         payload = {"seq": 1, "device": device, "selected": ["A"], "flagged": False}
-        assert practice.try_save(attempt_id, user_id, token, 1, payload, now=utcnow()) \
+        assert responses.try_save(attempt_id, user_id, token, 1, payload, now=utcnow()) \
             is not None
-        assert practice.try_save(attempt_id, user_id, "stale-token", 1,
+        assert responses.try_save(attempt_id, user_id, "stale-token", 1,
                                  {**payload, "seq": 2}, now=utcnow()) is None
         db.session.commit()
     assert _responses(app, attempt_id)[1][2] == 1

@@ -22,7 +22,7 @@ from exam_portal.models.sittings import (
     VerificationMode,
 )
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import results, sittings
+from exam_portal.services.exam_sessions import registration_review, results, scores, sittings
 from question_bank.levels import Education, Level
 from question_bank.subjects import Subject
 
@@ -51,7 +51,7 @@ def _session_of_year(app, admin_id, year, **changes) -> int:
         return session.id
 
 
-def _sit(app, user_id, session_id, level, scores: dict, region="11") -> int:
+def _sit(app, user_id, session_id, level, subject_scores: dict, region="11") -> int:
     """Register (inside the window), be verified, and have the subject scores given
     recorded after the exam."""
     with app.app_context():
@@ -61,8 +61,8 @@ def _sit(app, user_id, session_id, level, scores: dict, region="11") -> int:
                                          region, declared=True, now=now)
         if session.verification_mode is VerificationMode.BEFORE_EXAM:
             registration.status = RegistrationStatus.VERIFIED
-        for subject, score in scores.items():
-            results.record_score(registration, subject, Decimal(score),
+        for subject, score in subject_scores.items():
+            scores.record_score(registration, subject, Decimal(score),
                                  source=ResultSource.PAPER, now=session.exam_closes_at)
         db.session.commit()
         return registration.id
@@ -168,7 +168,7 @@ def test_a_score_must_fit_the_subject_and_the_level(app, admin):
         for subject, score in ((Subject.COMP_MID, "60"), (Subject.COMP_JR, "100.5"),
                                (Subject.COMP_JR, "60.3"), (Subject.COMP_JR, "-1")):
             with pytest.raises(ServiceError):
-                results.record_score(registration, subject, Decimal(score),
+                scores.record_score(registration, subject, Decimal(score),
                                      source=ResultSource.PAPER, now=NOW)
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count(SubjectResult.id))) == 0
@@ -186,7 +186,7 @@ def test_a_corrected_score_withdraws_a_qualification_no_longer_earned(app, admin
     _compute(app, session_id)
     assert len(_qualifications(app, user_id)) == 1
     with app.app_context():
-        results.record_score(_registration(app, registration_id), Subject.PRAC_JR,
+        scores.record_score(_registration(app, registration_id), Subject.PRAC_JR,
                              Decimal("40"), source=ResultSource.PAPER, now=AFTER)
         db.session.commit()
     summary = _compute(app, session_id)
@@ -229,7 +229,7 @@ def test_publication_waits_for_the_exam_to_end_then_freezes_the_results(app, adm
         with pytest.raises(ServiceError):
             results.compute_results(session, now=NOW)
         with pytest.raises(ServiceError):
-            results.record_score(_registration(app, registration_id), Subject.COMP_JR,
+            scores.record_score(_registration(app, registration_id), Subject.COMP_JR,
                                  Decimal(10), source=ResultSource.PAPER, now=NOW)
         with pytest.raises(ServiceError):
             sittings.set_pass_line(session, Subject.COMP_JR, "", Decimal(50), _actor(admin))
@@ -250,12 +250,12 @@ def test_verifying_after_the_exam_lifts_pending_and_rejecting_withdraws(app, adm
         results.publish(session, _actor(admin), now=session.exam_closes_at)
         db.session.commit()
         # After publication an after-exam session's pending registrations are reviewed.
-        sittings.review([_registration(app, ids[0])], verify=True, reason="",
+        registration_review.review([_registration(app, ids[0])], verify=True, reason="",
                         actor=_actor(admin), now=NOW)
-        sittings.review([_registration(app, ids[1])], verify=False, reason="学历不符",
+        registration_review.review([_registration(app, ids[1])], verify=False, reason="学历不符",
                         actor=_actor(admin), now=NOW)
         db.session.commit()
-        changed, refused = sittings.review([_registration(app, ids[0])], verify=False,
+        changed, refused = registration_review.review([_registration(app, ids[0])], verify=False,
                                            reason="改主意", actor=_actor(admin), now=NOW)
         assert changed == 0 and len(refused) == 1  # a decided one stays decided
     assert _qualifications(app, verified) == [(Level.ASSISTANT, 2026, None,
@@ -293,7 +293,7 @@ def _senior_pass(app, admin) -> tuple[int, int]:
             status=RegistrationStatus.VERIFIED)
         db.session.add(registration)
         db.session.flush()
-        results.record_score(registration, Subject.PRAC_SR, Decimal(70),
+        scores.record_score(registration, Subject.PRAC_SR, Decimal(70),
                              source=ResultSource.PAPER, now=AFTER)
         results.compute_results(session, now=AFTER)
         results.publish(session, _actor(admin), now=session.exam_closes_at)
@@ -339,15 +339,15 @@ def test_a_paper_score_waits_for_the_exam_and_for_a_verified_registration(app, a
                                          Level.ASSISTANT, "11", declared=True,
                                          now=session.registration_opens_at)
         with pytest.raises(ServiceError, match="未审核通过"):  # before_exam, only declared
-            results.record_score(registration, Subject.COMP_JR, Decimal(60),
+            scores.record_score(registration, Subject.COMP_JR, Decimal(60),
                                  source=ResultSource.PAPER, now=session.exam_closes_at)
         registration.status = RegistrationStatus.VERIFIED
         with pytest.raises(ServiceError, match="考试结束后"):
-            results.record_score(registration, Subject.COMP_JR, Decimal(60),
+            scores.record_score(registration, Subject.COMP_JR, Decimal(60),
                                  source=ResultSource.PAPER, now=session.exam_opens_at)
         with pytest.raises(ServiceError, match="考试结束后"):
             results.compute_results(session, now=session.exam_opens_at)
-        results.record_score(registration, Subject.COMP_JR, Decimal(60),
+        scores.record_score(registration, Subject.COMP_JR, Decimal(60),
                              source=ResultSource.PAPER, now=session.exam_closes_at)
 
 
@@ -381,7 +381,7 @@ def test_a_pass_under_a_rejected_registration_does_not_count_later(app, admin):
     _compute(app, first)
     _publish(app, admin, first)
     with app.app_context():
-        sittings.review([db.session.get(Registration, registration_id)], verify=False,
+        registration_review.review([db.session.get(Registration, registration_id)], verify=False,
                         reason="学历证明不实", actor=_actor(admin), now=AFTER)
         db.session.commit()
     _sit(app, user_id, later, Level.INTERMEDIATE, {Subject.LAW_MID: "66",

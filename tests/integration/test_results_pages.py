@@ -10,7 +10,6 @@ from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.sittings import ExamSession, Registration, ResultSource
-from exam_portal.services.exam_sessions import results
 from question_bank.subjects import Subject
 
 from .test_sittings import NOW
@@ -36,7 +35,7 @@ def _score(app, registration_id, **scores) -> None:
     with app.app_context():
         registration = db.session.get(Registration, registration_id)
         for subject, score in scores.items():
-            results.record_score(registration, Subject(subject), Decimal(score),
+            scores.record_score(registration, Subject(subject), Decimal(score),
                                  source=ResultSource.PAPER,
                                  now=registration.session.exam_closes_at)
         db.session.commit()

@@ -19,7 +19,7 @@ from exam_portal.models.sittings import (
 )
 from exam_portal.services import ServiceError
 from exam_portal.services.accounts import profiles
-from exam_portal.services.exam_sessions import sittings
+from exam_portal.services.exam_sessions import registration_review, scores, sittings
 from question_bank.levels import Education, Level
 from question_bank.subjects import Subject
 
@@ -184,15 +184,16 @@ def test_the_review_queue_verifies_in_bulk_and_rejects_only_with_a_reason(app, a
     with app.app_context():
         rows = [db.session.get(Registration, r.id) for r in registered]
         with pytest.raises(ServiceError, match="原因"):
-            sittings.review(rows[:1], verify=False, reason="  ", actor=_actor(admin), now=NOW)
-        changed, refused = sittings.review(rows[:2], verify=True, reason="", actor=_actor(admin),
-                                           now=NOW)
+            registration_review.review(rows[:1], verify=False, reason="  ", actor=_actor(admin),
+                                       now=NOW)
+        changed, refused = registration_review.review(rows[:2], verify=True, reason="",
+                                                      actor=_actor(admin), now=NOW)
         assert (changed, refused) == (2, [])
-        changed, refused = sittings.review(rows, verify=True, reason="", actor=_actor(admin),
-                                           now=NOW)
+        changed, refused = registration_review.review(rows, verify=True, reason="",
+                                                      actor=_actor(admin), now=NOW)
         assert changed == 1 and len(refused) == 2
-        changed, _ = sittings.review(rows[2:], verify=False, reason="工作年限证明不符",
-                                     actor=_actor(admin), now=NOW)
+        changed, _ = registration_review.review(rows[2:], verify=False, reason="工作年限证明不符",
+                                                actor=_actor(admin), now=NOW)
         db.session.commit()
         statuses = [db.session.get(Registration, r.id).status for r in registered]
         assert statuses == [RegistrationStatus.VERIFIED, RegistrationStatus.VERIFIED,
@@ -209,8 +210,9 @@ def test_who_may_sit_follows_the_verification_mode(app, admin, mode, declared_ma
     registered = [_register(app, _candidate(app), session_id) for _ in range(3)]
     with app.app_context():
         rows = [db.session.get(Registration, r.id) for r in registered]
-        sittings.review(rows[1:2], verify=True, reason="", actor=_actor(admin), now=NOW)
-        sittings.review(rows[2:], verify=False, reason="材料不全", actor=_actor(admin), now=NOW)
+        registration_review.review(rows[1:2], verify=True, reason="", actor=_actor(admin), now=NOW)
+        registration_review.review(rows[2:], verify=False, reason="材料不全", actor=_actor(admin),
+                                   now=NOW)
         assert [sittings.may_sit(row) for row in rows] == [declared_may_sit, True, False]
         db.session.rollback()
 
@@ -242,14 +244,13 @@ def test_registrations_at_the_same_moment_get_distinct_admission_numbers(app, ad
 
 def test_a_registration_with_a_score_is_neither_withdrawn_nor_replaced(app, admin):
     from exam_portal.models.sittings import ResultSource
-    from exam_portal.services.exam_sessions import results
 
     session_id = _session(app, admin, mode=SessionMode.PAPER)
     registration = _register(app, _candidate(app), session_id)
     with app.app_context():
         row = db.session.get(Registration, registration.id)
         row.status = RegistrationStatus.VERIFIED
-        results.record_score(row, Subject.COMP_JR, Decimal(60), source=ResultSource.PAPER,
+        scores.record_score(row, Subject.COMP_JR, Decimal(60), source=ResultSource.PAPER,
                              now=row.session.exam_closes_at)
         db.session.commit()
         with pytest.raises(ServiceError, match="已有成绩"):

@@ -31,8 +31,15 @@ from exam_portal.models.sittings import (
     RegistrationStatus,
 )
 from exam_portal.services import ServiceError
-from exam_portal.services.certification import certificates
-from exam_portal.services.exam_sessions import exam_marking, online_exams, results, sittings
+from exam_portal.services.certification import certificates, reissuing
+from exam_portal.services.exam_sessions import (
+    exam_marking,
+    online_exams,
+    registration_review,
+    results,
+    scores,
+    sittings,
+)
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
@@ -149,7 +156,7 @@ def test_a_correction_read_before_publication_is_refused_once_it_is_published(ap
         registration = db.session.get(Registration, registration_id)
         assert registration.session.results_published_at is None  # as the page showed
         pause()
-        return results.correct_score(registration, Subject.COMP_JR, Decimal(50),
+        return scores.correct_score(registration, Subject.COMP_JR, Decimal(50),
                                      reason="复核", actor=_actor(admin),
                                      now=registration.session.exam_closes_at)
 
@@ -174,7 +181,7 @@ def test_publication_checked_before_a_correction_commits_does_not_publish_it(
 
     def correct():
         registration = db.session.get(Registration, registration_id)
-        return results.correct_score(registration, Subject.COMP_JR, Decimal(50),
+        return scores.correct_score(registration, Subject.COMP_JR, Decimal(50),
                                      reason="复核", actor=_actor(admin),
                                      now=registration.session.exam_closes_at)
 
@@ -238,7 +245,7 @@ def test_a_reissue_racing_a_revocation_never_overwrites_it(app, admin):
         certificate = db.session.get(Certificate, certificate_id)
         assert certificate.status is CertificateStatus.VALID
         pause()
-        return certificates.reissue(certificate, "姓名更正", _actor(admin),
+        return reissuing.reissue(certificate, "姓名更正", _actor(admin),
                                     now=NOW + timedelta(days=80)).id
 
     reissued, revoked = interleave(app, reissue,
@@ -267,8 +274,8 @@ def test_a_review_racing_the_candidates_withdrawal_says_so(app, admin):
         registration = db.session.get(Registration, registration_id)
         assert registration.status is RegistrationStatus.DECLARED
         pause()
-        return sittings.review([registration], verify=True, reason="", actor=_actor(admin),
-                               now=NOW)
+        return registration_review.review([registration], verify=True, reason="",
+                                          actor=_actor(admin), now=NOW)
 
     def withdraw():
         registration = db.session.get(Registration, registration_id)
@@ -289,7 +296,7 @@ def test_a_review_racing_a_new_declaration_leaves_the_new_one_to_be_reviewed(app
     user_id = _candidate(app)
     registration_id = _register(app, user_id, session_id).id
     with app.app_context():
-        sittings.review([db.session.get(Registration, registration_id)], verify=False,
+        registration_review.review([db.session.get(Registration, registration_id)], verify=False,
                         reason="照片不合格", actor=_actor(admin), now=NOW)
         db.session.commit()
 
@@ -297,7 +304,7 @@ def test_a_review_racing_a_new_declaration_leaves_the_new_one_to_be_reviewed(app
         registration = db.session.get(Registration, registration_id)
         assert registration.status is RegistrationStatus.REJECTED  # as the page showed
         pause()
-        return sittings.review([registration], verify=True, reason="",
+        return registration_review.review([registration], verify=True, reason="",
                                actor=_actor(admin), now=NOW + timedelta(minutes=1))
 
     def declare_again():

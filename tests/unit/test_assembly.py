@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from question_bank import specs
-from question_bank.assembly import Pool, PoolItem, allocate, assemble
+from question_bank.allocation import allocate
+from question_bank.assembly import Pool, PoolItem, assemble
 from question_bank.errors import QuotaNotMet
 from question_bank.items import ItemType
 from question_bank.subjects import Subject

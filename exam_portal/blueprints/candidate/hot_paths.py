@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 from exam_portal.blueprints.candidate import fragments
 from exam_portal.extensions import reading_only
 from exam_portal.models.types import utcnow
-from exam_portal.services.delivery import practice
+from exam_portal.services.delivery import pages, responses
 from exam_portal.services.delivery.paper_cache import LRU
 from exam_portal.web.headers import SECURITY_HEADERS
 from exam_portal.web.locale import language_for
@@ -102,7 +102,7 @@ class HotPaths:
         except ValueError:
             return None
         with self.app.app_context():
-            save = practice.try_save(arguments["attempt_id"], *signed_in[0],
+            save = responses.try_save(arguments["attempt_id"], *signed_in[0],
                                      arguments["position"], payload, now=utcnow())
         if save is None:
             return None
@@ -124,7 +124,7 @@ class HotPaths:
             return None  # messages to show, or no CSRF token yet: the view sets them up
         languages = self.app.config["LANGUAGES"]
         with self.app.app_context():
-            data = practice.delivery_page_data(arguments["attempt_id"], user_id, token,
+            data = pages.delivery_page_data(arguments["attempt_id"], user_id, token,
                                                now=utcnow())
             if data is None:
                 return None

@@ -25,7 +25,15 @@ from exam_portal.models.attempts import Attempt
 from exam_portal.models.bank import Item
 from exam_portal.models.types import utcnow
 from exam_portal.services.certification import training
-from exam_portal.services.delivery import learning, paper_cache, practice, review
+from exam_portal.services.delivery import (
+    attempts,
+    hand_in,
+    learning,
+    pages,
+    paper_cache,
+    responses,
+    review,
+)
 from exam_portal.services.exam_sessions import online_exams
 from exam_portal.services.platform.clock import today_local
 from exam_portal.web.locale import select_locale
@@ -46,20 +54,20 @@ def _subject_or_404(code: str) -> Subject:
 
 def _own_attempt(attempt_id: int) -> Attempt:
     try:
-        return practice.get_own_attempt(attempt_id, current_user.id, now=utcnow())
-    except practice.AttemptNotFound:
+        return pages.get_own_attempt(attempt_id, current_user.id, now=utcnow())
+    except attempts.AttemptNotFound:
         abort(404)
 
 
-def _refusal(error: practice.Refused, status: int = 409):
+def _refusal(error: attempts.Refused, status: int = 409):
     db.session.commit()  # an overdue attempt may have just been finalised
     body = {"code": error.code, "message": str(error)}
-    if isinstance(error, practice.StaleSave):
+    if isinstance(error, attempts.StaleSave):
         body["stored_seq"] = error.stored_seq
     return jsonify(body), status
 
 
-def _invalid(error: practice.InvalidResponse):
+def _invalid(error: attempts.InvalidResponse):
     db.session.rollback()
     return jsonify(code="invalid", message=str(error)), 400
 
@@ -92,7 +100,7 @@ def choose_practice(code):
     subject = _subject_or_404(code)
     tree = syllabus.load().trees[subject]
     counts = learning.book_counts(current_user.id).get(subject, (0, 0))
-    sizes = practice.chapter_sizes(subject, today_local())
+    sizes = attempts.chapter_sizes(subject, today_local())
     forms = {}
     for mode in (mode for mode in Mode if mode.is_practice):
         form = StartAttemptForm(mode=mode.value)
@@ -107,7 +115,7 @@ def choose_practice(code):
         forms[mode] = form
     return render_template("candidate/choose_practice.html", subject=subject,
                            spec=specs.load(subject), forms=forms, counts=counts,
-                           open_mock=practice.open_mock(current_user.id, subject))
+                           open_mock=attempts.open_mock(current_user.id, subject))
 
 
 @bp.post("/subjects/<code>/start")
@@ -119,11 +127,11 @@ def start_attempt(code):
         flash(_("无法开始：请求无效，请重试。"), "danger")
         return redirect(url_for("candidate.choose_practice", code=subject.value))
     try:
-        attempt = practice.start_attempt(
+        attempt = attempts.start_attempt(
             current_user.id, subject, mode, now=utcnow(),
             chapters=tuple(form.chapters.data or ()), count=form.count.data,
             variant=form.variant.data or None)
-    except practice.CannotStart as error:
+    except attempts.CannotStart as error:
         db.session.rollback()
         flash(str(error), "warning")
         return redirect(url_for("candidate.choose_practice", code=subject.value))
@@ -156,7 +164,7 @@ def take_attempt(attempt_id):
     return fragments.fill_delivery_shell(
         shell, csrf=generate_csrf(), email=current_user.email,
         next_path=request.full_path, flashes=render_template("_flashes.html").strip(),
-        state=practice.attempt_state(attempt, now=utcnow()),
+        state=pages.attempt_state(attempt, now=utcnow()),
         bookmarked=sorted(item.position for item in items if item.item_id in marked))
 
 
@@ -180,8 +188,8 @@ def attempt_paper(attempt_id):
 def open_attempt(attempt_id):
     attempt = _own_attempt(attempt_id)
     try:
-        state = practice.open_attempt(attempt, now=utcnow())
-    except practice.Refused as error:
+        state = pages.open_attempt(attempt, now=utcnow())
+    except attempts.Refused as error:
         return _refusal(error)
     db.session.commit()
     return jsonify(state)
@@ -193,12 +201,12 @@ def save_response(attempt_id, position):
     # view sees the rest and says why (or stores a retry the fast path could not).
     payload, now = request.get_json(silent=True), utcnow()
     try:
-        save = practice.save_response(attempt_id, current_user.id, position, payload, now=now)
-    except practice.AttemptNotFound:
+        save = responses.save_response(attempt_id, current_user.id, position, payload, now=now)
+    except attempts.AttemptNotFound:
         abort(404)
-    except practice.InvalidResponse as error:
+    except attempts.InvalidResponse as error:
         return _invalid(error)
-    except practice.Refused as error:
+    except attempts.Refused as error:
         return _refusal(error)
     db.session.commit()
     return jsonify(saved=True, position=position, seq=save.seq)
@@ -208,10 +216,10 @@ def save_response(attempt_id, position):
 def check_response(attempt_id, position):
     attempt = _own_attempt(attempt_id)
     try:
-        result = practice.check_response(attempt, position, now=utcnow())
-    except practice.InvalidResponse as error:
+        result = responses.check_response(attempt, position, now=utcnow())
+    except attempts.InvalidResponse as error:
         return _invalid(error)
-    except practice.Refused as error:
+    except attempts.Refused as error:
         return _refusal(error)
     db.session.commit()
     return jsonify(result)
@@ -229,22 +237,22 @@ def self_score(attempt_id, position):
         points = form.points.data if form.validate_on_submit() else None
     try:
         if points is None:
-            raise practice.InvalidResponse(_("自评分应为数字。"))
-        value = practice.self_score(attempt, position, points)
-    except practice.InvalidResponse as error:
+            raise attempts.InvalidResponse(_("自评分应为数字。"))
+        value = responses.self_score(attempt, position, points)
+    except attempts.InvalidResponse as error:
         if wants_json:
             return _invalid(error)
         flash(str(error), "danger")
         return redirect(url_for("candidate.result", attempt_id=attempt.id,
                                 _anchor=f"item-{position}"))
-    except practice.Refused as error:
+    except attempts.Refused as error:
         if wants_json:
             return _refusal(error)
         flash(str(error), "warning")
         return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
     db.session.commit()
     if wants_json:
-        return jsonify(self_score=practice.show_halves(int(value * 2)))
+        return jsonify(self_score=pages.show_halves(int(value * 2)))
     flash(_("自评分已保存（仅供参考，不计入成绩）。"), "success")
     return redirect(url_for("candidate.result", attempt_id=attempt.id,
                             _anchor=f"item-{position}"))
@@ -260,7 +268,7 @@ def bookmark_item(attempt_id, position):
     wanted = (_json_object() or {}).get("bookmarked") if wants_json \
         else request.form.get("bookmarked") == "1"
     if not isinstance(wanted, bool):
-        return _invalid(practice.InvalidResponse(_("收藏请求无效，请刷新页面后重试。")))
+        return _invalid(attempts.InvalidResponse(_("收藏请求无效，请刷新页面后重试。")))
     state = learning.set_bookmark(current_user.id, db.session.get(Item, item.item_id), wanted)
     db.session.commit()
     if wants_json:
@@ -274,15 +282,15 @@ def attempt_clock(attempt_id):
     attempt = _own_attempt(attempt_id)
     db.session.commit()
     return jsonify(status=attempt.status.value,
-                   remaining=practice.remaining_seconds(attempt, utcnow()))
+                   remaining=attempts.remaining_seconds(attempt, utcnow()))
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")
 def submit_attempt(attempt_id):
     attempt = _own_attempt(attempt_id)
     try:
-        practice.submit_attempt(attempt, now=utcnow())
-    except practice.Refused as error:
+        hand_in.submit_attempt(attempt, now=utcnow())
+    except attempts.Refused as error:
         db.session.commit()
         if request.is_json:
             return _refusal(error)

@@ -24,7 +24,12 @@ from exam_portal.models.certificates import Certificate
 from exam_portal.models.sittings import ExamSession, Qualification
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.certification import certificate_exports, certificate_pdf, certificates
+from exam_portal.services.certification import (
+    certificate_exports,
+    certificate_pdf,
+    certificates,
+    reissuing,
+)
 from exam_portal.services.platform import labels
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from exam_portal.web import outcomes
@@ -164,7 +169,7 @@ def change_certificate(certificate_id, change):
             certificates.revoke(certificate, form.reason.data, current_user, now=utcnow())
             target, message = certificate, _("证书已吊销。")
         else:
-            target = certificates.reissue(certificate, form.reason.data, current_user,
+            target = reissuing.reissue(certificate, form.reason.data, current_user,
                                           now=utcnow())
             message = _("已重新签发，新编号 %(number)s；原证书已吊销。", number=target.number)
     except ServiceError as error:

@@ -47,8 +47,15 @@ from exam_portal.models.sittings import (
 )
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.delivery import practice
-from exam_portal.services.exam_sessions import online_exams, results, score_import, sittings
+from exam_portal.services.delivery import attempts
+from exam_portal.services.exam_sessions import (
+    online_exams,
+    registration_review,
+    results,
+    score_import,
+    scores,
+    sittings,
+)
 from exam_portal.services.platform import jobs, labels
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from exam_portal.web import outcomes, uploads
@@ -245,7 +252,7 @@ def review_registrations(session_id):
     chosen = list(db.session.scalars(sa.select(Registration).where(
         Registration.session_id == session.id, Registration.id.in_(ids))))
     try:
-        changed, refused = sittings.review(
+        changed, refused = registration_review.review(
             chosen, verify=form.action.data == "verify", reason=form.reason.data or "",
             actor=current_user, now=utcnow())
     except ServiceError as error:
@@ -375,7 +382,7 @@ def correct_score(session_id):
         flash(_("本考试批次没有这个准考证号。"), "danger")
         return back
     return outcomes.commit_or_flash(
-        lambda: results.correct_score(registration, Subject(form.subject.data),
+        lambda: scores.correct_score(registration, Subject(form.subject.data),
                                       form.score.data, reason=form.reason.data,
                                       actor=current_user, now=utcnow()),
         lambda result: _("已将 %(number)s 的成绩改为 %(score)s 分，请重新计算成绩。",
@@ -402,7 +409,7 @@ def session_sittings(session_id):
     return render_template("sittings/session_sittings.html", session=session,
                            page=Page(rows, number, per_page, total),
                            search=search, form=SittingChangeForm(), now=utcnow(),
-                           is_overdue=practice.is_overdue, **_page_context())
+                           is_overdue=attempts.is_overdue, **_page_context())
 
 
 @bp.post("/admin/sessions/<int:session_id>/sittings/<int:attempt_id>/extend",

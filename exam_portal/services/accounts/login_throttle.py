@@ -91,6 +91,26 @@ def backoff(scope: ThrottleScope, config=None) -> Backoff:
     return Backoff(free=free, max_wait=config["LOGIN_MAX_WAIT_SECONDS"])
 
 
+# ASVS 2.2.1: "no more than 100 failed attempts per hour is possible on a single account".
+MOST_FAILURES_PER_HOUR = 100
+
+
+def check_settings(config) -> None:
+    """Refuse settings that would let a guesser past ASVS 2.2.1 (the app factory calls
+    this with the other checks of the configuration)."""
+    for key in ("LOGIN_FREE_FAILURES_PER_ACCOUNT", "LOGIN_FREE_FAILURES_PER_ADDRESS",
+                "LOGIN_MAX_WAIT_SECONDS"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RuntimeError(f"{key} must be a whole number, 1 or more.")
+    most = backoff(ThrottleScope.ACCOUNT, config).most_failures_per_hour()
+    if most > MOST_FAILURES_PER_HOUR:
+        raise RuntimeError(
+            f"LOGIN_FREE_FAILURES_PER_ACCOUNT and LOGIN_MAX_WAIT_SECONDS would let one "
+            f"account take {most} failed logins an hour; ASVS 2.2.1 allows at most "
+            f"{MOST_FAILURES_PER_HOUR}: fewer free failures or a longer wait.")
+
+
 class TooManyAttempts(ServiceError):
     """Refused before the password was checked; it may be tried after wait_seconds."""
 

@@ -291,24 +291,6 @@ def revoke(certificate: Certificate, reason: str, actor: User, *, now: datetime)
                  details={"number": certificate.number, "reason": reason[:MAX_REASON]})
 
 
-def reissue(certificate: Certificate, reason: str, actor: User, *,
-            now: datetime) -> Certificate:
-    """Replace a certificate (e.g. after a corrected name): the old one is revoked with
-    the reason, the new one has a new number and code (audited)."""
-    if certificate.qualification_id is None and certificate.programme_id is None:
-        raise ServiceError(gettext("这张证书不能重新签发。"))
-    if certificate.status is CertificateStatus.VALID:
-        revoke(certificate, reason, actor, now=now)
-    elif not (reason or "").strip():
-        raise ServiceError(gettext("重新签发须填写原因。"))
-    if certificate.kind is CertificateKind.TRAINING:
-        from exam_portal.services.certification import training_certificates
-
-        return training_certificates.reissue(certificate, actor, now=now)
-    qualification = db.session.get(Qualification, certificate.qualification_id)
-    return issue_for_qualification(qualification, actor, now=now, replaces=certificate)
-
-
 # Verifying ---------------------------------------------------------------------------
 
 def find(number: str, code: str) -> Certificate | None:

@@ -9,6 +9,7 @@ response; when every answer of a paper is final, the paper's score becomes the
 registration's subject score.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,10 +25,10 @@ from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt, AttemptItem, AttemptStatus, Response
 from exam_portal.models.bank import Item
 from exam_portal.models.marking import Mark
-from exam_portal.models.sittings import ExamSession, Registration
+from exam_portal.models.sittings import ExamSession, Registration, ResultSource
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import paper_cache
-from exam_portal.services.exam_sessions import online_exams, sittings
+from exam_portal.services.exam_sessions import online_exams, scores, sittings
 from exam_portal.services.platform import audit
 from question_bank import marking
 from question_bank.i18n import N_
@@ -44,6 +45,8 @@ _INVALID = {
     "range": N_("要点得分不能为负，也不能超过该要点的分值。"),
     "step": N_("得分以 0.5 分为单位。"),
 }
+
+log = logging.getLogger(__name__)
 
 
 def threshold() -> Decimal:
@@ -253,7 +256,7 @@ def _score_paper_if_complete(attempt_id: int, *, now: datetime) -> None:
         .where(Response.attempt_id == attempt_id)))
     attempt.passed = attempt.score_halves >= attempt.pass_halves
     db.session.flush()
-    online_exams.record_attempt_score(attempt, now=now)
+    paper_handed_in(attempt, now)
 
 
 def _open_answers_of(attempt_id: int):
@@ -265,6 +268,29 @@ def settle_blank_papers(attempt: Attempt, *, now: datetime) -> None:
     """A handed-in exam paper whose subjective answers are all blank needs no marker."""
     if attempt.mode is Mode.EXAM and attempt.score_halves is None:
         _score_paper_if_complete(attempt.id, now=now)
+
+
+def paper_handed_in(attempt: Attempt, now: datetime) -> None:
+    """A handed-in exam paper's score becomes the registration's subject score; one with
+    subjective items waits for its marking."""
+    if attempt.mode is not Mode.EXAM or attempt.registration_id is None:
+        return
+    if attempt.score_halves is None:
+        settle_blank_papers(attempt, now=now)
+        return
+    registration = db.session.get(Registration, attempt.registration_id)
+    if not sittings.may_sit(registration):
+        # Rejected after the candidate sat: the paper stays, it earns no subject score.
+        log.info("attempt %s of a registration that no longer admits its candidate",
+                 attempt.id)
+        return
+    if registration.session.results_published_at is not None:
+        # Cannot happen in order (the window closes before publication); never rewrite
+        # published results for it.
+        log.warning("attempt %s finished after the results were published", attempt.id)
+        return
+    scores.record_score(registration, attempt.subject, Decimal(attempt.score_halves) / 2,
+                         source=ResultSource.ONLINE, now=now, attempt_id=attempt.id)
 
 
 # Progress ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -20,13 +19,12 @@ from exam_portal.models.marking import Mark
 from exam_portal.models.sittings import (
     ExamSession,
     Registration,
-    ResultSource,
     SessionMode,
     SubjectResult,
 )
 from exam_portal.services import ServiceError
-from exam_portal.services.delivery import practice
-from exam_portal.services.exam_sessions import results, sittings
+from exam_portal.services.delivery import attempts, hand_in
+from exam_portal.services.exam_sessions import sittings
 from exam_portal.services.platform import audit
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
@@ -65,7 +63,7 @@ def sittings_of(registration: Registration, now: datetime) -> list[SubjectSittin
         attempt = attempts.get(subject)
         if attempt is not None:
             state = (SittingState.IN_PROGRESS if attempt.is_open
-                     and not practice.is_overdue(attempt, now) else SittingState.SUBMITTED)
+                     and not attempts.is_overdue(attempt, now) else SittingState.SUBMITTED)
         elif not sittings.may_sit(registration):
             state = SittingState.NOT_ALLOWED
         elif now < session.exam_opens_at:
@@ -94,7 +92,7 @@ def start(registration: Registration, subject: Subject, candidate: User, *,
     existing = db.session.scalar(sa.select(Attempt).where(
         Attempt.registration_id == registration.id, Attempt.subject == subject))
     if existing is not None:
-        if existing.is_open and not practice.is_overdue(existing, now):
+        if existing.is_open and not attempts.is_overdue(existing, now):
             return existing
         raise ServiceError(gettext("每个科目只能参加一次考试，这个科目你已经交卷。"))
     if not is_exam_open(session, now):
@@ -103,43 +101,18 @@ def start(registration: Registration, subject: Subject, candidate: User, *,
         raise ServiceError(gettext("成绩已发布，不能再参加考试。"))
     # A practice mock of the same subject left open is handed in: the candidate now
     # sits the real paper, and the two must not be confused.
-    mock = practice.open_mock(candidate.id, subject)
+    mock = attempts.open_mock(candidate.id, subject)
     if mock is not None:
-        practice.finalise(mock.id, now=now, ended_by=EndedBy.CANDIDATE)
+        hand_in.finalise(mock.id, now=now, ended_by=EndedBy.CANDIDATE)
     try:
-        attempt = practice.start_attempt(
-            candidate.id, subject, Mode.EXAM, now=now, sitting=practice.Sitting(
+        attempt = attempts.start_attempt(
+            candidate.id, subject, Mode.EXAM, now=now, sitting=attempts.Sitting(
                 registration.id, session.law_cutoff, session.exam_closes_at))
-    except practice.CannotStart as error:
+    except attempts.CannotStart as error:
         raise ServiceError(str(error)) from error
     audit.record("sitting.started", target=attempt, actor=candidate,
                  details={"registration": registration.id, "subject": subject.value})
     return attempt
-
-
-def record_attempt_score(attempt: Attempt, *, now: datetime) -> None:
-    """A handed-in exam paper's score becomes the registration's subject score; one with
-    subjective items waits for its marking."""
-    if attempt.registration_id is None:
-        return
-    if attempt.score_halves is None:
-        from exam_portal.services.exam_sessions import exam_marking
-
-        exam_marking.settle_blank_papers(attempt, now=now)
-        return
-    registration = db.session.get(Registration, attempt.registration_id)
-    if not sittings.may_sit(registration):
-        # Rejected after the candidate sat: the paper stays, it earns no subject score.
-        log.info("attempt %s of a registration that no longer admits its candidate",
-                 attempt.id)
-        return
-    if registration.session.results_published_at is not None:
-        # Cannot happen in order (the window closes before publication); never rewrite
-        # published results for it.
-        log.warning("attempt %s finished after the results were published", attempt.id)
-        return
-    results.record_score(registration, attempt.subject, Decimal(attempt.score_halves) / 2,
-                         source=ResultSource.ONLINE, now=now, attempt_id=attempt.id)
 
 
 def hand_in_overdue(session: ExamSession, *, now: datetime) -> int:
@@ -149,9 +122,9 @@ def hand_in_overdue(session: ExamSession, *, now: datetime) -> int:
         sa.select(Attempt.id).join(Registration, Registration.id == Attempt.registration_id)
         .where(Registration.session_id == session.id,
                Attempt.status == AttemptStatus.IN_PROGRESS,
-               Attempt.deadline_at < now - practice.grace())))
+               Attempt.deadline_at < now - attempts.grace())))
     for attempt_id in overdue:
-        practice.finalise(attempt_id, now=now, ended_by=EndedBy.DEADLINE)
+        hand_in.finalise(attempt_id, now=now, ended_by=EndedBy.DEADLINE)
     return len(overdue)
 
 
@@ -217,7 +190,7 @@ def extend(attempt: Attempt, minutes: int, reason: str, actor: User, *,
     """Give a sitting in progress *minutes* more (audited)."""
     hold_paper(attempt)
     reason = _check_change(attempt, minutes, reason)
-    if not attempt.is_open or practice.is_overdue(attempt, now):
+    if not attempt.is_open or attempts.is_overdue(attempt, now):
         raise ServiceError(gettext("这份作答已经结束；要让考生继续，请重新开放。"))
     before = attempt.deadline_at
     attempt.deadline_at = max(attempt.deadline_at, now) + timedelta(minutes=minutes)
@@ -233,12 +206,12 @@ def reopen(attempt: Attempt, minutes: int, reason: str, actor: User, *,
     with every saved answer kept; its score waits for the new hand-in (audited)."""
     hold_paper(attempt)
     reason = _check_change(attempt, minutes, reason)
-    if attempt.is_open and not practice.is_overdue(attempt, now):
+    if attempt.is_open and not attempts.is_overdue(attempt, now):
         raise ServiceError(gettext("这份作答还在进行中；要多给时间，请延长。"))
     if db.session.scalar(sa.select(sa.func.count(Mark.id)).where(Mark.attempt_id == attempt.id)):
         raise ServiceError(gettext("这份作答已经开始阅卷，不能再重新开放。"))
     if attempt.is_open:  # overdue but not yet handed in by the expiry run
-        practice.finalise(attempt.id, now=now, ended_by=EndedBy.DEADLINE)
+        hand_in.finalise(attempt.id, now=now, ended_by=EndedBy.DEADLINE)
         db.session.refresh(attempt)
     before = {"status": attempt.status.value, "ended_by": attempt.ended_by and
               attempt.ended_by.value, "submitted_at": attempt.submitted_at

@@ -20,90 +20,19 @@ from exam_portal.models.sittings import (
     QualificationStatus,
     Registration,
     RegistrationStatus,
-    ResultSource,
     SubjectResult,
     VerificationMode,
 )
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import sittings
+from exam_portal.services.exam_sessions import exam_marking, online_exams, sittings
 from exam_portal.services.platform import audit, jobs
 from exam_portal.services.platform.clock import LOCAL_ZONE
-from question_bank import pass_rules, specs
+from question_bank import pass_rules
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
 BATCH = 5_000
-
-
-def full_marks(subject: Subject) -> Decimal:
-    return specs.load(subject).full_marks
-
-
-def score_problem(level: Level, subject: Subject, score: Decimal) -> str | None:
-    """Why *score* cannot be a registration's score in *subject*, or None."""
-    if subject not in pass_rules.subjects_of(level):
-        return gettext("这个科目不属于所报考的级别。")
-    full = full_marks(subject)
-    if not Decimal(0) <= score <= full or score * 2 != int(score * 2):
-        return gettext("成绩应在 0 到 %(full)s 分之间，以 0.5 分为单位。", full=f"{full:g}")
-    return None
-
-
-def sitting_problem(registration: Registration, *, source: ResultSource,
-                    now: datetime) -> str | None:
-    """Why the registration cannot have a score (yet), or None: a paper score exists
-    only after the exam, and only for a registration that admitted its candidate."""
-    if source is ResultSource.PAPER and now < registration.session.exam_closes_at:
-        return gettext("考试结束后才能录入成绩。")
-    if not sittings.may_sit(registration):
-        return gettext("这条报名未审核通过或已被退回，不能有成绩。")
-    return None
-
-
-def record_score(registration: Registration, subject: Subject, score: Decimal, *,
-                 source: ResultSource, now: datetime, attempt_id: int | None = None
-                 ) -> SubjectResult:
-    """Store (or replace) the registration's score in *subject*; marking comes later."""
-    problem = score_problem(registration.level, subject, score) or sitting_problem(
-        registration, source=source, now=now)
-    if problem:
-        raise ServiceError(problem)
-    full = full_marks(subject)
-    if sittings.hold_results(registration.session_id):
-        raise ServiceError(gettext("成绩已发布，不能再修改。"))
-    result = db.session.scalar(sa.select(SubjectResult).where(
-        SubjectResult.registration_id == registration.id, SubjectResult.subject == subject))
-    if result is None:
-        result = SubjectResult(registration_id=registration.id, subject=subject,
-                               candidate_id=registration.candidate_id,
-                               year=registration.session.year)
-        db.session.add(result)
-    result.score_halves, result.full_halves = int(score * 2), int(full * 2)
-    result.source, result.attempt_id, result.updated_at = source, attempt_id, now
-    result.line_halves = result.passed = result.passed_region = None
-    db.session.flush()
-    return result
-
-
-def correct_score(registration: Registration, subject: Subject, score: Decimal, *,
-                  reason: str, actor: User, now: datetime) -> SubjectResult:
-    """An administrator sets or corrects one subject score, with a reason; the audit
-    row keeps who, why, and the score before and after (EX-14)."""
-    reason = reason.strip()
-    if not reason:
-        raise ServiceError(gettext("更正成绩须填写原因。"))
-    existing = db.session.scalar(sa.select(SubjectResult).where(
-        SubjectResult.registration_id == registration.id, SubjectResult.subject == subject))
-    before = existing.score_halves if existing else None
-    result = record_score(
-        registration, subject, score, now=now,
-        source=existing.source if existing else ResultSource.PAPER,
-        attempt_id=existing.attempt_id if existing else None)
-    audit.record("score.corrected", target=result, actor=actor, details={
-        "admission_number": registration.admission_number, "subject": subject.value,
-        "before": before, "after": result.score_halves, "reason": reason[:500]})
-    return result
 
 
 @dataclass(frozen=True)
@@ -124,8 +53,6 @@ def compute_results(session: ExamSession, *, now: datetime,
         raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
     if now < session.exam_closes_at:
         raise ServiceError(gettext("考试结束后才能计算成绩。"))
-    from exam_portal.services.exam_sessions import online_exams
-
     online_exams.hand_in_overdue(session, now=now)
     if sittings.hold_results(session.id):
         raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
@@ -275,8 +202,6 @@ def start_computing(session: ExamSession, actor: User) -> Job:
         raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
     if utcnow() < session.exam_closes_at:
         raise ServiceError(gettext("考试结束后才能计算成绩。"))
-    from exam_portal.services.exam_sessions import online_exams
-
     if not score_count(session) and not online_exams.open_count(session):
         raise ServiceError(gettext("这个考试批次还没有成绩。"))
     return jobs.submit(COMPUTE_JOB, target_id=session.id,
@@ -311,8 +236,6 @@ def publish(session: ExamSession, actor: User, *, now: datetime) -> None:
     if job is not None and job.status is JobStatus.FAILED:
         # Its marks may be half written and its qualifications stale.
         raise ServiceError(gettext("上次计算成绩没有完成，请重新计算后再发布。"))
-    from exam_portal.services.exam_sessions import exam_marking, online_exams
-
     online_exams.hand_in_overdue(session, now=now)
     # From here no score, mark or line of the session changes until this commits, and
     # the checks below read what such writes under way committed. Taken after the

@@ -23,7 +23,7 @@ from exam_portal.models.sittings import (
     VerificationMode,
 )
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import results, sittings
+from exam_portal.services.exam_sessions import scores, sittings
 from exam_portal.services.platform import audit
 from question_bank import pass_rules, score_sheet
 from question_bank.formats import csv_format, xlsx_format
@@ -93,7 +93,7 @@ def plan(session: ExamSession, sheet: list[score_sheet.ScoreRow], *,
     """Decide, per row, whether it adds a score, changes one, changes nothing, or fails."""
     _check_session(session, now)
     numbers = sorted({row.admission_number for row in sheet if row.admission_number})
-    registrations, scores = {}, {}
+    registrations, stored = {}, {}
     for start in range(0, len(numbers), CHUNK):
         chunk = numbers[start:start + CHUNK]
         for number, *rest in db.session.execute(
@@ -111,13 +111,13 @@ def plan(session: ExamSession, sheet: list[score_sheet.ScoreRow], *,
                 .join(Registration, Registration.id == SubjectResult.registration_id)
                 .where(Registration.session_id == session.id,
                        Registration.admission_number.in_(chunk))):
-            scores[(registration_id, subject)] = (result_id, Decimal(halves) / 2)
+            stored[(registration_id, subject)] = (result_id, Decimal(halves) / 2)
     verified_first = session.verification_mode is VerificationMode.BEFORE_EXAM
-    return ScorePlan([_plan_row(row, registrations, scores, verified_first)
+    return ScorePlan([_plan_row(row, registrations, stored, verified_first)
                       for row in sheet])
 
 
-def _plan_row(row: score_sheet.ScoreRow, registrations: dict, scores: dict,
+def _plan_row(row: score_sheet.ScoreRow, registrations: dict, stored: dict,
               verified_first: bool) -> PlannedScore:
     problems = list(row.problems)
     found = registrations.get(row.admission_number)
@@ -137,13 +137,13 @@ def _plan_row(row: score_sheet.ScoreRow, registrations: dict, scores: dict,
     if row.subject not in pass_rules.subjects_of(level):
         problems.append(Problem(score_sheet.SUBJECT, N_("这个科目不属于所报考的级别。")))
     else:
-        problem = results.score_problem(level, row.subject, row.score)
+        problem = scores.score_problem(level, row.subject, row.score)
         if problem:
             problems.append(Problem(score_sheet.SCORE, N_("%(score)s：%(problem)s"),
                                     {"score": f"{row.score:g}", "problem": problem}))
     if problems:
         return PlannedScore(row, Action.ERROR, problems)
-    result_id, before = scores.get((registration_id, row.subject), (None, None))
+    result_id, before = stored.get((registration_id, row.subject), (None, None))
     action = (Action.NEW if result_id is None
               else Action.UNCHANGED if before == row.score else Action.CHANGED)
     return PlannedScore(row, action, [], registration_id, candidate_id, result_id, before)
@@ -193,7 +193,7 @@ def _values(row: PlannedScore, session: ExamSession, now: datetime) -> dict:
     subject: Subject = row.row.subject
     # A new or changed score waits to be marked, like one recorded singly.
     return {"score_halves": int(row.row.score * 2),
-            "full_halves": int(results.full_marks(subject) * 2),
+            "full_halves": int(scores.full_marks(subject) * 2),
             "source": ResultSource.PAPER, "attempt_id": None, "updated_at": now,
             "line_halves": None, "passed": None, "passed_region": None}
 

@@ -313,55 +313,6 @@ def _next_admission_number(session: ExamSession, level: Level, region: str) -> s
     return f"{session.year:04d}{session.id % 1000:03d}{region}{_LEVEL_DIGITS[level]}{serial:06d}"
 
 
-def review(registrations: list[Registration], *, verify: bool, reason: str,
-           actor: User, now: datetime) -> tuple[int, list[tuple[Registration, str]]]:
-    """Verify or reject registrations; return how many changed and the refused ones."""
-    reason = reason.strip()
-    if not verify and not reason:
-        raise ServiceError(gettext("退回报名须填写原因。"))
-    if len(registrations) > MAX_BULK_REVIEW:
-        raise ServiceError(gettext("一次最多审核 %(n)d 条报名。", n=MAX_BULK_REVIEW))
-    target = RegistrationStatus.VERIFIED if verify else RegistrationStatus.REJECTED
-    changed, refused = [], []
-    # The declarations as this request read them; the decision is for those. Each is
-    # locked and read again: one withdrawn or declared anew meanwhile is left for a
-    # fresh look rather than decided on what it no longer says.
-    seen = {r.id: (r.status, r.declared_at) for r in registrations}
-    current = {row.id: (row.status, row.declared_at) for row in db.session.scalars(
-        sa.select(Registration).where(Registration.id.in_(seen)).order_by(Registration.id)
-        .with_for_update().execution_options(populate_existing=True))}
-    published = {session_id: hold_results(session_id)
-                 for session_id in sorted({r.session_id for r in registrations})}
-    for registration in registrations:
-        if registration.id not in current:
-            refused.append((registration, gettext("考生已撤销这条报名。")))
-            continue
-        if current[registration.id] != seen[registration.id]:
-            refused.append((registration, gettext("考生刚刚修改了这条报名，请重新查看后再审核。")))
-            continue
-        if registration.status is target:
-            refused.append((registration, gettext("已经是这个状态。")))
-            continue
-        if published[registration.session_id] and (
-                registration.status is not RegistrationStatus.DECLARED
-                or registration.session.verification_mode is VerificationMode.BEFORE_EXAM):
-            # Only an after-exam session's pending registrations are still open to review.
-            refused.append((registration, gettext("成绩已发布，不能再改审核结果。")))
-            continue
-        registration.status, registration.reviewed_by_id = target, actor.id
-        registration.reviewed_at, registration.review_note = now, reason[:500] or None
-        changed.append(registration)
-    if changed:
-        audit.record("registration.verified" if verify else "registration.rejected",
-                     actor=actor, details={"registrations": [r.id for r in changed],
-                                           "reason": reason[:500]})
-    db.session.flush()
-    from exam_portal.services.exam_sessions import results
-
-    results.after_review(changed)
-    return len(changed), refused
-
-
 def may_sit(registration: Registration) -> bool:
     """Whether the registration lets the candidate sit the exam now (its status only)."""
     if registration.status is RegistrationStatus.REJECTED:

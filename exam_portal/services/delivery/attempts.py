@@ -1,0 +1,327 @@
+"""Attempts: start one (practice, mock paper, sitting), find and own it, its clock.
+
+The refusals every part of delivery raises are here too, so a view maps each to one
+answer whichever step raised it."""
+
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_CEILING
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy.exc import IntegrityError
+
+from exam_portal.extensions import db
+from exam_portal.models.accounts import User
+from exam_portal.models.attempts import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+)
+from exam_portal.services import ServiceError
+from exam_portal.services.delivery import learning
+from exam_portal.services.item_bank import pools
+from exam_portal.services.platform.clock import LOCAL_ZONE
+from question_bank import delivery, specs, syllabus
+from question_bank.assembly import Pool, assemble
+from question_bank.errors import QuotaNotMet
+from question_bank.practice import Mode, daily_seed, default_law_cutoff, set_size
+from question_bank.subjects import Subject
+
+
+class AttemptNotFound(ServiceError):
+    """No such attempt, or not the candidate's own (both answer 404)."""
+
+
+class Refused(ServiceError):
+    """A save or submit that cannot be taken; `code` tells the browser which case."""
+
+    code = "refused"
+
+
+class AttemptClosed(Refused):
+    code = "closed"
+
+
+class DeviceSuperseded(Refused):
+    code = "superseded"
+
+
+class StaleSave(Refused):
+    code = "stale"
+
+    def __init__(self, message: str, stored_seq: int):
+        super().__init__(message)
+        self.stored_seq = stored_seq
+
+
+class ResponseLocked(Refused):
+    code = "locked"
+
+
+class InvalidResponse(ServiceError):
+    """A payload that is not an answer to this paper (400): nothing is stored."""
+
+
+class CannotStart(ServiceError):
+    """The set cannot be drawn (no items, bank too small, mode not for this subject)."""
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=current_app.config["ATTEMPT_GRACE_SECONDS"])
+
+
+def law_cutoff(today: date) -> date:
+    configured = current_app.config.get("LAW_CUTOFF")
+    if configured:
+        return date.fromisoformat(str(configured))
+    return default_law_cutoff(today, current_app.config["EXAM_MONTH"])
+
+
+def remaining_seconds(attempt: Attempt, now: datetime) -> int | None:
+    if attempt.deadline_at is None:
+        return None
+    return max(0, int((attempt.deadline_at - now).total_seconds()))
+
+
+def is_overdue(attempt: Attempt, now: datetime) -> bool:
+    """Past the deadline and its grace: no save or submit is taken any more."""
+    return attempt.deadline_at is not None and now > attempt.deadline_at + grace()
+
+
+@dataclass(frozen=True)
+class Sitting:
+    """What an exam sitting (Mode.EXAM) takes from its registration and session."""
+
+    registration_id: int
+    law_cutoff: date
+    closes_at: datetime  # the exam window's end: no deadline runs past it
+
+
+def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datetime,
+                  chapters: tuple[str, ...] = (), count: int | None = None,
+                  variant: str | None = None, sitting: Sitting | None = None) -> Attempt:
+    """Draw a paper or practice set for the candidate and store it."""
+    if (mode is Mode.EXAM) != (sitting is not None):
+        raise CannotStart(gettext("正式考试只能从报名开始。"))
+    if mode.is_practice and _sitting_in_progress(candidate_id, subject):
+        raise CannotStart(gettext("你正在参加这个科目的正式考试，交卷前不能练习这个科目。"))
+    today = now.astimezone(LOCAL_ZONE).date()
+    if mode is Mode.MOCK:
+        existing = open_mock(candidate_id, subject)
+        if existing is not None:
+            return existing
+    if mode is Mode.DAILY:
+        existing = _todays_daily_set(candidate_id, subject, today)
+        if existing is not None:
+            return existing
+    if mode.is_practice:
+        _refuse_too_many_starts(candidate_id, now)
+    if variant not in specs.variants(subject):
+        variant = None
+    spec = specs.load(subject, variant)
+    cutoff = law_cutoff(today) if subject.is_law else None
+    if sitting is not None and subject.is_law:
+        cutoff = sitting.law_cutoff  # the session's own, not today's
+    cached = pools.current_pool(subject, cutoff)
+    pool = cached.pool
+    if mode.is_full_paper:
+        paper_spec = spec
+    else:
+        size = set_size(subject, mode)
+        if size is None:
+            raise CannotStart(gettext("这个科目没有这种练习方式。"))
+        paper_spec = specs.practice_spec(spec, count if count in size.choices else size.default)
+    if mode in (Mode.REDO, Mode.BOOKMARKS):
+        ids = (learning.book_item_ids if mode is Mode.REDO
+               else learning.bookmarked_item_ids)(candidate_id, subject)
+        pool = Pool(cached.by_item[item_id] for item_id in ids if item_id in cached.by_item)
+    if mode.is_practice:
+        # Practice would show the keys of the candidate's own exam paper before its
+        # results are published: those items stay out until then.
+        sat = _unpublished_exam_items(candidate_id, subject)
+        if sat:
+            pool = Pool((entry for entry in pool.by_version.values() if entry.item_id not in sat),
+                        on_date=pool.on_date)
+    chosen_chapters = None
+    if mode is Mode.CHAPTER:
+        known = {chapter.code for chapter in syllabus.load().trees[subject].chapters}
+        valid = known.intersection(chapters)
+        if not valid:
+            raise CannotStart(gettext("请至少选择一章。"))
+        chosen_chapters = frozenset(valid)
+    seed = daily_seed(candidate_id, today, subject) if mode is Mode.DAILY \
+        else secrets.randbits(62)
+    # An exam paper does not depend on what the candidate happened to practise.
+    seen = frozenset() if mode is Mode.EXAM else frozenset(
+        cached.by_item[item_id].version_id
+        for item_id in seen_item_ids(candidate_id, subject) if item_id in cached.by_item)
+    try:
+        paper = assemble(
+            # A seeded, replayable draw: the paper is rebuilt from its stored seed.
+            paper_spec, pool, random.Random(seed), seen=seen,  # noqa: S311
+            chapters=chosen_chapters,
+            chapter_weights=spec.weights, strict=mode.is_full_paper,
+            match_points=mode.is_full_paper,
+            exposure=cached.exposure if mode is Mode.MOCK else None, papers=cached.papers,
+            max_exposure=current_app.config["MOCK_MAX_EXPOSURE"])
+    except QuotaNotMet as error:
+        section = next(s for s in paper_spec.sections if s.code == error.section)
+        raise CannotStart(gettext(
+            "题库中可用于“%(section)s”的题目不足：需要 %(needed)d 道，现有 %(available)d 道。",
+            section=gettext(section.title), needed=error.needed,
+            available=error.available)) from error
+    if not paper:
+        raise CannotStart(gettext("没有可以练习的题目。"))
+    sections = {section.code: section for section in paper_spec.sections}
+    attempt = Attempt(
+        candidate_id=candidate_id, mode=mode, subject=subject, spec_version=spec.version,
+        spec_variant=spec.variant, seed=seed, chapters=sorted(chosen_chapters or ()),
+        law_cutoff=cutoff, started_at=now, status=AttemptStatus.IN_PROGRESS,
+        device_token=secrets.token_hex(16), full_halves=0, pass_halves=0,
+        deadline_at=now + timedelta(minutes=spec.minutes) if mode.is_timed else None,
+        registration_id=sitting.registration_id if sitting else None)
+    if sitting is not None:
+        attempt.deadline_at = min(attempt.deadline_at, sitting.closes_at)
+    for entry in paper:
+        drawn = cached.pool.by_version.get(entry.version_id) or pool.by_version[entry.version_id]
+        section = sections[entry.section]
+        points = section.points if mode.is_full_paper or drawn.points is None \
+            else drawn.points
+        attempt.items.append(AttemptItem(
+            position=entry.position, section=entry.section, item_id=drawn.item_id,
+            item_version_id=drawn.version_id, chapter_code=drawn.chapter,
+            option_order=delivery.encode_order(entry.option_order),
+            points_halves=int(points * 2)))
+    attempt.full_halves = sum(item.points_halves for item in attempt.items)
+    attempt.pass_halves = int((attempt.full_halves * spec.pass_ratio)
+                              .to_integral_value(ROUND_CEILING))
+    if mode is Mode.MOCK:
+        attempt = _insert_mock(attempt)
+        cached.record(entry.version_id for entry in paper)
+    elif mode is Mode.EXAM:
+        attempt = _insert_sitting(attempt)
+    else:
+        db.session.add(attempt)
+        db.session.flush()
+    return attempt
+
+
+def _refuse_too_many_starts(candidate_id: int, now: datetime) -> None:
+    """Raise CannotStart, saying when the candidate can start again, if they have
+    started PRACTICE_START_LIMIT practice sets or mock papers within the last
+    PRACTICE_START_WINDOW_MINUTES. Counted in the database, so it holds across workers."""
+    config = current_app.config
+    limit = config["PRACTICE_START_LIMIT"]
+    if limit <= 0:
+        return
+    window = timedelta(minutes=config["PRACTICE_START_WINDOW_MINUTES"])
+    # PostgreSQL: parallel starts of one candidate queue here until the first commits,
+    # so none counts before another's row is in (on SQLite a POST's transaction holds
+    # the write lock already). NO KEY UPDATE leaves the foreign-key checks of other
+    # inserts for this user unblocked.
+    db.session.execute(sa.select(User.id).where(User.id == candidate_id)
+                       .with_for_update(key_share=True))
+    limiting = db.session.scalar(
+        sa.select(Attempt.started_at)
+        .where(Attempt.candidate_id == candidate_id, Attempt.mode != Mode.EXAM,
+               Attempt.started_at > now - window)
+        .order_by(Attempt.started_at.desc()).offset(limit - 1).limit(1))
+    if limiting is not None:
+        raise CannotStart(gettext(
+            "%(minutes)d 分钟内最多可开始 %(limit)d 次练习或模拟考试，请在 %(time)s 之后再开始。"
+            "未交卷的模拟考试和今天的每日一练可以继续作答。",
+            minutes=config["PRACTICE_START_WINDOW_MINUTES"], limit=limit,
+            time=_local_minute(limiting + window, now)))
+
+
+def _local_minute(moment: datetime, now: datetime) -> str:
+    """*moment* in local time, rounded up to the minute, with its date unless today."""
+    local = moment.astimezone(LOCAL_ZONE)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    same_day = local.date() == now.astimezone(LOCAL_ZONE).date()
+    return local.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
+
+
+def _insert_mock(attempt: Attempt) -> Attempt:
+    # Two "start" clicks at once: the partial unique index lets one through; the
+    # other gets the mock paper that won.
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        existing = open_mock(attempt.candidate_id, attempt.subject)
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def _sitting_in_progress(candidate_id: int, subject: Subject) -> bool:
+    return db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(
+        Attempt.candidate_id == candidate_id, Attempt.subject == subject,
+        Attempt.mode == Mode.EXAM, Attempt.status == AttemptStatus.IN_PROGRESS)) > 0
+
+
+def _unpublished_exam_items(candidate_id: int, subject: Subject) -> set[int]:
+    from exam_portal.models.sittings import ExamSession, Registration
+
+    return set(db.session.scalars(
+        sa.select(AttemptItem.item_id)
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .join(Registration, Registration.id == Attempt.registration_id)
+        .join(ExamSession, ExamSession.id == Registration.session_id)
+        .where(Attempt.candidate_id == candidate_id, Attempt.subject == subject,
+               Attempt.mode == Mode.EXAM, ExamSession.results_published_at.is_(None))))
+
+
+def _insert_sitting(attempt: Attempt) -> Attempt:
+    # Two "start" clicks for one subject: the unique (registration, subject) lets one
+    # through; the other gets the paper that won.
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        existing = db.session.scalar(sa.select(Attempt).where(
+            Attempt.registration_id == attempt.registration_id,
+            Attempt.subject == attempt.subject))
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def chapter_sizes(subject: Subject, today: date) -> dict[str, int]:
+    """How many published items each chapter of *subject* offers to practise."""
+    cached = pools.current_pool(subject, law_cutoff(today) if subject.is_law else None)
+    sizes: dict[str, int] = {}
+    for entry in cached.by_item.values():
+        sizes[entry.chapter] = sizes.get(entry.chapter, 0) + 1
+    return sizes
+
+
+def open_mock(candidate_id: int, subject: Subject) -> Attempt | None:
+    return db.session.scalar(sa.select(Attempt).where(
+        Attempt.candidate_id == candidate_id, Attempt.subject == subject,
+        Attempt.mode == Mode.MOCK, Attempt.status == AttemptStatus.IN_PROGRESS))
+
+
+def _todays_daily_set(candidate_id: int, subject: Subject, today: date) -> Attempt | None:
+    start = datetime.combine(today, datetime.min.time(), LOCAL_ZONE)
+    return db.session.scalar(sa.select(Attempt).where(
+        Attempt.candidate_id == candidate_id, Attempt.subject == subject,
+        Attempt.mode == Mode.DAILY, Attempt.started_at >= start,
+        Attempt.started_at < start + timedelta(days=1)).order_by(Attempt.id).limit(1))
+
+
+def seen_item_ids(candidate_id: int, subject: Subject) -> set[int]:
+    """Items that were in any of the candidate's attempts of *subject*."""
+    return set(db.session.scalars(
+        sa.select(AttemptItem.item_id).distinct()
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .where(Attempt.candidate_id == candidate_id, Attempt.subject == subject)))

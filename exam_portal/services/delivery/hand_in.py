@@ -1,0 +1,138 @@
+"""Handing an attempt in (by the candidate or the clock) and marking it.
+
+What a handed-in paper means beyond delivery (an exam paper becoming a subject score)
+is registered by the context that knows it (`after_marking`); delivery imports no
+context above it."""
+
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext
+
+from exam_portal.extensions import db
+from exam_portal.models.attempts import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    EndedBy,
+    Response,
+)
+from exam_portal.services.delivery import attempts, learning, paper_cache
+from question_bank import scoring
+
+# What happens to a marked attempt beyond delivery, by name (registering twice, as every
+# app created in one process does, keeps one). Called inside the hand-in's transaction.
+_after_marking: dict[str, Callable[[Attempt, datetime], None]] = {}
+
+
+def after_marking(name: str, handler: Callable[[Attempt, datetime], None]) -> None:
+    """Call *handler(attempt, now)* for every attempt marked at hand-in, in its
+    transaction, after delivery's own marking."""
+    _after_marking[name] = handler
+
+
+def submit_attempt(attempt: Attempt, *, now: datetime) -> bool:
+    """Hand the attempt in; True if this call finalised it, False if it already was.
+
+    Exactly one of any number of concurrent calls wins the conditional UPDATE; after
+    deadline + grace the attempt is finalised as ended by the deadline instead.
+    """
+    if not attempt.is_open:
+        return False
+    if attempts.is_overdue(attempt, now):
+        finalise(attempt.id, now=now, ended_by=EndedBy.DEADLINE)
+        raise attempts.AttemptClosed(gettext("考试时间已到，试卷已按已保存的答案交卷。"))
+    return finalise(attempt.id, now=now, ended_by=EndedBy.CANDIDATE)
+
+
+def finalise(attempt_id: int, *, now: datetime, ended_by: EndedBy) -> bool:
+    """Close an open attempt and mark it, in the caller's transaction; idempotent."""
+    conditions = [Attempt.id == attempt_id, Attempt.status == AttemptStatus.IN_PROGRESS]
+    if ended_by is EndedBy.DEADLINE:
+        conditions.append(Attempt.deadline_at < now - attempts.grace())
+    else:
+        conditions.append(sa.or_(Attempt.deadline_at.is_(None),
+                                 Attempt.deadline_at >= now - attempts.grace()))
+    won = db.session.execute(
+        sa.update(Attempt).where(*conditions)
+        .values(status=AttemptStatus.SUBMITTED, submitted_at=now, ended_by=ended_by)
+        .execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        return False
+    attempt = db.session.get(Attempt, attempt_id, populate_existing=True)
+    _mark(attempt, now)
+    return True
+
+
+def _mark(attempt: Attempt, now: datetime) -> None:
+    items = paper_cache.attempt_items(attempt.id)
+    # As stored now, not as read earlier in this transaction: a save that held the
+    # attempt (FOR SHARE) made the hand-in wait and is in the paper.
+    responses = {r.position: r for r in db.session.scalars(
+        sa.select(Response).where(Response.attempt_id == attempt.id)
+        .execution_options(populate_existing=True))}
+    total, subjective, answers, updates = 0, False, [], []
+    for item in items:
+        content = paper_cache.content(item.item_version_id)
+        response = responses.get(item.position)
+        if not content.item_type.is_choice:
+            subjective = True
+            continue
+        halves = score_halves(content, item, response)
+        total += halves
+        if response is None:
+            continue
+        if not response.is_locked and response.selected:
+            answers.append(learning.MarkedAnswer(item.item_id, attempt.subject,
+                                                 halves == item.points_halves))
+        updates.append({"attempt_id": attempt.id, "position": item.position,
+                        "score_halves": halves})
+    if updates:
+        db.session.execute(sa.update(Response), updates)
+    if subjective:
+        # Subjective answers are marked by people (formal sittings); a practice paper of
+        # them has no score, only the candidate's own marks.
+        attempt.score_halves, attempt.passed = None, None
+    else:
+        attempt.score_halves = total
+        attempt.passed = total >= attempt.pass_halves
+    attempt.self_score_halves = db.session.scalar(
+        sa.select(sa.func.sum(Response.self_score_halves))
+        .where(Response.attempt_id == attempt.id))
+    if attempt.mode.is_practice:
+        learning.record_answers(attempt.candidate_id, answers, now=now)
+    db.session.flush()
+    for handler in _after_marking.values():
+        handler(attempt, now)
+
+
+def score_halves(content, item: AttemptItem, response: Response | None) -> int:
+    """The half-points a choice response earns on its item as drawn (0 for none)."""
+    if not content.item_type.is_choice:
+        return 0
+    selected = (response.selected or "") if response is not None else ""
+    points = Decimal(item.points_halves) / 2
+    return int(scoring.score_choice(content.item_type, content.keys, selected, points) * 2)
+
+
+def recompute_score(attempt: Attempt) -> int | None:
+    """Mark the attempt again from its stored versions and responses, writing nothing."""
+    items = paper_cache.attempt_items(attempt.id)
+    responses = {r.position: r for r in db.session.scalars(
+        sa.select(Response).where(Response.attempt_id == attempt.id))}
+    contents = [paper_cache.content(item.item_version_id) for item in items]
+    if any(not content.item_type.is_choice for content in contents):
+        return None
+    return sum(score_halves(content, item, responses.get(item.position))
+               for content, item in zip(contents, items, strict=True))
+
+
+def overdue_attempt_ids(*, now: datetime) -> list[int]:
+    """Ids of the open attempts past deadline + grace; finalise them with `finalise`."""
+    return list(db.session.scalars(
+        sa.select(Attempt.id).where(Attempt.status == AttemptStatus.IN_PROGRESS,
+                                    Attempt.deadline_at < now - attempts.grace())
+        .order_by(Attempt.id)))

@@ -1,0 +1,14 @@
+"""Where an event of a lower context reaches a higher one.
+
+Contexts import only the ones beneath them (see docs/architecture.md). When something
+that happens below must have an effect above (a handed-in exam paper becomes a subject
+score), the lower context offers a hook and this module, which knows both, connects it.
+The app factory calls `connect()` once per app; connecting again changes nothing."""
+
+from exam_portal.services.delivery import hand_in
+from exam_portal.services.exam_sessions import exam_marking
+
+
+def connect() -> None:
+    """Connect every hook between contexts."""
+    hand_in.after_marking("exam_sessions.paper_score", exam_marking.paper_handed_in)
