@@ -42,7 +42,7 @@ def admin(app) -> int:
     return make_user(app, Role.ADMIN, email="cert-admin@example.com")
 
 
-def _achieved(app, admin, *, region="11", scores=("70", "70")) -> tuple[int, int]:
+def _achieved(app, admin, *, region="11", marks=("70", "70")) -> tuple[int, int]:
     """A published session in which a candidate qualified for 助理 (西藏, region 54, has
     its own line of 53 in COMP_JR); returns (qualification id, candidate id)."""
     session_id = _session(app, admin, levels=(Level.ASSISTANT,))
@@ -53,7 +53,7 @@ def _achieved(app, admin, *, region="11", scores=("70", "70")) -> tuple[int, int
         registration = sittings.register(db.session.get(User, user_id), session,
                                          Level.ASSISTANT, region, declared=True, now=NOW)
         registration.status = RegistrationStatus.VERIFIED
-        for subject, score in zip((Subject.COMP_JR, Subject.PRAC_JR), scores, strict=True):
+        for subject, score in zip((Subject.COMP_JR, Subject.PRAC_JR), marks, strict=True):
             scores.record_score(registration, subject, Decimal(score),
                                  source=ResultSource.PAPER, now=session.exam_closes_at)
         results.compute_results(session, now=session.exam_closes_at)
@@ -158,7 +158,7 @@ def test_an_edited_column_or_payload_fails_the_signature(app, admin):
 
 
 def test_the_verify_page_shows_the_database_record_and_finds_nothing_else(app, admin):
-    qualification_id, _user_id = _achieved(app, admin, region="54", scores=("55", "70"))
+    qualification_id, _user_id = _achieved(app, admin, region="54", marks=("55", "70"))
     certificate = _issue(app, admin, qualification_id)
     client = app.test_client()  # nobody signed in
     page = client.get(f"/verify?n={certificate.number.lower()}&c="

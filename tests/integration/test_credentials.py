@@ -35,7 +35,7 @@ def _login(app, user_id=None, email=None):
 
 
 def _owned_certificate(app, admin):  # noqa: F811
-    qualification_id, user_id = _achieved(app, admin, region="54", scores=("55", "70"))
+    qualification_id, user_id = _achieved(app, admin, region="54", marks=("55", "70"))
     return _issue(app, admin, qualification_id), user_id
 
 

@@ -56,11 +56,11 @@ def is_exam_open(session: ExamSession, now: datetime) -> bool:
 def sittings_of(registration: Registration, now: datetime) -> list[SubjectSitting]:
     """Each subject of the registration's level and where the candidate stands in it."""
     session = registration.session
-    attempts = {attempt.subject: attempt for attempt in db.session.scalars(
+    by_subject = {attempt.subject: attempt for attempt in db.session.scalars(
         sa.select(Attempt).where(Attempt.registration_id == registration.id))}
     states = []
     for subject in sittings.subjects_for(registration):
-        attempt = attempts.get(subject)
+        attempt = by_subject.get(subject)
         if attempt is not None:
             state = (SittingState.IN_PROGRESS if attempt.is_open
                      and not attempts.is_overdue(attempt, now) else SittingState.SUBMITTED)
