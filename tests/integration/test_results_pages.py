@@ -10,6 +10,7 @@ from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.sittings import ExamSession, Registration, ResultSource
+from exam_portal.services.exam_sessions import scores
 from question_bank.subjects import Subject
 
 from .test_sittings import NOW
@@ -30,11 +31,11 @@ def _register(app, session_id, region="11") -> tuple[str, int]:
     return email, registration_id
 
 
-def _score(app, registration_id, **scores) -> None:
+def _score(app, registration_id, **subject_scores) -> None:
     """Record scores as after the exam (the session of SESSION_FORM ends 2026-06-14)."""
     with app.app_context():
         registration = db.session.get(Registration, registration_id)
-        for subject, score in scores.items():
+        for subject, score in subject_scores.items():
             scores.record_score(registration, Subject(subject), Decimal(score),
                                  source=ResultSource.PAPER,
                                  now=registration.session.exam_closes_at)
