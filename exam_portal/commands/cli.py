@@ -10,7 +10,7 @@ from exam_portal.extensions import db, no_write_lock
 from exam_portal.models.accounts import Role
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.accounts import accounts
+from exam_portal.services.accounts import accounts, sign_ups
 from exam_portal.services.item_bank import importing
 from exam_portal.services.platform import audit, audit_checkpoints, mail_delivery
 
@@ -73,7 +73,7 @@ def create_admin(email, password):
 @users_cli.command("purge-sign-ups")
 def purge_sign_ups():
     """Delete sign-up requests whose links have expired (for cron, daily)."""
-    purged = accounts.purge_sign_up_requests(utcnow())
+    purged = sign_ups.purge_sign_up_requests(utcnow())
     db.session.commit()
     click.echo(f"{purged} expired sign-up requests deleted")
 

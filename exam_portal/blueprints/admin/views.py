@@ -21,7 +21,7 @@ from exam_portal.blueprints.admin.forms import ROLE_LABELS, CreateUserForm, SetR
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 from exam_portal.services import ServiceError
-from exam_portal.services.accounts import accounts, profiles
+from exam_portal.services.accounts import accounts, password_resets, profiles
 from exam_portal.services.platform import audit, text_search
 from exam_portal.web.pagination import page_argument
 from exam_portal.web.security import require_recent_auth
@@ -60,7 +60,7 @@ def create_user():
                 form.email.data, secrets.token_urlsafe(24), Role(form.role.data),
                 actor=current_user,
             )
-            accounts.request_password_reset(user.email)
+            password_resets.request_password_reset(user.email)
         except ServiceError as error:
             db.session.rollback()
             form.email.errors = [*form.email.errors, str(error)]

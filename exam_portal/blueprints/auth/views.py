@@ -24,7 +24,7 @@ from exam_portal.blueprints.auth.forms import (
 )
 from exam_portal.extensions import client_address, db, limiter
 from exam_portal.services import ServiceError
-from exam_portal.services.accounts import accounts, login_throttle
+from exam_portal.services.accounts import accounts, login_throttle, password_resets, sign_ups
 from exam_portal.web import security
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -52,7 +52,7 @@ def sign_up():
     form = SignUpForm()
     if form.validate_on_submit():
         # The same answer for every address: the mail says what happened.
-        accounts.request_sign_up(form.email.data, session.get("locale"))
+        sign_ups.request_sign_up(form.email.data, session.get("locale"))
         db.session.commit()
         return redirect(url_for("auth.sign_up_sent"))
     return render_template("auth/sign_up.html", form=form)
@@ -71,15 +71,15 @@ def confirm_sign_up(token):
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
     try:
-        email = accounts.sign_up_email(token)
-    except accounts.InvalidSignUpLink as error:
+        email = sign_ups.sign_up_email(token)
+    except sign_ups.InvalidSignUpLink as error:
         flash(str(error), "danger")
         return redirect(url_for("auth.sign_up"))
     form = ConfirmSignUpForm()
     if form.validate_on_submit():
         try:
-            user = accounts.confirm_sign_up(token, form.password.data)
-        except (accounts.InvalidSignUpLink, accounts.EmailTaken) as error:
+            user = sign_ups.confirm_sign_up(token, form.password.data)
+        except (sign_ups.InvalidSignUpLink, accounts.EmailTaken) as error:
             db.session.rollback()
             flash(str(error), "danger")
             taken = isinstance(error, accounts.EmailTaken)
@@ -182,7 +182,7 @@ def reauthenticate():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data)
+        password_resets.request_password_reset(form.email.data)
         db.session.commit()
         flash(_("如果该邮箱已注册，我们已发送一封包含重置链接的邮件。"), "info")
         return redirect(url_for("auth.login"))
@@ -193,15 +193,15 @@ def forgot_password():
 @limiter.limit(lambda: current_app.config["RESET_LIMIT_PER_ADDRESS"], methods=["POST"])
 def reset_password(token):
     try:
-        accounts.check_reset_token(token)
-    except accounts.InvalidResetLink as error:
+        password_resets.check_reset_token(token)
+    except password_resets.InvalidResetLink as error:
         flash(str(error), "danger")
         return redirect(url_for("auth.forgot_password"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            user = accounts.reset_password(token, form.password.data)
-        except accounts.InvalidResetLink as error:
+            user = password_resets.reset_password(token, form.password.data)
+        except password_resets.InvalidResetLink as error:
             # Spent or outdated while the new password was hashed (the same link in
             # another tab, a password changed meanwhile).
             db.session.rollback()
