@@ -11,4 +11,4 @@ from exam_portal.services.exam_sessions import exam_marking
 
 def connect() -> None:
     """Connect every hook between contexts."""
-    hand_in.after_marking("exam_sessions.paper_score", exam_marking.paper_handed_in)
+    hand_in.after_marking("exam_sessions.paper_score", exam_marking.record_paper_score)

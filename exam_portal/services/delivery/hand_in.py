@@ -4,7 +4,6 @@ What a handed-in paper means beyond delivery (an exam paper becoming a subject s
 is registered by the context that knows it (`after_marking`); delivery imports no
 context above it."""
 
-
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal

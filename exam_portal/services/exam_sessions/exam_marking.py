@@ -256,7 +256,7 @@ def _score_paper_if_complete(attempt_id: int, *, now: datetime) -> None:
         .where(Response.attempt_id == attempt_id)))
     attempt.passed = attempt.score_halves >= attempt.pass_halves
     db.session.flush()
-    paper_handed_in(attempt, now)
+    record_paper_score(attempt, now)
 
 
 def _open_answers_of(attempt_id: int):
@@ -270,9 +270,11 @@ def settle_blank_papers(attempt: Attempt, *, now: datetime) -> None:
         _score_paper_if_complete(attempt.id, now=now)
 
 
-def paper_handed_in(attempt: Attempt, now: datetime) -> None:
-    """A handed-in exam paper's score becomes the registration's subject score; one with
-    subjective items waits for its marking."""
+def record_paper_score(attempt: Attempt, now: datetime) -> None:
+    """Make an exam paper's score the registration's subject score, once it has one: at
+    hand-in (delivery calls this through its after-marking hook) or when its last
+    subjective answer is marked. A paper whose subjective answers are all blank is
+    settled at once; one with answers waits for its markers."""
     if attempt.mode is not Mode.EXAM or attempt.registration_id is None:
         return
     if attempt.score_halves is None:
