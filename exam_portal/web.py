@@ -5,12 +5,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, abort, current_app, has_request_context, request, session
 from flask.json.provider import DefaultJSONProvider
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import labels, permissions
+from . import clock, labels, permissions
 from .config import limits_per_process
 from .extensions import (
     babel,
@@ -106,8 +106,8 @@ def _template_globals() -> dict:
         "show_halves": show_halves,
         "current_locale": str(get_locale()),
         "labels": labels,
-        "format_date": format_date,
-        "format_datetime": format_datetime,
+        "show_date": clock.date_text,
+        "show_datetime": clock.datetime_text,
     }
 
 
