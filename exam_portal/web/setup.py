@@ -5,7 +5,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, abort, request
 from flask.json.provider import DefaultJSONProvider
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -21,7 +21,7 @@ from exam_portal.extensions import (
 )
 from exam_portal.models.accounts import User
 from exam_portal.services.delivery import pages
-from exam_portal.services.platform import labels, mail_delivery
+from exam_portal.services.platform import clock, labels, mail_delivery
 from exam_portal.web import errors, headers, locale, permissions, security
 from exam_portal.web.forms import MAX_ROW_ID
 
@@ -84,8 +84,8 @@ def _template_globals() -> dict:
         "show_halves": pages.show_halves,
         "current_locale": str(get_locale()),
         "labels": labels,
-        "format_date": format_date,
-        "format_datetime": format_datetime,
+        "show_date": clock.date_text,
+        "show_datetime": clock.datetime_text,
     }
 
 

@@ -137,6 +137,17 @@ _MESSAGES = {
     "answerFirst": _l("请先作答，并等答案保存后再核对。"),
     "closed": _l("这次练习已经交卷。"),
     "separator": _l("、"),
+    "question": _l("第 {n} 题"),
+    "navLabel": _l("{question}：{states}"),
+    "stateAnswered": _l("已答"),
+    "stateUnanswered": _l("未答"),
+    "stateFlagged": _l("已标记"),
+    "stateUnsent": _l("尚未保存到服务器"),
+    "stateRight": _l("回答正确"),
+    "stateWrong": _l("回答错误"),
+    "statePartly": _l("部分正确"),
+    "timeLeft": _l("剩余时间：{n} 分钟。"),
+    "timeLeftHandIn": _l("剩余时间：{n} 分钟，请检查答案，按时交卷。"),
 }
 
 

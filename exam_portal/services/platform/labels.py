@@ -1,10 +1,10 @@
 """Display text for domain values, in the user's language."""
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from exam_portal.models.jobs import JobStatus
+from exam_portal.services.platform.clock import date_text
 from question_bank import eligibility
 from question_bank.levels import CertificateMethod, Education, Gender, Level
 from question_bank.regions import REGIONS, region_by_code
@@ -107,7 +107,7 @@ def describe_shortfall(shortfall: eligibility.Shortfall, cutoff) -> str:
     if shortfall.kind == kind.NO_GRADUATION_DATE:
         return _("请在个人资料中填写取得学历（毕业）的日期。")
     if shortfall.kind == kind.GRADUATION_AFTER_CUTOFF:
-        return _("学历须在 %(date)s 或之前取得。", date=format_date(cutoff))
+        return _("学历须在 %(date)s 或之前取得。", date=date_text(cutoff))
     if shortfall.kind == kind.CERTIFICATE:
         level = LEVELS[route.required_certificate]
         if route.certificate_by_exam_only:

@@ -43,3 +43,15 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   window.setTimeout(poll, 1000);
 });
+
+// A table (or list) wider or taller than its box scrolls: it becomes a tab stop, so
+// that a keyboard user can scroll it with the arrow keys (WCAG 2.1.1). Only while it
+// scrolls: a table that fits is no extra stop.
+function markScrollingBoxes() {
+  document.querySelectorAll(".table-responsive, .chapter-list").forEach(function (box) {
+    var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+    if (scrolls) { box.setAttribute("tabindex", "0"); } else { box.removeAttribute("tabindex"); }
+  });
+}
+document.addEventListener("DOMContentLoaded", markScrollingBoxes);
+window.addEventListener("resize", markScrollingBoxes);

@@ -42,6 +42,7 @@
     var closed = false;
     var retryTimer = null;
     var deadline = null;  // Date.now()-based, from the server's remaining seconds
+    var verdicts = {};  // practice: "right", "wrong" or "partly" per checked position
     var responses = data.state.responses || {};
     var queue = read("queue", {});
     var seq = Math.max(Number(read("seq", 0)) || 0, data.state.max_seq || 0);
@@ -89,23 +90,38 @@
     function isFlagged(position) {
       return byPosition[position].querySelector("[data-action=flag]").getAttribute("aria-pressed") === "true";
     }
+    // The answer card: every state has a symbol (CSS) and words (the button's name),
+    // never colour alone; one tab stop, the arrow keys move within it.
     function paintNavigator() {
       root.querySelectorAll(".nav-cell[data-goto]").forEach(function (cell) {
         var p = cell.dataset.goto;
-        cell.classList.toggle("answered", isAnswered(p));
-        cell.classList.toggle("flagged", isFlagged(p));
+        var answered = isAnswered(p), flagged = isFlagged(p), verdict = verdicts[p];
+        var unsent = Object.prototype.hasOwnProperty.call(queue, p);
+        cell.classList.toggle("answered", answered);
+        cell.classList.toggle("flagged", flagged);
         cell.classList.toggle("current", p === current);
-        cell.classList.toggle("unsent", Object.prototype.hasOwnProperty.call(queue, p));
+        cell.classList.toggle("unsent", unsent);
+        ["right", "wrong", "partly"].forEach(function (name) { cell.classList.toggle(name, verdict === name); });
+        var states = [answered ? msg.stateAnswered : msg.stateUnanswered];
+        if (verdict) states.push(msg["state" + verdict.charAt(0).toUpperCase() + verdict.slice(1)]);
+        if (flagged) states.push(msg.stateFlagged);
+        if (unsent) states.push(msg.stateUnsent);
+        cell.setAttribute("aria-label", format(msg.navLabel, {
+          question: format(msg.question, {n: p}), states: states.join(msg.separator)}));
+        cell.tabIndex = p === current ? 0 : -1;
         if (p === current) cell.setAttribute("aria-current", "true"); else cell.removeAttribute("aria-current");
       });
     }
-    function show(position) {
+    // focus: move the keyboard focus to the question's title, so that a screen reader
+    // reads the question shown and the next Tab reaches its options.
+    function show(position, focus) {
       position = String(position);
       if (!byPosition[position]) return;
       questions.forEach(function (q) { q.hidden = q.dataset.position !== position; });
       current = position;
       write("position", current);
       paintNavigator();
+      if (focus) byPosition[position].querySelector(".question-title").focus();
     }
     function applyAnswer(position, entry) {
       var q = byPosition[position];
@@ -144,6 +160,7 @@
       box.hidden = false;
       if (fb.keys) {
         var verdict = fb.correct ? msg.correct : (Number(fb.score) > 0 ? msg.partly : msg.wrong);
+        verdicts[q.dataset.position] = fb.correct ? "right" : (Number(fb.score) > 0 ? "partly" : "wrong");
         box.className = "feedback alert " + (fb.correct ? "alert-success" : "alert-danger");
         box.appendChild(el("p", "fw-bold mb-1", verdict + (fb.score !== undefined ? " · " + msg.score + fb.score : "")));
         box.appendChild(el("p", "mb-1", msg.key + fb.keys.join("")));
@@ -325,7 +342,23 @@
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
       timer.textContent = (h ? h + ":" : "") + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
       timer.classList.toggle("text-bg-danger", left <= 300);
+      warnTime(left);
       if (left === 0 && !closed) timeUp();
+    }
+    // Said once per threshold (and at once on a page opened later): the live region
+    // is read out by screen readers, and shown.
+    var WARN_MINUTES = [15, 5, 1];
+    var warned = null;  // the smallest threshold announced
+    function warnTime(left) {
+      if (warned !== null && left > warned * 60 + 60) warned = null;  // time was extended
+      var due = WARN_MINUTES.filter(function (m) {
+        return left > 0 && left <= m * 60 && (warned === null || m < warned);
+      });
+      if (!due.length) return;
+      warned = due[due.length - 1];
+      var minutes = Math.max(1, Math.ceil(left / 60));
+      document.getElementById("time-warning").textContent =
+        format(minutes <= 5 ? msg.timeLeftHandIn : msg.timeLeft, {n: minutes});
     }
     var ending = false;
     function timeUp() {
@@ -360,11 +393,11 @@
       var button = event.target.closest("[data-action], [data-goto]");
       if (!button) return;
       var q = button.closest(".question");
-      if (button.dataset.goto) { show(button.dataset.goto); return; }
+      if (button.dataset.goto) { show(button.dataset.goto, true); return; }
       var action = button.dataset.action;
       if (action === "prev" || action === "next") {
         var index = questions.indexOf(byPosition[current]) + (action === "next" ? 1 : -1);
-        if (questions[index]) show(questions[index].dataset.position);
+        if (questions[index]) show(questions[index].dataset.position, true);
       } else if (action === "flag") {
         button.setAttribute("aria-pressed", button.getAttribute("aria-pressed") === "true" ? "false" : "true");
         record(q.dataset.position);
@@ -376,7 +409,9 @@
       } else if (action === "check") {
         checkAnswer(q);
       } else if (action === "toggle-navigator") {
-        document.getElementById("navigator").classList.toggle("open");
+        var open = document.getElementById("navigator").classList.toggle("open");
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+        if (open) root.querySelector(".nav-cell[data-goto][tabindex='0']").focus();
       } else if (action === "reload") {
         window.location.reload();
       }
@@ -397,13 +432,40 @@
         });
       });
     }
+    // Within the answer card the arrow keys move between questions' buttons (one tab
+    // stop for the whole card); Enter or Space opens the question.
+    var grid = root.querySelector(".nav-grid");
+    grid.addEventListener("keydown", function (event) {
+      var cells = Array.prototype.slice.call(grid.querySelectorAll(".nav-cell[data-goto]"));
+      var index = cells.indexOf(event.target);
+      if (index === -1) return;
+      var columns = cells.filter(function (cell) { return cell.offsetTop === cells[0].offsetTop; }).length || 1;
+      var next = {ArrowRight: index + 1, ArrowLeft: index - 1, ArrowDown: index + columns,
+                  ArrowUp: index - columns, Home: 0, End: cells.length - 1}[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      event.stopPropagation();
+      next = Math.max(0, Math.min(cells.length - 1, next));
+      cells.forEach(function (cell, i) { cell.tabIndex = i === next ? 0 : -1; });
+      cells[next].focus();
+    });
+    // Single-key shortcuts (WCAG 2.1.4): they can be switched off, and they never act
+    // while the focus is in a text field; arrows in a group of options move between
+    // the options, as they always do.
+    var shortcuts = document.getElementById("shortcuts");
+    try { shortcuts.checked = window.localStorage.getItem("portal:shortcuts") !== "off"; } catch (e) { /* keep on */ }
+    shortcuts.addEventListener("change", function () {
+      try { window.localStorage.setItem("portal:shortcuts", shortcuts.checked ? "on" : "off"); } catch (e) { /* memory only */ }
+    });
     document.addEventListener("keydown", function (event) {
-      if (event.target.matches("textarea, input[type=number], input[type=text]") || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (!shortcuts.checked || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.matches("textarea, input[type=number], input[type=text], select, #shortcuts")) return;
       if (document.querySelector(".modal.show")) return;
       var q = byPosition[current];
       if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+        if (event.target.matches(".options input")) return;
         var index = questions.indexOf(q) + (event.key === "ArrowRight" ? 1 : -1);
-        if (questions[index]) { show(questions[index].dataset.position); event.preventDefault(); }
+        if (questions[index]) { show(questions[index].dataset.position, q.contains(event.target)); event.preventDefault(); }
         return;
       }
       if (event.key === "f" || event.key === "F") { q.querySelector("[data-action=flag]").click(); return; }

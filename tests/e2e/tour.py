@@ -1,0 +1,302 @@
+"""A portal with something on every page, and the pages each role visits.
+
+The demo seed (accounts, item bank, an exam session open for registration, one whose
+online exam is under way, a training programme) plus what the seed leaves out: a past
+session whose results are published, with a certificate; a case-analysis paper handed
+in and waiting for a marker; a practice paper half answered; a bookmark; a training
+certificate. Built once per test module on its own database, so the demo bank never
+mixes with the small banks other browser tests draw papers from.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from exam_portal.commands import demo
+from exam_portal.extensions import db
+from exam_portal.models.accounts import User
+from exam_portal.models.attempts import Attempt, AttemptItem
+from exam_portal.models.bank import Item
+from exam_portal.models.certificates import Certificate
+from exam_portal.models.sittings import (
+    ExamSession,
+    Qualification,
+    Registration,
+    ResultSource,
+    SessionMode,
+    VerificationMode,
+)
+from exam_portal.models.training import TrainingProgramme
+from exam_portal.models.types import utcnow
+from exam_portal.services.certification import certificates, training_certificates
+from exam_portal.services.delivery import attempts, hand_in, learning, pages, responses
+from exam_portal.services.exam_sessions import (
+    exam_marking,
+    online_exams,
+    registration_review,
+    results,
+    scores,
+    sittings,
+)
+from question_bank.levels import Level
+from question_bank.practice import Mode
+from question_bank.subjects import Subject
+
+CANDIDATE = "assistant@demo.example.com"
+EXAMINEE = "intermediate@demo.example.com"
+TRAINER = "trainer1@demo.example.com"
+ADMIN = "admin@demo.example.com"
+PASSWORDS = {CANDIDATE: demo.CANDIDATE_PASSWORD, EXAMINEE: demo.CANDIDATE_PASSWORD,
+             TRAINER: demo.TRAINER_PASSWORD, ADMIN: demo.ADMIN_PASSWORD}
+PAST_SESSION_NAME = "社会工作者职业资格考试（已发布成绩）"
+CASE_ANSWER = "先评估服务对象的需求，再链接社区资源，并与家属共同制定服务计划。"
+
+
+@dataclass
+class Tour:
+    """Ids of what the pages show."""
+
+    ids: dict = field(default_factory=dict)
+    verify_query: str = ""
+
+
+def _user(email: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def _session_named(name: str) -> ExamSession:
+    return db.session.scalar(sa.select(ExamSession).where(ExamSession.name == name))
+
+
+def build(app) -> Tour:
+    """Seed the demo and the rest; return the ids the pages need."""
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    tour = Tour()
+    with app.app_context():
+        now = utcnow()
+        admin, candidate, examinee = _user(ADMIN), _user(CANDIDATE), _user(EXAMINEE)
+        trainer = _user(TRAINER)
+        tour.ids.update(_published_session(admin, candidate, now))
+        tour.ids.update(_marked_exam(examinee, trainer, now))
+        tour.ids.update(_candidate_practice(candidate, now))
+        programme = db.session.scalar(sa.select(TrainingProgramme).where(
+            TrainingProgramme.name == demo.DEMO_PROGRAMME_NAME))
+        training_certificates.issue_for_programme(programme, examinee, admin, now=now)
+        tour.ids["programme"] = programme.id
+        live = _session_named(demo.DEMO_EXAM_NAME)
+        tour.ids["live_session"] = live.id
+        tour.ids["ticket"] = db.session.scalar(sa.select(Registration.id).where(
+            Registration.session_id == live.id, Registration.candidate_id == candidate.id))
+        tour.ids["item"] = db.session.scalar(sa.select(sa.func.min(Item.id)))
+        tour.ids["admin"], tour.ids["candidate"] = admin.id, candidate.id
+        db.session.commit()
+        certificate = db.session.get(Certificate, tour.ids["certificate"])
+        tour.verify_query = f"n={certificate.number}&c={certificate.verification_code}"
+        db.session.remove()
+    return tour
+
+
+def _published_session(admin: User, candidate: User, now) -> dict:
+    """Last year's session: the candidate passed 助理, results published, certificate
+    issued; the results computed by a background job (for the jobs pages)."""
+    exam = now - timedelta(days=90)
+    session = sittings.create_session(sittings.SessionFields(
+        year=exam.year, name=PAST_SESSION_NAME, levels=(Level.ASSISTANT, Level.INTERMEDIATE),
+        registration_opens_at=exam - timedelta(days=60),
+        registration_closes_at=exam - timedelta(days=30),
+        exam_opens_at=exam, exam_closes_at=exam + timedelta(days=1),
+        mode=SessionMode.PAPER, syllabus_version="2018",
+        law_cutoff=exam.date().replace(month=1, day=1) - timedelta(days=1),
+        experience_cutoff=exam.date().replace(month=12, day=31),
+        verification_mode=VerificationMode.BEFORE_EXAM), admin)
+    registration = sittings.register(candidate, session, Level.ASSISTANT, "11", declared=True,
+                                     now=exam - timedelta(days=45))
+    registration_review.review([registration], verify=True, reason="", actor=admin,
+                    now=exam - timedelta(days=40))
+    for subject, score in ((Subject.COMP_JR, "72"), (Subject.PRAC_JR, "65.5")):
+        scores.record_score(registration, subject, Decimal(score), source=ResultSource.PAPER,
+                             now=session.exam_closes_at)
+    db.session.commit()
+    job = results.start_computing(session, admin)  # the inline runner: done on return
+    session = db.session.get(ExamSession, session.id)
+    results.publish(session, admin, now=now - timedelta(days=30))
+    qualification = db.session.scalars(sa.select(Qualification).where(
+        Qualification.session_id == session.id)).one()
+    certificate = certificates.issue_for_qualification(qualification, admin,
+                                                       now=now - timedelta(days=20))
+    db.session.commit()
+    return {"past_session": session.id, "score_report": registration.id,
+            "certificate": certificate.id, "job": job.id}
+
+
+def _marked_exam(examinee: User, trainer: User, now) -> dict:
+    """The 社会工作师 candidate sat 实务（中级） in the demo exam under way and handed it
+    in; the trainer has taken its first case analysis to mark."""
+    session = _session_named(demo.DEMO_EXAM_NAME)
+    registration = db.session.scalar(sa.select(Registration).where(
+        Registration.session_id == session.id, Registration.candidate_id == examinee.id))
+    attempt = online_exams.start(registration, Subject.PRAC_MID, examinee,
+                                 now=now - timedelta(minutes=50))
+    device = pages.open_attempt(attempt, now=now - timedelta(minutes=50))["device"]
+    positions = db.session.scalars(sa.select(AttemptItem.position).where(
+        AttemptItem.attempt_id == attempt.id).order_by(AttemptItem.position)).all()
+    for seq, position in enumerate(positions, start=1):
+        responses.save_response(attempt.id, examinee.id, position,
+                               {"seq": seq, "device": device, "text": CASE_ANSWER},
+                               now=now - timedelta(minutes=40))
+    hand_in.submit_attempt(attempt, now=now - timedelta(minutes=30))
+    db.session.commit()
+    mark = exam_marking.next_mark(session, trainer, now=now)
+    db.session.commit()
+    return {"live_session": session.id, "mark": mark.id, "exam_attempt": attempt.id}
+
+
+def _candidate_practice(candidate: User, now) -> dict:
+    """A mock paper of 实务（初级） a fifth answered (one flagged); a ten-item practice set
+    of 综合能力（初级） with four answers checked; one of 实务（初级） handed in (its review);
+    a bookmark; then an exam sitting of 综合能力（初级） just begun. The demo's mock papers
+    give a history and a wrong-answer book."""
+    mock = attempts.start_attempt(candidate.id, Subject.PRAC_JR, Mode.MOCK,
+                                  now=now - timedelta(minutes=20))
+    _answer(mock, range(1, 21), now - timedelta(minutes=15), flagged={3})
+    checked = attempts.start_attempt(candidate.id, Subject.COMP_JR, Mode.RANDOM,
+                                     now=now - timedelta(minutes=12), count=10)
+    _answer(checked, range(1, 7), now - timedelta(minutes=11), flagged={5})
+    for position in range(1, 5):
+        responses.check_response(checked, position, now=now - timedelta(minutes=10))
+    reviewed = attempts.start_attempt(candidate.id, Subject.PRAC_JR, Mode.RANDOM,
+                                      now=now - timedelta(minutes=9), count=10)
+    _answer(reviewed, range(1, 10), now - timedelta(minutes=8))
+    hand_in.submit_attempt(reviewed, now=now - timedelta(minutes=7))
+    item = db.session.get(Item, db.session.scalar(sa.select(AttemptItem.item_id).where(
+        AttemptItem.attempt_id == reviewed.id, AttemptItem.position == 2)))
+    learning.set_bookmark(candidate.id, item, True)
+    live = _session_named(demo.DEMO_EXAM_NAME)
+    registration = db.session.scalar(sa.select(Registration).where(
+        Registration.session_id == live.id, Registration.candidate_id == candidate.id))
+    sitting = online_exams.start(registration, Subject.COMP_JR, candidate,
+                                 now=now - timedelta(minutes=5))
+    db.session.commit()
+    return {"mock": mock.id, "checked": checked.id, "review": reviewed.id,
+            "sitting": sitting.id}
+
+
+def _answer(attempt: Attempt, positions, now, *, flagged=frozenset()) -> None:
+    """Save an answer (option A, B, C or D in turn) at each position."""
+    device = pages.open_attempt(attempt, now=now)["device"]
+    for position in positions:
+        responses.save_response(attempt.id, attempt.candidate_id, position,
+                               {"seq": position, "device": device,
+                                "selected": ["ABCD"[position % 4]],
+                                "flagged": position in flagged}, now=now)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A page on the tour: its path, and a name for a second view of one endpoint."""
+
+    path: str
+    variant: str = ""
+    ready: str | None = None  # a selector the page shows once its script has run
+
+
+def stops(tour: Tour) -> dict[str, list[Stop]]:
+    """The pages each role visits: every menu entry and the main detail pages."""
+    i = tour.ids
+    return {
+        "visitor": [
+            Stop("/"), Stop("/auth/login"), Stop("/auth/sign-up"), Stop("/auth/sign-up/sent"),
+            Stop("/auth/forgot-password"), Stop("/verify"),
+            Stop(f"/verify?{tour.verify_query}", "found"),
+        ],
+        "candidate": [
+            Stop("/practice/"), Stop(f"/practice/subjects/{Subject.PRAC_JR.value}"),
+            Stop(f"/practice/attempts/{i['mock']}", ready="#q-1 .options"),
+            Stop(f"/practice/attempts/{i['checked']}", "practice", ready="#q-1 .feedback"),
+            Stop(f"/practice/attempts/{i['sitting']}", "exam", ready="#q-1 .options"),
+            Stop(f"/practice/attempts/{i['review']}/result"),
+            Stop("/practice/attempts"), Stop("/practice/wrong-answers"),
+            Stop("/practice/bookmarks"), Stop("/account/eligibility"), Stop("/exams"),
+            Stop(f"/exams/registrations/{i['ticket']}/ticket"),
+            Stop(f"/exams/registrations/{i['score_report']}/results"),
+            Stop("/account/certificates"), Stop("/account/profile"), Stop("/account/"),
+            Stop("/account/password"),
+        ],
+        "examinee": [
+            Stop(f"/practice/attempts/{i['exam_attempt']}/result", "exam-submitted"),
+            Stop("/account/certificates", "training"),
+        ],
+        "trainer": [
+            Stop("/authoring/items"), Stop(f"/authoring/items/{i['item']}"),
+            Stop(f"/authoring/items/{i['item']}/edit", ready="#item-preview"),
+            Stop("/authoring/items/new"), Stop("/authoring/import"), Stop("/marking"),
+            Stop(f"/marking/marks/{i['mark']}"),
+            Stop(f"/marking/sessions/{i['live_session']}/progress"),
+            Stop("/account/", "trainer"),
+        ],
+        "admin": [
+            Stop("/admin/sessions"), Stop("/admin/sessions/new"),
+            Stop(f"/admin/sessions/{i['past_session']}"),
+            Stop(f"/admin/sessions/{i['past_session']}/edit"),
+            Stop(f"/admin/sessions/{i['past_session']}/registrations"),
+            Stop(f"/admin/sessions/{i['past_session']}/results"),
+            Stop(f"/admin/sessions/{i['live_session']}/sittings"),
+            Stop(f"/admin/sessions/{i['past_session']}/senior-reviews"),
+            Stop(f"/admin/sessions/{i['past_session']}/scores/import"),
+            Stop(f"/admin/sessions/{i['past_session']}/certificates"),
+            Stop("/admin/certificates"), Stop(f"/admin/certificates/{i['certificate']}"),
+            Stop("/admin/training"), Stop(f"/admin/training/{i['programme']}"),
+            Stop(f"/admin/training/{i['programme']}/edit"), Stop("/admin/training/new"),
+            Stop("/admin/jobs"), Stop(f"/admin/jobs/{i['job']}"),
+            Stop("/admin/users"), Stop(f"/admin/users/{i['candidate']}"),
+            Stop("/admin/users/new"), Stop("/admin/audit"),
+            Stop("/authoring/items", "admin"), Stop("/marking", "admin"),
+        ],
+    }
+
+
+LOGINS = {"candidate": CANDIDATE, "examinee": EXAMINEE, "trainer": TRAINER, "admin": ADMIN}
+
+
+def endpoint_of(app, path: str) -> str:
+    """The Flask endpoint that answers *path* (as request.endpoint names it)."""
+    adapter = app.url_map.bind("localhost")
+    endpoint, _ = adapter.match(re.sub(r"\?.*$", "", path), method="GET")
+    return endpoint
+
+
+def mock_paper(app, user_id: int) -> int:
+    """A fresh mock paper of 实务（初级） for the candidate; its attempt id."""
+    with app.app_context():
+        attempt = attempts.start_attempt(user_id, Subject.PRAC_JR, Mode.MOCK, now=utcnow())
+        db.session.commit()
+        return attempt.id
+
+
+def checked_practice(app, user_id: int) -> int:
+    """Ten practice items of 综合能力（初级）: 1 answered right and checked, 2 wrong and
+    checked, 3 answered and flagged, 4 flagged, the rest untouched; the attempt id."""
+    from exam_portal.models.attempts import Response
+    from exam_portal.services.delivery import paper_cache
+
+    with app.app_context():
+        now = utcnow()
+        attempt = attempts.start_attempt(user_id, Subject.COMP_JR, Mode.RANDOM, now=now,
+                                         count=10)
+        items = {item.position: item for item in paper_cache.attempt_items(attempt.id)}
+        for position in (1, 2, 3, 4):
+            keys = sorted(paper_cache.content(items[position].item_version_id).keys)
+            wrong = sorted(set("ABCD") - set(keys))[:1]
+            selected = {1: keys, 2: wrong, 3: keys, 4: []}[position]
+            db.session.add(Response(attempt_id=attempt.id, position=position,
+                                    selected="".join(selected), is_flagged=position >= 3,
+                                    seq=position, saved_at=now))
+        db.session.flush()
+        for position in (1, 2):
+            responses.check_response(attempt, position, now=now)
+        db.session.commit()
+        return attempt.id
