@@ -59,7 +59,7 @@ from exam_portal.services.exam_sessions import (
 from exam_portal.services.platform import jobs, labels
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from exam_portal.web import outcomes, uploads
-from exam_portal.web.forms import error_messages, posted_ids
+from exam_portal.web.forms import error_messages, posted_ids, submitted
 from exam_portal.web.locale import select_locale
 from exam_portal.web.pagination import Page, page_argument
 from question_bank.levels import Level
@@ -128,15 +128,10 @@ def _fields(form: SessionForm) -> sittings.SessionFields:
 def create_session():
     form = SessionForm()
     if form.validate_on_submit():
-        try:
-            session = sittings.create_session(_fields(form), current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("考试批次已创建。"), "success")
-            return redirect(url_for("sittings.session_detail", session_id=session.id))
+        done = outcomes.commit(lambda: sittings.create_session(_fields(form), current_user),
+                               _("考试批次已创建。"))
+        if done.ok:
+            return _to_detail(done.result)
     return render_template("sittings/edit_session.html", form=form, session=None)
 
 
@@ -144,16 +139,10 @@ def create_session():
 def edit_session(session_id):
     session = _session_or_404(session_id)
     form = SessionForm(obj=_Values(session))  # the submitted values win on POST
-    if form.validate_on_submit():
-        try:
-            sittings.update_session(session, _fields(form), current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("考试批次已保存。"), "success")
-            return redirect(url_for("sittings.session_detail", session_id=session.id))
+    if form.validate_on_submit() and outcomes.commit(
+            lambda: sittings.update_session(session, _fields(form), current_user),
+            _("考试批次已保存。")).ok:
+        return _to_detail(session)
     return render_template("sittings/edit_session.html", form=form, session=session)
 
 
@@ -190,30 +179,27 @@ def session_detail(session_id):
 def set_pass_line(session_id):
     session = _session_or_404(session_id)
     form = PassLineForm(subjects=_subjects(session), locale=select_locale())
-    if not form.validate_on_submit():
-        for message in error_messages(form) or [_("请填写有效的科目、地区和合格线。")]:
-            flash(message, "danger")
+    if not submitted(form, _("请填写有效的科目、地区和合格线。")):
         return _to_detail(session)
     subject, region = Subject(form.subject.data), form.region.data or ""
-    return outcomes.commit_or_flash(
+    outcomes.commit(
         lambda: sittings.set_pass_line(session, subject, region, form.line.data,
                                        current_user),
         lambda before: " ".join(filter(None, [
             _("合格线已由 %(before)s 分改为 %(after)s 分。", before=f"{before:g}",
               after=f"{form.line.data:g}") if before is not None else _("合格线已设置。"),
-            _("这个科目的成绩需要重新计算。") if results.score_count(session) else ""])),
-        _to_detail(session))
+            _("这个科目的成绩需要重新计算。") if results.score_count(session) else ""])))
+    return _to_detail(session)
 
 
 @bp.post("/admin/sessions/<int:session_id>/pass-lines/<int:line_id>/remove")
 def remove_pass_line(session_id, line_id):
     session = _session_or_404(session_id)
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
+    if not submitted(ConfirmForm()):
         return _to_detail(session)
-    return outcomes.commit_or_flash(
-        lambda: sittings.remove_pass_line(session, line_id, current_user),
-        lambda _removed: _("合格线已删除。"), _to_detail(session))
+    outcomes.commit(lambda: sittings.remove_pass_line(session, line_id, current_user),
+                    _("合格线已删除。"))
+    return _to_detail(session)
 
 
 def _to_detail(session: ExamSession):
@@ -251,16 +237,13 @@ def review_registrations(session_id):
         return back
     chosen = list(db.session.scalars(sa.select(Registration).where(
         Registration.session_id == session.id, Registration.id.in_(ids))))
-    try:
-        changed, refused = registration_review.review(
+    done = outcomes.commit(
+        lambda: registration_review.review(
             chosen, verify=form.action.data == "verify", reason=form.reason.data or "",
-            actor=current_user, now=utcnow())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return back
-    db.session.commit()
-    flash(ngettext("已审核 %(num)d 条报名。", "已审核 %(num)d 条报名。", changed), "success")
+            actor=current_user, now=utcnow()),
+        lambda reviewed: ngettext("已审核 %(num)d 条报名。", "已审核 %(num)d 条报名。",
+                                  reviewed[0]))
+    refused = done.result[1] if done.ok else []
     for registration, why in refused[:10]:
         flash(_("%(number)s：%(reason)s", number=registration.admission_number, reason=why),
               "warning")
@@ -284,28 +267,22 @@ def session_results(session_id):
 @bp.post("/admin/sessions/<int:session_id>/results/compute")
 def compute_results(session_id):
     session = _session_or_404(session_id)
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
+    if not submitted(ConfirmForm()):
         return redirect(url_for("sittings.session_results", session_id=session.id))
-    try:
-        job = results.start_computing(session, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    done = outcomes.commit(lambda: results.start_computing(session, current_user))
+    if not done.ok:
         return redirect(url_for("sittings.session_results", session_id=session.id))
-    return redirect(url_for("jobs.job_detail", job_id=job.id))
+    return redirect(url_for("jobs.job_detail", job_id=done.result.id))
 
 
 @bp.post("/admin/sessions/<int:session_id>/results/publish")
 def publish_results(session_id):
     session = _session_or_404(session_id)
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
+    if not submitted(ConfirmForm()):
         return redirect(url_for("sittings.session_results", session_id=session.id))
-    return outcomes.commit_or_flash(
-        lambda: results.publish(session, current_user, now=utcnow()),
-        lambda _done: _("成绩已发布，考生现在可以查看成绩。"),
-        redirect(url_for("sittings.session_results", session_id=session.id)))
+    outcomes.commit(lambda: results.publish(session, current_user, now=utcnow()),
+                    _("成绩已发布，考生现在可以查看成绩。"))
+    return redirect(url_for("sittings.session_results", session_id=session.id))
 
 
 @bp.route("/admin/sessions/<int:session_id>/scores/import", methods=["GET", "POST"])
@@ -343,27 +320,25 @@ def confirm_score_import(session_id):
     if upload is None:
         flash(_("预览已过期，请重新上传文件。"), "warning")
         return redirect(url_for("sittings.import_scores", session_id=session.id))
-    filename, data = upload
-    try:
-        # Read with no write lock held; planned afresh and written in one transaction
-        # after (registrations or scores may have changed since the preview).
-        with no_write_lock():
-            sheet = score_import.read_sheet(filename, data)
-        plan = score_import.plan(session, sheet, now=utcnow())
-        summary = score_import.apply(session, plan, current_user, filename=filename,
-                                     now=utcnow(), reason=form.reason.data or "")
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    done = outcomes.commit(
+        lambda: _import_sheet(session, *upload, reason=form.reason.data or ""),
+        lambda summary: _("导入完成：新增 %(new)d 条，修改 %(changed)d 条，未变 %(unchanged)d 条。"
+                          "请重新计算成绩。", **summary),
+        # Another import of the same scores landed first: the unique index refuses this.
+        conflict=_("同时有另一次导入写入了成绩，本次未导入任何成绩。请重新上传预览。"))
+    if not done.ok:
         return redirect(url_for("sittings.import_scores", session_id=session_id))
-    except sa.exc.IntegrityError:
-        db.session.rollback()  # another import of the same scores landed first
-        flash(_("同时有另一次导入写入了成绩，本次未导入任何成绩。请重新上传预览。"), "danger")
-        return redirect(url_for("sittings.import_scores", session_id=session_id))
-    flash(_("导入完成：新增 %(new)d 条，修改 %(changed)d 条，未变 %(unchanged)d 条。"
-            "请重新计算成绩。", **summary), "success")
     return redirect(url_for("sittings.session_results", session_id=session_id))
+
+
+def _import_sheet(session: ExamSession, filename: str, data: bytes, *, reason: str) -> dict:
+    # Read with no write lock held; planned afresh and written in one transaction
+    # after (registrations or scores may have changed since the preview).
+    with no_write_lock():
+        sheet = score_import.read_sheet(filename, data)
+    plan = score_import.plan(session, sheet, now=utcnow())
+    return score_import.apply(session, plan, current_user, filename=filename, now=utcnow(),
+                              reason=reason)
 
 
 @bp.post("/admin/sessions/<int:session_id>/scores/correct")
@@ -371,9 +346,7 @@ def correct_score(session_id):
     session = _session_or_404(session_id)
     back = redirect(url_for("sittings.session_results", session_id=session.id))
     form = CorrectScoreForm(subjects=_subjects(session))
-    if not form.validate_on_submit():
-        for message in error_messages(form) or [_("请求已过期，请重试。")]:
-            flash(message, "danger")
+    if not submitted(form):
         return back
     registration = db.session.scalar(sa.select(Registration).where(
         Registration.session_id == session.id,
@@ -381,13 +354,14 @@ def correct_score(session_id):
     if registration is None:
         flash(_("本考试批次没有这个准考证号。"), "danger")
         return back
-    return outcomes.commit_or_flash(
+    outcomes.commit(
         lambda: scores.correct_score(registration, Subject(form.subject.data),
-                                      form.score.data, reason=form.reason.data,
-                                      actor=current_user, now=utcnow()),
+                                     form.score.data, reason=form.reason.data,
+                                     actor=current_user, now=utcnow()),
         lambda result: _("已将 %(number)s 的成绩改为 %(score)s 分，请重新计算成绩。",
                          number=registration.admission_number,
-                         score=f"{result.score_halves / 2:g}"), back)
+                         score=f"{result.score_halves / 2:g}"))
+    return back
 
 
 @bp.get("/admin/sessions/<int:session_id>/scores/template.csv")
@@ -425,16 +399,15 @@ def change_sitting(session_id, attempt_id, change):
     back = redirect(url_for("sittings.session_sittings", session_id=session.id,
                             q=found.Registration.admission_number))
     form = SittingChangeForm()
-    if not form.validate_on_submit():
-        for message in error_messages(form) or [_("请求已过期，请重试。")]:
-            flash(message, "danger")
+    if not submitted(form):
         return back
     action = online_exams.extend if change == "extend" else online_exams.reopen
-    return outcomes.commit_or_flash(
+    outcomes.commit(
         lambda: action(found.Attempt, form.minutes.data, form.reason.data, current_user,
                        now=utcnow()),
-        lambda _done: _("已延长 %(n)d 分钟。", n=form.minutes.data) if change == "extend"
-        else _("已重新开放 %(n)d 分钟，考生可以继续作答。", n=form.minutes.data), back)
+        _("已延长 %(n)d 分钟。", n=form.minutes.data) if change == "extend"
+        else _("已重新开放 %(n)d 分钟，考生可以继续作答。", n=form.minutes.data))
+    return back
 
 
 @bp.get("/admin/sessions/<int:session_id>/senior-reviews")
@@ -454,15 +427,14 @@ def record_senior_review(session_id, qualification_id):
         abort(404)
     back = redirect(url_for("sittings.senior_reviews", session_id=session.id))
     form = SeniorReviewForm()
-    if not form.validate_on_submit():
-        for message in error_messages(form) or [_("请求已过期，请重试。")]:
-            flash(message, "danger")
+    if not submitted(form):
         return back
-    return outcomes.commit_or_flash(
+    outcomes.commit(
         lambda: results.record_senior_review(
             qualification, passed=form.outcome.data == "passed", note=form.note.data,
             actor=current_user, now=utcnow()),
-        lambda _done: _("评审结果已记录。"), back)
+        _("评审结果已记录。"))
+    return back
 
 
 # Candidates ----------------------------------------------------------------------------
@@ -510,16 +482,15 @@ def register(session_id):
     form = _register_form(session, session.level_set)
     if not form.validate_on_submit():
         return _my_exams_page((session.id, form)), 422
-    try:
-        registration = sittings.register(current_user, session, Level(form.level.data),
-                                         form.region.data, declared=form.declared.data,
-                                         now=utcnow())
-    except ServiceError as error:
-        db.session.rollback()
-        form.level.errors = [*form.level.errors, str(error)]
+    done = outcomes.commit(
+        lambda: sittings.register(current_user, session, Level(form.level.data),
+                                  form.region.data, declared=form.declared.data,
+                                  now=utcnow()),
+        lambda registration: _("报名成功，准考证号 %(number)s。",
+                               number=registration.admission_number),
+        field=form.level)
+    if not done.ok:
         return _my_exams_page((session.id, form)), 422
-    db.session.commit()
-    flash(_("报名成功，准考证号 %(number)s。", number=registration.admission_number), "success")
     return redirect(url_for("sittings.my_exams"))
 
 
@@ -533,12 +504,11 @@ def _own_registration_or_404(registration_id: int) -> Registration:
 @bp.post("/exams/registrations/<int:registration_id>/withdraw")
 def withdraw_registration(registration_id):
     registration = _own_registration_or_404(registration_id)
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
+    if not submitted(ConfirmForm()):
         return redirect(url_for("sittings.my_exams"))
-    return outcomes.commit_or_flash(
-        lambda: sittings.withdraw(registration, current_user, now=utcnow()),
-        lambda _done: _("报名已撤销。"), redirect(url_for("sittings.my_exams")))
+    outcomes.commit(lambda: sittings.withdraw(registration, current_user, now=utcnow()),
+                    _("报名已撤销。"))
+    return redirect(url_for("sittings.my_exams"))
 
 
 @bp.get("/exams/registrations/<int:registration_id>/ticket")
@@ -565,11 +535,8 @@ def start_sitting(registration_id, code):
     registration = _own_registration_or_404(registration_id)
     if code not in Subject.__members__ or not ConfirmForm().validate_on_submit():
         abort(404)
-    try:
-        attempt = online_exams.start(registration, Subject(code), current_user, now=utcnow())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    done = outcomes.commit(
+        lambda: online_exams.start(registration, Subject(code), current_user, now=utcnow()))
+    if not done.ok:
         return redirect(url_for("sittings.my_exams"))
-    db.session.commit()
-    return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
+    return redirect(url_for("candidate.take_attempt", attempt_id=done.result.id))
