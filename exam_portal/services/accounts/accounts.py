@@ -393,6 +393,11 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
+def set_locale(user: User, locale: str) -> None:
+    """Remember the language *user* chose, for their later sessions."""
+    user.locale = locale
+
+
 def set_role(user: User, role: Role, *, actor: User) -> None:
     """Change a user's role (administrators only; never one's own)."""
     if user.id == actor.id:
