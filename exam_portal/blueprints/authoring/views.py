@@ -27,7 +27,7 @@ from exam_portal.extensions import db, no_write_lock
 from exam_portal.models.bank import Item
 from exam_portal.services import ServiceError
 from exam_portal.services.item_bank import authoring, importing
-from exam_portal.web import uploads
+from exam_portal.web import outcomes, uploads
 from exam_portal.web.forms import posted_ids
 from exam_portal.web.pagination import Page, page_argument
 from question_bank import syllabus
@@ -94,6 +94,10 @@ def _item_or_404(item_id: int) -> Item:
     return db.get_or_404(Item, item_id)
 
 
+def _to_item(item: Item):
+    return redirect(url_for("authoring.item_detail", item_id=item.id))
+
+
 @bp.get("/items/<int:item_id>")
 def item_detail(item_id):
     item = _item_or_404(item_id)
@@ -140,14 +144,11 @@ def create_item():
     if form.validate_on_submit():
         content, problems = editor.read(form, subject, item_type)
         if content is not None:
-            try:
-                item = authoring.create_item(content, current_user)
-            except authoring.InvalidItem as error:
-                problems = error.problems
-            else:
-                db.session.commit()
-                flash(_("题目已保存为草稿。"), "success")
-                return redirect(url_for("authoring.item_detail", item_id=item.id))
+            done = outcomes.commit(lambda: authoring.create_item(content, current_user),
+                                   _("题目已保存为草稿。"), quiet=authoring.InvalidItem)
+            if done.ok:
+                return _to_item(done.result)
+            problems = done.refusal.problems
         _show_problems(form, problems)
     return render_template("authoring/edit_item.html", form=form, item=None,
                            subject=subject, item_type=item_type)
@@ -162,18 +163,12 @@ def edit_item(item_id):
     elif form.validate_on_submit():
         content, problems = editor.read(form, item.subject, item.item_type)
         if content is not None:
-            try:
-                version = authoring.revise_item(item, content, current_user)
-            except authoring.InvalidItem as error:
-                problems = error.problems
-            except ServiceError as error:
-                db.session.rollback()
-                flash(str(error), "danger")
-                return redirect(url_for("authoring.item_detail", item_id=item.id))
-            else:
-                db.session.commit()
-                flash(_("已保存第 %(n)d 版。", n=version.number), "success")
-                return redirect(url_for("authoring.item_detail", item_id=item.id))
+            done = outcomes.commit(lambda: authoring.revise_item(item, content, current_user),
+                                   lambda version: _("已保存第 %(n)d 版。", n=version.number),
+                                   quiet=authoring.InvalidItem)
+            if not isinstance(done.refusal, authoring.InvalidItem):
+                return _to_item(item)
+            problems = done.refusal.problems
         _show_problems(form, problems)
     return render_template("authoring/edit_item.html", form=form, item=item,
                            subject=item.subject, item_type=item.item_type)
@@ -198,17 +193,20 @@ def preview_item():
 
 @bp.post("/items/<int:item_id>/submit")
 def submit_item(item_id):
+    return _change_item(item_id, authoring.submit_item, _("已提交审核。"))
+
+
+@bp.post("/items/<int:item_id>/retire")
+def retire_item(item_id):
+    return _change_item(item_id, authoring.retire_item, _("题目已停用。"))
+
+
+def _change_item(item_id: int, change, message: str):
     item = _item_or_404(item_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        authoring.submit_item(item, current_user)
-    except ServiceError as error:
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(_("已提交审核。"), "success")
-    return redirect(url_for("authoring.item_detail", item_id=item.id))
+    outcomes.commit(lambda: change(item, current_user), message)
+    return _to_item(item)
 
 
 @bp.post("/items/<int:item_id>/review")
@@ -217,21 +215,13 @@ def review_item(item_id):
     form = ReviewForm()
     if not form.validate_on_submit():
         flash(_("请填写审核意见。"), "danger")
-        return redirect(url_for("authoring.item_detail", item_id=item.id))
-    try:
-        if form.reject.data:
-            authoring.reject_item(item, current_user, form.comment.data)
-            message = _("已退回作者修改。")
-        else:
-            authoring.approve_item(item, current_user, form.comment.data)
-            message = _("已通过并发布。")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    elif form.reject.data:
+        outcomes.commit(lambda: authoring.reject_item(item, current_user, form.comment.data),
+                        _("已退回作者修改。"))
     else:
-        db.session.commit()
-        flash(message, "success")
-    return redirect(url_for("authoring.item_detail", item_id=item.id))
+        outcomes.commit(lambda: authoring.approve_item(item, current_user, form.comment.data),
+                        _("已通过并发布。"))
+    return _to_item(item)
 
 
 @bp.post("/items/approve")
@@ -241,27 +231,12 @@ def approve_items():
     if not form.validate_on_submit() or not ids:
         flash(_("请选择题目并填写审核意见。"), "danger")
         return redirect(url_for("authoring.list_items", status="REVIEW"))
-    approved, refused = authoring.approve_items(ids, current_user, form.comment.data)
-    db.session.commit()
-    flash(_("已通过 %(n)d 道题目。", n=approved), "success")
+    done = outcomes.commit(lambda: authoring.approve_items(ids, current_user, form.comment.data),
+                           lambda approved: _("已通过 %(n)d 道题目。", n=approved[0]))
+    refused = done.result[1] if done.ok else []
     for item, reason in refused[:20]:
         flash(_("题目 %(id)d 未通过：%(reason)s", id=item.id, reason=reason), "warning")
     return redirect(url_for("authoring.list_items", status="REVIEW"))
-
-
-@bp.post("/items/<int:item_id>/retire")
-def retire_item(item_id):
-    item = _item_or_404(item_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        authoring.retire_item(item, current_user)
-    except ServiceError as error:
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(_("题目已停用。"), "success")
-    return redirect(url_for("authoring.item_detail", item_id=item.id))
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -295,21 +270,21 @@ def confirm_import():
     if upload is None:
         flash(_("预览已过期，请重新上传文件。"), "warning")
         return redirect(url_for("authoring.import_items"))
-    filename, data = upload
-    try:
-        # Parsed with no write lock held; planned and written in one transaction after.
-        with no_write_lock():
-            records = importing.read_file(filename, data, max_items=importing.WEB_MAX_ITEMS)
-        summary = importing.apply_import(importing.plan_import(records), current_user,
-                                         filename=filename)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    done = outcomes.commit(
+        lambda: _import_file(*upload),
+        lambda summary: _("导入完成：新建 %(create)d 道，更新 %(update)d 道，"
+                          "未变 %(unchanged)d 道。", **summary))
+    if not done.ok:
         return redirect(url_for("authoring.import_items"))
-    db.session.commit()
-    flash(_("导入完成：新建 %(create)d 道，更新 %(update)d 道，未变 %(unchanged)d 道。",
-            **summary), "success")
     return redirect(url_for("authoring.list_items", status="DRAFT"))
+
+
+def _import_file(filename: str, data: bytes) -> dict:
+    # Parsed with no write lock held; planned and written in one transaction after.
+    with no_write_lock():
+        records = importing.read_file(filename, data, max_items=importing.WEB_MAX_ITEMS)
+    return importing.apply_import(importing.plan_import(records), current_user,
+                                  filename=filename)
 
 
 @bp.get("/import/template.xlsx")

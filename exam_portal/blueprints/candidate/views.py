@@ -36,6 +36,7 @@ from exam_portal.services.delivery import (
 )
 from exam_portal.services.exam_sessions import online_exams
 from exam_portal.services.platform.clock import today_local
+from exam_portal.web import outcomes
 from exam_portal.web.locale import select_locale
 from exam_portal.web.pagination import Page, page_argument
 from question_bank import practice as modes
@@ -70,6 +71,27 @@ def _refusal(error: attempts.Refused, status: int = 409):
 def _invalid(error: attempts.InvalidResponse):
     db.session.rollback()
     return jsonify(code="invalid", message=str(error)), 400
+
+
+def _answer(change, answer=jsonify):
+    """Run a delivery-page call and answer it in JSON: *answer* of its result once
+    committed; 404, 400 (rolled back) or 409 (committed) when refused."""
+    try:
+        result = change()
+    except attempts.AttemptNotFound:
+        abort(404)
+    except attempts.InvalidResponse as error:
+        return _invalid(error)
+    except attempts.Refused as error:
+        return _refusal(error)
+    db.session.commit()
+    return answer(result)
+
+
+def _settled_attempt(attempt_id: int) -> Attempt:
+    """The candidate's own attempt for a page or the clock, committed at once: looking
+    it up may just have handed in an overdue one."""
+    return outcomes.commit(lambda: _own_attempt(attempt_id)).result
 
 
 def _json_object() -> dict | None:
@@ -126,17 +148,15 @@ def start_attempt(code):
     if not form.validate_on_submit() or mode is None:
         flash(_("无法开始：请求无效，请重试。"), "danger")
         return redirect(url_for("candidate.choose_practice", code=subject.value))
-    try:
-        attempt = attempts.start_attempt(
+    done = outcomes.commit(
+        lambda: attempts.start_attempt(
             current_user.id, subject, mode, now=utcnow(),
             chapters=tuple(form.chapters.data or ()), count=form.count.data,
-            variant=form.variant.data or None)
-    except attempts.CannotStart as error:
-        db.session.rollback()
-        flash(str(error), "warning")
+            variant=form.variant.data or None),
+        refusals=attempts.CannotStart, category="warning")
+    if not done.ok:
         return redirect(url_for("candidate.choose_practice", code=subject.value))
-    db.session.commit()
-    return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
+    return redirect(url_for("candidate.take_attempt", attempt_id=done.result.id))
 
 
 @bp.get("/attempts")
@@ -152,8 +172,7 @@ def list_attempts():
 
 @bp.get("/attempts/<int:attempt_id>")
 def take_attempt(attempt_id):
-    attempt = _own_attempt(attempt_id)
-    db.session.commit()
+    attempt = _settled_attempt(attempt_id)
     if not attempt.is_open:
         return redirect(url_for("candidate.result", attempt_id=attempt.id))
     # Pages that take no detour here are answered by hot_paths.HotPaths from
@@ -187,12 +206,7 @@ def attempt_paper(attempt_id):
 @bp.post("/attempts/<int:attempt_id>/open")
 def open_attempt(attempt_id):
     attempt = _own_attempt(attempt_id)
-    try:
-        state = pages.open_attempt(attempt, now=utcnow())
-    except attempts.Refused as error:
-        return _refusal(error)
-    db.session.commit()
-    return jsonify(state)
+    return _answer(lambda: pages.open_attempt(attempt, now=utcnow()))
 
 
 @bp.put("/attempts/<int:attempt_id>/responses/<int:position>")
@@ -200,29 +214,15 @@ def save_response(attempt_id, position):
     # Saves that land are answered by hot_paths.HotPaths before they reach Flask; this
     # view sees the rest and says why (or stores a retry the fast path could not).
     payload, now = request.get_json(silent=True), utcnow()
-    try:
-        save = responses.save_response(attempt_id, current_user.id, position, payload, now=now)
-    except attempts.AttemptNotFound:
-        abort(404)
-    except attempts.InvalidResponse as error:
-        return _invalid(error)
-    except attempts.Refused as error:
-        return _refusal(error)
-    db.session.commit()
-    return jsonify(saved=True, position=position, seq=save.seq)
+    return _answer(
+        lambda: responses.save_response(attempt_id, current_user.id, position, payload, now=now),
+        lambda save: jsonify(saved=True, position=position, seq=save.seq))
 
 
 @bp.post("/attempts/<int:attempt_id>/responses/<int:position>/check")
 def check_response(attempt_id, position):
     attempt = _own_attempt(attempt_id)
-    try:
-        result = responses.check_response(attempt, position, now=utcnow())
-    except attempts.InvalidResponse as error:
-        return _invalid(error)
-    except attempts.Refused as error:
-        return _refusal(error)
-    db.session.commit()
-    return jsonify(result)
+    return _answer(lambda: responses.check_response(attempt, position, now=utcnow()))
 
 
 @bp.post("/attempts/<int:attempt_id>/responses/<int:position>/self-score")
@@ -279,8 +279,7 @@ def bookmark_item(attempt_id, position):
 
 @bp.get("/attempts/<int:attempt_id>/clock")
 def attempt_clock(attempt_id):
-    attempt = _own_attempt(attempt_id)
-    db.session.commit()
+    attempt = _settled_attempt(attempt_id)
     return jsonify(status=attempt.status.value,
                    remaining=attempts.remaining_seconds(attempt, utcnow()))
 
@@ -305,8 +304,7 @@ def submit_attempt(attempt_id):
 
 @bp.get("/attempts/<int:attempt_id>/result")
 def result(attempt_id):
-    attempt = _own_attempt(attempt_id)
-    db.session.commit()
+    attempt = _settled_attempt(attempt_id)
     if attempt.is_open:
         # No keys before submission: the review is for handed-in attempts only.
         return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
@@ -355,8 +353,8 @@ def bookmarks():
 
 @bp.post("/bookmarks/<int:item_id>/delete")
 def delete_bookmark(item_id):
-    if not learning.remove_bookmark(current_user.id, item_id):
+    done = outcomes.commit(lambda: learning.remove_bookmark(current_user.id, item_id),
+                           lambda removed: _("已取消收藏。") if removed else None)
+    if not done.result:
         abort(404)
-    db.session.commit()
-    flash(_("已取消收藏。"), "success")
     return redirect(url_for("candidate.bookmarks", subject=request.args.get("subject", "")))
