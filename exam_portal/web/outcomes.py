@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash
+from flask import flash, redirect, url_for
 
 from exam_portal.extensions import db
 from exam_portal.services import ServiceError
+from exam_portal.web.forms import submitted
 
 Kinds = type[Exception] | tuple[type[Exception], ...]
 
@@ -60,6 +61,15 @@ def commit(change: Callable[[], Any], success: str | Callable[[Any], str] | None
     if message:
         flash(message, "success")
     return Outcome(result=result)
+
+
+def start_job(form, start: Callable[[], Any], back):
+    """Start a background job from a confirmation *form*: answer with the job's page, or
+    *back* with the reason it did not start."""
+    if not submitted(form):
+        return back
+    done = commit(start)
+    return redirect(url_for("jobs.job_detail", job_id=done.result.id)) if done.ok else back
 
 
 def _tuple(kinds: Kinds) -> tuple[type[Exception], ...]:

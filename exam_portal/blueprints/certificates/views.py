@@ -105,13 +105,8 @@ def export_pdfs(session_id):
 
 def _start_session_job(session_id: int, start) -> Response:
     session = db.get_or_404(ExamSession, session_id)
-    back = redirect(url_for("certificates.session_certificates", session_id=session.id))
-    if not submitted(ConfirmForm()):
-        return back
-    done = outcomes.commit(lambda: start(session, current_user))
-    if not done.ok:
-        return back
-    return redirect(url_for("jobs.job_detail", job_id=done.result.id))
+    return outcomes.start_job(ConfirmForm(), lambda: start(session, current_user), redirect(
+        url_for("certificates.session_certificates", session_id=session.id)))
 
 
 @bp.post("/admin/qualifications/<int:qualification_id>/certificate")

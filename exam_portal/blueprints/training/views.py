@@ -123,12 +123,9 @@ def issue_certificate(programme_id, user_id):
 @bp.post("/<int:programme_id>/issue-all")
 def issue_all(programme_id):
     programme = db.get_or_404(TrainingProgramme, programme_id)
-    if not submitted(ConfirmForm()):
-        return _to_detail(programme)
-    done = outcomes.commit(lambda: training_certificates.start_issuing(programme, current_user))
-    if not done.ok:
-        return _to_detail(programme)
-    return redirect(url_for("jobs.job_detail", job_id=done.result.id))
+    return outcomes.start_job(
+        ConfirmForm(), lambda: training_certificates.start_issuing(programme, current_user),
+        _to_detail(programme))
 
 
 def _to_detail(programme: TrainingProgramme):
