@@ -1,8 +1,9 @@
-"""Trainer pages: the item list, an item's versions and review, import and export."""
+"""Trainer pages: the item list, an item's versions, editing and review.
+
+Import and export register on the same blueprint from transfer_views."""
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -18,39 +19,25 @@ from exam_portal.blueprints.account.forms import ConfirmForm
 from exam_portal.blueprints.authoring import editor
 from exam_portal.blueprints.authoring.forms import (
     BulkApproveForm,
-    ConfirmImportForm,
-    ImportForm,
     ItemForm,
     ReviewForm,
 )
-from exam_portal.extensions import db, no_write_lock
+from exam_portal.extensions import db
 from exam_portal.models.bank import Item
-from exam_portal.services import ServiceError
-from exam_portal.services.item_bank import authoring, importing
-from exam_portal.web import outcomes, uploads
+from exam_portal.services.item_bank import authoring
+from exam_portal.web import outcomes
 from exam_portal.web.forms import posted_ids
 from exam_portal.web.pagination import Page, page_argument
 from question_bank import syllabus
 from question_bank.diff import diff_contents
-from question_bank.formats import xlsx_format
 from question_bank.items import ItemType
 from question_bank.subjects import Subject
 from question_bank.workflow import ItemStatus
 
 bp = Blueprint("authoring", __name__, url_prefix="/authoring")
 
-MIMETYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-    "gift": "text/plain; charset=utf-8",
-    "xml": "application/xml",
-    "zip": "application/zip",
-}
 
-
-
-def _filters() -> dict[str, str]:
+def list_filters() -> dict[str, str]:
     args = request.args
     chosen = {
         "subject": args.get("subject", "") if args.get("subject") in Subject.__members__ else "",
@@ -64,7 +51,7 @@ def _filters() -> dict[str, str]:
     return chosen
 
 
-def _item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
+def item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
     return authoring.ItemFilters(
         subject=Subject(filters["subject"]) if filters["subject"] else None,
         item_type=ItemType(filters["item_type"]) if filters["item_type"] else None,
@@ -77,8 +64,8 @@ def _item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
 
 @bp.get("/items")
 def list_items():
-    filters = _filters()
-    chosen = _item_filters(filters)
+    filters = list_filters()
+    chosen = item_filters(filters)
     per_page = current_app.config["PAGE_SIZE"]
     total = authoring.count_items(chosen)
     page = min(page_argument(), max(1, -(-total // per_page)))
@@ -237,74 +224,3 @@ def approve_items():
     for item, reason in refused[:20]:
         flash(_("题目 %(id)d 未通过：%(reason)s", id=item.id, reason=reason), "warning")
     return redirect(url_for("authoring.list_items", status="REVIEW"))
-
-
-@bp.route("/import", methods=["GET", "POST"])
-def import_items():
-    # A preview writes nothing: the upload is received, parsed and planned with no write
-    # lock held, so candidates' saves never wait for it (RELIABILITY LD-5).
-    with no_write_lock():
-        form = ImportForm()
-        if not form.validate_on_submit():
-            return render_template("authoring/import.html", form=form)
-        upload = form.file.data
-        data = upload.read()
-        try:
-            records = importing.read_file(upload.filename, data,
-                                          max_items=importing.WEB_MAX_ITEMS)
-        except ServiceError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-            return render_template("authoring/import.html", form=form)
-        plan = importing.plan_import(records)
-        confirm = ConfirmImportForm()
-        if not plan.errors:
-            confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
-        return render_template("authoring/import_preview.html", plan=plan, confirm=confirm,
-                               filename=upload.filename, actions=importing.Action)
-
-
-@bp.post("/import/confirm")
-def confirm_import():
-    form = ConfirmImportForm()
-    upload = uploads.take(current_user.id, form.token.data) if form.validate_on_submit() else None
-    if upload is None:
-        flash(_("预览已过期，请重新上传文件。"), "warning")
-        return redirect(url_for("authoring.import_items"))
-    done = outcomes.commit(
-        lambda: _import_file(*upload),
-        lambda summary: _("导入完成：新建 %(create)d 道，更新 %(update)d 道，"
-                          "未变 %(unchanged)d 道。", **summary))
-    if not done.ok:
-        return redirect(url_for("authoring.import_items"))
-    return redirect(url_for("authoring.list_items", status="DRAFT"))
-
-
-def _import_file(filename: str, data: bytes) -> dict:
-    # Parsed with no write lock held; planned and written in one transaction after.
-    with no_write_lock():
-        records = importing.read_file(filename, data, max_items=importing.WEB_MAX_ITEMS)
-    return importing.apply_import(importing.plan_import(records), current_user,
-                                  filename=filename)
-
-
-@bp.get("/import/template.xlsx")
-def import_template():
-    return _download(xlsx_format.template(), "xlsx", "item-template.xlsx")
-
-
-@bp.get("/export")
-def export_items():
-    fmt = request.args.get("format", "xlsx")
-    if fmt not in MIMETYPES:
-        abort(404)
-    query = authoring.item_query(_item_filters(_filters()))
-    data, refused = importing.export_items(fmt, query=query)
-    response = _download(data, fmt, f"items.{fmt}")
-    # GIFT, Moodle XML and QTI carry choice items only; say how many were left out.
-    response.headers["X-Items-Refused"] = str(len(refused))
-    return response
-
-
-def _download(data: bytes, fmt: str, filename: str) -> Response:
-    return Response(data, mimetype=MIMETYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
