@@ -100,33 +100,31 @@ def _subject_filter() -> Subject | None:
     return Subject(code) if code in Subject.__members__ else None
 
 
-def _page_of(query, template, **context):
+def _book_page(query_of, template: str, mode: Mode, **context):
+    """A page of one of the candidate's books (wrong answers, bookmarks), filtered by
+    subject, with the form that starts a practice set in *mode* from it."""
+    subject = _subject_filter()
+    query = query_of(current_user.id, subject)
     per_page = current_app.config["PAGE_SIZE"]
     total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
     page = min(page_argument(), max(1, -(-total // per_page)))
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     contents = paper_cache.contents(item.published_version_id for _, item in rows)
     return render_template(template, pagination=Page(rows, page, per_page, total),
-                           contents=contents, subjects=list(Subject), **context)
+                           contents=contents, subjects=list(Subject), subject=subject,
+                           counts=learning.book_counts(current_user.id),
+                           start_form=StartAttemptForm(mode=mode.value), **context)
 
 
 @bp.get("/wrong-answers")
 def wrong_answers():
-    subject = _subject_filter()
-    return _page_of(learning.wrong_answer_query(current_user.id, subject),
-                    "candidate/wrong_answers.html", subject=subject,
-                    counts=learning.book_counts(current_user.id),
-                    streak=current_app.config["WRONG_ANSWER_STREAK"],
-                    start_form=StartAttemptForm(mode=Mode.REDO.value))
+    return _book_page(learning.wrong_answer_query, "candidate/wrong_answers.html", Mode.REDO,
+                      streak=current_app.config["WRONG_ANSWER_STREAK"])
 
 
 @bp.get("/bookmarks")
 def bookmarks():
-    subject = _subject_filter()
-    return _page_of(learning.bookmark_query(current_user.id, subject),
-                    "candidate/bookmarks.html", subject=subject,
-                    counts=learning.book_counts(current_user.id),
-                    start_form=StartAttemptForm(mode=Mode.BOOKMARKS.value))
+    return _book_page(learning.bookmark_query, "candidate/bookmarks.html", Mode.BOOKMARKS)
 
 
 @bp.post("/bookmarks/<int:item_id>/delete")
