@@ -2,6 +2,8 @@
 
 import re
 
+from flask import flash
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, TextAreaField
@@ -57,6 +59,17 @@ def error_messages(form) -> list[str]:
     """Each invalid field's first error with its label, to flash after a redirect."""
     return [str(_l("%(label)s：%(error)s", label=field.label.text, error=field.errors[0]))
             for field in form if field.errors]
+
+
+def submitted(form, fallback: str | None = None) -> bool:
+    """Whether *form* came back valid. If not, flash why for the page the view
+    redirects to: each field's error, or else *fallback* (by default that the request
+    expired, all a bare confirmation can say: it carries nothing but the CSRF token)."""
+    if form.validate_on_submit():
+        return True
+    for message in error_messages(form) or [fallback or _("请求已过期，请重试。")]:
+        flash(message, "danger")
+    return False
 
 
 def strip_whitespace(value):

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -14,13 +14,11 @@ from exam_portal.blueprints.account.forms import (
     HeldCertificateForm,
     ProfileForm,
 )
-from exam_portal.extensions import db
 from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate
-from exam_portal.services import ServiceError
 from exam_portal.services.accounts import accounts, profiles
 from exam_portal.services.platform import labels
 from exam_portal.services.platform.clock import today_local
-from exam_portal.web import security
+from exam_portal.web import outcomes, security
 from exam_portal.web.forms import as_choices
 from question_bank.levels import CertificateMethod, Education, Level
 
@@ -82,14 +80,9 @@ def edit_profile():
             is_full_time=form.is_full_time.data,
             region=form.region.data,
         )
-        try:
-            profiles.save_profile(current_user, changes, today=today_local())
-        except ServiceError as error:
-            db.session.rollback()
-            form.resident_id.errors = [*form.resident_id.errors, str(error)]
-        else:
-            db.session.commit()
-            flash(_("个人资料已保存。"), "success")
+        if outcomes.commit(lambda: profiles.save_profile(current_user, changes,
+                                                         today=today_local()),
+                           _("个人资料已保存。"), field=form.resident_id).ok:
             return redirect(url_for("account.edit_profile"))
     return _render_profile(form=form)
 
@@ -97,21 +90,13 @@ def edit_profile():
 @bp.post("/employment-periods")
 def add_employment_period():
     form = EmploymentPeriodForm(prefix="period")
-    if form.validate_on_submit():
-        try:
-            profiles.add_employment_period(
-                current_user, employer=form.employer.data.strip(),
-                start_on=form.start_on.data, end_on=form.end_on.data,
-                is_social_work=form.is_social_work.data, today=today_local(),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.start_on.errors = [*form.start_on.errors, str(error)]
-        else:
-            db.session.commit()
-            flash(_("工作经历已添加。"), "success")
-            return redirect(url_for("account.edit_profile") + "#employment")
-    return _render_profile(period_form=form), 422
+    return _add_own(
+        form,
+        lambda: profiles.add_employment_period(
+            current_user, employer=form.employer.data.strip(), start_on=form.start_on.data,
+            end_on=form.end_on.data, is_social_work=form.is_social_work.data,
+            today=today_local()),
+        _("工作经历已添加。"), field=form.start_on, anchor="#employment", period_form=form)
 
 
 @bp.post("/employment-periods/<int:period_id>/delete")
@@ -122,24 +107,15 @@ def delete_employment_period(period_id):
 @bp.post("/held-certificates")
 def add_held_certificate():
     form = _certificate_form()
-    if form.validate_on_submit():
-        try:
-            profiles.add_held_certificate(
-                current_user, level=Level(form.level.data),
-                obtained_on=form.obtained_on.data,
-                method=CertificateMethod(form.method.data),
-                region_limit=form.region_limit.data or None,
-                certificate_number=(form.certificate_number.data or "").strip() or None,
-                today=today_local(),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.obtained_on.errors = [*form.obtained_on.errors, str(error)]
-        else:
-            db.session.commit()
-            flash(_("证书已添加。"), "success")
-            return redirect(url_for("account.edit_profile") + "#certificates")
-    return _render_profile(certificate_form=form), 422
+    return _add_own(
+        form,
+        lambda: profiles.add_held_certificate(
+            current_user, level=Level(form.level.data), obtained_on=form.obtained_on.data,
+            method=CertificateMethod(form.method.data),
+            region_limit=form.region_limit.data or None,
+            certificate_number=(form.certificate_number.data or "").strip() or None,
+            today=today_local()),
+        _("证书已添加。"), field=form.obtained_on, anchor="#certificates", certificate_form=form)
 
 
 @bp.post("/held-certificates/<int:certificate_id>/delete")
@@ -147,14 +123,20 @@ def delete_held_certificate(certificate_id):
     return _delete_own(HeldCertificate, certificate_id, _("证书已删除。"), "#certificates")
 
 
+def _add_own(form, add, message: str, *, field, anchor: str, **forms):
+    """Add a record to the profile page from its own *form*, or show the page again
+    with the refusal under *field* (*forms* says which of the page's forms it is)."""
+    if form.validate_on_submit() and outcomes.commit(add, message, field=field).ok:
+        return redirect(url_for("account.edit_profile") + anchor)
+    return _render_profile(**forms), 422
+
+
 def _delete_own(model, record_id: int, message: str, anchor: str):
     record = profiles.own_record_or_none(model, current_user, record_id)
     if record is None:
         abort(404)  # another candidate's row looks exactly like a missing one
     if ConfirmForm().validate_on_submit():
-        profiles.delete_own_record(current_user, record)
-        db.session.commit()
-        flash(message, "success")
+        outcomes.commit(lambda: profiles.delete_own_record(current_user, record), message)
     return redirect(url_for("account.edit_profile") + anchor)
 
 
@@ -173,21 +155,14 @@ def eligibility():
 @bp.route("/password", methods=["GET", "POST"])
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.change_password(
-                current_user, form.current_password.data, form.password.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.password.errors = [*form.password.errors, str(error)]
-        else:
-            db.session.commit()
-            # The token rotated: re-issue this browser's cookie, end all others.
-            login_user(current_user)
-            security.mark_authenticated()
-            flash(_("密码已修改。其他设备上的登录已退出。"), "success")
-            return redirect(url_for("account.overview"))
+    if form.validate_on_submit() and outcomes.commit(
+            lambda: accounts.change_password(current_user, form.current_password.data,
+                                             form.password.data),
+            _("密码已修改。其他设备上的登录已退出。"), field=form.password).ok:
+        # The token rotated: re-issue this browser's cookie, end all others.
+        login_user(current_user)
+        security.mark_authenticated()
+        return redirect(url_for("account.overview"))
     return render_template("account/change_password.html", form=form)
 
 
@@ -196,8 +171,7 @@ def change_password():
 def export_my_data():
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    data = profiles.export_data(current_user)
-    db.session.commit()
+    data = outcomes.commit(lambda: profiles.export_data(current_user)).result
     body = json.dumps(data, ensure_ascii=False, indent=2)
     filename = f"my-data-{today_local().isoformat()}.json"
     return Response(

@@ -20,9 +20,9 @@ from exam_portal.blueprints.account.forms import ConfirmForm
 from exam_portal.blueprints.admin.forms import ROLE_LABELS, CreateUserForm, SetRoleForm
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
-from exam_portal.services import ServiceError
 from exam_portal.services.accounts import accounts, password_resets, profiles
 from exam_portal.services.platform import audit, text_search
+from exam_portal.web import outcomes
 from exam_portal.web.pagination import page_argument
 from exam_portal.web.security import require_recent_auth
 
@@ -53,22 +53,21 @@ def list_users():
 def create_user():
     form = CreateUserForm()
     if form.validate_on_submit():
-        try:
-            # Nobody, not even the administrator, knows the first password: the
-            # new user sets one through the emailed link.
-            user = accounts.create_staff(
-                form.email.data, secrets.token_urlsafe(24), Role(form.role.data),
-                actor=current_user,
-            )
-            password_resets.request_password_reset(user.email)
-        except ServiceError as error:
-            db.session.rollback()
-            form.email.errors = [*form.email.errors, str(error)]
-        else:
-            db.session.commit()
-            flash(_("账户已创建，设置密码的链接已发送到 %(email)s。", email=user.email), "success")
-            return redirect(url_for("admin.user_detail", user_id=user.id))
+        done = outcomes.commit(
+            lambda: _create_staff(form.email.data, Role(form.role.data)),
+            lambda user: _("账户已创建，设置密码的链接已发送到 %(email)s。", email=user.email),
+            field=form.email)
+        if done.ok:
+            return redirect(url_for("admin.user_detail", user_id=done.result.id))
     return render_template("admin/create_user.html", form=form)
+
+
+def _create_staff(email: str, role: Role) -> User:
+    # Nobody, not even the administrator, knows the first password: the new user
+    # sets one through the emailed link.
+    user = accounts.create_staff(email, secrets.token_urlsafe(24), role, actor=current_user)
+    password_resets.request_password_reset(user.email)
+    return user
 
 
 def _user_or_404(user_id: int) -> User:
@@ -91,14 +90,8 @@ def set_role(user_id):
     user = _user_or_404(user_id)
     form = SetRoleForm()
     if form.validate_on_submit():
-        try:
-            accounts.set_role(user, Role(form.role.data), actor=current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("角色已修改。"), "success")
+        outcomes.commit(lambda: accounts.set_role(user, Role(form.role.data), actor=current_user),
+                        _("角色已修改。"))
     else:
         flash(_("请选择有效的角色。"), "danger")
     return redirect(url_for("admin.user_detail", user_id=user.id))
@@ -111,14 +104,8 @@ def set_active(user_id):
     wanted = request.form.get("active")
     if not ConfirmForm().validate_on_submit() or wanted not in ("0", "1"):
         abort(400)
-    try:
-        accounts.set_active(user, wanted == "1", actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(_("账户已启用。") if user.is_active else _("账户已停用。"), "success")
+    outcomes.commit(lambda: accounts.set_active(user, wanted == "1", actor=current_user),
+                    lambda _done: _("账户已启用。") if user.is_active else _("账户已停用。"))
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 
@@ -130,8 +117,8 @@ def reveal_resident_id(user_id):
         abort(400)
     if user.profile is None:
         abort(404)
-    revealed = profiles.reveal_resident_id(user.profile, actor=current_user)
-    db.session.commit()
+    revealed = outcomes.commit(
+        lambda: profiles.reveal_resident_id(user.profile, actor=current_user)).result
     return render_template(
         "admin/user_detail.html", user=user, role_form=SetRoleForm(role=user.role.value),
         confirm_form=ConfirmForm(), role_labels=ROLE_LABELS, revealed=revealed,

@@ -22,12 +22,14 @@ from exam_portal.blueprints.auth.forms import (
     ResetPasswordForm,
     SignUpForm,
 )
-from exam_portal.extensions import client_address, db, limiter
-from exam_portal.services import ServiceError
+from exam_portal.extensions import client_address, limiter
 from exam_portal.services.accounts import accounts, login_throttle, password_resets, sign_ups
-from exam_portal.web import security
+from exam_portal.web import outcomes, security
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+# A sign-up link that no longer holds: the page is left, not shown again.
+_SIGN_UP_REFUSED = (sign_ups.InvalidSignUpLink, accounts.EmailTaken)
 
 
 def _start_session(user) -> None:
@@ -52,8 +54,7 @@ def sign_up():
     form = SignUpForm()
     if form.validate_on_submit():
         # The same answer for every address: the mail says what happened.
-        sign_ups.request_sign_up(form.email.data, session.get("locale"))
-        db.session.commit()
+        outcomes.commit(lambda: sign_ups.request_sign_up(form.email.data, session.get("locale")))
         return redirect(url_for("auth.sign_up_sent"))
     return render_template("auth/sign_up.html", form=form)
 
@@ -77,26 +78,34 @@ def confirm_sign_up(token):
         return redirect(url_for("auth.sign_up"))
     form = ConfirmSignUpForm()
     if form.validate_on_submit():
-        try:
-            user = sign_ups.confirm_sign_up(token, form.password.data)
-        except (sign_ups.InvalidSignUpLink, accounts.EmailTaken) as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-            taken = isinstance(error, accounts.EmailTaken)
+        done = outcomes.commit(lambda: sign_ups.confirm_sign_up(token, form.password.data),
+                               field=form.password, quiet=_SIGN_UP_REFUSED)
+        if isinstance(done.refusal, _SIGN_UP_REFUSED):
+            flash(str(done.refusal), "danger")
+            taken = isinstance(done.refusal, accounts.EmailTaken)
             return redirect(url_for("auth.login" if taken else "auth.sign_up"))
-        except ServiceError as error:
-            db.session.rollback()
-            form.password.errors = [*form.password.errors, str(error)]
-        else:
-            db.session.commit()
-            _start_session(user)
+        if done.ok:
+            _start_session(done.result)
+            # Said after the fresh session starts: it would drop a message flashed before.
             flash(_("注册成功。请完善个人资料，查看你可以报考的级别。"), "success")
             return redirect(url_for("account.edit_profile"))
     return render_template("auth/confirm_sign_up.html", form=form, email=email)
 
 
+def _with_next(form):
+    # The page to return to once signed in rides along in the form.
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    return form
+
+
+def _admit(admit) -> outcomes.Outcome:
+    # Counted before its password is checked, so that guesses sent at once cannot pass
+    # the limit while each is hashed: a commit of its own.
+    return outcomes.commit(admit, refusals=login_throttle.TooManyAttempts)
+
+
 def _too_many(refusal: login_throttle.TooManyAttempts, template: str, **context):
-    flash(str(refusal), "danger")
     response = make_response(render_template(template, **context), 429)
     response.headers["Retry-After"] = str(refusal.wait_seconds)
     return response
@@ -116,23 +125,14 @@ def _remember_device(response, user_id: int) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
+    form = _with_next(LoginForm())
     if form.validate_on_submit():
         devices = login_throttle.devices_in(request.cookies.get(login_throttle.DEVICE_COOKIE))
-        try:
-            ticket = login_throttle.admit_login(form.email.data, client_address(), devices)
-        except login_throttle.TooManyAttempts as refusal:
-            db.session.rollback()
-            return _too_many(refusal, "auth/login.html", form=form)
-        # The attempt counts before its password is checked, so that guesses sent at
-        # once cannot pass the limit while each is hashed: a commit of its own.
-        db.session.commit()
-        user = accounts.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_throttle.forgive(ticket)
-        db.session.commit()
+        admitted = _admit(
+            lambda: login_throttle.admit_login(form.email.data, client_address(), devices))
+        if not admitted.ok:
+            return _too_many(admitted.refusal, "auth/login.html", form=form)
+        user = outcomes.commit(lambda: _authenticate(form, admitted.result)).result
         if user is not None:
             _start_session(user)
             response = redirect(security.safe_next(form.next.data, _home_for(user)))
@@ -143,10 +143,17 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
+def _authenticate(form: LoginForm, ticket: login_throttle.Ticket):
+    # A right password takes its attempt back: only wrong ones count towards the limit.
+    user = accounts.authenticate(form.email.data, form.password.data)
+    if user is not None:
+        login_throttle.forgive(ticket)
+    return user
+
+
 @bp.post("/logout")
 def logout():
-    accounts.end_session(current_user)
-    db.session.commit()
+    outcomes.commit(lambda: accounts.end_session(current_user))
     locale = session.get("locale")
     logout_user()
     session.clear()
@@ -158,19 +165,13 @@ def logout():
 
 @bp.route("/reauthenticate", methods=["GET", "POST"])
 def reauthenticate():
-    form = ReauthenticateForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
+    form = _with_next(ReauthenticateForm())
     if form.validate_on_submit():
-        try:
-            ticket = login_throttle.admit_reauthentication(current_user)
-        except login_throttle.TooManyAttempts as refusal:
-            db.session.rollback()
-            return _too_many(refusal, "auth/reauthenticate.html", form=form)
-        db.session.commit()  # counted first, as at login
+        admitted = _admit(lambda: login_throttle.admit_reauthentication(current_user))
+        if not admitted.ok:
+            return _too_many(admitted.refusal, "auth/reauthenticate.html", form=form)
         if accounts.password_is_right(current_user, form.password.data):
-            login_throttle.forgive(ticket)
-            db.session.commit()
+            outcomes.commit(lambda: login_throttle.forgive(admitted.result))
             security.mark_authenticated()
             return redirect(security.safe_next(form.next.data, url_for("main.index")))
         flash(_("密码不正确。"), "danger")
@@ -182,8 +183,7 @@ def reauthenticate():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        password_resets.request_password_reset(form.email.data)
-        db.session.commit()
+        outcomes.commit(lambda: password_resets.request_password_reset(form.email.data))
         flash(_("如果该邮箱已注册，我们已发送一封包含重置链接的邮件。"), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot_password.html", form=form)
@@ -199,26 +199,20 @@ def reset_password(token):
         return redirect(url_for("auth.forgot_password"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            user = password_resets.reset_password(token, form.password.data)
-        except password_resets.InvalidResetLink as error:
+        done = outcomes.commit(lambda: password_resets.reset_password(token, form.password.data).id,
+                               _("密码已重置，请用新密码登录。"), field=form.password,
+                               quiet=password_resets.InvalidResetLink)
+        if isinstance(done.refusal, password_resets.InvalidResetLink):
             # Spent or outdated while the new password was hashed (the same link in
             # another tab, a password changed meanwhile).
-            db.session.rollback()
-            flash(str(error), "danger")
+            flash(str(done.refusal), "danger")
             return redirect(url_for("auth.forgot_password"))
-        except ServiceError as error:
-            db.session.rollback()
-            form.password.errors = [*form.password.errors, str(error)]
-        else:
-            user_id = user.id
-            db.session.commit()
+        if done.ok:
             logout_user()
             session.pop("auth_at", None)
-            flash(_("密码已重置，请用新密码登录。"), "success")
             response = redirect(url_for("auth.login"))
             # Whoever holds the mailed link is the owner: this browser is theirs, and
             # logs in even while guessers keep the account waiting for anyone else.
-            _remember_device(response, user_id)
+            _remember_device(response, done.result)
             return response
     return render_template("auth/reset_password.html", form=form)

@@ -1,1 +1,2 @@
+from . import transfer_views  # noqa: F401  (registers its routes on bp)
 from .views import bp  # noqa: F401

@@ -1,8 +1,9 @@
-"""Trainer pages: the item list, an item's versions and review, import and export."""
+"""Trainer pages: the item list, an item's versions, editing and review.
+
+Import and export register on the same blueprint from transfer_views."""
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -18,39 +19,25 @@ from exam_portal.blueprints.account.forms import ConfirmForm
 from exam_portal.blueprints.authoring import editor
 from exam_portal.blueprints.authoring.forms import (
     BulkApproveForm,
-    ConfirmImportForm,
-    ImportForm,
     ItemForm,
     ReviewForm,
 )
-from exam_portal.extensions import db, no_write_lock
+from exam_portal.extensions import db
 from exam_portal.models.bank import Item
-from exam_portal.services import ServiceError
-from exam_portal.services.item_bank import authoring, importing
-from exam_portal.web import uploads
+from exam_portal.services.item_bank import authoring
+from exam_portal.web import outcomes
 from exam_portal.web.forms import posted_ids
 from exam_portal.web.pagination import Page, page_argument
 from question_bank import syllabus
 from question_bank.diff import diff_contents
-from question_bank.formats import xlsx_format
 from question_bank.items import ItemType
 from question_bank.subjects import Subject
 from question_bank.workflow import ItemStatus
 
 bp = Blueprint("authoring", __name__, url_prefix="/authoring")
 
-MIMETYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-    "gift": "text/plain; charset=utf-8",
-    "xml": "application/xml",
-    "zip": "application/zip",
-}
 
-
-
-def _filters() -> dict[str, str]:
+def list_filters() -> dict[str, str]:
     args = request.args
     chosen = {
         "subject": args.get("subject", "") if args.get("subject") in Subject.__members__ else "",
@@ -64,7 +51,7 @@ def _filters() -> dict[str, str]:
     return chosen
 
 
-def _item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
+def item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
     return authoring.ItemFilters(
         subject=Subject(filters["subject"]) if filters["subject"] else None,
         item_type=ItemType(filters["item_type"]) if filters["item_type"] else None,
@@ -77,8 +64,8 @@ def _item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
 
 @bp.get("/items")
 def list_items():
-    filters = _filters()
-    chosen = _item_filters(filters)
+    filters = list_filters()
+    chosen = item_filters(filters)
     per_page = current_app.config["PAGE_SIZE"]
     total = authoring.count_items(chosen)
     page = min(page_argument(), max(1, -(-total // per_page)))
@@ -92,6 +79,10 @@ def list_items():
 
 def _item_or_404(item_id: int) -> Item:
     return db.get_or_404(Item, item_id)
+
+
+def _to_item(item: Item):
+    return redirect(url_for("authoring.item_detail", item_id=item.id))
 
 
 @bp.get("/items/<int:item_id>")
@@ -140,14 +131,11 @@ def create_item():
     if form.validate_on_submit():
         content, problems = editor.read(form, subject, item_type)
         if content is not None:
-            try:
-                item = authoring.create_item(content, current_user)
-            except authoring.InvalidItem as error:
-                problems = error.problems
-            else:
-                db.session.commit()
-                flash(_("题目已保存为草稿。"), "success")
-                return redirect(url_for("authoring.item_detail", item_id=item.id))
+            done = outcomes.commit(lambda: authoring.create_item(content, current_user),
+                                   _("题目已保存为草稿。"), quiet=authoring.InvalidItem)
+            if done.ok:
+                return _to_item(done.result)
+            problems = done.refusal.problems
         _show_problems(form, problems)
     return render_template("authoring/edit_item.html", form=form, item=None,
                            subject=subject, item_type=item_type)
@@ -162,18 +150,12 @@ def edit_item(item_id):
     elif form.validate_on_submit():
         content, problems = editor.read(form, item.subject, item.item_type)
         if content is not None:
-            try:
-                version = authoring.revise_item(item, content, current_user)
-            except authoring.InvalidItem as error:
-                problems = error.problems
-            except ServiceError as error:
-                db.session.rollback()
-                flash(str(error), "danger")
-                return redirect(url_for("authoring.item_detail", item_id=item.id))
-            else:
-                db.session.commit()
-                flash(_("已保存第 %(n)d 版。", n=version.number), "success")
-                return redirect(url_for("authoring.item_detail", item_id=item.id))
+            done = outcomes.commit(lambda: authoring.revise_item(item, content, current_user),
+                                   lambda version: _("已保存第 %(n)d 版。", n=version.number),
+                                   quiet=authoring.InvalidItem)
+            if not isinstance(done.refusal, authoring.InvalidItem):
+                return _to_item(item)
+            problems = done.refusal.problems
         _show_problems(form, problems)
     return render_template("authoring/edit_item.html", form=form, item=item,
                            subject=item.subject, item_type=item.item_type)
@@ -198,17 +180,20 @@ def preview_item():
 
 @bp.post("/items/<int:item_id>/submit")
 def submit_item(item_id):
+    return _change_item(item_id, authoring.submit_item, _("已提交审核。"))
+
+
+@bp.post("/items/<int:item_id>/retire")
+def retire_item(item_id):
+    return _change_item(item_id, authoring.retire_item, _("题目已停用。"))
+
+
+def _change_item(item_id: int, change, message: str):
     item = _item_or_404(item_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        authoring.submit_item(item, current_user)
-    except ServiceError as error:
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(_("已提交审核。"), "success")
-    return redirect(url_for("authoring.item_detail", item_id=item.id))
+    outcomes.commit(lambda: change(item, current_user), message)
+    return _to_item(item)
 
 
 @bp.post("/items/<int:item_id>/review")
@@ -217,21 +202,13 @@ def review_item(item_id):
     form = ReviewForm()
     if not form.validate_on_submit():
         flash(_("请填写审核意见。"), "danger")
-        return redirect(url_for("authoring.item_detail", item_id=item.id))
-    try:
-        if form.reject.data:
-            authoring.reject_item(item, current_user, form.comment.data)
-            message = _("已退回作者修改。")
-        else:
-            authoring.approve_item(item, current_user, form.comment.data)
-            message = _("已通过并发布。")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    elif form.reject.data:
+        outcomes.commit(lambda: authoring.reject_item(item, current_user, form.comment.data),
+                        _("已退回作者修改。"))
     else:
-        db.session.commit()
-        flash(message, "success")
-    return redirect(url_for("authoring.item_detail", item_id=item.id))
+        outcomes.commit(lambda: authoring.approve_item(item, current_user, form.comment.data),
+                        _("已通过并发布。"))
+    return _to_item(item)
 
 
 @bp.post("/items/approve")
@@ -241,95 +218,9 @@ def approve_items():
     if not form.validate_on_submit() or not ids:
         flash(_("请选择题目并填写审核意见。"), "danger")
         return redirect(url_for("authoring.list_items", status="REVIEW"))
-    approved, refused = authoring.approve_items(ids, current_user, form.comment.data)
-    db.session.commit()
-    flash(_("已通过 %(n)d 道题目。", n=approved), "success")
+    done = outcomes.commit(lambda: authoring.approve_items(ids, current_user, form.comment.data),
+                           lambda approved: _("已通过 %(n)d 道题目。", n=approved[0]))
+    refused = done.result[1] if done.ok else []
     for item, reason in refused[:20]:
         flash(_("题目 %(id)d 未通过：%(reason)s", id=item.id, reason=reason), "warning")
     return redirect(url_for("authoring.list_items", status="REVIEW"))
-
-
-@bp.post("/items/<int:item_id>/retire")
-def retire_item(item_id):
-    item = _item_or_404(item_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        authoring.retire_item(item, current_user)
-    except ServiceError as error:
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(_("题目已停用。"), "success")
-    return redirect(url_for("authoring.item_detail", item_id=item.id))
-
-
-@bp.route("/import", methods=["GET", "POST"])
-def import_items():
-    # A preview writes nothing: the upload is received, parsed and planned with no write
-    # lock held, so candidates' saves never wait for it (RELIABILITY LD-5).
-    with no_write_lock():
-        form = ImportForm()
-        if not form.validate_on_submit():
-            return render_template("authoring/import.html", form=form)
-        upload = form.file.data
-        data = upload.read()
-        try:
-            records = importing.read_file(upload.filename, data,
-                                          max_items=importing.WEB_MAX_ITEMS)
-        except ServiceError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-            return render_template("authoring/import.html", form=form)
-        plan = importing.plan_import(records)
-        confirm = ConfirmImportForm()
-        if not plan.errors:
-            confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
-        return render_template("authoring/import_preview.html", plan=plan, confirm=confirm,
-                               filename=upload.filename, actions=importing.Action)
-
-
-@bp.post("/import/confirm")
-def confirm_import():
-    form = ConfirmImportForm()
-    upload = uploads.take(current_user.id, form.token.data) if form.validate_on_submit() else None
-    if upload is None:
-        flash(_("预览已过期，请重新上传文件。"), "warning")
-        return redirect(url_for("authoring.import_items"))
-    filename, data = upload
-    try:
-        # Parsed with no write lock held; planned and written in one transaction after.
-        with no_write_lock():
-            records = importing.read_file(filename, data, max_items=importing.WEB_MAX_ITEMS)
-        summary = importing.apply_import(importing.plan_import(records), current_user,
-                                         filename=filename)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return redirect(url_for("authoring.import_items"))
-    db.session.commit()
-    flash(_("导入完成：新建 %(create)d 道，更新 %(update)d 道，未变 %(unchanged)d 道。",
-            **summary), "success")
-    return redirect(url_for("authoring.list_items", status="DRAFT"))
-
-
-@bp.get("/import/template.xlsx")
-def import_template():
-    return _download(xlsx_format.template(), "xlsx", "item-template.xlsx")
-
-
-@bp.get("/export")
-def export_items():
-    fmt = request.args.get("format", "xlsx")
-    if fmt not in MIMETYPES:
-        abort(404)
-    query = authoring.item_query(_item_filters(_filters()))
-    data, refused = importing.export_items(fmt, query=query)
-    response = _download(data, fmt, f"items.{fmt}")
-    # GIFT, Moodle XML and QTI carry choice items only; say how many were left out.
-    response.headers["X-Items-Refused"] = str(len(refused))
-    return response
-
-
-def _download(data: bytes, fmt: str, filename: str) -> Response:
-    return Response(data, mimetype=MIMETYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

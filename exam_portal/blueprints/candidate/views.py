@@ -1,11 +1,12 @@
-"""Candidates' practice: the dashboard, starting sets and mock papers, the delivery page
-and its JSON calls (open, save, check, clock, submit), results, the wrong-answer book
-and bookmarks."""
+"""A candidate's attempt: the delivery page and its JSON calls (open, save, check,
+self-score, bookmark, clock, submit), and the result once handed in.
+
+The pages around it (the dashboard, starting a set or mock paper, the history, the
+wrong-answer book and bookmarks) register on the same blueprint from study_views."""
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     make_response,
@@ -19,12 +20,11 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from exam_portal.blueprints.candidate import fragments
-from exam_portal.blueprints.candidate.forms import SelfScoreForm, StartAttemptForm
+from exam_portal.blueprints.candidate.forms import SelfScoreForm
 from exam_portal.extensions import db
 from exam_portal.models.attempts import Attempt
 from exam_portal.models.bank import Item
 from exam_portal.models.types import utcnow
-from exam_portal.services.certification import training
 from exam_portal.services.delivery import (
     attempts,
     hand_in,
@@ -35,21 +35,10 @@ from exam_portal.services.delivery import (
     review,
 )
 from exam_portal.services.exam_sessions import online_exams
-from exam_portal.services.platform.clock import today_local
+from exam_portal.web import outcomes
 from exam_portal.web.locale import select_locale
-from exam_portal.web.pagination import Page, page_argument
-from question_bank import practice as modes
-from question_bank import specs, syllabus
-from question_bank.practice import Mode
-from question_bank.subjects import Subject
 
 bp = Blueprint("candidate", __name__, url_prefix="/practice")
-
-
-def _subject_or_404(code: str) -> Subject:
-    if code not in Subject.__members__:
-        abort(404)
-    return Subject(code)
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
@@ -72,6 +61,27 @@ def _invalid(error: attempts.InvalidResponse):
     return jsonify(code="invalid", message=str(error)), 400
 
 
+def _answer(change, answer=jsonify):
+    """Run a delivery-page call and answer it in JSON: *answer* of its result once
+    committed; 404, 400 (rolled back) or 409 (committed) when refused."""
+    try:
+        result = change()
+    except attempts.AttemptNotFound:
+        abort(404)
+    except attempts.InvalidResponse as error:
+        return _invalid(error)
+    except attempts.Refused as error:
+        return _refusal(error)
+    db.session.commit()
+    return answer(result)
+
+
+def _settled_attempt(attempt_id: int) -> Attempt:
+    """The candidate's own attempt for a page or the clock, committed at once: looking
+    it up may just have handed in an overdue one."""
+    return outcomes.commit(lambda: _own_attempt(attempt_id)).result
+
+
 def _json_object() -> dict | None:
     """The request's JSON object; None for anything else (malformed or too deeply
     nested JSON, a list, a number), which the caller refuses with a 400."""
@@ -79,81 +89,9 @@ def _json_object() -> dict | None:
     return body if isinstance(body, dict) else None
 
 
-@bp.get("/")
-def dashboard():
-    candidate_id = current_user.id
-    return render_template(
-        "candidate/dashboard.html",
-        subjects=list(Subject),
-        recent=learning.recent_attempts(candidate_id),
-        trends=learning.score_trends(candidate_id),
-        chapters=learning.chapter_accuracy(candidate_id)[:10],
-        days=learning.study_days(candidate_id, today_local()),
-        counts=learning.book_counts(candidate_id),
-        training_progress=training.candidate_progress(candidate_id),
-        training_held=training.held_programme_ids(candidate_id),
-    )
-
-
-@bp.get("/subjects/<code>")
-def choose_practice(code):
-    subject = _subject_or_404(code)
-    tree = syllabus.load().trees[subject]
-    counts = learning.book_counts(current_user.id).get(subject, (0, 0))
-    sizes = attempts.chapter_sizes(subject, today_local())
-    forms = {}
-    for mode in (mode for mode in Mode if mode.is_practice):
-        form = StartAttemptForm(mode=mode.value)
-        size = modes.set_size(subject, mode)
-        if size is not None:
-            form.count.choices = [(n, _("%(n)d 道", n=n)) for n in size.choices]
-            form.count.data = size.default
-        form.chapters.choices = [
-            (c.code, _("%(title)s（%(n)d 题）", title=c.title, n=sizes.get(c.code, 0)))
-            for c in tree.chapters]
-        form.variant.choices = [(v, v) for v in specs.variants(subject)]
-        forms[mode] = form
-    return render_template("candidate/choose_practice.html", subject=subject,
-                           spec=specs.load(subject), forms=forms, counts=counts,
-                           open_mock=attempts.open_mock(current_user.id, subject))
-
-
-@bp.post("/subjects/<code>/start")
-def start_attempt(code):
-    subject = _subject_or_404(code)
-    form = StartAttemptForm()
-    mode = form.chosen_mode()
-    if not form.validate_on_submit() or mode is None:
-        flash(_("无法开始：请求无效，请重试。"), "danger")
-        return redirect(url_for("candidate.choose_practice", code=subject.value))
-    try:
-        attempt = attempts.start_attempt(
-            current_user.id, subject, mode, now=utcnow(),
-            chapters=tuple(form.chapters.data or ()), count=form.count.data,
-            variant=form.variant.data or None)
-    except attempts.CannotStart as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-        return redirect(url_for("candidate.choose_practice", code=subject.value))
-    db.session.commit()
-    return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
-
-
-@bp.get("/attempts")
-def list_attempts():
-    per_page = current_app.config["PAGE_SIZE"]
-    query = learning.attempt_history(current_user.id)
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
-    page = min(page_argument(), max(1, -(-total // per_page)))
-    rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return render_template("candidate/list_attempts.html",
-                           pagination=Page(rows, page, per_page, total))
-
-
 @bp.get("/attempts/<int:attempt_id>")
 def take_attempt(attempt_id):
-    attempt = _own_attempt(attempt_id)
-    db.session.commit()
+    attempt = _settled_attempt(attempt_id)
     if not attempt.is_open:
         return redirect(url_for("candidate.result", attempt_id=attempt.id))
     # Pages that take no detour here are answered by hot_paths.HotPaths from
@@ -187,12 +125,7 @@ def attempt_paper(attempt_id):
 @bp.post("/attempts/<int:attempt_id>/open")
 def open_attempt(attempt_id):
     attempt = _own_attempt(attempt_id)
-    try:
-        state = pages.open_attempt(attempt, now=utcnow())
-    except attempts.Refused as error:
-        return _refusal(error)
-    db.session.commit()
-    return jsonify(state)
+    return _answer(lambda: pages.open_attempt(attempt, now=utcnow()))
 
 
 @bp.put("/attempts/<int:attempt_id>/responses/<int:position>")
@@ -200,29 +133,15 @@ def save_response(attempt_id, position):
     # Saves that land are answered by hot_paths.HotPaths before they reach Flask; this
     # view sees the rest and says why (or stores a retry the fast path could not).
     payload, now = request.get_json(silent=True), utcnow()
-    try:
-        save = responses.save_response(attempt_id, current_user.id, position, payload, now=now)
-    except attempts.AttemptNotFound:
-        abort(404)
-    except attempts.InvalidResponse as error:
-        return _invalid(error)
-    except attempts.Refused as error:
-        return _refusal(error)
-    db.session.commit()
-    return jsonify(saved=True, position=position, seq=save.seq)
+    return _answer(
+        lambda: responses.save_response(attempt_id, current_user.id, position, payload, now=now),
+        lambda save: jsonify(saved=True, position=position, seq=save.seq))
 
 
 @bp.post("/attempts/<int:attempt_id>/responses/<int:position>/check")
 def check_response(attempt_id, position):
     attempt = _own_attempt(attempt_id)
-    try:
-        result = responses.check_response(attempt, position, now=utcnow())
-    except attempts.InvalidResponse as error:
-        return _invalid(error)
-    except attempts.Refused as error:
-        return _refusal(error)
-    db.session.commit()
-    return jsonify(result)
+    return _answer(lambda: responses.check_response(attempt, position, now=utcnow()))
 
 
 @bp.post("/attempts/<int:attempt_id>/responses/<int:position>/self-score")
@@ -279,8 +198,7 @@ def bookmark_item(attempt_id, position):
 
 @bp.get("/attempts/<int:attempt_id>/clock")
 def attempt_clock(attempt_id):
-    attempt = _own_attempt(attempt_id)
-    db.session.commit()
+    attempt = _settled_attempt(attempt_id)
     return jsonify(status=attempt.status.value,
                    remaining=attempts.remaining_seconds(attempt, utcnow()))
 
@@ -305,8 +223,7 @@ def submit_attempt(attempt_id):
 
 @bp.get("/attempts/<int:attempt_id>/result")
 def result(attempt_id):
-    attempt = _own_attempt(attempt_id)
-    db.session.commit()
+    attempt = _settled_attempt(attempt_id)
     if attempt.is_open:
         # No keys before submission: the review is for handed-in attempts only.
         return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
@@ -317,46 +234,3 @@ def result(attempt_id):
     return render_template("candidate/result.html", attempt=attempt, entries=entries,
                            sections=review.by_section(attempt, entries),
                            chapters=review.by_chapter(entries), self_form=SelfScoreForm())
-
-
-def _subject_filter() -> Subject | None:
-    code = request.args.get("subject", "")
-    return Subject(code) if code in Subject.__members__ else None
-
-
-def _page_of(query, template, **context):
-    per_page = current_app.config["PAGE_SIZE"]
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
-    page = min(page_argument(), max(1, -(-total // per_page)))
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    contents = paper_cache.contents(item.published_version_id for _, item in rows)
-    return render_template(template, pagination=Page(rows, page, per_page, total),
-                           contents=contents, subjects=list(Subject), **context)
-
-
-@bp.get("/wrong-answers")
-def wrong_answers():
-    subject = _subject_filter()
-    return _page_of(learning.wrong_answer_query(current_user.id, subject),
-                    "candidate/wrong_answers.html", subject=subject,
-                    counts=learning.book_counts(current_user.id),
-                    streak=current_app.config["WRONG_ANSWER_STREAK"],
-                    start_form=StartAttemptForm(mode=Mode.REDO.value))
-
-
-@bp.get("/bookmarks")
-def bookmarks():
-    subject = _subject_filter()
-    return _page_of(learning.bookmark_query(current_user.id, subject),
-                    "candidate/bookmarks.html", subject=subject,
-                    counts=learning.book_counts(current_user.id),
-                    start_form=StartAttemptForm(mode=Mode.BOOKMARKS.value))
-
-
-@bp.post("/bookmarks/<int:item_id>/delete")
-def delete_bookmark(item_id):
-    if not learning.remove_bookmark(current_user.id, item_id):
-        abort(404)
-    db.session.commit()
-    flash(_("已取消收藏。"), "success")
-    return redirect(url_for("candidate.bookmarks", subject=request.args.get("subject", "")))

@@ -8,7 +8,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
     redirect,
     render_template,
     request,
@@ -23,7 +22,6 @@ from exam_portal.extensions import db, limiter
 from exam_portal.models.certificates import Certificate
 from exam_portal.models.sittings import ExamSession, Qualification
 from exam_portal.models.types import utcnow
-from exam_portal.services import ServiceError
 from exam_portal.services.certification import (
     certificate_exports,
     certificate_pdf,
@@ -33,7 +31,7 @@ from exam_portal.services.certification import (
 from exam_portal.services.platform import labels
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from exam_portal.web import outcomes
-from exam_portal.web.forms import error_messages
+from exam_portal.web.forms import submitted
 from exam_portal.web.pagination import page_argument
 
 bp = Blueprint("certificates", __name__)
@@ -107,17 +105,8 @@ def export_pdfs(session_id):
 
 def _start_session_job(session_id: int, start) -> Response:
     session = db.get_or_404(ExamSession, session_id)
-    back = redirect(url_for("certificates.session_certificates", session_id=session.id))
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
-        return back
-    try:
-        job = start(session, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return back
-    return redirect(url_for("jobs.job_detail", job_id=job.id))
+    return outcomes.start_job(ConfirmForm(), lambda: start(session, current_user), redirect(
+        url_for("certificates.session_certificates", session_id=session.id)))
 
 
 @bp.post("/admin/qualifications/<int:qualification_id>/certificate")
@@ -125,13 +114,12 @@ def issue_certificate(qualification_id):
     qualification = db.get_or_404(Qualification, qualification_id)
     back = redirect(url_for("certificates.session_certificates",
                             session_id=qualification.session_id))
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
+    if not submitted(ConfirmForm()):
         return back
-    return outcomes.commit_or_flash(
-        lambda: certificates.issue_for_qualification(qualification, current_user,
-                                                     now=utcnow()),
-        lambda certificate: _("证书已签发，编号 %(number)s。", number=certificate.number), back)
+    outcomes.commit(
+        lambda: certificates.issue_for_qualification(qualification, current_user, now=utcnow()),
+        lambda certificate: _("证书已签发，编号 %(number)s。", number=certificate.number))
+    return back
 
 
 @bp.get("/admin/certificates")
@@ -160,23 +148,17 @@ def change_certificate(certificate_id, change):
     certificate = db.get_or_404(Certificate, certificate_id)
     back = redirect(url_for("certificates.certificate_detail", certificate_id=certificate.id))
     form = RevokeForm()
-    if not form.validate_on_submit():
-        for message in error_messages(form) or [_("请求已过期，请重试。")]:
-            flash(message, "danger")
+    if not submitted(form):
         return back
-    try:
-        if change == "revoke":
-            certificates.revoke(certificate, form.reason.data, current_user, now=utcnow())
-            target, message = certificate, _("证书已吊销。")
-        else:
-            target = reissuing.reissue(certificate, form.reason.data, current_user,
-                                          now=utcnow())
-            message = _("已重新签发，新编号 %(number)s；原证书已吊销。", number=target.number)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    if change == "revoke":
+        outcomes.commit(lambda: certificates.revoke(certificate, form.reason.data,
+                                                    current_user, now=utcnow()),
+                        _("证书已吊销。"))
         return back
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("certificates.certificate_detail", certificate_id=target.id))
+    done = outcomes.commit(
+        lambda: reissuing.reissue(certificate, form.reason.data, current_user, now=utcnow()),
+        lambda new: _("已重新签发，新编号 %(number)s；原证书已吊销。", number=new.number))
+    if not done.ok:
+        return back
+    return redirect(url_for("certificates.certificate_detail", certificate_id=done.result.id))
 

@@ -14,6 +14,8 @@ from flask import (
 from flask_login import current_user
 
 from exam_portal.extensions import db
+from exam_portal.services.accounts import accounts
+from exam_portal.web import outcomes
 from exam_portal.web.security import safe_next
 
 bp = Blueprint("main", __name__)
@@ -30,8 +32,7 @@ def set_language():
     if locale in current_app.config["LANGUAGES"]:
         session["locale"] = locale
         if current_user.is_authenticated:
-            current_user.locale = locale
-            db.session.commit()
+            outcomes.commit(lambda: accounts.set_locale(current_user, locale))
     return redirect(safe_next(request.form.get("next"), url_for("main.index")))
 
 

@@ -13,8 +13,9 @@ from exam_portal.models.bank import Item
 from exam_portal.models.marking import Mark
 from exam_portal.models.sittings import ExamSession
 from exam_portal.models.types import utcnow
-from exam_portal.services import ServiceError
 from exam_portal.services.exam_sessions import exam_marking
+from exam_portal.web import outcomes
+from exam_portal.web.forms import submitted
 
 bp = Blueprint("marking", __name__, url_prefix="/marking")
 
@@ -30,20 +31,15 @@ def queue():
 @bp.post("/sessions/<int:session_id>/next")
 def next_answer(session_id):
     session = db.get_or_404(ExamSession, session_id)
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
+    if not submitted(ConfirmForm()):
         return redirect(url_for("marking.queue"))
-    try:
-        mark = exam_marking.next_mark(session, current_user, now=utcnow())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-        return redirect(url_for("marking.queue"))
-    db.session.commit()
-    if mark is None:
+    done = outcomes.commit(lambda: exam_marking.next_mark(session, current_user, now=utcnow()),
+                           category="warning")
+    if done.ok and done.result is not None:
+        return redirect(url_for("marking.mark_answer", mark_id=done.result.id))
+    if done.ok:
         flash(_("这个考试批次暂时没有你可以评阅的答卷。"), "info")
-        return redirect(url_for("marking.queue"))
-    return redirect(url_for("marking.mark_answer", mark_id=mark.id))
+    return redirect(url_for("marking.queue"))
 
 
 def _own_mark_or_404(mark_id: int) -> Mark:
@@ -65,18 +61,12 @@ def mark_answer(mark_id):
             flash(_("请求已过期，请重试。"), "danger")
         elif awarded is None:
             flash(_("每个要点的得分应为数字。"), "danger")
-        else:
-            try:
-                exam_marking.submit(mark, current_user, awarded, now=utcnow())
-            except ServiceError as error:
-                db.session.rollback()
-                flash(str(error), "danger")
-            else:
-                db.session.commit()
-                flash(_("评分已提交。"), "success")
-                if request.form.get("then") == "next":
-                    return redirect(url_for("marking.next_after", session_id=mark.session_id))
-                return redirect(url_for("marking.queue"))
+        elif outcomes.commit(lambda: exam_marking.submit(mark, current_user, awarded,
+                                                         now=utcnow()),
+                             _("评分已提交。")).ok:
+            if request.form.get("then") == "next":
+                return redirect(url_for("marking.next_after", session_id=mark.session_id))
+            return redirect(url_for("marking.queue"))
         entered = [[request.form.get(f"kp-{p}-{k}", "") for k in range(len(part.key_points))]
                    for p, part in enumerate(shown.rubric.parts)]
     return render_template("marking/mark_answer.html", shown=shown, form=form,
@@ -103,17 +93,10 @@ def next_after(session_id):
 @bp.post("/marks/<int:mark_id>/release")
 def release_mark(mark_id):
     mark = _own_mark_or_404(mark_id)
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
+    if not submitted(ConfirmForm()):
         return redirect(url_for("marking.mark_answer", mark_id=mark.id))
-    try:
-        exam_marking.release(mark, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-    else:
-        db.session.commit()
-        flash(_("已放回待评队列。"), "success")
+    outcomes.commit(lambda: exam_marking.release(mark, current_user), _("已放回待评队列。"),
+                    category="warning")
     return redirect(url_for("marking.queue"))
 
 

@@ -1,1 +1,6 @@
+from . import (  # noqa: F401  (each registers its routes on bp)
+    candidate_views,
+    registration_views,
+    score_views,
+)
 from .views import bp  # noqa: F401

@@ -7,7 +7,6 @@ verified, revoked and reissued like any other, under /admin/certificates.)"""
 from flask import (
     Blueprint,
     current_app,
-    flash,
     redirect,
     render_template,
     request,
@@ -22,10 +21,10 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.training import TrainingProgramme
 from exam_portal.models.types import utcnow
-from exam_portal.services import ServiceError
 from exam_portal.services.certification import training, training_certificates
 from exam_portal.services.platform import labels
 from exam_portal.web import outcomes
+from exam_portal.web.forms import submitted
 from exam_portal.web.pagination import page_argument
 from question_bank.levels import Level
 from question_bank.training import Requirement
@@ -63,15 +62,10 @@ def _fields(form: ProgrammeForm) -> training.ProgrammeFields:
 def create_programme():
     form = ProgrammeForm()
     if form.validate_on_submit():
-        try:
-            programme = training.create_programme(_fields(form), current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("培训项目已创建。"), "success")
-            return redirect(url_for("training.programme_detail", programme_id=programme.id))
+        done = outcomes.commit(lambda: training.create_programme(_fields(form), current_user),
+                               _("培训项目已创建。"))
+        if done.ok:
+            return _to_detail(done.result)
     return render_template("training/edit_programme.html", form=form, programme=None,
                            **_context())
 
@@ -86,16 +80,10 @@ def edit_programme(programme_id):
         for row in programme.requirements:
             form.papers(row.subject).data = row.papers
             form.percent(row.subject).data = row.min_percent
-    if form.validate_on_submit():
-        try:
-            training.update_programme(programme, _fields(form), current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("培训项目已保存。"), "success")
-            return redirect(url_for("training.programme_detail", programme_id=programme.id))
+    if form.validate_on_submit() and outcomes.commit(
+            lambda: training.update_programme(programme, _fields(form), current_user),
+            _("培训项目已保存。")).ok:
+        return _to_detail(programme)
     return render_template("training/edit_programme.html", form=form, programme=programme,
                            **_context())
 
@@ -103,13 +91,10 @@ def edit_programme(programme_id):
 @bp.post("/<int:programme_id>/active/<any(on, off):state>")
 def set_programme_active(programme_id, state):
     programme = db.get_or_404(TrainingProgramme, programme_id)
-    if ConfirmForm().validate_on_submit():
-        training.set_active(programme, state == "on", current_user)
-        db.session.commit()
-        flash(_("培训项目已启用。") if state == "on" else _("培训项目已停用。"), "success")
-    else:
-        flash(_("请求已过期，请重试。"), "danger")
-    return redirect(url_for("training.programme_detail", programme_id=programme.id))
+    if submitted(ConfirmForm()):
+        outcomes.commit(lambda: training.set_active(programme, state == "on", current_user),
+                        _("培训项目已启用。") if state == "on" else _("培训项目已停用。"))
+    return _to_detail(programme)
 
 
 @bp.get("/<int:programme_id>")
@@ -127,27 +112,21 @@ def programme_detail(programme_id):
 def issue_certificate(programme_id, user_id):
     programme = db.get_or_404(TrainingProgramme, programme_id)
     candidate = db.get_or_404(User, user_id)
-    back = redirect(url_for("training.programme_detail", programme_id=programme.id))
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
-        return back
-    return outcomes.commit_or_flash(
-        lambda: training_certificates.issue_for_programme(programme, candidate, current_user,
-                                                          now=utcnow()),
-        lambda certificate: _("证书已签发，编号 %(number)s。", number=certificate.number), back)
+    if submitted(ConfirmForm()):
+        outcomes.commit(
+            lambda: training_certificates.issue_for_programme(programme, candidate,
+                                                              current_user, now=utcnow()),
+            lambda certificate: _("证书已签发，编号 %(number)s。", number=certificate.number))
+    return _to_detail(programme)
 
 
 @bp.post("/<int:programme_id>/issue-all")
 def issue_all(programme_id):
     programme = db.get_or_404(TrainingProgramme, programme_id)
-    back = redirect(url_for("training.programme_detail", programme_id=programme.id))
-    if not ConfirmForm().validate_on_submit():
-        flash(_("请求已过期，请重试。"), "danger")
-        return back
-    try:
-        job = training_certificates.start_issuing(programme, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return back
-    return redirect(url_for("jobs.job_detail", job_id=job.id))
+    return outcomes.start_job(
+        ConfirmForm(), lambda: training_certificates.start_issuing(programme, current_user),
+        _to_detail(programme))
+
+
+def _to_detail(programme: TrainingProgramme):
+    return redirect(url_for("training.programme_detail", programme_id=programme.id))

@@ -168,6 +168,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def set_locale(user: User, locale: str) -> None:
+    """Remember the language *user* chose, for their later sessions."""
+    user.locale = locale
+
+
 def set_role(user: User, role: Role, *, actor: User) -> None:
     """Change a user's role (administrators only; never one's own)."""
     if user.id == actor.id:

@@ -1,0 +1,136 @@
+"""What a candidate practises from: the dashboard, choosing and starting a practice set
+or mock paper, the attempt history, the wrong-answer book and bookmarks."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from exam_portal.blueprints.candidate.forms import StartAttemptForm
+from exam_portal.blueprints.candidate.views import bp
+from exam_portal.extensions import db
+from exam_portal.models.types import utcnow
+from exam_portal.services.certification import training
+from exam_portal.services.delivery import attempts, learning, paper_cache
+from exam_portal.services.platform.clock import today_local
+from exam_portal.web import outcomes
+from exam_portal.web.pagination import Page, page_argument
+from question_bank import practice as modes
+from question_bank import specs, syllabus
+from question_bank.practice import Mode
+from question_bank.subjects import Subject
+
+
+@bp.get("/")
+def dashboard():
+    candidate_id = current_user.id
+    return render_template(
+        "candidate/dashboard.html",
+        subjects=list(Subject),
+        recent=learning.recent_attempts(candidate_id),
+        trends=learning.score_trends(candidate_id),
+        chapters=learning.chapter_accuracy(candidate_id)[:10],
+        days=learning.study_days(candidate_id, today_local()),
+        counts=learning.book_counts(candidate_id),
+        training_progress=training.candidate_progress(candidate_id),
+        training_held=training.held_programme_ids(candidate_id),
+    )
+
+
+def _subject_or_404(code: str) -> Subject:
+    if code not in Subject.__members__:
+        abort(404)
+    return Subject(code)
+
+
+@bp.get("/subjects/<code>")
+def choose_practice(code):
+    subject = _subject_or_404(code)
+    tree = syllabus.load().trees[subject]
+    counts = learning.book_counts(current_user.id).get(subject, (0, 0))
+    sizes = attempts.chapter_sizes(subject, today_local())
+    forms = {}
+    for mode in (mode for mode in Mode if mode.is_practice):
+        form = StartAttemptForm(mode=mode.value)
+        size = modes.set_size(subject, mode)
+        if size is not None:
+            form.count.choices = [(n, _("%(n)d 道", n=n)) for n in size.choices]
+            form.count.data = size.default
+        form.chapters.choices = [
+            (c.code, _("%(title)s（%(n)d 题）", title=c.title, n=sizes.get(c.code, 0)))
+            for c in tree.chapters]
+        form.variant.choices = [(v, v) for v in specs.variants(subject)]
+        forms[mode] = form
+    return render_template("candidate/choose_practice.html", subject=subject,
+                           spec=specs.load(subject), forms=forms, counts=counts,
+                           open_mock=attempts.open_mock(current_user.id, subject))
+
+
+@bp.post("/subjects/<code>/start")
+def start_attempt(code):
+    subject = _subject_or_404(code)
+    form = StartAttemptForm()
+    mode = form.chosen_mode()
+    if not form.validate_on_submit() or mode is None:
+        flash(_("无法开始：请求无效，请重试。"), "danger")
+        return redirect(url_for("candidate.choose_practice", code=subject.value))
+    done = outcomes.commit(
+        lambda: attempts.start_attempt(
+            current_user.id, subject, mode, now=utcnow(),
+            chapters=tuple(form.chapters.data or ()), count=form.count.data,
+            variant=form.variant.data or None),
+        refusals=attempts.CannotStart, category="warning")
+    if not done.ok:
+        return redirect(url_for("candidate.choose_practice", code=subject.value))
+    return redirect(url_for("candidate.take_attempt", attempt_id=done.result.id))
+
+
+@bp.get("/attempts")
+def list_attempts():
+    per_page = current_app.config["PAGE_SIZE"]
+    query = learning.attempt_history(current_user.id)
+    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    page = min(page_argument(), max(1, -(-total // per_page)))
+    rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return render_template("candidate/list_attempts.html",
+                           pagination=Page(rows, page, per_page, total))
+
+
+def _subject_filter() -> Subject | None:
+    code = request.args.get("subject", "")
+    return Subject(code) if code in Subject.__members__ else None
+
+
+def _book_page(query_of, template: str, mode: Mode, **context):
+    """A page of one of the candidate's books (wrong answers, bookmarks), filtered by
+    subject, with the form that starts a practice set in *mode* from it."""
+    subject = _subject_filter()
+    query = query_of(current_user.id, subject)
+    per_page = current_app.config["PAGE_SIZE"]
+    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    page = min(page_argument(), max(1, -(-total // per_page)))
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    contents = paper_cache.contents(item.published_version_id for _, item in rows)
+    return render_template(template, pagination=Page(rows, page, per_page, total),
+                           contents=contents, subjects=list(Subject), subject=subject,
+                           counts=learning.book_counts(current_user.id),
+                           start_form=StartAttemptForm(mode=mode.value), **context)
+
+
+@bp.get("/wrong-answers")
+def wrong_answers():
+    return _book_page(learning.wrong_answer_query, "candidate/wrong_answers.html", Mode.REDO,
+                      streak=current_app.config["WRONG_ANSWER_STREAK"])
+
+
+@bp.get("/bookmarks")
+def bookmarks():
+    return _book_page(learning.bookmark_query, "candidate/bookmarks.html", Mode.BOOKMARKS)
+
+
+@bp.post("/bookmarks/<int:item_id>/delete")
+def delete_bookmark(item_id):
+    done = outcomes.commit(lambda: learning.remove_bookmark(current_user.id, item_id),
+                           lambda removed: _("已取消收藏。") if removed else None)
+    if not done.result:
+        abort(404)
+    return redirect(url_for("candidate.bookmarks", subject=request.args.get("subject", "")))
