@@ -225,6 +225,14 @@ def _practice(app, client, user_id) -> tuple[int, int, int]:
     return practice_id, mock_id, item_id
 
 
+def _move_bookmark(client, practice_id: int) -> None:
+    """Bookmark the practice set's second item instead of its first."""
+    url = f"/practice/attempts/{practice_id}/responses/{{}}/bookmark"
+    assert client.post(url.format(2), json={"bookmarked": True}).status_code == 200
+    assert client.post(url.format(1), json={"bookmarked": False}).get_json() == {
+        "bookmarked": False}
+
+
 def _programme_ids(app, admin) -> list[int]:
     """A training programme (shared: every candidate may see it)."""
     from exam_portal.models.training import TrainingProgramme, TrainingRequirement
@@ -316,7 +324,11 @@ def world(app) -> World:
                                                   db.session.get(User, marker), now=EXAM_TIME)
                     db.session.commit()
                     mark_id = mark.id
-            bookmarked[tag] = _practice(app, clients[tag], user_id)[2]
+            practice_id, _mock_id, bookmarked[tag] = _practice(app, clients[tag], user_id)
+            if tag == "B" and bookmarked["B"] == bookmarked["A"]:
+                # Both drew the same item: B removing its own bookmark of A's item would
+                # be B's right, and the walk would see a row change. B keeps another.
+                _move_bookmark(clients["B"], practice_id)
         admin_client = login(app, "idor-admin@example.com")
         response = admin_client.post(f"/admin/sessions/{published_id}/certificates/issue-all")
         assert response.status_code == 302
