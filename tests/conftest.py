@@ -92,20 +92,35 @@ def drop_pg_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated SQLite file, copied for each test of the SQLite leg."""
+    template = tmp_path_factory.mktemp("sqlite") / "template.db"
+    migrate_to_head(f"sqlite:///{template}")
+    return template
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A private migrated PostgreSQL database, truncated after each test of its leg."""
+    url = create_private_pg_database()
+    try:
+        migrate_to_head(url)
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database(request, tmp_path_factory):
-    """A migrated database per leg: ('sqlite', template file) or ('postgresql', url)."""
+def database(request):
+    """The leg's database: ('sqlite', template file) or ('postgresql', url).
+
+    Each leg's database is its own session fixture, built once: tests run in random
+    order (pytest-randomly), so the legs alternate, and a parametrised fixture that
+    built the database itself would build it again at every switch."""
     if request.param == "sqlite":
-        template = tmp_path_factory.mktemp("sqlite") / "template.db"
-        migrate_to_head(f"sqlite:///{template}")
-        yield "sqlite", template
-    else:
-        url = create_private_pg_database()
-        try:
-            migrate_to_head(url)
-            yield "postgresql", url
-        finally:
-            drop_pg_database(url)
+        return "sqlite", request.getfixturevalue("sqlite_template")
+    return "postgresql", request.getfixturevalue("pg_database")
 
 
 @pytest.fixture

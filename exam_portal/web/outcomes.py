@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, redirect, url_for
+from flask import flash, redirect, render_template, url_for
 
 from exam_portal.extensions import db
 from exam_portal.services import ServiceError
@@ -61,6 +61,16 @@ def commit(change: Callable[[], Any], success: str | Callable[[Any], str] | None
     if message:
         flash(message, "success")
     return Outcome(result=result)
+
+
+def form_page(form, change: Callable[[], Any], success: str, *,
+              then: Callable[[Any], Any], template: str, **context):
+    """A page whose form creates or saves one thing: on a valid post, commit *change*
+    and answer *then(result)*; otherwise (first shown, invalid, or refused, the reason
+    flashed) show *template* with the form."""
+    if form.validate_on_submit() and (done := commit(change, success)).ok:
+        return then(done.result)
+    return render_template(template, form=form, **context)
 
 
 def start_job(form, start: Callable[[], Any], back):

@@ -103,23 +103,20 @@ def _fields(form: SessionForm) -> sittings.SessionFields:
 @bp.route("/admin/sessions/new", methods=["GET", "POST"])
 def create_session():
     form = SessionForm()
-    if form.validate_on_submit():
-        done = outcomes.commit(lambda: sittings.create_session(_fields(form), current_user),
-                               _("考试批次已创建。"))
-        if done.ok:
-            return _to_detail(done.result)
-    return render_template("sittings/edit_session.html", form=form, session=None)
+    return outcomes.form_page(
+        form, lambda: sittings.create_session(_fields(form), current_user),
+        _("考试批次已创建。"), then=_to_detail, template="sittings/edit_session.html",
+        session=None)
 
 
 @bp.route("/admin/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 def edit_session(session_id):
     session = session_or_404(session_id)
     form = SessionForm(obj=_Values(session))  # the submitted values win on POST
-    if form.validate_on_submit() and outcomes.commit(
-            lambda: sittings.update_session(session, _fields(form), current_user),
-            _("考试批次已保存。")).ok:
-        return _to_detail(session)
-    return render_template("sittings/edit_session.html", form=form, session=session)
+    return outcomes.form_page(
+        form, lambda: sittings.update_session(session, _fields(form), current_user),
+        _("考试批次已保存。"), then=lambda _: _to_detail(session),
+        template="sittings/edit_session.html", session=session)
 
 
 class _Values:

@@ -61,13 +61,10 @@ def _fields(form: ProgrammeForm) -> training.ProgrammeFields:
 @bp.route("/new", methods=["GET", "POST"])
 def create_programme():
     form = ProgrammeForm()
-    if form.validate_on_submit():
-        done = outcomes.commit(lambda: training.create_programme(_fields(form), current_user),
-                               _("培训项目已创建。"))
-        if done.ok:
-            return _to_detail(done.result)
-    return render_template("training/edit_programme.html", form=form, programme=None,
-                           **_context())
+    return outcomes.form_page(
+        form, lambda: training.create_programme(_fields(form), current_user),
+        _("培训项目已创建。"), then=_to_detail, template="training/edit_programme.html",
+        programme=None, **_context())
 
 
 @bp.route("/<int:programme_id>/edit", methods=["GET", "POST"])
@@ -80,12 +77,10 @@ def edit_programme(programme_id):
         for row in programme.requirements:
             form.papers(row.subject).data = row.papers
             form.percent(row.subject).data = row.min_percent
-    if form.validate_on_submit() and outcomes.commit(
-            lambda: training.update_programme(programme, _fields(form), current_user),
-            _("培训项目已保存。")).ok:
-        return _to_detail(programme)
-    return render_template("training/edit_programme.html", form=form, programme=programme,
-                           **_context())
+    return outcomes.form_page(
+        form, lambda: training.update_programme(programme, _fields(form), current_user),
+        _("培训项目已保存。"), then=lambda _: _to_detail(programme),
+        template="training/edit_programme.html", programme=programme, **_context())
 
 
 @bp.post("/<int:programme_id>/active/<any(on, off):state>")
