@@ -179,9 +179,8 @@ def seed_bank() -> dict[str, int]:
     items = db.session.scalars(sa.select(Item).where(
         Item.external_id.in_(written), Item.status.in_((ItemStatus.DRAFT, ItemStatus.REVIEW)))
         .order_by(Item.id)).all()
-    for item in items:
-        if item.status is ItemStatus.DRAFT:
-            authoring.submit_item(item, author)
+    authoring.submit_items([item.id for item in items if item.status is ItemStatus.DRAFT],
+                           author)
     approved, _ = authoring.approve_items([item.id for item in items], reviewer,
                                           "演示题库：内容与解析已核对。")
     totals["approved"] = approved

@@ -465,6 +465,56 @@ def test_two_reviewers_approving_at_once_publish_once(app, trainers):
         assert len(item.current_version.reviews) == 1
 
 
+def test_bulk_and_single_approvals_racing_publish_each_item_once(app, trainers):
+    import threading
+
+    author, reviewer = trainers
+    others = [make_user(app, Role.TRAINER, email=f"reviewer{n}@example.com") for n in (2, 3)]
+    item_ids = [_create(app, author) for _ in range(6)]
+    with app.app_context():
+        authoring.submit_items(item_ids, _user(author))
+        db.session.commit()
+    approved, errors, barrier = [], [], threading.Barrier(3)
+
+    def review(user_id, ids, bulk):
+        with app.app_context():
+            postgresql = db.session.get_bind().dialect.name == "postgresql"
+            if not postgresql:  # SQLite: each transaction holds the write lock from its start
+                barrier.wait(timeout=30)
+            items = [db.session.get(Item, item_id) for item_id in ids]
+            if postgresql:  # all three have read the items before any approves
+                barrier.wait(timeout=30)
+            try:
+                if bulk:
+                    count, _ = authoring.approve_items(ids, _user(user_id), "批量通过")
+                else:
+                    authoring.approve_item(items[0], _user(user_id), "通过")
+                    count = 1
+                db.session.commit()
+                approved.append(count)
+            except ServiceError:
+                db.session.rollback()
+                approved.append(0)
+            except Exception as error:  # a deadlock would land here
+                db.session.rollback()
+                errors.append(error)
+
+    threads = [threading.Thread(target=review, args=args) for args in (
+        (reviewer, item_ids, True), (others[0], item_ids[::-1], True),
+        (others[1], [item_ids[3]], False))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(approved) == len(item_ids)
+    with app.app_context():
+        for item_id in item_ids:
+            item = db.session.get(Item, item_id)
+            assert item.status is ItemStatus.PUBLISHED
+            assert len(item.current_version.reviews) == 1
+
+
 def test_a_preview_token_is_bound_to_its_user_and_works_once(app, trainers):
     client = _login(app, "author@example.com")
     preview = _upload(client, "我的题库.json", json_format.write([("e-1", SINGLE)]))

@@ -126,9 +126,24 @@ def _lock(item: Item) -> None:
     """Re-read *item* and its newest version under a row lock, so two trainers acting
     on one item at the same moment act one after the other (PostgreSQL; SQLite
     already serialises writers)."""
-    db.session.refresh(item, with_for_update=True)
-    if item.current_version is not None:
-        db.session.refresh(item.current_version, with_for_update=True)
+    _lock_all([item.id])
+
+
+def _lock_all(item_ids: list[int]) -> list[Item]:
+    """Re-read the items and their newest versions under row locks, taken in id order
+    (so two bulk actions never wait on each other in opposite order); two statements
+    however many items."""
+    items = list(db.session.scalars(
+        sa.select(Item).where(Item.id.in_(item_ids)).order_by(Item.id)
+        .with_for_update().execution_options(populate_existing=True)))
+    version_ids = [item.current_version_id for item in items
+                   if item.current_version_id is not None]
+    if version_ids:
+        db.session.scalars(
+            sa.select(ItemVersion).where(ItemVersion.id.in_(version_ids))
+            .order_by(ItemVersion.id).with_for_update()
+            .execution_options(populate_existing=True)).all()
+    return items
 
 
 def revise_item(item: Item, content: ItemContent, author) -> ItemVersion:
@@ -166,18 +181,40 @@ def is_unchanged(item: Item, content: ItemContent) -> bool:
 def submit_item(item: Item, actor) -> None:
     """Send the current draft for review."""
     _lock(item)
+    _submit(item)
+    db.session.flush()
+
+
+def submit_items(item_ids: list[int], actor) -> None:
+    """Send several drafts for review (locked together); ServiceError if one cannot go."""
+    # One flush for all (batched statements), not one per item's lazy loads.
+    with db.session.no_autoflush:
+        for item in _lock_all(item_ids):
+            _submit(item)
+    db.session.flush()
+
+
+def _submit(item: Item) -> None:
     problem = workflow.submit_problem(item.current_version.status)
     if problem:
         raise ServiceError(gettext(problem))
     item.current_version.status = ItemStatus.REVIEW
     item.current_version.submitted_at = utcnow()
     item.status = ItemStatus.REVIEW
+
+
+def approve_item(item: Item, reviewer, comment: str) -> None:
+    """Publish the version under review; the one published before is superseded."""
+    _lock(item)
+    version = _publish(item, reviewer, comment)
+    pools.bank_changed(item.subject)
+    audit.record("item.approved", target=item, actor=reviewer,
+                 details={"version": version.number})
     db.session.flush()
 
 
-def approve_item(item: Item, reviewer, comment: str, *, record: bool = True) -> None:
-    """Publish the version under review; the one published before is superseded."""
-    version = _reviewable(item, reviewer, comment, approving=True)
+def _publish(item: Item, reviewer, comment: str) -> ItemVersion:
+    version = _check_review(item, reviewer, comment, approving=True)
     if item.published_version is not None:
         item.published_version.status = ItemStatus.SUPERSEDED
     version.status = ItemStatus.PUBLISHED
@@ -185,16 +222,13 @@ def approve_item(item: Item, reviewer, comment: str, *, record: bool = True) -> 
     item.status = ItemStatus.PUBLISHED
     db.session.add(ItemReview(version_id=version.id, reviewer_id=reviewer.id,
                               decision=ReviewDecision.APPROVED, comment=comment.strip()))
-    pools.bank_changed(item.subject)
-    if record:
-        audit.record("item.approved", target=item, actor=reviewer,
-                     details={"version": version.number})
-    db.session.flush()
+    return version
 
 
 def reject_item(item: Item, reviewer, reason: str) -> None:
     """Send the version under review back to its author as a draft, with the reason."""
-    version = _reviewable(item, reviewer, reason, approving=False)
+    _lock(item)
+    version = _check_review(item, reviewer, reason, approving=False)
     version.status = ItemStatus.DRAFT
     item.status = ItemStatus.DRAFT
     db.session.add(ItemReview(version_id=version.id, reviewer_id=reviewer.id,
@@ -204,8 +238,7 @@ def reject_item(item: Item, reviewer, reason: str) -> None:
     db.session.flush()
 
 
-def _reviewable(item, reviewer, comment, *, approving) -> ItemVersion:
-    _lock(item)
+def _check_review(item, reviewer, comment, *, approving) -> ItemVersion:
     version = item.current_version
     problem = workflow.review_problem(version.status, author_id=version.author_id,
                                       reviewer_id=reviewer.id, comment=comment,
@@ -217,15 +250,19 @@ def _reviewable(item, reviewer, comment, *, approving) -> ItemVersion:
 
 def approve_items(item_ids: list[int], reviewer, comment: str) -> tuple[int, list[tuple]]:
     """Approve several items; return how many, and (item, reason) for each refused one."""
-    approved, refused = [], []
-    items = db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)).order_by(Item.id))
-    for item in items:
-        try:
-            approve_item(item, reviewer, comment, record=False)
-        except ServiceError as error:
-            refused.append((item, str(error)))
-        else:
-            approved.append(item.id)
+    approved, refused, subjects = [], [], set()
+    with db.session.no_autoflush:  # one flush for all, batched, below
+        for item in _lock_all(item_ids):
+            try:
+                _publish(item, reviewer, comment)
+            except ServiceError as error:
+                refused.append((item, str(error)))
+            else:
+                approved.append(item.id)
+                subjects.add(item.subject)
+    for subject in sorted(subjects, key=lambda subject: subject.value):
+        pools.bank_changed(subject)
+    db.session.flush()
     if approved:
         # One audit event for the whole decision, naming every item it published.
         audit.record("item.approved_in_bulk", actor=reviewer,
