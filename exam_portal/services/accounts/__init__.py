@@ -1,0 +1,1 @@
+"""Accounts: creating one, signing up, signing in, passwords, resets, profiles, throttling."""

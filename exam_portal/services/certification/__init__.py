@@ -1,0 +1,1 @@
+"""Certificates and training: issuing, verifying, revoking, reissuing, PDFs, programmes."""

@@ -1,0 +1,1 @@
+"""Delivery: attempts started, opened, answered, handed in and marked; the learning loop."""

@@ -1,0 +1,1 @@
+"""Exam sessions: registrations and their review, online sittings, marking, scores, results."""
