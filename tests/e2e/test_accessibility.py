@@ -534,6 +534,8 @@ def test_every_menu_fits_one_row_at_1366_px_and_folds_on_a_phone(browser, portal
             page.set_viewport_size(PHONE)
             expect(language).to_be_hidden()
             page.get_by_role("button", name=re.compile("菜单|Menu")).click()
+            # Unfolded ("show"), not still unfolding, before anything in it is clicked.
+            expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
             expect(language).to_be_visible()
             if role == "admin":
                 page.locator(".portal-nav .dropdown-toggle").click()
