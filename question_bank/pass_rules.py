@@ -5,6 +5,7 @@ import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
 
@@ -116,6 +117,18 @@ def qualification(level: Level, passes: Iterable[SubjectPass], year: int) -> Qua
     return Qualification(level, year, regional[-1].region if regional else None, tuple(chosen))
 
 
-def senior_proof_valid_until(pass_year: int) -> int:
-    """The last exam year in which a senior pass proof still supports a review."""
-    return pass_year + level_rule(Level.SENIOR).proof_valid_years - 1
+def senior_proof_last_day(issued_on: date) -> date:
+    """The last day on which a senior pass proof issued on *issued_on* supports a review.
+
+    "自颁发之日起…3年内有效": the issue day is the first valid day, so a proof issued on
+    2023-08-20 is valid through 2026-08-19. A proof issued on 29 February reaches its
+    anniversary on 1 March of a common year, so its last day is 28 February."""
+    return anniversary(issued_on, level_rule(Level.SENIOR).proof_valid_years) - timedelta(days=1)
+
+
+def anniversary(day: date, years: int) -> date:
+    """The same calendar day *years* later (1 March for 29 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)

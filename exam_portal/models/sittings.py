@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exam_portal.extensions import db
 from exam_portal.models.types import UTCDateTime, enum_type, utcnow
+from question_bank import pass_rules
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
@@ -90,6 +91,11 @@ class Registration(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("session_id", "candidate_id", "level"),
         sa.Index("ix_registrations_session_id_status", "session_id", "status"),
+        # One level per candidate and session: the levels' subjects sit at the same
+        # times. A rejected registration leaves the candidate free to choose again.
+        sa.Index("uq_registrations_one_level", "session_id", "candidate_id", unique=True,
+                 sqlite_where=sa.text("status != 'REJECTED'"),
+                 postgresql_where=sa.text("status != 'REJECTED'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -166,8 +172,16 @@ class Qualification(db.Model):
     region: Mapped[str | None] = mapped_column(sa.String(2))  # valid only in this region
     status: Mapped[QualificationStatus] = mapped_column(
         enum_type(QualificationStatus, "qualification_status"))
-    # 高级: the pass proof supports a review until this exam year.
-    proof_valid_until: Mapped[int | None]
+    # 高级: the pass proof's issue date, the day the results were published; it supports
+    # a review for three years from that day.
+    proof_issued_on: Mapped[date | None]
     review_recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     review_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def proof_last_day(self) -> date | None:
+        """The last day the 高级 pass proof supports a review (None before it is issued)."""
+        if self.proof_issued_on is None:
+            return None
+        return pass_rules.senior_proof_last_day(self.proof_issued_on)

@@ -1,7 +1,8 @@
 """Subject scores marked against a session's pass lines, and the qualifications they add
 up to, through the services on both databases."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
@@ -29,6 +30,7 @@ from question_bank.subjects import Subject
 from ..factories import make_user
 from .test_sittings import NOW, _actor, _candidate, _fields
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 AFTER = NOW + timedelta(days=62)  # the 2026 sessions' exam is over
 
 
@@ -308,19 +310,24 @@ def test_a_senior_pass_awaits_its_review_and_the_outcome_is_recorded(app, admin)
     with app.app_context():
         session = db.session.get(ExamSession, session_id)
         ((qualification, _registration),) = results.senior_qualifications(session)
-        assert qualification.proof_valid_until == 2028
+        issued = session.exam_closes_at.astimezone(SHANGHAI).date()
+        assert qualification.proof_issued_on == issued
+        last_day = date(issued.year + 3, issued.month, issued.day) - timedelta(days=1)
+        assert qualification.proof_last_day == last_day
         with pytest.raises(ServiceError, match="评审说明"):
             results.record_senior_review(qualification, passed=True, note=" ",
                                          actor=_actor(admin), now=NOW)
         results.record_senior_review(qualification, passed=False, note="评审委员会第 1 次会议",
                                      actor=_actor(admin), now=NOW)
         db.session.commit()
-        late = NOW.replace(year=2029)
+        # Counted to the day in Beijing time: ten past midnight after the last day is late.
+        day_after = datetime.combine(last_day + timedelta(days=1), time(0, 10), SHANGHAI)
         with pytest.raises(ServiceError, match="有效期"):
             results.record_senior_review(qualification, passed=True, note="再次评审",
-                                         actor=_actor(admin), now=late)
+                                         actor=_actor(admin), now=day_after)
+        last_evening = datetime.combine(last_day, time(23, 50), SHANGHAI)
         results.record_senior_review(qualification, passed=True, note="再次评审",
-                                     actor=_actor(admin), now=NOW.replace(year=2027))
+                                     actor=_actor(admin), now=last_evening)
         db.session.commit()
         with pytest.raises(ServiceError, match="不在待评审"):
             results.record_senior_review(qualification, passed=False, note="x",

@@ -203,6 +203,30 @@ def test_the_review_queue_verifies_in_bulk_and_rejects_only_with_a_reason(app, a
             AuditEvent.action.in_(["registration.verified", "registration.rejected"]))) == 3
 
 
+def test_a_candidate_registers_for_one_level_per_session(app, admin):
+    session_id = _session(app, admin)
+    user_id = _candidate(app, work_since=date(2021, 1, 1))  # eligible for both levels
+    first = _register(app, user_id, session_id, Level.ASSISTANT)
+    before = _count_registrations(app)
+    with pytest.raises(ServiceError, match="只能报考一个级别.*助理社会工作师"):
+        _register(app, user_id, session_id, Level.INTERMEDIATE)
+    assert _count_registrations(app) == before
+    # A rejected registration does not count: the candidate chooses again.
+    with app.app_context():
+        registration_review.review([db.session.get(Registration, first.id)], verify=False,
+                                   reason="学历证明不清晰", actor=_actor(admin), now=NOW)
+        db.session.commit()
+    assert _register(app, user_id, session_id, Level.INTERMEDIATE).level is Level.INTERMEDIATE
+    # Nor does a withdrawn one.
+    other = _candidate(app, work_since=date(2021, 1, 1))
+    withdrawn = _register(app, other, session_id, Level.INTERMEDIATE)
+    with app.app_context():
+        sittings.withdraw(db.session.get(Registration, withdrawn.id),
+                          db.session.get(User, other), now=NOW)
+        db.session.commit()
+    assert _register(app, other, session_id, Level.ASSISTANT).level is Level.ASSISTANT
+
+
 @pytest.mark.parametrize("mode, declared_may_sit", [(VerificationMode.BEFORE_EXAM, False),
                                                     (VerificationMode.AFTER_EXAM, True)])
 def test_who_may_sit_follows_the_verification_mode(app, admin, mode, declared_may_sit):

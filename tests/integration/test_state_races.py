@@ -12,7 +12,7 @@ lock from its first statement, so the second waits; the tests run there too.
 
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -410,3 +410,27 @@ def test_no_mark_is_given_to_a_paper_reopened_at_the_same_moment(app, admin, mon
             assert attempt.status is AttemptStatus.IN_PROGRESS and submitted == 0
         else:
             assert attempt.status is AttemptStatus.SUBMITTED and submitted == 1
+
+
+def test_two_levels_registered_at_the_same_moment_leave_one(app, admin):
+    session_id = _session(app, admin)
+    user_id = _candidate(app, work_since=date(2021, 1, 1))
+
+    def register(level):
+        return sittings.register(db.session.get(User, user_id),
+                                 db.session.get(ExamSession, session_id), level, "11",
+                                 declared=True, now=NOW)
+
+    def first(pause):
+        registration = register(Level.ASSISTANT)
+        pause()
+        return registration.level
+
+    with freeze_time(NOW):
+        assistant, intermediate = interleave(app, first, lambda: register(Level.INTERMEDIATE))
+    # Whichever wins, the other is refused with the reason, never a database error.
+    assert sorted([assistant.done, intermediate.done]) == [False, True]
+    assert (assistant.refused or intermediate.refused)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Registration.id)).where(
+            Registration.session_id == session_id, Registration.candidate_id == user_id)) == 1

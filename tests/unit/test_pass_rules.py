@@ -1,5 +1,6 @@
 """Pass lines and qualification windows for every level (DOMAIN.md §3)."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from question_bank.pass_rules import (
     SubjectPass,
     mark_subject,
     qualification,
-    senior_proof_valid_until,
+    senior_proof_last_day,
 )
 from question_bank.subjects import Subject
 
@@ -67,6 +68,9 @@ def test_a_regional_pass_makes_the_qualification_region_limited_unless_a_nationa
     assert qualification(Level.ASSISTANT, passes, 2025).region is None
 
 
-def test_a_senior_pass_proof_is_valid_three_years():
+def test_a_senior_pass_proof_is_valid_three_years_from_the_day_it_is_issued():
     assert qualification(Level.SENIOR, [SubjectPass(Subject.PRAC_SR, 2025)], 2025).year == 2025
-    assert senior_proof_valid_until(2025) == 2027
+    assert senior_proof_last_day(date(2023, 8, 20)) == date(2026, 8, 19)
+    assert senior_proof_last_day(date(2025, 1, 1)) == date(2027, 12, 31)
+    # 29 February: three years on there is none, so the anniversary is 1 March.
+    assert senior_proof_last_day(date(2024, 2, 29)) == date(2027, 2, 28)

@@ -27,7 +27,7 @@ from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.exam_sessions import exam_marking, online_exams, sittings
 from exam_portal.services.platform import audit, jobs
-from exam_portal.services.platform.clock import LOCAL_ZONE
+from exam_portal.services.platform.clock import LOCAL_ZONE, date_text
 from question_bank import pass_rules
 from question_bank.levels import Level
 from question_bank.subjects import Subject
@@ -149,9 +149,7 @@ def _record_qualifications(session: ExamSession, now: datetime) -> tuple[int, in
         new.append({
             "candidate_id": candidate_id, "level": level, "year": session.year,
             "session_id": session.id, "registration_id": registration_id,
-            "region": earned.region, "status": derived,
-            "proof_valid_until": pass_rules.senior_proof_valid_until(session.year)
-            if level is Level.SENIOR else None, "recorded_at": now})
+            "region": earned.region, "status": derived, "recorded_at": now})
         held[(candidate_id, level)] = (None, session.id, earned.region, derived, None)
     for start in range(0, len(new), BATCH):
         db.session.execute(sa.insert(Qualification), new[start:start + BATCH])
@@ -254,6 +252,11 @@ def publish(session: ExamSession, actor: User, *, now: datetime) -> None:
     if unmarked_count(session):
         raise ServiceError(gettext("有成绩在上次计算后录入或改动了合格线，请先重新计算成绩。"))
     session.results_published_at = now
+    # The publication is the 高级 pass proof's issue: its three years run from this day.
+    db.session.execute(
+        sa.update(Qualification)
+        .where(Qualification.session_id == session.id, Qualification.level == Level.SENIOR)
+        .values(proof_issued_on=now.astimezone(LOCAL_ZONE).date()))
     db.session.flush()
     audit.record("session.results_published", target=session, actor=actor,
                  details={"scores": score_count(session)})
@@ -303,9 +306,10 @@ def record_senior_review(qualification: Qualification, *, passed: bool, note: st
     if qualification.status not in (QualificationStatus.AWAITING_REVIEW,
                                     QualificationStatus.REVIEW_FAILED):
         raise ServiceError(gettext("这项资格不在待评审状态。"))
-    if now.astimezone(LOCAL_ZONE).year > (qualification.proof_valid_until or 0):
-        raise ServiceError(gettext("考试合格证明已过有效期（%(year)d 年度），不能再评审。",
-                                   year=qualification.proof_valid_until or 0))
+    last_day = qualification.proof_last_day
+    if last_day is None or now.astimezone(LOCAL_ZONE).date() > last_day:
+        raise ServiceError(gettext("考试合格证明的有效期已于 %(date)s 结束，不能再评审。",
+                                   date=date_text(last_day) if last_day else "—"))
     before = qualification.status
     qualification.status = (QualificationStatus.ACHIEVED if passed
                             else QualificationStatus.REVIEW_FAILED)

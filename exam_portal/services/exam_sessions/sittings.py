@@ -260,7 +260,15 @@ def register(candidate: User, session: ExamSession, level: Level, region: str, *
         raise ServiceError(gettext("你已经报名了这个级别。"))
     if again and _has_results(registration):
         raise ServiceError(gettext("这条报名已有成绩或考试作答，不能重新报名。"))
+    # Taking the number locks the session's row, so a registration for another level
+    # made at the same moment has committed (and is seen) before this one checks.
     number = _next_admission_number(session, level, region)
+    other = _other_level(candidate, session, level)
+    if other is not None:
+        raise ServiceError(gettext(
+            "每次考试只能报考一个级别：你已报名%(level)s（准考证号 %(number)s）。如要改报，"
+            "请先撤销那条报名。", level=labels.LEVELS[other.level],
+            number=other.admission_number))
     if not again:
         registration = Registration(session_id=session.id, candidate_id=candidate.id,
                                     level=level)
@@ -276,6 +284,14 @@ def register(candidate: User, session: ExamSession, level: Level, region: str, *
                  details={"session": session.id, "level": level.value, "region": region,
                           "route": verdict.route.code, "again": again})
     return registration
+
+
+def _other_level(candidate: User, session: ExamSession, level: Level) -> Registration | None:
+    """The candidate's registration for another level of the session, if one stands (a
+    rejected one does not: the candidate may choose again)."""
+    return db.session.scalar(sa.select(Registration).where(
+        Registration.session_id == session.id, Registration.candidate_id == candidate.id,
+        Registration.level != level, Registration.status != RegistrationStatus.REJECTED))
 
 
 def _has_results(registration: Registration) -> bool:
