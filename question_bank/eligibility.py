@@ -129,6 +129,11 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+def window_first_day(years: int, cutoff: date) -> date:
+    """The first day of the N calendar years that end on the cutoff."""
+    return _years_before(cutoff, years) + timedelta(days=1)
+
+
 def required_days(years: int, cutoff: date) -> int:
     """Return the days in the N calendar years that end on the cutoff, inclusive."""
     if years <= 0:
@@ -162,6 +167,22 @@ def social_work_days(
     if merged_end is not None:
         total += (merged_end - merged_start).days + 1
     return total
+
+
+def covers(outer: EmploymentPeriod, inner: EmploymentPeriod, *, today: date) -> bool:
+    """Whether *inner* lies within *outer* (identical included), open ends read as today."""
+    return (outer.start <= inner.start
+            and (inner.end or today) <= (outer.end or today))
+
+
+def repeated_in(period: EmploymentPeriod, others: Iterable[EmploymentPeriod], *,
+                today: date) -> int | None:
+    """The index of another period this one repeats: identical to it, inside it, or
+    holding it. Overlaps are counted once anyway; a repeat is usually a typing slip."""
+    for index, other in enumerate(others):
+        if covers(other, period, today=today) or covers(period, other, today=today):
+            return index
+    return None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
 
+from .dates import anniversary
 from .levels import Level
 from .subjects import Subject
 
@@ -125,10 +126,3 @@ def senior_proof_last_day(issued_on: date) -> date:
     anniversary on 1 March of a common year, so its last day is 28 February."""
     return anniversary(issued_on, level_rule(Level.SENIOR).proof_valid_years) - timedelta(days=1)
 
-
-def anniversary(day: date, years: int) -> date:
-    """The same calendar day *years* later (1 March for 29 February in a common year)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return date(day.year + years, 3, 1)

@@ -106,6 +106,47 @@ def test_employment_period_end_before_start_is_refused(app, candidate):
     assert "结束日期不能早于开始日期" in response.get_data(as_text=True)
 
 
+def test_an_employment_period_needs_an_explicit_social_work_answer(app, candidate):
+    page = candidate.get("/account/profile").get_data(as_text=True)
+    assert 'name="period-is_social_work"' in page and "checked" not in page.split(
+        'id="employment"')[1].split("</form>")[0]
+    response = candidate.post("/account/employment-periods", data={
+        "period-employer": "某超市", "period-start_on": "2019-01-01"})
+    assert response.status_code == 422
+    assert "请选择这段工作是否从事社会工作" in response.get_data(as_text=True)
+    candidate.post("/account/employment-periods", data={
+        "period-employer": "某超市", "period-start_on": "2019-01-01",
+        "period-is_social_work": "n"})
+    page = candidate.get("/account/profile").get_data(as_text=True)
+    assert "非社会工作" in page
+
+
+def test_a_period_inside_another_is_added_with_a_warning(app, candidate):
+    candidate.post("/account/employment-periods", data={
+        "period-employer": "某社工站", "period-start_on": "2018-01-01",
+        "period-end_on": "2022-12-31", "period-is_social_work": "y"})
+    response = candidate.post("/account/employment-periods", data={
+        "period-employer": "某社工站（重复）", "period-start_on": "2019-03-01",
+        "period-end_on": "2020-06-30", "period-is_social_work": "y"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "工作经历已添加" in page and "重合或包含在其中" in page and "某社工站" in page
+    response = candidate.post("/account/employment-periods", data={
+        "period-employer": "另一家机构", "period-start_on": "2023-01-01",
+        "period-is_social_work": "y"}, follow_redirects=True)
+    assert "重合或包含在其中" not in response.get_data(as_text=True)
+
+
+def test_experience_reads_in_calendar_years(app, candidate):
+    # Social work from 1 Jan 2013 to the cutoff, 31 Dec 2026: exactly 14 years.
+    app.config["ELIGIBILITY_CUTOFF"] = "2026-12-31"
+    candidate.post("/account/profile", data=profile_data(graduation_date="2012-06-30"))
+    candidate.post("/account/employment-periods", data={
+        "period-employer": "某社工站", "period-start_on": "2013-01-01",
+        "period-is_social_work": "y"})
+    page = candidate.get("/account/eligibility").get_data(as_text=True)
+    assert "计入的社会工作经历：14 年<" in page.replace("</p>", "<")
+
+
 def test_experience_makes_a_candidate_eligible_for_intermediate(app, candidate):
     candidate.post("/account/profile", data=profile_data(graduation_date="2015-06-30"))
     candidate.post("/account/employment-periods", data={

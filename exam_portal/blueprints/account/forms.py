@@ -5,6 +5,7 @@ from wtforms import (
     BooleanField,
     DateField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -41,7 +42,12 @@ class EmploymentPeriodForm(BaseForm):
     employer = StringField(_l("工作单位"), validators=[DataRequired(), Length(max=200)])
     start_on = DateField(_l("开始日期"), validators=[DataRequired()])
     end_on = DateField(_l("结束日期（在职可不填）"), validators=[Optional()])
-    is_social_work = BooleanField(_l("从事社会工作"), default=True)
+    # No default: a job counted as social work by mistake would make a candidate look
+    # eligible, so the candidate says which it is each time.
+    is_social_work = RadioField(
+        _l("这段工作是否从事社会工作"),
+        choices=as_choices([("y", _l("是，从事社会工作")), ("n", _l("否，其他工作"))]),
+        validators=[InputRequired(message=_l("请选择这段工作是否从事社会工作。"))])
     submit = SubmitField(_l("添加工作经历"))
 
 

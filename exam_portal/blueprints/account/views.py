@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, Response, abort, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -17,6 +17,7 @@ from exam_portal.blueprints.account.forms import (
 from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate
 from exam_portal.services.accounts import accounts, profiles
 from exam_portal.services.platform import labels
+from exam_portal.services.platform.clock import date_text as show_date
 from exam_portal.services.platform.clock import today_local
 from exam_portal.web import outcomes, security
 from exam_portal.web.forms import as_choices
@@ -62,6 +63,7 @@ def _render_profile(form=None, period_form=None, certificate_form=None):
         profile=current_user.profile,
         periods=current_user.employment_periods,
         certificates=current_user.held_certificates,
+        awarded=profiles.awarded(current_user),
     )
 
 
@@ -94,9 +96,19 @@ def add_employment_period():
         form,
         lambda: profiles.add_employment_period(
             current_user, employer=form.employer.data.strip(), start_on=form.start_on.data,
-            end_on=form.end_on.data, is_social_work=form.is_social_work.data,
+            end_on=form.end_on.data, is_social_work=form.is_social_work.data == "y",
             today=today_local()),
-        _("工作经历已添加。"), field=form.start_on, anchor="#employment", period_form=form)
+        _("工作经历已添加。"), field=form.start_on, anchor="#employment", period_form=form,
+        then=_warn_if_repeated)
+
+
+def _warn_if_repeated(period: EmploymentPeriod) -> None:
+    repeated = profiles.repeated_period(current_user, period, today=today_local())
+    if repeated is not None:
+        flash(_("这段经历与已填写的“%(employer)s”（%(start)s — %(end)s）重合或包含在其中，"
+                "请核对是否重复填写。", employer=repeated.employer,
+                start=show_date(repeated.start_on),
+                end=show_date(repeated.end_on) if repeated.end_on else _("至今")), "warning")
 
 
 @bp.post("/employment-periods/<int:period_id>/delete")
@@ -123,10 +135,13 @@ def delete_held_certificate(certificate_id):
     return _delete_own(HeldCertificate, certificate_id, _("证书已删除。"), "#certificates")
 
 
-def _add_own(form, add, message: str, *, field, anchor: str, **forms):
+def _add_own(form, add, message: str, *, field, anchor: str, then=None, **forms):
     """Add a record to the profile page from its own *form*, or show the page again
-    with the refusal under *field* (*forms* says which of the page's forms it is)."""
-    if form.validate_on_submit() and outcomes.commit(add, message, field=field).ok:
+    with the refusal under *field* (*forms* says which of the page's forms it is);
+    *then* is given the added record once it is committed."""
+    if form.validate_on_submit() and (done := outcomes.commit(add, message, field=field)).ok:
+        if then is not None:
+            then(done.result)
         return redirect(url_for("account.edit_profile") + anchor)
     return _render_profile(**forms), 422
 

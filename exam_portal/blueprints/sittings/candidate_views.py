@@ -78,7 +78,8 @@ def register(session_id):
                                   now=utcnow()),
         lambda registration: _("报名成功，准考证号 %(number)s。",
                                number=registration.admission_number),
-        field=form.level, conflict=_("同时有另一条报名提交，每次考试只能报考一个级别。请刷新后查看。"))
+        field=form.level,
+        conflict=_("同时有另一条报名提交，每次考试只能报考一个级别。请刷新后查看。"))
     if not done.ok:
         return _my_exams_page((session.id, form)), 422
     return redirect(url_for("sittings.my_exams"))

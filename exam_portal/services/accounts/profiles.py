@@ -10,9 +10,12 @@ from flask_babel import lazy_gettext as _l
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import CandidateProfile, EmploymentPeriod, HeldCertificate, User
+from exam_portal.models.certificates import Certificate, CertificateKind, CertificateStatus
+from exam_portal.models.sittings import ExamSession, Qualification, QualificationStatus
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.platform import audit, crypto
+from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import eligibility
 from question_bank.errors import InvalidResidentId
 from question_bank.levels import CertificateMethod, Education, Level
@@ -111,6 +114,15 @@ def add_employment_period(
     return period
 
 
+def repeated_period(user: User, period: EmploymentPeriod, *, today: date
+                    ) -> EmploymentPeriod | None:
+    """Another of the user's periods that *period* repeats (identical, inside or holding)."""
+    others = [p for p in user.employment_periods if p.id != period.id]
+    index = eligibility.repeated_in(period.to_domain(), [p.to_domain() for p in others],
+                                    today=today)
+    return None if index is None else others[index]
+
+
 def add_held_certificate(
     user: User, *, level: Level, obtained_on: date, method: CertificateMethod,
     region_limit: str | None, certificate_number: str | None, today: date,
@@ -143,8 +155,49 @@ def delete_own_record(user: User, record) -> None:
     db.session.flush()
 
 
+@dataclass(frozen=True)
+class Awarded:
+    """A qualification this portal awarded the candidate, as a certificate they hold:
+    read-only on the profile, and counted for eligibility like one they entered."""
+
+    held: eligibility.HeldCertificate
+    certificate_id: int | None  # the certificate issued for it, once there is one
+    certificate_number: str | None
+
+
+def awarded(user: User) -> list[Awarded]:
+    """Qualifications the portal awarded the candidate: each with its valid certificate,
+    or, before one is issued, as the published results made it. A qualification whose
+    certificate was revoked and not reissued no longer counts."""
+    valid = (sa.select(Certificate.id, Certificate.number, Certificate.approved_on,
+                       Certificate.qualification_id)
+             .where(Certificate.kind == CertificateKind.QUALIFICATION,
+                    Certificate.status == CertificateStatus.VALID).subquery())
+    any_issued = sa.exists().where(Certificate.qualification_id == Qualification.id)
+    rows = db.session.execute(
+        sa.select(Qualification.level, Qualification.region, Qualification.review_recorded_at,
+                  ExamSession.results_published_at, valid.c.id, valid.c.number,
+                  valid.c.approved_on)
+        .join(ExamSession, ExamSession.id == Qualification.session_id)
+        .outerjoin(valid, valid.c.qualification_id == Qualification.id)
+        .where(Qualification.candidate_id == user.id,
+               Qualification.status == QualificationStatus.ACHIEVED,
+               ExamSession.results_published_at.is_not(None),
+               sa.or_(valid.c.id.is_not(None), ~any_issued))
+        .order_by(Qualification.level)).all()
+    result = []
+    for level, region, reviewed_at, published_at, certificate_id, number, approved_on in rows:
+        obtained = approved_on or (reviewed_at or published_at).astimezone(LOCAL_ZONE).date()
+        result.append(Awarded(
+            eligibility.HeldCertificate(level=level, obtained_on=obtained,
+                                        method=CertificateMethod.EXAM, region_limit=region),
+            certificate_id, number))
+    return result
+
+
 def background(user: User) -> eligibility.CandidateBackground:
-    """Build the eligibility input from what the candidate has entered."""
+    """Build the eligibility input from what the candidate has entered and what the
+    portal awarded them."""
     profile = user.profile
     return eligibility.CandidateBackground(
         education=profile.education if profile else None,
@@ -152,7 +205,8 @@ def background(user: User) -> eligibility.CandidateBackground:
         graduation_date=profile.graduation_date if profile else None,
         is_full_time=profile.is_full_time if profile else True,
         employment=tuple(p.to_domain() for p in user.employment_periods),
-        certificates=tuple(c.to_domain() for c in user.held_certificates),
+        certificates=tuple(c.to_domain() for c in user.held_certificates)
+        + tuple(a.held for a in awarded(user)),
     )
 
 

@@ -174,11 +174,6 @@ def issue_in_batches(waiting: list[int], build, *, target, actor: User, already_
 
 # Qualification certificates -------------------------------------------------------------
 
-def _approved_on(qualification: Qualification, session: ExamSession):
-    moment = qualification.review_recorded_at or session.results_published_at
-    return moment.astimezone(LOCAL_ZONE).date()
-
-
 def _already_issued() -> str:
     return gettext("这项资格已经签发过证书。")
 

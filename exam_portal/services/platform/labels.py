@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from exam_portal.models.jobs import JobStatus
 from exam_portal.services.platform.clock import date_text
-from question_bank import eligibility
+from question_bank import dates, eligibility
 from question_bank.levels import CertificateMethod, Education, Gender, Level
 from question_bank.regions import REGIONS, region_by_code
 from question_bank.subjects import Subject
@@ -56,18 +56,21 @@ def region_choices(locale: str, *, blank: str | None = None) -> list[tuple[str, 
     ]
 
 
-def format_duration(days: int) -> str:
-    """Describe a number of days as years, months and days (a year = 365 days)."""
-    years, rest = divmod(days, 365)
-    months, days = divmod(rest, 30)
+def format_span(span: dates.Span) -> str:
+    """A calendar span in words: "14 年", "1 个月 28 天"."""
     parts = []
-    if years:
-        parts.append(_("%(n)d 年", n=years))
-    if months:
-        parts.append(_("%(n)d 个月", n=months))
-    if days or not parts:
-        parts.append(_("%(n)d 天", n=days))
+    if span.years:
+        parts.append(_("%(n)d 年", n=span.years))
+    if span.months:
+        parts.append(_("%(n)d 个月", n=span.months))
+    if span.days or not parts:
+        parts.append(_("%(n)d 天", n=span.days))
     return " ".join(parts)
+
+
+def counted_experience(days: int, cutoff) -> str:
+    """Counted social-work days as the calendar counts them, up to the cutoff."""
+    return format_span(dates.span_ending(days, cutoff))
 
 
 def describe_route(route: eligibility.Route) -> str:
@@ -113,7 +116,10 @@ def describe_shortfall(shortfall: eligibility.Shortfall, cutoff) -> str:
         if route.certificate_by_exam_only:
             return _("需要先通过考试取得%(level)s证书（评审取得的不计）。", level=level)
         return _("需要先取得%(level)s证书。", level=level)
-    duration = format_duration(shortfall.missing_days)
+    # The days still missing, told as the calendar counts them from the first day of
+    # the years the route asks for.
+    duration = format_span(dates.span_starting(
+        shortfall.missing_days, eligibility.window_first_day(route.years, cutoff)))
     if route.counted_from == "certificate":
         return _(
             "取得%(level)s证书后，还需 %(duration)s 的社会工作经历。",
