@@ -156,6 +156,21 @@ class Config:
     # machines, point it at storage they all share.
     EXPORT_DIR = None
 
+    # Registration evidence (candidates' documents and ID photos), never served as
+    # static files. "local": the folder EVIDENCE_DIR (unset: the instance folder's
+    # evidence/), readable by the portal's own user only; with several app servers it
+    # must be storage they all share, or use "s3": a bucket of any S3-compatible
+    # service (EVIDENCE_S3_ENDPOINT unset: AWS itself), with the credentials in the
+    # usual AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or an instance
+    # role. Addressing style: "auto", "path" (MinIO's default) or "virtual" (needed by
+    # some clouds' object storage).
+    EVIDENCE_STORE = "local"
+    EVIDENCE_DIR = None
+    EVIDENCE_S3_BUCKET = None
+    EVIDENCE_S3_ENDPOINT = None
+    EVIDENCE_S3_REGION = None
+    EVIDENCE_S3_ADDRESSING_STYLE = "auto"
+
     # Checkpoints of the audit log, kept outside the database (`flask audit checkpoint`
     # from cron; `flask audit verify --checkpoints DIR`). Keys: "kid:seed,kid:seed"
     # (Ed25519, as CERT_SIGNING_KEYS, but never the same key); the first signs, the rest
@@ -210,6 +225,12 @@ _ENV_KEYS = {
     "CERT_TITLE_TRAINING": "CERT_TITLE_TRAINING",
     "CERT_ISSUER_TRAINING": "CERT_ISSUER_TRAINING",
     "EXPORT_DIR": "EXPORT_DIR",
+    "EVIDENCE_STORE": "EVIDENCE_STORE",
+    "EVIDENCE_DIR": "EVIDENCE_DIR",
+    "EVIDENCE_S3_BUCKET": "EVIDENCE_S3_BUCKET",
+    "EVIDENCE_S3_ENDPOINT": "EVIDENCE_S3_ENDPOINT",
+    "EVIDENCE_S3_REGION": "EVIDENCE_S3_REGION",
+    "EVIDENCE_S3_ADDRESSING_STYLE": "EVIDENCE_S3_ADDRESSING_STYLE",
     "AUDIT_CHECKPOINT_KEYS": "AUDIT_CHECKPOINT_KEYS",
     "AUDIT_CHECKPOINT_PUBLIC_KEYS": "AUDIT_CHECKPOINT_PUBLIC_KEYS",
     "AUDIT_CHECKPOINT_DIR": "AUDIT_CHECKPOINT_DIR",
@@ -269,6 +290,7 @@ def finish_config(app) -> None:
         )
     if not config.get("EXPORT_DIR"):
         config["EXPORT_DIR"] = str(Path(app.instance_path) / "exports")
+    _check_evidence_store(app)
     if str(config["SQLITE_SYNCHRONOUS"]).upper() not in ("NORMAL", "FULL"):
         raise RuntimeError("SQLITE_SYNCHRONOUS must be NORMAL or FULL.")
     config["SQLITE_SYNCHRONOUS"] = str(config["SQLITE_SYNCHRONOUS"]).upper()
@@ -327,6 +349,26 @@ def finish_config(app) -> None:
         if config["MAIL_BACKEND"] == "console":
             config["MAIL_BACKEND"] = "smtp" if config.get("SMTP_HOST") else "outbox"
         config["SESSION_COOKIE_SECURE"] = True
+
+
+def _check_evidence_store(app) -> None:
+    """Fill EVIDENCE_DIR; refuse an unknown store, a bucket-less s3 store, and a folder
+    under the static folder (where anyone could download a candidate's documents)."""
+    config = app.config
+    if config["EVIDENCE_STORE"] not in ("local", "s3"):
+        raise RuntimeError("EVIDENCE_STORE must be local or s3.")
+    if config["EVIDENCE_STORE"] == "s3":
+        if not config.get("EVIDENCE_S3_BUCKET"):
+            raise RuntimeError("EVIDENCE_STORE=s3 needs EVIDENCE_S3_BUCKET.")
+        if config["EVIDENCE_S3_ADDRESSING_STYLE"] not in ("auto", "path", "virtual"):
+            raise RuntimeError("EVIDENCE_S3_ADDRESSING_STYLE must be auto, path or virtual.")
+        return
+    if not config.get("EVIDENCE_DIR"):
+        config["EVIDENCE_DIR"] = str(Path(app.instance_path) / "evidence")
+    folder = Path(config["EVIDENCE_DIR"]).resolve()
+    if app.static_folder and folder.is_relative_to(Path(app.static_folder).resolve()):
+        raise RuntimeError("EVIDENCE_DIR must not be inside the static folder, "
+                           "which the web server serves to anyone.")
 
 
 def _check_checkpoint_keys(config) -> None:

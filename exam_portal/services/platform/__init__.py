@@ -1,1 +1,1 @@
-"""Platform: audit log, jobs, mail, driver SQL, search, clock, keys, labels, backups."""
+"""Platform: audit log, jobs, mail, driver SQL, search, clock, keys, labels, backups, files."""
