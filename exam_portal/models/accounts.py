@@ -72,6 +72,9 @@ class CandidateProfile(db.Model):
     graduation_date: Mapped[date | None]
     is_full_time: Mapped[bool] = mapped_column(default=True)
     region: Mapped[str | None] = mapped_column(sa.String(2))
+    # The standard ID photo (标准证件照), one at a time: a JPEG in the evidence store.
+    photo_key: Mapped[str | None] = mapped_column(sa.String(128), unique=True)
+    photo_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
     )
