@@ -170,6 +170,12 @@ class Config:
     EVIDENCE_S3_ENDPOINT = None
     EVIDENCE_S3_REGION = None
     EVIDENCE_S3_ADDRESSING_STYLE = "auto"
+    # A document attached to a registration is at most this large (the ID photo has
+    # its own limits, question_bank/data/photo_rules.json); at most MAX_CONTENT_LENGTH.
+    EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
+    # Documents are kept this many days after their session's exam ended, then
+    # `flask evidence purge` deletes them: five years (leap days included).
+    EVIDENCE_RETENTION_DAYS = 1827
 
     # Checkpoints of the audit log, kept outside the database (`flask audit checkpoint`
     # from cron; `flask audit verify --checkpoints DIR`). Keys: "kid:seed,kid:seed"
@@ -231,6 +237,8 @@ _ENV_KEYS = {
     "EVIDENCE_S3_ENDPOINT": "EVIDENCE_S3_ENDPOINT",
     "EVIDENCE_S3_REGION": "EVIDENCE_S3_REGION",
     "EVIDENCE_S3_ADDRESSING_STYLE": "EVIDENCE_S3_ADDRESSING_STYLE",
+    "EVIDENCE_MAX_BYTES": "EVIDENCE_MAX_BYTES",
+    "EVIDENCE_RETENTION_DAYS": "EVIDENCE_RETENTION_DAYS",
     "AUDIT_CHECKPOINT_KEYS": "AUDIT_CHECKPOINT_KEYS",
     "AUDIT_CHECKPOINT_PUBLIC_KEYS": "AUDIT_CHECKPOINT_PUBLIC_KEYS",
     "AUDIT_CHECKPOINT_DIR": "AUDIT_CHECKPOINT_DIR",
@@ -246,7 +254,7 @@ _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "MAIL_CLAIM_SECONDS", "SIGN_UP_LINK_MAX_AGE_SECONDS", "PRACTICE_START_LIMIT",
              "PRACTICE_START_WINDOW_MINUTES", "TRUSTED_PROXIES",
              "LOGIN_FREE_FAILURES_PER_ACCOUNT", "LOGIN_FREE_FAILURES_PER_ADDRESS",
-             "LOGIN_MAX_WAIT_SECONDS"}
+             "LOGIN_MAX_WAIT_SECONDS", "EVIDENCE_MAX_BYTES", "EVIDENCE_RETENTION_DAYS"}
 _BOOL_KEYS = {"SMTP_USE_TLS", "RATELIMIT_PER_PROCESS"}
 _TRUE = ("1", "true", "yes", "on")
 
@@ -352,9 +360,18 @@ def finish_config(app) -> None:
 
 
 def _check_evidence_store(app) -> None:
-    """Fill EVIDENCE_DIR; refuse an unknown store, a bucket-less s3 store, and a folder
-    under the static folder (where anyone could download a candidate's documents)."""
+    """Fill EVIDENCE_DIR; refuse an unknown store, a bucket-less s3 store, a folder
+    under the static folder (where anyone could download a candidate's documents), and
+    a size cap or retention that cannot work."""
     config = app.config
+    limit = config["EVIDENCE_MAX_BYTES"]
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or (
+            config.get("MAX_CONTENT_LENGTH") and limit > config["MAX_CONTENT_LENGTH"]):
+        raise RuntimeError("EVIDENCE_MAX_BYTES must be a positive number of bytes, at most "
+                           "MAX_CONTENT_LENGTH (a larger upload is refused before it is read).")
+    days = config["EVIDENCE_RETENTION_DAYS"]
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise RuntimeError("EVIDENCE_RETENTION_DAYS must be a whole number of days (1 or more).")
     if config["EVIDENCE_STORE"] not in ("local", "s3"):
         raise RuntimeError("EVIDENCE_STORE must be local or s3.")
     if config["EVIDENCE_STORE"] == "s3":

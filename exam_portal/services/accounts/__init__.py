@@ -1,1 +1,2 @@
-"""Accounts: creating one, signing up, signing in, passwords, resets, profiles, throttling."""
+"""Accounts: creating one, signing up, signing in, passwords, resets, profiles, ID photos,
+throttling."""

@@ -1,1 +1,2 @@
-"""Exam sessions: registrations and their review, online sittings, marking, scores, results."""
+"""Exam sessions: registrations, their evidence and review, online sittings, marking, scores,
+results."""

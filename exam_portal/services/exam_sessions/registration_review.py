@@ -1,4 +1,5 @@
-"""Reviewing registrations (资格审核): verify or reject them, in bulk, with a reason.
+"""Reviewing registrations (资格审核): verify or reject them, in bulk or one at a time
+on its review page, with a reason.
 
 Above results, because a decision changes a qualification already computed ("pending
 verification" lifted, or withdrawn)."""
@@ -12,7 +13,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.sittings import Registration, RegistrationStatus, VerificationMode
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import results, sittings
+from exam_portal.services.exam_sessions import evidence, results, sittings
 from exam_portal.services.platform import audit
 
 
@@ -61,3 +62,16 @@ def review(registrations: list[Registration], *, verify: bool, reason: str,
     db.session.flush()
     results.after_review(changed)
     return len(changed), refused
+
+
+def decide(registration: Registration, *, verify: bool, reason: str, evidence_seen: str,
+           actor: User, now: datetime) -> tuple[int, list[tuple[Registration, str]]]:
+    """Verify or reject one registration from its review page, as `review` does, unless
+    its documents changed since the page showed them (*evidence_seen*, its fingerprint):
+    the row is locked first, so no upload or deletion lands between this check and the
+    decision."""
+    still_there = db.session.scalar(sa.select(Registration.id).where(
+        Registration.id == registration.id).with_for_update())
+    if still_there is not None and evidence.fingerprint(registration.id) != evidence_seen:
+        return 0, [(registration, gettext("考生刚刚修改了报名材料，请重新查看后再审核。"))]
+    return review([registration], verify=verify, reason=reason, actor=actor, now=now)

@@ -23,6 +23,7 @@ from exam_portal.models.sittings import (
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.accounts import profiles
+from exam_portal.services.exam_sessions import evidence
 from exam_portal.services.platform import audit, labels, text_search
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import eligibility
@@ -309,11 +310,13 @@ def withdraw(registration: Registration, candidate: User, *, now: datetime) -> N
         raise ServiceError(gettext("报名已截止，不能再撤销报名。"))
     if _has_results(registration):
         raise ServiceError(gettext("这条报名已有成绩或考试作答，不能撤销。"))
+    # Its documents go with it (their files once this commits).
+    documents = evidence.discard_all(registration)
     audit.record("registration.withdrawn", target=registration, actor=candidate,
                  details={"session": registration.session_id,
                           "level": registration.level.value,
                           "admission_number": registration.admission_number,
-                          "status": registration.status.value})
+                          "status": registration.status.value, "documents": documents})
     db.session.delete(registration)
     db.session.flush()
 

@@ -8,15 +8,27 @@ written whole or not at all), or "s3", a bucket of any S3-compatible service. A 
 letters, digits, "-" and "_" only, so it can never name a path outside the store. The
 store serves nobody: a view that shows a file checks who asks, then sends what `get`
 returned.
+
+Files and rows live in two places that cannot commit together, so their order is
+fixed: a new file is stored before its row is written and is deleted again unless that
+transaction commits (`delete_unless_committed`); a file whose row goes is deleted only
+once that transaction has committed (`delete_after_commit`). A crash between the two
+leaves at worst a file no row names, never a row without its file.
 """
 
+import logging
 import os
 import re
 import secrets
 from pathlib import Path
 from typing import Protocol
 
+import sqlalchemy as sa
 from flask import current_app
+
+from exam_portal.extensions import db
+
+log = logging.getLogger(__name__)
 
 KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
 DIR_MODE = 0o700
@@ -181,3 +193,56 @@ def current() -> FileStore:
     if store is None:
         store = current_app.extensions["evidence_store"] = for_config(current_app.config)
     return store
+
+
+# Deleting files with the transaction that drops or refuses their rows -------------------
+
+_AFTER_COMMIT = "file_store.delete_after_commit"
+_UNLESS_COMMITTED = "file_store.delete_unless_committed"
+
+
+def new_key(prefix: str) -> str:
+    """A fresh random key (128 bits), *prefix* first, e.g. "doc-3f…"."""
+    return check_key(f"{prefix}-{secrets.token_hex(16)}")
+
+
+def delete_after_commit(key: str) -> None:
+    """Delete the file under *key* once the session's transaction commits (its row was
+    deleted or replaced in it); keep it if the transaction rolls back."""
+    _listen()
+    db.session.info.setdefault(_AFTER_COMMIT, set()).add(check_key(key))
+
+
+def delete_unless_committed(key: str) -> None:
+    """Delete the file just stored under *key* when the session's transaction ends
+    without committing (the row that names it was refused or never written)."""
+    _listen()
+    db.session.connection()  # a transaction is open, so its end is seen
+    db.session.info.setdefault(_UNLESS_COMMITTED, set()).add(check_key(key))
+
+
+def _listen() -> None:
+    if not sa.event.contains(db.session, "after_commit", _committed):
+        sa.event.listen(db.session, "after_commit", _committed)
+        sa.event.listen(db.session, "after_transaction_end", _ended)
+
+
+def _committed(session) -> None:
+    session.info.pop(_UNLESS_COMMITTED, None)
+    _delete_all(session.info.pop(_AFTER_COMMIT, ()))
+
+
+def _ended(session, transaction) -> None:
+    if transaction.parent is not None:
+        return  # a savepoint: the outer transaction decides
+    # After a commit the lists are already empty (after_commit comes first).
+    session.info.pop(_AFTER_COMMIT, None)
+    _delete_all(session.info.pop(_UNLESS_COMMITTED, ()))
+
+
+def _delete_all(keys) -> None:
+    for key in sorted(keys):
+        try:
+            current().delete(key)
+        except Exception:  # noqa: BLE001 - the transaction is over: a file left behind is logged
+            log.exception("evidence file %s could not be deleted; remove it by hand", key)
