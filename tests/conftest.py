@@ -172,14 +172,16 @@ def _truncate_all(url: str) -> None:
 
 
 @pytest.fixture
-def make_app(database_url):
-    """Build apps on this test's database; extra config as keyword arguments."""
+def make_app(database_url, tmp_path):
+    """Build apps on this test's database (evidence files in the test's own folder);
+    extra config as keyword arguments."""
     from exam_portal import create_app
     from exam_portal.extensions import db
 
     apps = []
 
     def factory(**overrides):
+        overrides.setdefault("EVIDENCE_DIR", str(tmp_path / "evidence"))
         app = create_app(portal_config(database_url, **overrides))
         apps.append(app)
         return app

@@ -288,7 +288,8 @@ def jobs_worker(burst):
 def register_commands(app: Flask) -> None:
     from exam_portal.commands.backup import backup_cli
     from exam_portal.commands.certificates import certificates_cli
+    from exam_portal.commands.evidence import evidence_cli
 
     for group in (demo_cli, users_cli, audit_cli, bank_cli, attempts_cli, jobs_cli, mail_cli,
-                  certificates_cli, backup_cli):
+                  certificates_cli, backup_cli, evidence_cli):
         app.cli.add_command(group)

@@ -17,11 +17,15 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
 
+# A view may answer with its own policy and framing: an evidence document is sandboxed
+# and may be shown in a frame of the portal's own review page.
+_VIEW_MAY_SET = frozenset({"Content-Security-Policy", "X-Frame-Options"})
+
 
 def security_headers(response):
     headers = response.headers
     for name, value in SECURITY_HEADERS.items():
-        if name == "Content-Security-Policy":
+        if name in _VIEW_MAY_SET:
             headers.setdefault(name, value)
         else:
             headers[name] = value

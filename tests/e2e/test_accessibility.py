@@ -48,12 +48,15 @@ def portal(tmp_path_factory):
     path = tmp_path_factory.mktemp("a11y") / "portal.db"
     url = f"sqlite:///{path}"
     migrate_to_head(url)
-    app = create_app(portal_config(url, TESTING=False, WTF_CSRF_ENABLED=True))
+    evidence = tmp_path_factory.mktemp("a11y-evidence")
+    app = create_app(portal_config(url, TESTING=False, WTF_CSRF_ENABLED=True,
+                                   EVIDENCE_DIR=str(evidence)))
     data = tour.build(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     data.app, data.url, data.database_url = app, f"http://127.0.0.1:{server.server_port}", url
+    data.evidence_dir = str(evidence)
     try:
         yield data
     finally:
@@ -438,7 +441,8 @@ class _PageText(HTMLParser):
 @pytest.fixture(scope="module")
 def rendered(portal):
     """Every page of the tour, in both languages, as {(language, path): HTML}."""
-    app = create_app(portal_config(portal.database_url))  # no CSRF: a test client
+    app = create_app(portal_config(portal.database_url,  # no CSRF: a test client
+                                   EVIDENCE_DIR=portal.evidence_dir))
     pages = {}
     for role, stops in tour.stops(portal).items():
         client = app.test_client()

@@ -1,6 +1,7 @@
-"""Forms for the candidate profile, experience, certificates and passwords."""
+"""Forms for the candidate profile, experience, certificates, ID photo and passwords."""
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -67,6 +68,11 @@ class HeldCertificateForm(BaseForm):
         _l("证书编号（管理号）"), validators=[Optional(), Length(max=64)]
     )
     submit = SubmitField(_l("添加证书"))
+
+
+class PhotoForm(BaseForm):
+    photo = FileField(_l("标准证件照（JPG）"), validators=[FileRequired(_l("请选择照片文件。"))])
+    submit = SubmitField(_l("上传照片"))
 
 
 class ConfirmForm(BaseForm):

@@ -12,15 +12,19 @@ from exam_portal.blueprints.account.forms import (
     ConfirmForm,
     EmploymentPeriodForm,
     HeldCertificateForm,
+    PhotoForm,
     ProfileForm,
 )
+from exam_portal.extensions import no_write_lock
 from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate
-from exam_portal.services.accounts import accounts, profiles
+from exam_portal.models.types import utcnow
+from exam_portal.services.accounts import accounts, photos, profiles
 from exam_portal.services.platform import labels
 from exam_portal.services.platform.clock import date_text as show_date
 from exam_portal.services.platform.clock import today_local
 from exam_portal.web import outcomes, security
 from exam_portal.web.forms import as_choices
+from question_bank.documents import photo_rules
 from question_bank.levels import CertificateMethod, Education, Level
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -53,12 +57,14 @@ def _certificate_form() -> HeldCertificateForm:
     return form
 
 
-def _render_profile(form=None, period_form=None, certificate_form=None):
+def _render_profile(form=None, period_form=None, certificate_form=None, photo_form=None):
     return render_template(
         "account/edit_profile.html",
         form=form or _profile_form(),
         period_form=period_form or EmploymentPeriodForm(prefix="period"),
         certificate_form=certificate_form or _certificate_form(),
+        photo_form=photo_form or PhotoForm(prefix="photo"),
+        photo_rules=photo_rules(),
         delete_form=ConfirmForm(),
         profile=current_user.profile,
         periods=current_user.employment_periods,
@@ -87,6 +93,26 @@ def edit_profile():
                            _("个人资料已保存。"), field=form.resident_id).ok:
             return redirect(url_for("account.edit_profile"))
     return _render_profile(form=form)
+
+
+@bp.post("/photo")
+def upload_photo():
+    """Replace the ID photo: checked and stored with no write lock held, then named on the
+    profile in one short transaction (the old file goes once that commits)."""
+    form = PhotoForm(prefix="photo")
+    with no_write_lock():
+        if not form.validate_on_submit():
+            return _render_profile(photo_form=form), 422
+        data = form.photo.data.read()
+        problems = photos.check(data)
+        if problems:
+            form.photo.errors = [*form.photo.errors, *problems]
+            return _render_profile(photo_form=form), 422
+        key = photos.store(data)
+    if outcomes.commit(lambda: photos.replace(current_user, key, now=utcnow()),
+                       _("证件照已上传。"), field=form.photo).ok:
+        return redirect(url_for("account.edit_profile") + "#photo")
+    return _render_profile(photo_form=form), 422
 
 
 @bp.post("/employment-periods")

@@ -1,6 +1,8 @@
 from . import (  # noqa: F401  (each registers its routes on bp)
     candidate_views,
+    evidence_views,
     registration_views,
+    review_views,
     score_views,
 )
 from .views import bp  # noqa: F401

@@ -10,13 +10,12 @@ from exam_portal.blueprints.sittings.forms import RegisterForm
 from exam_portal.blueprints.sittings.views import (
     QUALIFICATION_LABELS,
     bp,
+    own_registration_or_404,
     page_context,
     session_or_404,
 )
-from exam_portal.extensions import db
 from exam_portal.models.sittings import (
     ExamSession,
-    Registration,
     RegistrationStatus,
     SessionMode,
 )
@@ -85,16 +84,9 @@ def register(session_id):
     return redirect(url_for("sittings.my_exams"))
 
 
-def _own_registration_or_404(registration_id: int) -> Registration:
-    registration = db.session.get(Registration, registration_id)
-    if registration is None or registration.candidate_id != current_user.id:
-        abort(404)
-    return registration
-
-
 @bp.post("/exams/registrations/<int:registration_id>/withdraw")
 def withdraw_registration(registration_id):
-    registration = _own_registration_or_404(registration_id)
+    registration = own_registration_or_404(registration_id)
     if not submitted(ConfirmForm()):
         return redirect(url_for("sittings.my_exams"))
     outcomes.commit(lambda: sittings.withdraw(registration, current_user, now=utcnow()),
@@ -104,14 +96,14 @@ def withdraw_registration(registration_id):
 
 @bp.get("/exams/registrations/<int:registration_id>/ticket")
 def admission_ticket(registration_id):
-    registration = _own_registration_or_404(registration_id)
+    registration = own_registration_or_404(registration_id)
     return render_template("sittings/ticket.html", registration=registration,
                            may_sit=sittings.may_sit(registration), **page_context())
 
 
 @bp.get("/exams/registrations/<int:registration_id>/results")
 def score_report(registration_id):
-    registration = _own_registration_or_404(registration_id)
+    registration = own_registration_or_404(registration_id)
     report = results.score_report(registration)
     if report is None:
         flash(_("这个考试批次的成绩还没有发布。"), "info")
@@ -123,7 +115,7 @@ def score_report(registration_id):
 
 @bp.post("/exams/registrations/<int:registration_id>/subjects/<code>/start")
 def start_sitting(registration_id, code):
-    registration = _own_registration_or_404(registration_id)
+    registration = own_registration_or_404(registration_id)
     if code not in Subject.__members__ or not ConfirmForm().validate_on_submit():
         abort(404)
     done = outcomes.commit(

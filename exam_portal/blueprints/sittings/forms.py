@@ -1,4 +1,4 @@
-"""Forms for exam sessions, pass lines, registration and its review."""
+"""Forms for exam sessions, pass lines, registration, its evidence and its review."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -111,6 +111,31 @@ class ReviewForm(BaseForm):
     def validate_reason(self, field):
         if self.action.data == "reject" and not (field.data or "").strip():
             raise ValidationError(_l("退回报名须填写原因。"))
+
+
+class DecisionForm(BaseForm):
+    """One registration's review decision, on its review page: verify, or reject with a
+    reason after a second, confirming step (`confirmed`)."""
+
+    reason = TextAreaField(_l("审核意见（退回时必填，考生可见）"), validators=[
+        Length(max=500, message=_l("原因最多 %(max)d 个字。"))])
+    # The documents the reviewer saw (evidence.fingerprint): a decision on documents
+    # that changed since is refused.
+    evidence = HiddenField(validators=[DataRequired(), Length(max=64)])
+    confirmed = HiddenField()
+    verify = SubmitField(_l("审核通过"))
+    reject = SubmitField(_l("退回"))
+
+    def validate_reason(self, field):
+        if self.reject.data and not (field.data or "").strip():
+            raise ValidationError(_l("退回报名须填写原因。"))
+
+
+class DocumentForm(BaseForm):
+    target = SelectField(_l("这份材料证明"),
+                         validators=[InputRequired(_l("请选择这份材料证明什么。"))])
+    file = FileField(_l("文件（PDF、JPG 或 PNG）"), validators=[FileRequired(_l("请选择文件。"))])
+    submit = SubmitField(_l("上传材料"))
 
 
 class ScoreImportForm(BaseForm):

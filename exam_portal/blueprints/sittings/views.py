@@ -1,14 +1,16 @@
 """Exam sessions for administrators: the list, a session's settings and its pass lines.
 
 The sessions' other pages register their routes on the same blueprint:
-registration_views (registrations and online sittings), score_views (scores, results,
-senior reviews) and candidate_views (a candidate's own registrations). What they share
-(the blueprint, the page labels, a session by id) is here."""
+registration_views (registrations and online sittings), review_views (one
+registration's review page), score_views (scores, results, senior reviews),
+candidate_views (a candidate's own registrations) and evidence_views (their documents
+and photos). What they share (the blueprint, the page labels, a session or a
+candidate's registration by id) is here."""
 
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -72,6 +74,14 @@ def _to_utc(local: datetime) -> datetime:
 
 def session_or_404(session_id: int) -> ExamSession:
     return db.get_or_404(ExamSession, session_id)
+
+
+def own_registration_or_404(registration_id: int) -> Registration:
+    """The signed-in candidate's registration; 404 for anyone else's, as for none."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.candidate_id != current_user.id:
+        abort(404)
+    return registration
 
 
 def session_subjects(session: ExamSession) -> list[Subject]:
