@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import AnyConverter, PathConverter
 
-from exam_portal.models.accounts import Role
+from exam_portal.models.accounts import Role, User
 from exam_portal.web.permissions import ACCESS, allowed
 
 from ..conftest import PASSWORD
@@ -169,3 +169,60 @@ def test_candidate_cannot_touch_another_candidates_records(app):
     assert "某社工站" not in intruder.get("/account/profile").get_data(as_text=True)
     export = intruder.post("/account/export").get_data(as_text=True)
     assert "某社工站" not in export and "owner@example.com" not in export
+
+
+def test_evidence_routes_answer_their_owner_and_administrators_only(app):
+    """The evidence routes with real ids (a registration with a document, and a photo):
+    another candidate and a trainer get 404 for the owner's files, as for none; the
+    table's refusals (403) and the owner's and the administrator's answers are walked."""
+    import io
+
+    from exam_portal.extensions import db
+    from exam_portal.models.evidence import EvidenceDocument
+
+    from .. import evidence_files
+    from .test_sittings import _candidate, _register, _session
+
+    admin_id = make_user(app, Role.ADMIN, email="evidence-walk-admin@example.com")
+    make_user(app, Role.TRAINER, email="evidence-walk-trainer@example.com")
+    session_id = _session(app, admin_id)
+    owner_id = _candidate(app)
+    intruder_id = _candidate(app)
+    registration_id = _register(app, owner_id, session_id).id
+    clients = {}
+    with app.app_context():
+        emails = {name: db.session.get(User, user_id).email for name, user_id in
+                  (("owner", owner_id), ("intruder", intruder_id), ("admin", admin_id))}
+    emails["trainer"] = "evidence-walk-trainer@example.com"
+    for name, email in emails.items():
+        clients[name] = app.test_client()
+        assert clients[name].post("/auth/login", data={"email": email, "password": PASSWORD}
+                                  ).status_code == 302
+    owner = clients["owner"]
+    assert owner.post(f"/exams/registrations/{registration_id}/documents", data={
+        "target": "DEGREE", "file": (io.BytesIO(evidence_files.pdf()), "d.pdf")},
+        content_type="multipart/form-data").status_code == 302
+    assert owner.post("/account/photo", data={"photo-photo": (
+        io.BytesIO(evidence_files.photo()), "p.jpg")},
+        content_type="multipart/form-data").status_code == 302
+    with app.app_context():
+        document_id = db.session.scalar(sa.select(EvidenceDocument.id))
+    gets = {
+        f"/exams/registrations/{registration_id}/documents":
+            {"owner": 200, "intruder": 404, "trainer": 403, "admin": 403},
+        f"/evidence/documents/{document_id}":
+            {"owner": 200, "intruder": 404, "trainer": 404, "admin": 200},
+        f"/evidence/photos/{owner_id}":
+            {"owner": 200, "intruder": 404, "trainer": 404, "admin": 200},
+        f"/admin/sessions/{session_id}/registrations/{registration_id}":
+            {"owner": 403, "intruder": 403, "trainer": 403, "admin": 200},
+    }
+    for url, expected in gets.items():
+        assert app.test_client().get(url).status_code == 302, url  # anonymous: log in
+        for name, status in expected.items():
+            assert clients[name].get(url).status_code == status, (url, name)
+    delete = f"/exams/registrations/{registration_id}/documents/{document_id}/delete"
+    for name, status in (("intruder", 404), ("trainer", 403), ("admin", 403)):
+        assert clients[name].post(delete).status_code == status, name
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(EvidenceDocument.id))) == 1

@@ -25,6 +25,7 @@ from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate, Role,
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.bank import Item
 from exam_portal.models.certificates import Certificate
+from exam_portal.models.evidence import EvidenceDocument, EvidenceKind
 from exam_portal.models.jobs import Job
 from exam_portal.models.sittings import (
     ExamSession,
@@ -34,8 +35,9 @@ from exam_portal.models.sittings import (
     RegistrationStatus,
     ResultSource,
 )
-from exam_portal.services.accounts import profiles
+from exam_portal.services.accounts import photos, profiles
 from exam_portal.services.exam_sessions import (
+    evidence,
     exam_marking,
     registration_review,
     results,
@@ -46,6 +48,7 @@ from exam_portal.web.permissions import allowed
 from question_bank.levels import CertificateMethod, Level
 from question_bank.subjects import Subject
 
+from .. import evidence_files
 from ..factories import make_user
 from .practice_support import login, objective_bank, save, shown_keys, start
 from .test_exam_marking import _bank as prac_mid_bank
@@ -56,7 +59,7 @@ EXAM_TIME = NOW + timedelta(days=60, hours=1)  # inside the online session's exa
 
 # URL parameters naming one of A's own objects: B (or a trainer) seeing any 2xx is a leak.
 OWNED = {"attempt_id", "registration_id", "certificate_id", "period_id", "qualification_id",
-         "user_id", "mark_id"}
+         "user_id", "mark_id", "document_id"}
 # Objects every holder of the route's role may see (a session, an item, a job): a 2xx is
 # fine as long as none of A's data is in it.
 SHARED = {"session_id", "item_id", "line_id", "job_id", "programme_id"}
@@ -169,6 +172,21 @@ def _profile_extras(app, user_id: int, tag: str) -> None:
         db.session.commit()
 
 
+def _evidence(registration, user) -> None:
+    """A document of each kind on the registration, and the candidate's ID photo."""
+    tag = "甲" if user.profile.real_name.startswith("甲") else "乙"
+    period, certificate = user.employment_periods[0], user.held_certificates[0]
+    for kind, data, target in (
+            (EvidenceKind.DEGREE, evidence_files.pdf(), {}),
+            (EvidenceKind.EMPLOYMENT, evidence_files.jpeg(), {"period_id": period.id}),
+            (EvidenceKind.CERTIFICATE, evidence_files.png(), {"certificate_id": certificate.id})):
+        checked, problems = evidence.check_document(data, f"{tag}的{kind.value}材料")
+        assert not problems
+        evidence.attach(registration.id, user, evidence.Target(kind, **target),
+                        evidence.store(checked))
+    photos.replace(user, photos.store(evidence_files.photo()), now=NOW)
+
+
 def _published_session(app, admin, candidates) -> tuple[int, dict[int, int]]:
     """A paper session, published, each candidate qualified for 助理; certificates issued
     by the administrator's bulk job. Returns (session id, {candidate: registration id})."""
@@ -264,6 +282,8 @@ def _ids_of(app, user_id) -> dict[str, set[int]]:
                 EmploymentPeriod.user_id == user_id)),
             "qualification_id": ids(sa.select(Qualification.id).where(
                 Qualification.candidate_id == user_id)),
+            "document_id": ids(sa.select(EvidenceDocument.id).join(Registration).where(
+                Registration.candidate_id == user_id)),
             "user_id": {user_id},
         }
 
@@ -277,7 +297,7 @@ def _markers_of(app, user_id, tag) -> tuple[list[str], list[str]]:
             Certificate.number, Certificate.verification_code).where(
                 Certificate.candidate_id == user_id)).all()
         identity = [user.email, f"{tag}某某", *numbers]
-        markers = [*identity, f"{tag}方社工服务中心", f"{tag}的案例作答",
+        markers = [*identity, f"{tag}方社工服务中心", f"{tag}的案例作答", f"{tag}的DEGREE材料",
                    *(value for row in certificates for value in row)]
         return markers, identity
 
@@ -303,6 +323,7 @@ def world(app) -> World:
         for user_id in (a_id, b_id):
             registration = sittings.register(db.session.get(User, user_id), session,
                                              Level.INTERMEDIATE, "11", declared=True, now=NOW)
+            _evidence(registration, db.session.get(User, user_id))
             registration_review.review([registration], verify=True, reason="", actor=_actor(admin),
                             now=NOW)
         db.session.commit()
@@ -418,7 +439,9 @@ def test_candidate_b_gets_nothing_of_candidate_a_on_any_id_route(app, world):
             if rule.endpoint in {"candidate.take_attempt", "candidate.result",
                                  "sittings.admission_ticket", "sittings.score_report",
                                  "certificates.download_my_certificate",
-                                 "certificates.download_my_credential"}:
+                                 "certificates.download_my_credential",
+                                 "sittings.registration_documents", "sittings.open_document",
+                                 "sittings.open_photo"}:
                 statuses = {world.clients["A"].get(url).status_code
                             for url in _urls(rule, world)}
                 assert 200 in statuses, f"{rule.rule}: A never gets 200 ({statuses})"
