@@ -21,6 +21,7 @@ from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt, AttemptItem
 from exam_portal.models.bank import Item
 from exam_portal.models.certificates import Certificate
+from exam_portal.models.evidence import EvidenceKind
 from exam_portal.models.sittings import (
     ExamSession,
     Qualification,
@@ -31,9 +32,11 @@ from exam_portal.models.sittings import (
 )
 from exam_portal.models.training import TrainingProgramme
 from exam_portal.models.types import utcnow
+from exam_portal.services.accounts import photos
 from exam_portal.services.certification import certificates, training_certificates
 from exam_portal.services.delivery import attempts, hand_in, learning, pages, responses
 from exam_portal.services.exam_sessions import (
+    evidence,
     exam_marking,
     online_exams,
     registration_review,
@@ -45,7 +48,10 @@ from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
+from .. import evidence_files
+
 CANDIDATE = "assistant@demo.example.com"
+APPLICANT = "regional@demo.example.com"  # registers for 高级 with every proof
 EXAMINEE = "intermediate@demo.example.com"
 TRAINER = "trainer1@demo.example.com"
 ADMIN = "admin@demo.example.com"
@@ -83,6 +89,7 @@ def build(app) -> Tour:
         tour.ids.update(_published_session(admin, candidate, now))
         tour.ids.update(_marked_exam(examinee, trainer, now))
         tour.ids.update(_candidate_practice(candidate, now))
+        tour.ids.update(_evidence(candidate, _user(APPLICANT), now))
         programme = db.session.scalar(sa.select(TrainingProgramme).where(
             TrainingProgramme.name == demo.DEMO_PROGRAMME_NAME))
         training_certificates.issue_for_programme(programme, examinee, admin, now=now)
@@ -185,6 +192,43 @@ def _candidate_practice(candidate: User, now) -> dict:
             "sitting": sitting.id}
 
 
+def _evidence(candidate: User, applicant: User, now) -> dict:
+    """Registrations for the demo session open now, under review before the exam: the
+    candidate's for 助理 with its degree uploaded (the photo still missing); the
+    applicant's for 高级 (西藏, her certificate's region) with the photo, the degree, a
+    proof of her social work and her 社会工作师 certificate."""
+    session = _session_named(demo.DEMO_SESSION_NAME)
+    mine = sittings.register(candidate, session, Level.ASSISTANT, "11", declared=True,
+                             now=now - timedelta(minutes=30))
+    _attach(mine, candidate, evidence.Target(EvidenceKind.DEGREE),
+            evidence_files.pdf("毕业证书", "姓名：李晓雨", "专业：社会工作（本科）"),
+            "本科毕业证书.pdf")
+    theirs = sittings.register(applicant, session, Level.SENIOR, "54", declared=True,
+                               now=now - timedelta(minutes=20))
+    period = applicant.employment_periods[0]
+    certificate = next(c for c in applicant.held_certificates if c.level is Level.INTERMEDIATE)
+    kinds = EvidenceKind
+    for target, data, name in (
+            (evidence.Target(kinds.DEGREE),
+             evidence_files.pdf("学士学位证书", "姓名：扎西卓玛", "专业：社会学"), "学位证书.pdf"),
+            (evidence.Target(kinds.EMPLOYMENT, period_id=period.id),
+             evidence_files.jpeg("工作证明", f"兹证明扎西卓玛自 {period.start_on} 起",
+                                 f"在{period.employer}从事社会工作。"), "在职证明.jpg"),
+            (evidence.Target(kinds.CERTIFICATE, certificate_id=certificate.id),
+             evidence_files.png("社会工作者职业资格证书", "级别：社会工作师（中级）",
+                                f"取得日期：{certificate.obtained_on}"), "社会工作师证书.png")):
+        _attach(theirs, applicant, target, data, name)
+    photos.replace(applicant, photos.store(evidence_files.photo()), now=now)
+    db.session.commit()
+    return {"open_session": session.id, "documents": mine.id, "review": theirs.id}
+
+
+def _attach(registration, user, target, data, name) -> None:
+    checked, problems = evidence.check_document(data, name)
+    assert not problems, problems
+    evidence.attach(registration.id, user, target, evidence.store(checked))
+
+
 def _answer(attempt: Attempt, positions, now, *, flagged=frozenset()) -> None:
     """Save an answer (option A, B, C or D in turn) at each position."""
     device = pages.open_attempt(attempt, now=now)["device"]
@@ -202,6 +246,7 @@ class Stop:
     path: str
     variant: str = ""
     ready: str | None = None  # a selector the page shows once its script has run
+    in_english: bool = False  # the guides show it in English too (<endpoint>-en.png)
 
 
 def stops(tour: Tour) -> dict[str, list[Stop]]:
@@ -222,6 +267,7 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop("/practice/attempts"), Stop("/practice/wrong-answers"),
             Stop("/practice/bookmarks"), Stop("/account/eligibility"), Stop("/exams"),
             Stop(f"/exams/registrations/{i['ticket']}/ticket"),
+            Stop(f"/exams/registrations/{i['documents']}/documents"),
             Stop(f"/exams/registrations/{i['score_report']}/results"),
             Stop("/account/certificates"), Stop("/account/profile"), Stop("/account/"),
             Stop("/account/password"),
@@ -243,6 +289,8 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/admin/sessions/{i['past_session']}"),
             Stop(f"/admin/sessions/{i['past_session']}/edit"),
             Stop(f"/admin/sessions/{i['past_session']}/registrations"),
+            Stop(f"/admin/sessions/{i['open_session']}/registrations/{i['review']}",
+                 in_english=True),
             Stop(f"/admin/sessions/{i['past_session']}/results"),
             Stop(f"/admin/sessions/{i['live_session']}/sittings"),
             Stop(f"/admin/sessions/{i['past_session']}/senior-reviews"),

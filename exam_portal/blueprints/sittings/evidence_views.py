@@ -49,7 +49,10 @@ def evidence_context() -> dict:
 
 
 def show_size(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{-(-size // 1024)} KB"
+    mib = 1024 * 1024
+    if size >= mib:
+        return f"{size // mib} MB" if size % mib == 0 else f"{size / mib:.1f} MB"
+    return f"{-(-size // 1024)} KB"
 
 
 def period_text(period) -> str:

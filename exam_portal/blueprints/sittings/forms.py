@@ -123,8 +123,8 @@ class DecisionForm(BaseForm):
     # that changed since is refused.
     evidence = HiddenField(validators=[DataRequired(), Length(max=64)])
     confirmed = HiddenField()
-    verify = SubmitField(_l("审核通过"))
-    reject = SubmitField(_l("退回"))
+    verify = SubmitField(_l("通过审核"))
+    reject = SubmitField(_l("退回这条报名"))
 
     def validate_reason(self, field):
         if self.reject.data and not (field.data or "").strip():
@@ -132,7 +132,7 @@ class DecisionForm(BaseForm):
 
 
 class DocumentForm(BaseForm):
-    target = SelectField(_l("这份材料证明"),
+    target = SelectField(_l("材料类别"),
                          validators=[InputRequired(_l("请选择这份材料证明什么。"))])
     file = FileField(_l("文件（PDF、JPG 或 PNG）"), validators=[FileRequired(_l("请选择文件。"))])
     submit = SubmitField(_l("上传材料"))
