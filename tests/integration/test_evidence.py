@@ -241,6 +241,16 @@ def test_the_photo_is_checked_per_rule_and_replacing_it_deletes_the_old_file(app
     page = client.get("/account/profile").get_data(as_text=True)
     assert f"/evidence/photos/{user_id}" in page
     assert {"profile.photo_added", "profile.photo_replaced"} <= set(_actions(app))
+    assert client.post("/account/export").get_json()["id_photo_uploaded_at"]
+
+
+def test_the_data_export_lists_the_documents_attached(app, admin):
+    _, user_id, registration_id = _registered(app, admin)
+    client = login(app, _email(app, user_id))
+    _upload(client, registration_id, evidence_files.pdf(), name="毕业证.pdf")
+    [listed] = client.post("/account/export").get_json()["evidence_documents"]
+    assert (listed["kind"], listed["filename"], listed["content_type"]) == (
+        "DEGREE", "毕业证.pdf", "application/pdf")
 
 
 def test_withdrawing_a_registration_deletes_its_documents(app, admin):

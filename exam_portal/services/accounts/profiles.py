@@ -11,7 +11,13 @@ from flask_babel import lazy_gettext as _l
 from exam_portal.extensions import db
 from exam_portal.models.accounts import CandidateProfile, EmploymentPeriod, HeldCertificate, User
 from exam_portal.models.certificates import Certificate, CertificateKind, CertificateStatus
-from exam_portal.models.sittings import ExamSession, Qualification, QualificationStatus
+from exam_portal.models.evidence import EvidenceDocument
+from exam_portal.models.sittings import (
+    ExamSession,
+    Qualification,
+    QualificationStatus,
+    Registration,
+)
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.platform import audit, crypto
@@ -286,6 +292,18 @@ def export_data(user: User) -> dict:
              "method": c.method.value, "region_limit": c.region_limit,
              "certificate_number": c.certificate_number}
             for c in user.held_certificates
+        ],
+        # What was attached, not the files: the candidate opens those on their pages.
+        "id_photo_uploaded_at": (profile.photo_uploaded_at.isoformat()
+                                 if profile and profile.photo_uploaded_at else None),
+        "evidence_documents": [
+            {"admission_number": number, "kind": d.kind.value, "filename": d.original_filename,
+             "content_type": d.content_type, "size": d.size_bytes, "sha256": d.sha256,
+             "uploaded_at": d.uploaded_at.isoformat()}
+            for d, number in db.session.execute(
+                sa.select(EvidenceDocument, Registration.admission_number)
+                .join(Registration, Registration.id == EvidenceDocument.registration_id)
+                .where(Registration.candidate_id == user.id).order_by(EvidenceDocument.id))
         ],
         # What others did to the account is listed, but only the user's own addresses:
         # a staff member's (or a stranger's failed login's) address is theirs.
