@@ -166,3 +166,55 @@ def test_a_save_is_answered_while_the_command_line_import_is_parsed(app, sitting
     result = _save_while_parsing(app, slow, lambda: runner.invoke(
         args=["bank", "import", str(path), "--as", "bulk@example.com"]), sitting)
     assert result.exit_code == 0 and "imported" in result.output, result.output
+
+
+def _registered_candidate(app):
+    """A candidate registered for a session: (their client, the registration id)."""
+    from .practice_support import login
+    from .test_sittings import _candidate, _register, _session
+
+    admin = make_user(app, Role.ADMIN, email="evidence-lock-admin@example.com")
+    user_id = _candidate(app)
+    registration_id = _register(app, user_id, _session(app, admin)).id
+    with app.app_context():
+        from exam_portal.models.accounts import User
+
+        email = db.session.get(User, user_id).email
+    return login(app, email), registration_id
+
+
+@pytest.mark.parametrize("slow_part", ["check", "store"])
+def test_a_save_is_answered_while_a_document_is_checked_and_stored(app, sitting, monkeypatch,
+                                                                   slow_part):
+    from exam_portal.services.platform import file_store
+    from question_bank import documents
+
+    from .. import evidence_files
+
+    client, registration_id = _registered_candidate(app)
+    if slow_part == "check":
+        slow = SlowReader(documents.check_document)
+        monkeypatch.setattr(documents, "check_document", slow)
+    else:
+        slow = SlowReader(file_store.LocalFileStore.put)
+        monkeypatch.setattr(file_store.LocalFileStore, "put",
+                            lambda store, *args, **kwargs: slow(store, *args, **kwargs))
+    uploaded = _save_while_parsing(app, slow, lambda: client.post(
+        f"/exams/registrations/{registration_id}/documents",
+        data={"target": "DEGREE", "file": (io.BytesIO(evidence_files.pdf()), "d.pdf")},
+        content_type="multipart/form-data"), sitting)
+    assert uploaded.status_code == 302
+
+
+def test_a_save_is_answered_while_an_id_photo_is_checked(app, sitting, monkeypatch):
+    from question_bank import documents
+
+    from .. import evidence_files
+
+    client, _registration_id = _registered_candidate(app)
+    slow = SlowReader(documents.check_photo)
+    monkeypatch.setattr(documents, "check_photo", slow)
+    uploaded = _save_while_parsing(app, slow, lambda: client.post(
+        "/account/photo", data={"photo-photo": (io.BytesIO(evidence_files.photo()), "p.jpg")},
+        content_type="multipart/form-data"), sitting)
+    assert uploaded.status_code == 302
