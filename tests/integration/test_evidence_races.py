@@ -21,7 +21,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 from exam_portal.models.evidence import EvidenceDocument, EvidenceKind
 from exam_portal.models.sittings import Registration, RegistrationStatus
-from exam_portal.services.exam_sessions import evidence, registration_review
+from exam_portal.services.exam_sessions import evidence, registration_review, sittings
 
 from .. import evidence_files
 from ..factories import make_user
@@ -172,3 +172,28 @@ def test_a_deletion_racing_the_review_leaves_the_decision_its_documents(app, adm
     _assert_nothing_changed_after_the_decision(app, registration_id, reviewed)
     with app.app_context():
         assert _document_ids(registration_id) == {document_id}
+
+
+def test_a_withdrawal_racing_an_upload_takes_the_document_along(app, admin, monkeypatch):
+    user_id, registration_id = _registered(app, admin)
+    pauses = {}
+    _stop_after(monkeypatch, evidence, "_locked_own", pauses)
+
+    def upload(pause):
+        pauses[threading.get_ident()] = pause
+        return _upload(user_id, registration_id)
+
+    def withdraw():
+        sittings.withdraw(db.session.get(Registration, registration_id),
+                          db.session.get(User, user_id), now=NOW)
+
+    with freeze_time(NOW):
+        # The upload stops holding the registration's row: the withdrawal waits, then
+        # deletes the document that landed meanwhile, and its file.
+        uploaded, withdrawn = interleave(app, upload, withdraw)
+    assert uploaded.done and withdrawn.done
+    with app.app_context():
+        assert db.session.get(Registration, registration_id) is None
+        assert db.session.scalar(sa.select(sa.func.count(EvidenceDocument.id))) == 0
+    folder = Path(app.config["EVIDENCE_DIR"])
+    assert not folder.exists() or not any(folder.iterdir())

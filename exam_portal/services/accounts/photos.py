@@ -10,9 +10,11 @@ review page read it through `photo_bytes` and `open_photo`.
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask_babel import gettext
 
-from exam_portal.models.accounts import Role, User
+from exam_portal.extensions import db
+from exam_portal.models.accounts import CandidateProfile, Role, User
 from exam_portal.services.accounts import profiles
 from exam_portal.services.platform import audit, file_store
 from question_bank import documents
@@ -34,6 +36,10 @@ def replace(user: User, key: str, *, now: datetime) -> None:
     """Make the stored photo under *key* the candidate's photo (audited)."""
     file_store.delete_unless_committed(key)
     profile = profiles.get_or_create_profile(user)
+    # Locked and read again: of two uploads at once, the second replaces (and deletes)
+    # the first's photo rather than the one both read before.
+    db.session.scalar(sa.select(CandidateProfile).where(CandidateProfile.id == profile.id)
+                      .with_for_update().execution_options(populate_existing=True))
     previous = profile.photo_key
     profile.photo_key, profile.photo_uploaded_at = key, now
     if previous:

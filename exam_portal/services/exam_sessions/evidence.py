@@ -161,7 +161,10 @@ def remove(document_id: int, registration_id: int, candidate: User) -> None:
 
 def discard_all(registration: Registration) -> int:
     """Delete every document of a registration that is being withdrawn (the caller
-    audits the withdrawal); the files go once the transaction commits."""
+    audits the withdrawal); the files go once the transaction commits. The row is locked
+    first, so an upload under way lands before and goes too, or finds it gone."""
+    db.session.scalar(sa.select(Registration.id).where(Registration.id == registration.id)
+                      .with_for_update())
     found = list(db.session.scalars(sa.select(EvidenceDocument).where(
         EvidenceDocument.registration_id == registration.id)))
     for document in found:
