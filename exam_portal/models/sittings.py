@@ -80,7 +80,7 @@ class PassLine(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_sessions.id"), index=True)
     subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"))
-    region: Mapped[str] = mapped_column(sa.String(2), default="")
+    region: Mapped[str] = mapped_column(sa.String(6), default="")
     line_halves: Mapped[int]
 
 
@@ -102,7 +102,7 @@ class Registration(db.Model):
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_sessions.id"))
     candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     level: Mapped[Level] = mapped_column(enum_type(Level, "level"))
-    region: Mapped[str] = mapped_column(sa.String(2))  # the exam region chosen
+    region: Mapped[str] = mapped_column(sa.String(6))  # the exam area (GB/T 2260 code)
     route_code: Mapped[str] = mapped_column(sa.String(40))
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[RegistrationStatus] = mapped_column(
@@ -146,7 +146,7 @@ class SubjectResult(db.Model):
     # subject passed only on that region's own line.
     line_halves: Mapped[int | None]
     passed: Mapped[bool | None]
-    passed_region: Mapped[str | None] = mapped_column(sa.String(2))
+    passed_region: Mapped[str | None] = mapped_column(sa.String(6))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -169,7 +169,7 @@ class Qualification(db.Model):
     year: Mapped[int]
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_sessions.id"), index=True)
     registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registrations.id"))
-    region: Mapped[str | None] = mapped_column(sa.String(2))  # valid only in this region
+    region: Mapped[str | None] = mapped_column(sa.String(6))  # valid only in this region
     status: Mapped[QualificationStatus] = mapped_column(
         enum_type(QualificationStatus, "qualification_status"))
     # 高级: the pass proof's issue date, the day the results were published; it supports

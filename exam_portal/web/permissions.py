@@ -22,6 +22,8 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "main.index": ANYONE,
     "main.healthz": ANYONE,
     "main.set_language": ANYONE,
+    "main.area_children": ANYONE,
+    "main.areas": ANYONE,
     "certificates.verify": ANYONE,
     "certificates.my_certificates": CANDIDATE,
     "certificates.download_my_certificate": CANDIDATE,

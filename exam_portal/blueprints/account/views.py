@@ -16,11 +16,9 @@ from exam_portal.blueprints.account.forms import (
 )
 from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate
 from exam_portal.services.accounts import accounts, profiles
-from exam_portal.services.platform import labels
 from exam_portal.services.platform.clock import date_text as show_date
 from exam_portal.services.platform.clock import today_local
 from exam_portal.web import outcomes, security
-from exam_portal.web.forms import as_choices
 from question_bank.levels import CertificateMethod, Education, Level
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -38,7 +36,7 @@ def overview():
 def _profile_form() -> ProfileForm:
     profile = current_user.profile
     form = ProfileForm(obj=profile)
-    form.region.choices = as_choices(labels.region_choices(_locale(), blank=_("请选择")))
+    form.region.set_provinces(_locale(), blank=_("请选择"))
     if profile is not None and not form.is_submitted():
         form.education.data = profile.education.value if profile.education else None
         form.resident_id.data = ""
@@ -47,9 +45,7 @@ def _profile_form() -> ProfileForm:
 
 def _certificate_form() -> HeldCertificateForm:
     form = HeldCertificateForm(prefix="certificate")
-    form.region_limit.choices = as_choices(
-        labels.region_choices(_locale(), blank=_("不限地区"))
-    )
+    form.region_limit.set_provinces(_locale(), blank=_("不限地区"))
     return form
 
 

@@ -27,6 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from exam_portal.models.sittings import SessionMode, VerificationMode
 from exam_portal.services.platform import labels
+from exam_portal.web.areas import AreaField
 from exam_portal.web.forms import BaseForm, as_choices, finite_number
 from question_bank.levels import Level
 
@@ -71,7 +72,7 @@ class SessionForm(BaseForm):
 
 class PassLineForm(BaseForm):
     subject = SelectField(_l("科目"), validators=[InputRequired()])
-    region = SelectField(_l("适用地区"), validators=[Optional()])
+    region = AreaField(_l("适用地区"), validators=[Optional()])
     line = DecimalField(_l("合格线（分）"), places=1, validators=[
         InputRequired(), finite_number,
         NumberRange(0, 100, message=_l("合格线应在 0 到 100 分之间。"))])
@@ -81,12 +82,12 @@ class PassLineForm(BaseForm):
         super().__init__(*args, **kwargs)
         self.subject.choices = as_choices(
             [(subject.value, labels.SUBJECTS[subject]) for subject in subjects])
-        self.region.choices = as_choices(labels.region_choices(locale, blank=_l("全国线")))
+        self.region.set_provinces(locale, blank=_l("全国线"))
 
 
 class RegisterForm(BaseForm):
     level = SelectField(_l("报考级别"), validators=[InputRequired(_l("请选择报考级别。"))])
-    region = SelectField(_l("报考地区"), validators=[InputRequired(_l("请选择报考地区。"))])
+    region = AreaField(_l("报考地区"), validators=[InputRequired(_l("请选择报考地区。"))])
     declared = BooleanField(
         _l("我承诺所填信息真实、准确，符合报考条件；如有不实，自愿承担相应责任。"),
         validators=[DataRequired(_l("请阅读并勾选报考承诺。"))])
@@ -96,7 +97,7 @@ class RegisterForm(BaseForm):
         super().__init__(*args, **kwargs)
         self.level.choices = as_choices([(level.value, labels.LEVELS[level])
                                          for level in levels])
-        self.region.choices = as_choices(labels.region_choices(locale, blank=_l("请选择")))
+        self.region.set_provinces(locale, blank=_l("请选择"))
 
 
 class ReviewForm(BaseForm):
