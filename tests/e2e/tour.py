@@ -212,6 +212,7 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop("/"), Stop("/auth/login"), Stop("/auth/sign-up"), Stop("/auth/sign-up/sent"),
             Stop("/auth/forgot-password"), Stop("/verify"),
             Stop(f"/verify?{tour.verify_query}", "found"),
+            Stop("/areas?q=凉山", "found"),
         ],
         "candidate": [
             Stop("/practice/"), Stop(f"/practice/subjects/{Subject.PRAC_JR.value}"),
