@@ -7,6 +7,7 @@ box into lists of the province's prefectures and their counties."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
+from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 
 from exam_portal.services.platform import labels
@@ -24,7 +25,7 @@ class AreaField(SelectField):
     def set_provinces(self, locale: str, blank) -> None:
         self.choices = as_choices(labels.province_choices(locale, blank=blank))
 
-    def process(self, formdata, data=None, extra_filters=None):
+    def process(self, formdata, data=unset_value, extra_filters=None):
         super().process(formdata, data, extra_filters)
         if formdata is not None and self.name in formdata:
             self.detail = (formdata.get(self.detail_name) or "").strip()
