@@ -15,7 +15,9 @@ from .i18n import N_
 from .items import Problem
 from .sheets import beijing_time, is_blank, read_header
 
-ADMISSION_NUMBER, AMOUNT, PAID_AT, REFERENCE = "准考证号", "金额", "缴费时间", "交易流水号"
+# The column names, shown in the preview's errors (so marked for translation).
+ADMISSION_NUMBER, AMOUNT = N_("准考证号"), N_("金额")
+PAID_AT, REFERENCE = N_("缴费时间"), N_("交易流水号")
 HEADERS = (ADMISSION_NUMBER, AMOUNT, PAID_AT, REFERENCE)
 NAMES = {
     ADMISSION_NUMBER: ADMISSION_NUMBER, "admission number": ADMISSION_NUMBER,

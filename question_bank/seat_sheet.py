@@ -15,8 +15,9 @@ from .items import Problem
 from .sheets import beijing_time, is_blank, read_header
 from .subjects import Subject, subject_named
 
-ADMISSION_NUMBER, VENUE, ADDRESS, ROOM, SEAT = "准考证号", "考点名称", "考点地址", "考场", "座位号"
-SUBJECT, STARTS_AT = "科目", "开考时间"
+# The column names, shown in the preview's errors (so marked for translation).
+ADMISSION_NUMBER, VENUE, ADDRESS = N_("准考证号"), N_("考点名称"), N_("考点地址")
+ROOM, SEAT, SUBJECT, STARTS_AT = N_("考场"), N_("座位号"), N_("科目"), N_("开考时间")
 HEADERS = (ADMISSION_NUMBER, VENUE, ADDRESS, ROOM, SEAT, SUBJECT, STARTS_AT)
 REQUIRED = (ADMISSION_NUMBER, VENUE, ADDRESS, ROOM, SEAT)
 NAMES = {
