@@ -42,8 +42,8 @@ def admin(app) -> int:
 
 
 def fee_session(app, admin_id, *, fee_fen=7000, deadline=DEADLINE, **changes) -> int:
-    session_id = _session(app, admin_id, exam_opens_at=EXAM_OPENS,
-                          exam_closes_at=EXAM_CLOSES, **changes)
+    session_id = _session(app, admin_id, **{"exam_opens_at": EXAM_OPENS,
+                                            "exam_closes_at": EXAM_CLOSES, **changes})
     if fee_fen or deadline:
         with app.app_context():
             payments.set_fees(db.session.get(ExamSession, session_id), fee_fen=fee_fen,
