@@ -287,3 +287,44 @@ def test_the_payment_list_filters_by_state_and_counts_each(app, admin):
     assert sorted(lapsed) == sorted([awaiting, partly])
     assert found == [partly]
     assert reviewing not in lapsed
+
+
+def test_a_paper_score_needs_the_fee_paid_in_time(app, admin):
+    from decimal import Decimal
+
+    from exam_portal.models.sittings import ResultSource, SessionMode
+    from exam_portal.services.exam_sessions import scores
+
+    session_id = fee_session(app, admin, mode=SessionMode.PAPER)
+    unpaid, paid = verified(app, admin, session_id), verified(app, admin, session_id)
+    pay(app, admin, paid, 14000, "R1")
+    with app.app_context():
+        for registration_id, refused in ((unpaid, True), (paid, False)):
+            registration = db.session.get(Registration, registration_id)
+            record = lambda registration=registration: scores.record_score(  # noqa: E731
+                registration, Subject.COMP_JR, Decimal(70), source=ResultSource.PAPER,
+                now=EXAM_CLOSES)
+            if refused:
+                with pytest.raises(ServiceError, match="未缴清考试费"):
+                    record()
+            else:
+                assert record().score_halves == 140
+
+
+def test_a_score_sheet_row_of_an_unpaid_registration_is_an_error(app, admin):
+    from exam_portal.models.sittings import SessionMode
+    from exam_portal.services.exam_sessions import score_import
+    from question_bank import score_sheet
+
+    session_id = fee_session(app, admin, mode=SessionMode.PAPER)
+    unpaid, paid = verified(app, admin, session_id), verified(app, admin, session_id)
+    pay(app, admin, paid, 14000, "R1")
+    with app.app_context():
+        numbers = [db.session.get(Registration, i).admission_number for i in (unpaid, paid)]
+        sheet = score_sheet.read_sheet([["准考证号", "科目", "成绩"],
+                                        [numbers[0], "COMP_JR", "70"],
+                                        [numbers[1], "COMP_JR", "70"]])
+        plan = score_import.plan(db.session.get(ExamSession, session_id), sheet,
+                                 now=EXAM_CLOSES)
+        assert [[p.message for p in row.problems] for row in plan.rows] == [
+            ["这条报名未按期缴清考试费，不能参加考试。"], []]
