@@ -328,3 +328,13 @@ def test_a_score_sheet_row_of_an_unpaid_registration_is_an_error(app, admin):
                                  now=EXAM_CLOSES)
         assert [[p.message for p in row.problems] for row in plan.rows] == [
             ["这条报名未按期缴清考试费，不能参加考试。"], []]
+
+
+@pytest.mark.parametrize("fee_fen, text", [(0, "审核通过后才能参加考试"),
+                                           (7000, "审核通过后才能缴费和参加考试")])
+def test_a_registration_under_review_is_told_what_comes_next(app, admin, fee_fen, text):
+    session_id = fee_session(app, admin, fee_fen=fee_fen, deadline=None)
+    registration_id = _register(app, _candidate(app), session_id).id
+    with app.app_context():
+        registration = db.session.get(Registration, registration_id)
+        assert text in fees.missing_text(fees.account(registration, NOW), registration.session)

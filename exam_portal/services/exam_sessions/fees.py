@@ -173,6 +173,8 @@ def missing_text(account_: Account, session: ExamSession) -> str | None:
     if account_.state is PaymentState.REJECTED:
         return gettext("这份报名已被退回，不能凭此参加考试。")
     if account_.state is PaymentState.UNDER_REVIEW:
+        if account_.due_fen == 0:
+            return gettext("这份报名还在审核中，审核通过后才能参加考试。")
         return gettext("这份报名还在审核中，审核通过后才能缴费和参加考试。")
     if account_.state is PaymentState.LAPSED:
         return gettext("缴费期限（%(deadline)s）已过，这份报名未缴清考试费，已失效，不能参加考试。",
