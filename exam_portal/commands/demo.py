@@ -201,11 +201,15 @@ def _without_work_in_progress(plan: importing.ImportPlan) -> tuple[importing.Imp
 DEMO_SESSION_NAME = "社会工作者职业资格考试（演示批次）"
 
 
+DEMO_FEE_FEN = 7000  # 70 yuan a subject, a common provincial fee
+
+
 def seed_session(now: datetime) -> bool:
-    """An exam session open for registration now, with the exam two months on, unless a
-    demo session exists; return whether one was created."""
+    """An exam session open for registration now, with the exam two months on and a fee
+    of 70 yuan a subject payable for 40 days, unless a demo session exists; return
+    whether one was created."""
     from exam_portal.models.sittings import ExamSession, SessionMode, VerificationMode
-    from exam_portal.services.exam_sessions import sittings
+    from exam_portal.services.exam_sessions import payments, sittings
 
     if db.session.scalar(sa.select(ExamSession.id).where(
             ExamSession.name == DEMO_SESSION_NAME)):
@@ -226,6 +230,10 @@ def seed_session(now: datetime) -> bool:
     for area in DEMO_DESIGNATED_AREAS:
         for subject, line in DEMO_REGIONAL_LINES.items():
             sittings.set_pass_line(session, subject, area, line, admin)
+    # Payment closes at the end of the fortieth day (Beijing time).
+    deadline = (now + timedelta(days=40)).astimezone(LOCAL_ZONE).replace(
+        hour=23, minute=59, second=0, microsecond=0)
+    payments.set_fees(session, fee_fen=DEMO_FEE_FEN, deadline=deadline, actor=admin, now=now)
     return True
 
 

@@ -38,6 +38,7 @@ class ExamSession(db.Model):
         sa.CheckConstraint("registration_opens_at < registration_closes_at",
                            name="registration_window"),
         sa.CheckConstraint("exam_opens_at < exam_closes_at", name="exam_window"),
+        sa.CheckConstraint("fee_per_subject_fen >= 0", name="fee_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +58,10 @@ class ExamSession(db.Model):
     # Admission numbers handed out so far (the serial part of the next one).
     admission_serial: Mapped[int] = mapped_column(default=0)
     results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The exam fee (考试费) per subject, in fen (0: no fee), and the moment unpaid
+    # registrations lapse (None: they never do). Set on the session's payments page.
+    fee_per_subject_fen: Mapped[int] = mapped_column(default=0, server_default="0")
+    payment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

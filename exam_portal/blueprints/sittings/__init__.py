@@ -1,6 +1,8 @@
 from . import (  # noqa: F401  (each registers its routes on bp)
     candidate_views,
+    payment_views,
     registration_views,
     score_views,
+    seating_views,
 )
 from .views import bp  # noqa: F401

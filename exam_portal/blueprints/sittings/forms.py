@@ -1,4 +1,7 @@
-"""Forms for exam sessions, pass lines, registration and its review."""
+"""Forms for exam sessions, pass lines, registration and its review, fees, payments,
+seats and the timetable."""
+
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -161,3 +164,60 @@ class SeniorReviewForm(BaseForm):
         DataRequired(_l("请填写评审说明（例如评审委员会的决定文号）。")),
         Length(max=500, message=_l("说明最多 %(max)d 个字。"))])
     submit = SubmitField(_l("记录评审结果"))
+
+
+def _whole_fen(form, field) -> None:
+    """Yuan with at most two decimals: an amount is stored in whole fen."""
+    if field.data is not None and field.data * 100 != int(field.data * 100):
+        raise ValidationError(_l("金额最多两位小数。"))
+
+
+class FeeSettingsForm(BaseForm):
+    fee = DecimalField(_l("每科考试费（元）"), places=2, validators=[
+        InputRequired(_l("请填写每科考试费（不收费填 0）。")), finite_number,
+        NumberRange(0, 1000, message=_l("每科考试费应在 0 到 1000 元之间。")), _whole_fen])
+    payment_deadline = DateTimeLocalField(_l("缴费截止（北京时间）"), format=_MINUTE,
+                                          validators=[Optional()])
+    submit = SubmitField(_l("保存缴费设置"))
+
+
+class UploadForm(BaseForm):
+    file = FileField(_l("文件（CSV，UTF-8 或 GBK/GB18030 编码）"),
+                     validators=[FileRequired(_l("请选择文件。"))])
+    submit = SubmitField(_l("上传并预览"))
+
+
+class ConfirmUploadForm(BaseForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField(_l("确认导入"))
+
+
+class ManualPaymentForm(BaseForm):
+    amount = DecimalField(_l("金额（元）"), places=2, validators=[
+        InputRequired(_l("请填写金额。")), finite_number,
+        NumberRange(Decimal("0.01"), 100000, message=_l("金额应大于 0。")), _whole_fen])
+    reference = StringField(_l("交易流水号或收据号"), validators=[
+        DataRequired(_l("请填写交易流水号或收据号。")), Length(max=64)])
+    paid_at = DateTimeLocalField(_l("缴费时间（北京时间，不填为现在）"), format=_MINUTE,
+                                 validators=[Optional()])
+    note = StringField(_l("说明（记入审计日志）"), validators=[
+        DataRequired(_l("请填写说明（例如现场缴费、收据由谁经手）。")),
+        Length(max=500, message=_l("说明最多 %(max)d 个字。"))])
+    submit = SubmitField(_l("记录缴费"))
+
+
+def timetable_form(subjects, data=None):
+    """A form with a start and an end for each of *subjects* (Beijing time)."""
+
+    class TimetableForm(BaseForm):
+        submit = SubmitField(_l("保存考试日程"))
+
+    for subject in subjects:
+        name = labels.SUBJECTS[subject]
+        setattr(TimetableForm, f"{subject.value}_starts", DateTimeLocalField(
+            _l("%(subject)s 开始", subject=name), format=_MINUTE,
+            validators=[InputRequired(_l("请填写开始时间。"))]))
+        setattr(TimetableForm, f"{subject.value}_ends", DateTimeLocalField(
+            _l("%(subject)s 结束", subject=name), format=_MINUTE,
+            validators=[InputRequired(_l("请填写结束时间。"))]))
+    return TimetableForm(data=data)

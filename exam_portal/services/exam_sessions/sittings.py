@@ -23,6 +23,7 @@ from exam_portal.models.sittings import (
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.accounts import profiles
+from exam_portal.services.exam_sessions import fees
 from exam_portal.services.platform import audit, labels, text_search
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import eligibility, regions
@@ -311,6 +312,8 @@ def withdraw(registration: Registration, candidate: User, *, now: datetime) -> N
         raise ServiceError(gettext("报名已截止，不能再撤销报名。"))
     if _has_results(registration):
         raise ServiceError(gettext("这条报名已有成绩或考试作答，不能撤销。"))
+    if fees.has_payments(registration.id):
+        raise ServiceError(gettext("这条报名已缴费，不能自行撤销，请联系考试管理机构。"))
     audit.record("registration.withdrawn", target=registration, actor=candidate,
                  details={"session": registration.session_id,
                           "level": registration.level.value,
@@ -333,12 +336,15 @@ def _next_admission_number(session: ExamSession, level: Level, region: str) -> s
 
 
 def may_sit(registration: Registration) -> bool:
-    """Whether the registration lets the candidate sit the exam now (its status only)."""
+    """Whether the registration lets the candidate sit the exam: its status, and its
+    exam fee paid on time (a lapsed registration never sits). Once true it stays so
+    unless the registration is rejected: payments are never taken back."""
     if registration.status is RegistrationStatus.REJECTED:
         return False
-    if registration.session.verification_mode is VerificationMode.BEFORE_EXAM:
-        return registration.status is RegistrationStatus.VERIFIED
-    return True
+    if (registration.session.verification_mode is VerificationMode.BEFORE_EXAM
+            and registration.status is not RegistrationStatus.VERIFIED):
+        return False
+    return fees.is_paid(registration)
 
 
 def own_registrations(candidate: User) -> list[Registration]:
