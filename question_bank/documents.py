@@ -190,6 +190,8 @@ def _decode(data: bytes, kind: DocumentKind) -> tuple[Image.Image | None, str | 
     more pixels than MAX_PIXELS. Only the plugin of the sniffed kind may open it (never
     one that hands the file to another program)."""
     image_format = kind.name
+    if not _is_complete(data, kind):
+        return None, _UNKNOWN
     try:
         with Image.open(io.BytesIO(data), formats=[image_format]) as image:
             if image.width * image.height > MAX_PIXELS:
@@ -206,6 +208,19 @@ def _decode(data: bytes, kind: DocumentKind) -> tuple[Image.Image | None, str | 
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return None, _UNKNOWN
     return image, None
+
+
+def _is_complete(data: bytes, kind: DocumentKind) -> bool:
+    """Whether the image runs to its end marker. Pillow alone cannot say: WeasyPrint,
+    which the portal loads for certificates, sets ImageFile.LOAD_TRUNCATED_IMAGES for the
+    whole process, and Pillow then decodes a cut-off file without complaint.
+
+    JPEG: an end-of-image marker after the last start-of-scan (stuffed scan data never
+    holds one, and an EXIF thumbnail's markers come before the main image's scan).
+    PNG: the IEND chunk after the last image data chunk."""
+    if kind is DocumentKind.JPEG:
+        return data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda") > 0
+    return data.rfind(b"IEND") > data.rfind(b"IDAT") > 0
 
 
 def _size_text(size: int) -> str:

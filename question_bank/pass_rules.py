@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
 
+from . import regions
 from .dates import anniversary
 from .levels import Level
 from .subjects import Subject
@@ -57,27 +58,40 @@ class PassLines:
     def national(self, subject: Subject, full_marks: Decimal) -> Decimal:
         return self.lines.get((subject, None), full_marks * national_ratio())
 
-    def regional(self, subject: Subject, region: str | None) -> Decimal | None:
-        return self.lines.get((subject, region)) if region else None
+    def regional(self, subject: Subject, region: str | None) -> tuple[Decimal, str] | None:
+        """The line of the designated area that applies in *region*, with that area's
+        code: a line set for an area covers every area inside it, and the most specific
+        one wins (a 凉山州 line over a 四川省 one for a 西昌市 candidate)."""
+        if not region:
+            return None
+        areas = [area for (line_subject, area) in self.lines if line_subject is subject and area]
+        area = regions.most_specific(areas, region)
+        return (self.lines[(subject, area)], area) if area is not None else None
 
 
 @dataclass(frozen=True)
 class SubjectOutcome:
     passed: bool
     line: Decimal  # the line applied: the regional one only when the pass needed it
-    region: str | None  # set when the subject passed only on its region's line
+    # set when the subject passed only on a designated area's line: that area (which
+    # may be larger than the candidate's own exam area)
+    region: str | None
 
 
 def mark_subject(score: Decimal, full_marks: Decimal, subject: Subject, region: str | None,
                  lines: PassLines) -> SubjectOutcome:
-    """Decide one subject: the national line first, then the region's own line if any."""
+    """Decide one subject: the national line first, then the line of the designated
+    area the candidate's exam area lies in, if any."""
     national = lines.national(subject, full_marks)
     if score >= national:
         return SubjectOutcome(True, national, None)
     regional = lines.regional(subject, region)
-    if regional is not None and regional < national and score >= regional:
-        return SubjectOutcome(True, regional, region)
-    return SubjectOutcome(False, regional if regional is not None else national, None)
+    if regional is None:
+        return SubjectOutcome(False, national, None)
+    line, area = regional
+    if line < national and score >= line:
+        return SubjectOutcome(True, line, area)
+    return SubjectOutcome(False, line, None)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Two views of the same codes:
 - ``Region``: the provincial-level exam regions with English names, two-digit codes,
   as the registration and pass-line forms have used them. It keeps the Xinjiang
   Production and Construction Corps (``66``), which organises its own exams but is not
-  an administrative division, so ``area("660000")`` is None.
+  an administrative division: ``area("660000")`` is that exam region, with no areas
+  inside it (its cities are in the list under Xinjiang, 650000).
 
 Every function taking an area code also takes a legacy two-digit province code
 (``"51"`` for ``"510000"``); an unknown or malformed code is never an error, it finds
@@ -69,6 +70,7 @@ REGIONS: tuple[Region, ...] = tuple(
     )
 )
 _BY_CODE = {region.code: region for region in REGIONS}
+XPCC = "660000"
 
 
 def region_by_code(code: str) -> Region | None:
@@ -122,6 +124,9 @@ def _index() -> _Index:
     for row in csv.DictReader(text.splitlines()):
         code = row["code"]
         areas[code] = Area(code, row["name"], row["parent"] or None, _level(code))
+    # The Corps organises its own exams as a provincial-level exam region (it is not an
+    # administrative division, so the Ministry's list has no row for it).
+    areas[XPCC] = Area(XPCC, "新疆生产建设兵团", None, Level.PROVINCE)
     children: dict[str, list[Area]] = {}
     for item in areas.values():
         if item.parent is not None:
@@ -131,6 +136,24 @@ def _index() -> _Index:
         {code: tuple(sorted(items, key=lambda a: a.code)) for code, items in children.items()},
         tuple(sorted((a for a in areas.values() if a.parent is None), key=lambda a: a.code)),
     )
+
+
+def province_of(code: str) -> str | None:
+    """The six-digit code of the province the area lies in, or None."""
+    chain = lineage(code)
+    return chain[0].code if chain else None
+
+
+def english_name(code: str) -> str:
+    """The area in English as far as names are kept: the province's English name, then
+    the Chinese names below it ("Sichuan 凉山彝族自治州西昌市"); "" if unknown."""
+    chain = lineage(code)
+    if not chain:
+        return ""
+    region = region_by_code(chain[0].code)
+    rest = "".join(item.name for item in chain[1:] if item.name not in _PSEUDO_NAMES)
+    head = region.name_en if region else chain[0].name
+    return f"{head} {rest}" if rest else head
 
 
 def normalise(code: str) -> str | None:

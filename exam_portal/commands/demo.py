@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from importlib import resources
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from exam_portal.services.platform import audit
 from exam_portal.services.platform.clock import LOCAL_ZONE, today_local
 from question_bank.levels import CertificateMethod, Education, Level
 from question_bank.resident_id import check_character
+from question_bank.subjects import Subject
 from question_bank.workflow import ItemStatus
 
 
@@ -64,13 +66,13 @@ def _candidate_plans(cutoff: date) -> dict:
         "assistant@demo.example.com": {
             "profile": ("李晓雨", _demo_id("110105", date(2002, 3, 14), 128),
                         Education.BACHELOR, "社会工作", True,
-                        _years_before(cutoff, 2) - timedelta(days=180), True, "11"),
+                        _years_before(cutoff, 2) - timedelta(days=180), True, "110105"),
             "periods": [],
             "certificates": [],
         },
         "intermediate@demo.example.com": {
             "profile": ("王建国", _demo_id("310104", date(1994, 8, 2), 317), Education.BACHELOR,
-                        "社会工作", True, _years_before(cutoff, 8), True, "31"),
+                        "社会工作", True, _years_before(cutoff, 8), True, "310104"),
             "periods": [("上海市某社会工作服务中心", _years_before(cutoff, 8) + timedelta(days=30),
                          None, True)],
             "certificates": [(Level.ASSISTANT, _years_before(cutoff, 6), CertificateMethod.EXAM,
@@ -79,7 +81,7 @@ def _candidate_plans(cutoff: date) -> dict:
         "none@demo.example.com": {
             "profile": ("赵敏", _demo_id("440106", date(2003, 11, 20), 242),
                         Education.HIGH_SCHOOL, "普通高中", False,
-                        _years_before(cutoff, 5), True, "44"),
+                        _years_before(cutoff, 5), True, "440106"),
             "periods": [("广州市某社区居委会", _years_before(cutoff, 3), None, True),
                         ("某物流公司", _years_before(cutoff, 5), _years_before(cutoff, 3)
                          - timedelta(days=1), False)],
@@ -88,11 +90,11 @@ def _candidate_plans(cutoff: date) -> dict:
         "regional@demo.example.com": {
             "profile": ("扎西卓玛", _demo_id("540102", date(1988, 5, 9), 426),
                         Education.BACHELOR, "社会学", False, _years_before(cutoff, 15),
-                        True, "54"),
+                        True, "540102"),
             "periods": [("拉萨市某社会工作服务站", _years_before(cutoff, 14), None, True)],
             "certificates": [
-                (Level.ASSISTANT, _years_before(cutoff, 11), CertificateMethod.EXAM, "54"),
-                (Level.INTERMEDIATE, _years_before(cutoff, 7), CertificateMethod.EXAM, "54"),
+                (Level.ASSISTANT, _years_before(cutoff, 11), CertificateMethod.EXAM, "540000"),
+                (Level.INTERMEDIATE, _years_before(cutoff, 7), CertificateMethod.EXAM, "540000"),
             ],
         },
     }
@@ -199,18 +201,22 @@ def _without_work_in_progress(plan: importing.ImportPlan) -> tuple[importing.Imp
 DEMO_SESSION_NAME = "社会工作者职业资格考试（演示批次）"
 
 
+DEMO_FEE_FEN = 7000  # 70 yuan a subject, a common provincial fee
+
+
 def seed_session(now: datetime) -> bool:
-    """An exam session open for registration now, with the exam two months on, unless a
-    demo session exists; return whether one was created."""
+    """An exam session open for registration now, with the exam two months on and a fee
+    of 70 yuan a subject payable for 40 days, unless a demo session exists; return
+    whether one was created."""
     from exam_portal.models.sittings import ExamSession, SessionMode, VerificationMode
-    from exam_portal.services.exam_sessions import sittings
+    from exam_portal.services.exam_sessions import payments, sittings
 
     if db.session.scalar(sa.select(ExamSession.id).where(
             ExamSession.name == DEMO_SESSION_NAME)):
         return False
     admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.example.com"))
     exam = now + timedelta(days=60)
-    sittings.create_session(sittings.SessionFields(
+    session = sittings.create_session(sittings.SessionFields(
         year=exam.astimezone(LOCAL_ZONE).year, name=DEMO_SESSION_NAME,
         levels=(Level.ASSISTANT, Level.INTERMEDIATE, Level.SENIOR),
         registration_opens_at=now - timedelta(days=1),
@@ -219,8 +225,22 @@ def seed_session(now: datetime) -> bool:
         mode=SessionMode.ONLINE, syllabus_version="2018",
         law_cutoff=date(exam.year - 1, 12, 31), experience_cutoff=date(exam.year, 12, 31),
         verification_mode=VerificationMode.BEFORE_EXAM), admin)
+    # Separate lines for designated areas, as published for 2025: a province and, below
+    # the province, a prefecture (a line covers every area inside its own).
+    for area in DEMO_DESIGNATED_AREAS:
+        for subject, line in DEMO_REGIONAL_LINES.items():
+            sittings.set_pass_line(session, subject, area, line, admin)
+    # Payment closes at the end of the fortieth day (Beijing time).
+    deadline = (now + timedelta(days=40)).astimezone(LOCAL_ZONE).replace(
+        hour=23, minute=59, second=0, microsecond=0)
+    payments.set_fees(session, fee_fen=DEMO_FEE_FEN, deadline=deadline, actor=admin, now=now)
     return True
 
+
+DEMO_DESIGNATED_AREAS = ("540000", "513400")  # 西藏自治区, 四川省凉山彝族自治州
+DEMO_REGIONAL_LINES = {Subject.COMP_JR: Decimal(53), Subject.PRAC_JR: Decimal(53),
+                       Subject.COMP_MID: Decimal(58), Subject.LAW_MID: Decimal(58),
+                       Subject.PRAC_MID: Decimal(58)}
 
 DEMO_EXAM_NAME = "社会工作者职业资格考试（演示：网上考试进行中）"
 
@@ -252,8 +272,9 @@ def seed_exam_in_progress(now: datetime) -> bool:
                          ("intermediate@demo.example.com", Level.INTERMEDIATE)):
         candidate = db.session.scalar(sa.select(User).where(User.email == email))
         try:
-            registered.append(sittings.register(candidate, session, level, "11", declared=True,
-                                                now=now - timedelta(days=2)))
+            area = candidate.profile.region or "110000"  # where the candidate lives
+            registered.append(sittings.register(candidate, session, level, area,
+                                                declared=True, now=now - timedelta(days=2)))
         except ServiceError:
             continue  # a profile edited since seeding: that candidate is left out
     registration_review.review(registered, verify=True, reason="", actor=admin, now=now)

@@ -71,7 +71,7 @@ class CandidateProfile(db.Model):
     is_social_work_major: Mapped[bool] = mapped_column(default=False)
     graduation_date: Mapped[date | None]
     is_full_time: Mapped[bool] = mapped_column(default=True)
-    region: Mapped[str | None] = mapped_column(sa.String(2))
+    region: Mapped[str | None] = mapped_column(sa.String(6))
     # The standard ID photo (标准证件照), one at a time: a JPEG in the evidence store.
     photo_key: Mapped[str | None] = mapped_column(sa.String(128), unique=True)
     photo_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -111,7 +111,7 @@ class HeldCertificate(db.Model):
     method: Mapped[CertificateMethod] = mapped_column(
         enum_type(CertificateMethod, "method")
     )
-    region_limit: Mapped[str | None] = mapped_column(sa.String(2))
+    region_limit: Mapped[str | None] = mapped_column(sa.String(6))
     certificate_number: Mapped[str | None] = mapped_column(sa.String(64))
 
     def to_domain(self) -> eligibility.HeldCertificate:

@@ -61,7 +61,7 @@ class Certificate(db.Model):
     holder_birth_date: Mapped[date | None]
     session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("exam_sessions.id"))
     approved_on: Mapped[date]
-    valid_region: Mapped[str | None] = mapped_column(sa.String(2))
+    valid_region: Mapped[str | None] = mapped_column(sa.String(6))
     title: Mapped[str] = mapped_column(sa.String(200))
     issuer: Mapped[str] = mapped_column(sa.String(200))
     # Exactly the bytes that were signed (canonical JSON), the key that signed them and

@@ -38,6 +38,7 @@ class ExamSession(db.Model):
         sa.CheckConstraint("registration_opens_at < registration_closes_at",
                            name="registration_window"),
         sa.CheckConstraint("exam_opens_at < exam_closes_at", name="exam_window"),
+        sa.CheckConstraint("fee_per_subject_fen >= 0", name="fee_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +58,10 @@ class ExamSession(db.Model):
     # Admission numbers handed out so far (the serial part of the next one).
     admission_serial: Mapped[int] = mapped_column(default=0)
     results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The exam fee (考试费) per subject, in fen (0: no fee), and the moment unpaid
+    # registrations lapse (None: they never do). Set on the session's payments page.
+    fee_per_subject_fen: Mapped[int] = mapped_column(default=0, server_default="0")
+    payment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -80,7 +85,7 @@ class PassLine(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_sessions.id"), index=True)
     subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"))
-    region: Mapped[str] = mapped_column(sa.String(2), default="")
+    region: Mapped[str] = mapped_column(sa.String(6), default="")
     line_halves: Mapped[int]
 
 
@@ -102,7 +107,7 @@ class Registration(db.Model):
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_sessions.id"))
     candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     level: Mapped[Level] = mapped_column(enum_type(Level, "level"))
-    region: Mapped[str] = mapped_column(sa.String(2))  # the exam region chosen
+    region: Mapped[str] = mapped_column(sa.String(6))  # the exam area (GB/T 2260 code)
     route_code: Mapped[str] = mapped_column(sa.String(40))
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[RegistrationStatus] = mapped_column(
@@ -146,7 +151,7 @@ class SubjectResult(db.Model):
     # subject passed only on that region's own line.
     line_halves: Mapped[int | None]
     passed: Mapped[bool | None]
-    passed_region: Mapped[str | None] = mapped_column(sa.String(2))
+    passed_region: Mapped[str | None] = mapped_column(sa.String(6))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -169,7 +174,7 @@ class Qualification(db.Model):
     year: Mapped[int]
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_sessions.id"), index=True)
     registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registrations.id"))
-    region: Mapped[str | None] = mapped_column(sa.String(2))  # valid only in this region
+    region: Mapped[str | None] = mapped_column(sa.String(6))  # valid only in this region
     status: Mapped[QualificationStatus] = mapped_column(
         enum_type(QualificationStatus, "qualification_status"))
     # 高级: the pass proof's issue date, the day the results were published; it supports

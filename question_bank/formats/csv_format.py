@@ -31,14 +31,31 @@ def read(data: bytes, *, max_items: int | None = None,
     return read_table(iter(read_rows(data, caps=caps)), max_items)
 
 
-def read_rows(data: bytes, *, caps: limits.Limits = limits.WEB) -> list[list[str]]:
-    """Every row of a CSV file as text cells (UTF-8, with or without a BOM), each cell
-    with the formula guard that export puts in front taken off."""
+def decode(data: bytes, *, gb18030: bool = False) -> str:
+    """The text of a CSV file: UTF-8, with or without a BOM; with *gb18030*, also the
+    GB18030 (a superset of GBK) that Excel in China writes for a plain "CSV".
+
+    UTF-8 is tried first: Chinese text in GBK or GB18030 is almost never valid UTF-8
+    (its lead bytes are not followed by UTF-8 continuation bytes), so a file that
+    decodes as UTF-8 is UTF-8, and one that does not is tried as GB18030."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        message = N_("文件不是 UTF-8 编码（请在 Excel 中另存为“CSV UTF-8”）。")
-        raise UnreadableFile(message) from error
+        if not gb18030:
+            message = N_("文件不是 UTF-8 编码（请在 Excel 中另存为“CSV UTF-8”）。")
+            raise UnreadableFile(message) from error
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(N_("文件既不是 UTF-8 也不是 GB18030（GBK）编码。")) from error
+
+
+def read_rows(data: bytes, *, caps: limits.Limits = limits.WEB,
+              gb18030: bool = False) -> list[list[str]]:
+    """Every row of a CSV file as text cells (UTF-8, with or without a BOM, or with
+    *gb18030* also GB18030/GBK), each cell with the formula guard that export puts in
+    front taken off."""
+    text = decode(data, gb18030=gb18030)
     csv.field_size_limit(_FIELD_LIMIT)
     rows = csv.reader(io.StringIO(text, newline=""))
     # A blank line costs a list of its own: 8 MB of them would take over 400 MB.

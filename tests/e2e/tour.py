@@ -4,8 +4,9 @@ The demo seed (accounts, item bank, an exam session open for registration, one w
 online exam is under way, a training programme) plus what the seed leaves out: a past
 session whose results are published, with a certificate; a case-analysis paper handed
 in and waiting for a marker; a practice paper half answered; a bookmark; a training
-certificate. Built once per test module on its own database, so the demo bank never
-mixes with the small banks other browser tests draw papers from.
+certificate; a registration awaiting its exam fee, half paid; a seat at a venue.
+Built once per test module on its own database, so the demo bank never mixes with the
+small banks other browser tests draw papers from.
 """
 
 import re
@@ -39,11 +40,14 @@ from exam_portal.services.exam_sessions import (
     evidence,
     exam_marking,
     online_exams,
+    payments,
     registration_review,
     results,
     scores,
+    seating,
     sittings,
 )
+from question_bank import seat_sheet
 from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
@@ -89,7 +93,7 @@ def build(app) -> Tour:
         tour.ids.update(_published_session(admin, candidate, now))
         tour.ids.update(_marked_exam(examinee, trainer, now))
         tour.ids.update(_candidate_practice(candidate, now))
-        tour.ids.update(_evidence(candidate, _user(APPLICANT), now))
+        tour.ids.update(_evidence(examinee, _user(APPLICANT), now))
         programme = db.session.scalar(sa.select(TrainingProgramme).where(
             TrainingProgramme.name == demo.DEMO_PROGRAMME_NAME))
         training_certificates.issue_for_programme(programme, examinee, admin, now=now)
@@ -98,6 +102,7 @@ def build(app) -> Tour:
         tour.ids["live_session"] = live.id
         tour.ids["ticket"] = db.session.scalar(sa.select(Registration.id).where(
             Registration.session_id == live.id, Registration.candidate_id == candidate.id))
+        tour.ids.update(_fees_and_seats(admin, candidate, tour.ids["score_report"], now))
         tour.ids["item"] = db.session.scalar(sa.select(sa.func.min(Item.id)))
         tour.ids["admin"], tour.ids["candidate"] = admin.id, candidate.id
         db.session.commit()
@@ -138,6 +143,25 @@ def _published_session(admin: User, candidate: User, now) -> dict:
     db.session.commit()
     return {"past_session": session.id, "score_report": registration.id,
             "certificate": certificate.id, "job": job.id}
+
+
+def _fees_and_seats(admin: User, candidate: User, past_registration_id: int, now) -> dict:
+    """The candidate registered for 助理 in the demo session open for registration
+    (a fee of 70 yuan a subject), verified, 70 of 140 yuan paid by hand; a seat in last
+    year's paper session."""
+    session = _session_named(demo.DEMO_SESSION_NAME)
+    registration = sittings.register(candidate, session, Level.ASSISTANT, "11",
+                                     declared=True, now=now)
+    registration_review.review([registration], verify=True, reason="", actor=admin, now=now)
+    payments.record_payment(registration, amount_fen=7000, reference="WX4200000001DEMO0001",
+                            paid_at=None, note="现场缴费（演示）", actor=admin, now=now)
+    past = db.session.get(Registration, past_registration_id)
+    seating.record(past.session, [seat_sheet.SeatRow(
+        2, past.admission_number, "北京市第一考点（北京社会管理职业学院）",
+        "北京市昌平区南口镇燕平路1号", "第012考场", "08")], admin, filename="seats.csv",
+        now=now)
+    db.session.commit()
+    return {"fees_session": session.id, "unpaid": registration.id}
 
 
 def _marked_exam(examinee: User, trainer: User, now) -> dict:
@@ -192,16 +216,16 @@ def _candidate_practice(candidate: User, now) -> dict:
             "sitting": sitting.id}
 
 
-def _evidence(candidate: User, applicant: User, now) -> dict:
+def _evidence(examinee: User, applicant: User, now) -> dict:
     """Registrations for the demo session open now, under review before the exam: the
-    candidate's for 助理 with its degree uploaded (the photo still missing); the
-    applicant's for 高级 (西藏, her certificate's region) with the photo, the degree, a
-    proof of her social work and her 社会工作师 certificate."""
+    examinee's for 社会工作师 with the degree uploaded (the proof of employment and the
+    photo still missing); the applicant's for 高级 (西藏, her certificate's region) with
+    the photo, the degree, a proof of her social work and her 社会工作师 certificate."""
     session = _session_named(demo.DEMO_SESSION_NAME)
-    mine = sittings.register(candidate, session, Level.ASSISTANT, "11", declared=True,
+    mine = sittings.register(examinee, session, Level.INTERMEDIATE, "31", declared=True,
                              now=now - timedelta(minutes=30))
-    _attach(mine, candidate, evidence.Target(EvidenceKind.DEGREE),
-            evidence_files.pdf("毕业证书", "姓名：李晓雨", "专业：社会工作（本科）"),
+    _attach(mine, examinee, evidence.Target(EvidenceKind.DEGREE),
+            evidence_files.pdf("毕业证书", "姓名：王建国", "专业：社会工作（本科）"),
             "本科毕业证书.pdf")
     theirs = sittings.register(applicant, session, Level.SENIOR, "54", declared=True,
                                now=now - timedelta(minutes=20))
@@ -257,6 +281,7 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop("/"), Stop("/auth/login"), Stop("/auth/sign-up"), Stop("/auth/sign-up/sent"),
             Stop("/auth/forgot-password"), Stop("/verify"),
             Stop(f"/verify?{tour.verify_query}", "found"),
+            Stop("/areas?q=凉山", "found"),
         ],
         "candidate": [
             Stop("/practice/"), Stop(f"/practice/subjects/{Subject.PRAC_JR.value}"),
@@ -267,12 +292,14 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop("/practice/attempts"), Stop("/practice/wrong-answers"),
             Stop("/practice/bookmarks"), Stop("/account/eligibility"), Stop("/exams"),
             Stop(f"/exams/registrations/{i['ticket']}/ticket"),
-            Stop(f"/exams/registrations/{i['documents']}/documents"),
+            Stop(f"/exams/registrations/{i['unpaid']}/ticket", "awaiting-payment"),
+            Stop(f"/exams/registrations/{i['score_report']}/ticket", "seats"),
             Stop(f"/exams/registrations/{i['score_report']}/results"),
             Stop("/account/certificates"), Stop("/account/profile"), Stop("/account/"),
             Stop("/account/password"),
         ],
         "examinee": [
+            Stop(f"/exams/registrations/{i['documents']}/documents"),
             Stop(f"/practice/attempts/{i['exam_attempt']}/result", "exam-submitted"),
             Stop("/account/certificates", "training"),
         ],
@@ -295,6 +322,11 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/admin/sessions/{i['live_session']}/sittings"),
             Stop(f"/admin/sessions/{i['past_session']}/senior-reviews"),
             Stop(f"/admin/sessions/{i['past_session']}/scores/import"),
+            Stop(f"/admin/sessions/{i['fees_session']}/payments"),
+            Stop(f"/admin/sessions/{i['fees_session']}/payments/import"),
+            Stop(f"/admin/sessions/{i['fees_session']}/registrations/{i['unpaid']}/payments"),
+            Stop(f"/admin/sessions/{i['past_session']}/seats/import"),
+            Stop(f"/admin/sessions/{i['fees_session']}/timetable"),
             Stop(f"/admin/sessions/{i['past_session']}/certificates"),
             Stop("/admin/certificates"), Stop(f"/admin/certificates/{i['certificate']}"),
             Stop("/admin/training"), Stop(f"/admin/training/{i['programme']}"),

@@ -97,7 +97,7 @@ def test_a_regional_line_qualification_keeps_its_region_on_the_profile(app, admi
     user_id, _ = _intermediate_by_the_portal(app, admin, region="54",
                                              lines={Subject.COMP_MID: Decimal(58)})
     verdict = _senior_verdict(app, user_id)
-    assert verdict.eligible and verdict.region_limit == "54"
+    assert verdict.eligible and verdict.region_limit == "540000"
     with app.app_context():
         email = db.session.get(User, user_id).email
     auth.login(email)

@@ -63,7 +63,7 @@ def test_the_holder_downloads_a_credential_that_verifies_with_the_published_keys
     with app.app_context():  # the record as signed at issue, the valid region with it
         stored = json.loads(db.session.get(Certificate, certificate.id).payload)
     public = {**stored, "holder": {"name": "林晓", "id": stored["holder"]["id"]}}
-    assert payload["certificateRecord"] == public and stored["valid_region"] == "54"
+    assert payload["certificateRecord"] == public and stored["valid_region"] == "540000"
     assert stored["holder"]["birth_date"][:4] not in json.dumps(payload)  # unmasks the ID
     header = json.loads(signing.from_b64url(response.get_data(as_text=True).split(".")[0]))
     assert header == {"alg": "EdDSA", "typ": "JWT",

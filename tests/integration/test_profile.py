@@ -179,3 +179,27 @@ def test_trainers_have_no_candidate_profile_pages(app, auth):
     auth.login("t@example.com")
     assert auth.client.get("/account/profile").status_code == 403
     assert auth.client.get("/account/").status_code == 200
+
+
+@pytest.mark.parametrize("province, detail, stored, message", [
+    ("510000", "513401", "513401", None),  # 西昌市, in 四川省
+    ("510000", "", "510000", None),
+    ("51", "", "510000", None),  # an older two-digit province code still reads
+    ("510000", "110105", None, "不在所选省份内"),  # 朝阳区 is in Beijing
+    ("510000", "5134", None, "6 位行政区划代码"),
+    ("510000", "999999", None, "6 位行政区划代码"),
+    ("513400", "", None, "请从列表中选择省份"),  # a prefecture is not a province
+])
+def test_the_area_is_chosen_down_to_the_county_without_scripts(app, candidate, province,
+                                                                 detail, stored, message):
+    response = candidate.post("/account/profile", data=profile_data(
+        region=province, **{"region-detail": detail}))
+    profile = _profile(app)
+    if message:
+        assert message in response.get_data(as_text=True)
+        assert profile is None
+    else:
+        assert profile.region == stored
+        page = candidate.get("/account/profile").get_data(as_text=True)
+        assert f'value="{stored[:2]}0000" selected' in page or \
+            f'selected value="{stored[:2]}0000"' in page

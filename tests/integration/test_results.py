@@ -118,7 +118,7 @@ def test_a_pass_on_a_regional_line_limits_the_qualification_to_that_region(app, 
     _sit(app, beijing, session_id, Level.ASSISTANT, {Subject.COMP_JR: "55",
                                                      Subject.PRAC_JR: "70"}, region="11")
     _compute(app, session_id)
-    assert _qualifications(app, tibet) == [(Level.ASSISTANT, 2026, "54",
+    assert _qualifications(app, tibet) == [(Level.ASSISTANT, 2026, "540000",
                                             QualificationStatus.ACHIEVED)]
     assert _qualifications(app, beijing) == []
     with app.app_context():
@@ -126,7 +126,39 @@ def test_a_pass_on_a_regional_line_limits_the_qualification_to_that_region(app, 
             sa.select(SubjectResult.line_halves, SubjectResult.passed_region)
             .where(SubjectResult.candidate_id == tibet,
                    SubjectResult.subject == Subject.COMP_JR)).one()
-    assert (line, region) == (106, "54")
+    assert (line, region) == (106, "540000")
+
+
+def test_a_prefecture_line_applies_inside_the_prefecture_and_limits_the_certificate_to_it(
+        app, admin, client):
+    from exam_portal.services.certification import certificates
+
+    liangshan, xichang, chengdu = "513400", "513401", "510104"
+    session_id = _session_of_year(app, admin, 2026)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        sittings.set_pass_line(session, Subject.COMP_JR, liangshan, Decimal(53), _actor(admin))
+        db.session.commit()
+    in_liangshan, in_chengdu = _candidate(app), _candidate(app)
+    for user_id, area in ((in_liangshan, xichang), (in_chengdu, chengdu)):
+        _sit(app, user_id, session_id, Level.ASSISTANT,
+             {Subject.COMP_JR: "55", Subject.PRAC_JR: "70"}, region=area)
+    _compute(app, session_id)
+    assert _qualifications(app, in_liangshan) == [(Level.ASSISTANT, 2026, liangshan,
+                                                   QualificationStatus.ACHIEVED)]
+    assert _qualifications(app, in_chengdu) == []
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        results.publish(session, _actor(admin), now=session.exam_closes_at)
+        qualification = db.session.scalar(sa.select(Qualification).where(
+            Qualification.candidate_id == in_liangshan))
+        certificate = certificates.issue_for_qualification(
+            qualification, _actor(admin), now=session.exam_closes_at + timedelta(days=30))
+        db.session.commit()
+        assert certificate.valid_region == liangshan
+        number, code = certificate.number, certificate.verification_code
+    page = client.get(f"/verify?n={number}&c={code}").get_data(as_text=True)
+    assert "四川省凉山彝族自治州" in page
 
 
 @pytest.mark.parametrize("rest_year, qualifies", [(2027, True), (2028, False)])
@@ -276,7 +308,8 @@ def test_pass_rates_by_level_subject_and_region(app, admin):
     with app.app_context():
         rates = results.pass_rates(db.session.get(ExamSession, session_id))
     assert [(r.key, r.sat, r.passed) for r in rates["level"]] == [(Level.ASSISTANT, 2, 1)]
-    assert [(r.key, r.sat, r.passed) for r in rates["region"]] == [("11", 1, 1), ("31", 1, 0)]
+    assert [(r.key, r.sat, r.passed) for r in rates["region"]] == [
+        ("110000", 1, 1), ("310000", 1, 0)]
     assert {(r.key, r.sat, r.passed) for r in rates["subject"]} == {
         (Subject.COMP_JR, 2, 2), (Subject.PRAC_JR, 2, 1)}
     assert rates["level"][0].percent == 50.0

@@ -131,7 +131,7 @@ def test_pass_lines_default_to_none_set_and_take_half_points_only(app, admin):
         db.session.commit()
         lines = sittings.pass_lines(db.session.get(sittings.ExamSession, session_id))
         assert lines.lines == {(Subject.COMP_JR, None): Decimal(60),
-                               (Subject.COMP_JR, "54"): Decimal("53.5")}
+                               (Subject.COMP_JR, "540000"): Decimal("53.5")}
 
 
 def test_a_registration_gets_an_admission_number_and_is_declared(app, admin):

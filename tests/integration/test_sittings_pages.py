@@ -240,7 +240,7 @@ def test_registration_offers_only_eligible_levels_and_keeps_a_refused_choice(app
             f"s{session_id}-declared": "y"})
         assert refused.status_code == 422
         text = refused.get_data(as_text=True)
-        assert "暂不符合" in text and re.search(r'<option selected value="54">', text)
+        assert "暂不符合" in text and re.search(r'<option selected value="540000">', text)
     assert _count(app, Registration) == 0
 
 

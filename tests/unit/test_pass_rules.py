@@ -16,7 +16,8 @@ from question_bank.pass_rules import (
 from question_bank.subjects import Subject
 
 HUNDRED = Decimal(100)
-XIZANG = "54"
+XIZANG = "540000"
+SICHUAN, LIANGSHAN, XICHANG, CHENGDU = "510000", "513400", "513401", "510104"
 LINES = PassLines({(Subject.COMP_JR, XIZANG): Decimal(53), (Subject.PRAC_JR, XIZANG): Decimal(53),
                    (Subject.COMP_MID, XIZANG): Decimal(58)})
 
@@ -24,17 +25,37 @@ LINES = PassLines({(Subject.COMP_JR, XIZANG): Decimal(53), (Subject.PRAC_JR, XIZ
 @pytest.mark.parametrize("score, passed", [("60", True), ("59.5", False), ("100", True),
                                            ("0", False)])
 def test_a_subject_passes_at_60_percent_and_59_point_5_does_not(score, passed):
-    outcome = mark_subject(Decimal(score), HUNDRED, Subject.LAW_MID, "11", LINES)
+    outcome = mark_subject(Decimal(score), HUNDRED, Subject.LAW_MID, "110101", LINES)
     assert outcome.passed is passed and outcome.line == 60 and outcome.region is None
 
 
 def test_a_regional_line_passes_only_in_its_region_and_marks_the_pass_regional():
     inside = mark_subject(Decimal(55), HUNDRED, Subject.COMP_JR, XIZANG, LINES)
     assert (inside.passed, inside.line, inside.region) == (True, 53, XIZANG)
-    elsewhere = mark_subject(Decimal(55), HUNDRED, Subject.COMP_JR, "11", LINES)
+    elsewhere = mark_subject(Decimal(55), HUNDRED, Subject.COMP_JR, "110101", LINES)
     assert not elsewhere.passed
     national = mark_subject(Decimal(61), HUNDRED, Subject.COMP_JR, XIZANG, LINES)
     assert national.region is None and national.line == 60
+
+
+def test_a_prefecture_line_covers_its_counties_and_nothing_else():
+    lines = PassLines({(Subject.COMP_JR, LIANGSHAN): Decimal(53)})
+    xichang = mark_subject(Decimal(55), HUNDRED, Subject.COMP_JR, XICHANG, lines)
+    # Passed on 凉山州's line: the pass is limited to 凉山州, not to 西昌市 alone.
+    assert (xichang.passed, xichang.line, xichang.region) == (True, 53, LIANGSHAN)
+    chengdu = mark_subject(Decimal(55), HUNDRED, Subject.COMP_JR, CHENGDU, lines)
+    assert not chengdu.passed and chengdu.line == 60
+    at_the_prefecture = mark_subject(Decimal(53), HUNDRED, Subject.COMP_JR, LIANGSHAN, lines)
+    assert at_the_prefecture.passed and at_the_prefecture.region == LIANGSHAN
+
+
+def test_the_most_specific_designated_area_gives_the_line():
+    lines = PassLines({(Subject.COMP_JR, SICHUAN): Decimal(56),
+                       (Subject.COMP_JR, LIANGSHAN): Decimal(53)})
+    assert mark_subject(Decimal(54), HUNDRED, Subject.COMP_JR, XICHANG, lines).region == LIANGSHAN
+    chengdu = mark_subject(Decimal(56), HUNDRED, Subject.COMP_JR, CHENGDU, lines)
+    assert (chengdu.passed, chengdu.line, chengdu.region) == (True, 56, SICHUAN)
+    assert not mark_subject(Decimal(54), HUNDRED, Subject.COMP_JR, CHENGDU, lines).passed
 
 
 def test_assistant_needs_both_subjects_in_the_same_year():

@@ -13,10 +13,12 @@ from question_bank.regions import (
     area,
     children,
     contains,
+    english_name,
     full_name,
     lineage,
     most_specific,
     normalise,
+    province_of,
     provinces,
     region_by_code,
     search,
@@ -78,7 +80,7 @@ def test_the_csv_is_whole_and_consistent():
 @pytest.mark.parametrize(("code", "expected"), [
     ("51", SICHUAN), (SICHUAN, SICHUAN), (LIANGSHAN, LIANGSHAN), (XICHANG, XICHANG),
     ("99", None), ("990000", None), ("abc", None), ("", None), ("5", None),
-    ("5101", None), ("51000", None), ("５１", None), (" 51", None), ("66", None),
+    ("5101", None), ("51000", None), ("５１", None), (" 51", None), ("66", "660000"),
 ])
 def test_normalise(code, expected):
     assert normalise(code) == expected
@@ -130,9 +132,9 @@ def test_most_specific():
 
 
 def test_provinces_and_children():
-    assert len(provinces()) == 31
+    assert len(provinces()) == 32  # the 31 provinces and the Corps' exam region
     assert [a.code for a in provinces()] == sorted(a.code for a in provinces())
-    assert {a.name for a in provinces()} == {r.name_zh for r in REGIONS if r.code != "66"}
+    assert {a.name for a in provinces()} == {r.name_zh for r in REGIONS}
     liangshan = children(LIANGSHAN)
     assert liangshan[0].code == XICHANG and len(liangshan) == 17
     assert [a.code for a in liangshan] == sorted(a.code for a in liangshan)
@@ -165,4 +167,11 @@ def test_region_by_code_takes_both_forms():
     assert region_by_code("5") is None and region_by_code("510") is None
     for region in REGIONS:
         province = area(region.code)
-        assert province is None if region.code == "66" else province.name == region.name_zh
+        assert province.name == region.name_zh
+
+
+def test_province_and_english_names():
+    assert province_of(XICHANG) == SICHUAN and province_of("99") is None
+    assert english_name(LIANGSHAN) == "Sichuan 凉山彝族自治州"
+    assert english_name(SICHUAN) == "Sichuan" and english_name("99") == ""
+    assert area("660000").name == "新疆生产建设兵团" and children("660000") == ()

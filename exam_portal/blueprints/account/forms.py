@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from exam_portal.services.platform import labels
+from exam_portal.web.areas import AreaField
 from exam_portal.web.forms import BaseForm, as_choices
 from question_bank.levels import CertificateMethod, Education, Level
 
@@ -35,7 +36,7 @@ class ProfileForm(BaseForm):
     is_social_work_major = BooleanField(_l("社会工作专业"))
     graduation_date = DateField(_l("取得学历（毕业）日期"), validators=[Optional()])
     is_full_time = BooleanField(_l("全日制学习"), default=True)
-    region = SelectField(_l("所在地区"), validators=[InputRequired()])
+    region = AreaField(_l("所在地区"), validators=[InputRequired()])
     submit = SubmitField(_l("保存资料"))
 
 
@@ -63,7 +64,7 @@ class HeldCertificateForm(BaseForm):
         choices=as_choices([(m.value, labels.METHODS[m]) for m in CertificateMethod]),
         validators=[InputRequired()],
     )
-    region_limit = SelectField(_l("限定有效地区（单独划线地区）"), validators=[Optional()])
+    region_limit = AreaField(_l("限定有效地区（单独划线地区）"), validators=[Optional()])
     certificate_number = StringField(
         _l("证书编号（管理号）"), validators=[Optional(), Length(max=64)]
     )

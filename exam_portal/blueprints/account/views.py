@@ -19,11 +19,9 @@ from exam_portal.extensions import no_write_lock
 from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate
 from exam_portal.models.types import utcnow
 from exam_portal.services.accounts import accounts, photos, profiles
-from exam_portal.services.platform import labels
 from exam_portal.services.platform.clock import date_text as show_date
 from exam_portal.services.platform.clock import today_local
 from exam_portal.web import outcomes, security
-from exam_portal.web.forms import as_choices
 from question_bank.documents import photo_rules
 from question_bank.levels import CertificateMethod, Education, Level
 
@@ -42,7 +40,7 @@ def overview():
 def _profile_form() -> ProfileForm:
     profile = current_user.profile
     form = ProfileForm(obj=profile)
-    form.region.choices = as_choices(labels.region_choices(_locale(), blank=_("请选择")))
+    form.region.set_provinces(_locale(), blank=_("请选择"))
     if profile is not None and not form.is_submitted():
         form.education.data = profile.education.value if profile.education else None
         form.resident_id.data = ""
@@ -51,9 +49,7 @@ def _profile_form() -> ProfileForm:
 
 def _certificate_form() -> HeldCertificateForm:
     form = HeldCertificateForm(prefix="certificate")
-    form.region_limit.choices = as_choices(
-        labels.region_choices(_locale(), blank=_("不限地区"))
-    )
+    form.region_limit.set_provinces(_locale(), blank=_("不限地区"))
     return form
 
 

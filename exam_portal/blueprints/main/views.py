@@ -17,6 +17,7 @@ from exam_portal.extensions import db
 from exam_portal.services.accounts import accounts
 from exam_portal.web import outcomes
 from exam_portal.web.security import safe_next
+from question_bank import regions
 
 bp = Blueprint("main", __name__)
 
@@ -44,3 +45,26 @@ def healthz():
         db.session.rollback()
         return jsonify(app="ok", database="unavailable"), 503
     return jsonify(app="ok", database="ok")
+
+
+# Administrative areas (GB/T 2260) for the area picker -------------------------------
+
+@bp.get("/areas/<code>/children.json")
+def area_children(code):
+    """The areas directly inside one (all provinces for "000000"), for the picker."""
+    found = regions.provinces() if code == "000000" else regions.children(code)
+    response = jsonify([{"code": area.code, "name": area.name} for area in found])
+    response.cache_control.public, response.cache_control.max_age = True, 86400
+    return response
+
+
+@bp.get("/areas")
+def areas():
+    """Look an area's code up by name or code (the picker's fallback without scripts)."""
+    query = request.args.get("q", "").strip()[:40]
+    found = regions.search(query, limit=AREA_RESULTS) if query else []
+    return render_template("main/areas.html", query=query, found=found,
+                           full_name=regions.full_name, limit=AREA_RESULTS)
+
+
+AREA_RESULTS = 50

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from exam_portal.blueprints.account.forms import ConfirmForm
 from exam_portal.blueprints.sittings.forms import RegisterForm
+from exam_portal.blueprints.sittings.payment_views import fee_context
 from exam_portal.blueprints.sittings.views import (
     QUALIFICATION_LABELS,
     bp,
@@ -20,7 +21,7 @@ from exam_portal.models.sittings import (
     SessionMode,
 )
 from exam_portal.models.types import utcnow
-from exam_portal.services.exam_sessions import online_exams, results, sittings
+from exam_portal.services.exam_sessions import fees, online_exams, results, seating, sittings
 from exam_portal.web import outcomes
 from exam_portal.web.forms import submitted
 from exam_portal.web.locale import select_locale
@@ -54,11 +55,13 @@ def _my_exams_page(posted: tuple[int, RegisterForm] | None = None):
     exam_sittings = {r.id: online_exams.sittings_of(r, now) for r in registrations
                      if r.session.mode is SessionMode.ONLINE
                      and r.status is not RegistrationStatus.REJECTED}
+    accounts = {r.id: fees.account(r, now) for r in registrations}
     return render_template("sittings/my_exams.html", open_sessions=open_sessions,
                            forms=forms, verdicts=verdicts, taken=taken,
                            exam_sittings=exam_sittings, sitting_states=online_exams.SittingState,
                            registrations=registrations, is_open=sittings.is_registration_open,
-                           now=now, withdraw_form=ConfirmForm(), **page_context())
+                           now=now, withdraw_form=ConfirmForm(), accounts=accounts,
+                           **fee_context(), **page_context())
 
 
 def _register_form(session: ExamSession, levels) -> RegisterForm:
@@ -90,7 +93,9 @@ def withdraw_registration(registration_id):
     if not submitted(ConfirmForm()):
         return redirect(url_for("sittings.my_exams"))
     outcomes.commit(lambda: sittings.withdraw(registration, current_user, now=utcnow()),
-                    _("报名已撤销。"))
+                    _("报名已撤销。"),
+                    # A payment recorded at the same moment keeps the registration.
+                    conflict=_("这条报名刚刚记录了缴费，不能自行撤销，请联系考试管理机构。"))
     return redirect(url_for("sittings.my_exams"))
 
 
@@ -98,7 +103,8 @@ def withdraw_registration(registration_id):
 def admission_ticket(registration_id):
     registration = own_registration_or_404(registration_id)
     return render_template("sittings/ticket.html", registration=registration,
-                           may_sit=sittings.may_sit(registration), **page_context())
+                           ticket=seating.ticket(registration, utcnow()), **fee_context(),
+                           **page_context())
 
 
 @bp.get("/exams/registrations/<int:registration_id>/results")

@@ -1,4 +1,7 @@
-"""Forms for exam sessions, pass lines, registration, its evidence and its review."""
+"""Forms for exam sessions, pass lines, registration, its evidence and its review, fees,
+payments, seats and the timetable."""
+
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -27,6 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from exam_portal.models.sittings import SessionMode, VerificationMode
 from exam_portal.services.platform import labels
+from exam_portal.web.areas import AreaField
 from exam_portal.web.forms import BaseForm, as_choices, finite_number
 from question_bank.levels import Level
 
@@ -71,7 +75,7 @@ class SessionForm(BaseForm):
 
 class PassLineForm(BaseForm):
     subject = SelectField(_l("科目"), validators=[InputRequired()])
-    region = SelectField(_l("适用地区"), validators=[Optional()])
+    region = AreaField(_l("适用地区"), validators=[Optional()])
     line = DecimalField(_l("合格线（分）"), places=1, validators=[
         InputRequired(), finite_number,
         NumberRange(0, 100, message=_l("合格线应在 0 到 100 分之间。"))])
@@ -81,12 +85,12 @@ class PassLineForm(BaseForm):
         super().__init__(*args, **kwargs)
         self.subject.choices = as_choices(
             [(subject.value, labels.SUBJECTS[subject]) for subject in subjects])
-        self.region.choices = as_choices(labels.region_choices(locale, blank=_l("全国线")))
+        self.region.set_provinces(locale, blank=_l("全国线"))
 
 
 class RegisterForm(BaseForm):
     level = SelectField(_l("报考级别"), validators=[InputRequired(_l("请选择报考级别。"))])
-    region = SelectField(_l("报考地区"), validators=[InputRequired(_l("请选择报考地区。"))])
+    region = AreaField(_l("报考地区"), validators=[InputRequired(_l("请选择报考地区。"))])
     declared = BooleanField(
         _l("我承诺所填信息真实、准确，符合报考条件；如有不实，自愿承担相应责任。"),
         validators=[DataRequired(_l("请阅读并勾选报考承诺。"))])
@@ -96,7 +100,7 @@ class RegisterForm(BaseForm):
         super().__init__(*args, **kwargs)
         self.level.choices = as_choices([(level.value, labels.LEVELS[level])
                                          for level in levels])
-        self.region.choices = as_choices(labels.region_choices(locale, blank=_l("请选择")))
+        self.region.set_provinces(locale, blank=_l("请选择"))
 
 
 class ReviewForm(BaseForm):
@@ -185,3 +189,60 @@ class SeniorReviewForm(BaseForm):
         DataRequired(_l("请填写评审说明（例如评审委员会的决定文号）。")),
         Length(max=500, message=_l("说明最多 %(max)d 个字。"))])
     submit = SubmitField(_l("记录评审结果"))
+
+
+def _whole_fen(form, field) -> None:
+    """Yuan with at most two decimals: an amount is stored in whole fen."""
+    if field.data is not None and field.data * 100 != int(field.data * 100):
+        raise ValidationError(_l("金额最多两位小数。"))
+
+
+class FeeSettingsForm(BaseForm):
+    fee = DecimalField(_l("每科考试费（元）"), places=2, validators=[
+        InputRequired(_l("请填写每科考试费（不收费填 0）。")), finite_number,
+        NumberRange(0, 1000, message=_l("每科考试费应在 0 到 1000 元之间。")), _whole_fen])
+    payment_deadline = DateTimeLocalField(_l("缴费截止（北京时间）"), format=_MINUTE,
+                                          validators=[Optional()])
+    submit = SubmitField(_l("保存缴费设置"))
+
+
+class UploadForm(BaseForm):
+    file = FileField(_l("文件（CSV，UTF-8 或 GBK/GB18030 编码）"),
+                     validators=[FileRequired(_l("请选择文件。"))])
+    submit = SubmitField(_l("上传并预览"))
+
+
+class ConfirmUploadForm(BaseForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField(_l("确认导入"))
+
+
+class ManualPaymentForm(BaseForm):
+    amount = DecimalField(_l("金额（元）"), places=2, validators=[
+        InputRequired(_l("请填写金额。")), finite_number,
+        NumberRange(Decimal("0.01"), 100000, message=_l("金额应大于 0。")), _whole_fen])
+    reference = StringField(_l("交易流水号或收据号"), validators=[
+        DataRequired(_l("请填写交易流水号或收据号。")), Length(max=64)])
+    paid_at = DateTimeLocalField(_l("缴费时间（北京时间，不填为现在）"), format=_MINUTE,
+                                 validators=[Optional()])
+    note = StringField(_l("说明（记入审计日志）"), validators=[
+        DataRequired(_l("请填写说明（例如现场缴费、收据由谁经手）。")),
+        Length(max=500, message=_l("说明最多 %(max)d 个字。"))])
+    submit = SubmitField(_l("记录缴费"))
+
+
+def timetable_form(subjects, data=None):
+    """A form with a start and an end for each of *subjects* (Beijing time)."""
+
+    class TimetableForm(BaseForm):
+        submit = SubmitField(_l("保存考试日程"))
+
+    for subject in subjects:
+        name = labels.SUBJECTS[subject]
+        setattr(TimetableForm, f"{subject.value}_starts", DateTimeLocalField(
+            _l("%(subject)s 开始", subject=name), format=_MINUTE,
+            validators=[InputRequired(_l("请填写开始时间。"))]))
+        setattr(TimetableForm, f"{subject.value}_ends", DateTimeLocalField(
+            _l("%(subject)s 结束", subject=name), format=_MINUTE,
+            validators=[InputRequired(_l("请填写结束时间。"))]))
+    return TimetableForm(data=data)

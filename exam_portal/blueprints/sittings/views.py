@@ -31,7 +31,7 @@ from exam_portal.models.sittings import (
     SessionMode,
     VerificationMode,
 )
-from exam_portal.services.exam_sessions import results, sittings
+from exam_portal.services.exam_sessions import fees, results, sittings
 from exam_portal.services.platform import labels
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from exam_portal.web import outcomes
@@ -61,7 +61,8 @@ def page_context() -> dict:
     return {"level_labels": labels.LEVELS, "status_labels": STATUS_LABELS,
             "mode_labels": MODE_LABELS, "verification_labels": VERIFICATION_LABELS,
             "subject_labels": labels.SUBJECTS, "region_name": labels.region_name,
-            "describe_route_code": labels.describe_route_code, "local": _local}
+            "describe_route_code": labels.describe_route_code, "local": _local,
+            "yuan": fees.yuan}
 
 
 def _local(moment: datetime | None) -> str:

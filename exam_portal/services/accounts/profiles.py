@@ -22,7 +22,7 @@ from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.platform import audit, crypto
 from exam_portal.services.platform.clock import LOCAL_ZONE
-from question_bank import eligibility
+from question_bank import eligibility, regions
 from question_bank.errors import InvalidResidentId
 from question_bank.levels import CertificateMethod, Education, Level
 from question_bank.resident_id import mask_resident_id, parse_resident_id
@@ -97,7 +97,7 @@ def save_profile(user: User, changes: ProfileChanges, *, today: date) -> None:
     profile.is_social_work_major = changes.is_social_work_major
     profile.graduation_date = changes.graduation_date
     profile.is_full_time = changes.is_full_time
-    profile.region = changes.region
+    profile.region = regions.normalise(changes.region) if changes.region else None
     audit.record("profile.updated", target=profile, actor=user)
 
 
@@ -138,7 +138,8 @@ def add_held_certificate(
         raise ServiceError(_("取得日期不能晚于今天。"))
     certificate = HeldCertificate(
         user_id=user.id, level=level, obtained_on=obtained_on, method=method,
-        region_limit=region_limit or None, certificate_number=certificate_number or None,
+        region_limit=regions.normalise(region_limit) if region_limit else None,
+        certificate_number=certificate_number or None,
     )
     db.session.add(certificate)
     db.session.flush()

@@ -88,7 +88,8 @@ def start(registration: Registration, subject: Subject, candidate: User, *,
     if subject not in sittings.subjects_for(registration):
         raise ServiceError(gettext("这个科目不属于所报考的级别。"))
     if not sittings.may_sit(registration):
-        raise ServiceError(gettext("这份报名还不能参加考试（未审核通过或已被退回）。"))
+        raise ServiceError(gettext(
+            "这份报名还不能参加考试（未审核通过、已被退回或未缴清考试费）。"))
     existing = db.session.scalar(sa.select(Attempt).where(
         Attempt.registration_id == registration.id, Attempt.subject == subject))
     if existing is not None:

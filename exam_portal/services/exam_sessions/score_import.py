@@ -23,7 +23,7 @@ from exam_portal.models.sittings import (
     VerificationMode,
 )
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import scores, sittings
+from exam_portal.services.exam_sessions import fees, scores, sittings
 from exam_portal.services.platform import audit
 from question_bank import pass_rules, score_sheet
 from question_bank.formats import csv_format, xlsx_format
@@ -113,12 +113,13 @@ def plan(session: ExamSession, sheet: list[score_sheet.ScoreRow], *,
                        Registration.admission_number.in_(chunk))):
             stored[(registration_id, subject)] = (result_id, Decimal(halves) / 2)
     verified_first = session.verification_mode is VerificationMode.BEFORE_EXAM
-    return ScorePlan([_plan_row(row, registrations, stored, verified_first)
+    paid = fees.paid_ids(session, [(found[0], found[2]) for found in registrations.values()])
+    return ScorePlan([_plan_row(row, registrations, stored, verified_first, paid)
                       for row in sheet])
 
 
 def _plan_row(row: score_sheet.ScoreRow, registrations: dict, stored: dict,
-              verified_first: bool) -> PlannedScore:
+              verified_first: bool, paid: set[int]) -> PlannedScore:
     problems = list(row.problems)
     found = registrations.get(row.admission_number)
     if found is None and row.admission_number:
@@ -132,6 +133,9 @@ def _plan_row(row: score_sheet.ScoreRow, registrations: dict, stored: dict,
     elif verified_first and status is not RegistrationStatus.VERIFIED:
         problems.append(Problem(score_sheet.ADMISSION_NUMBER,
                                 N_("这条报名还没有审核通过（本批次考前审核）。")))
+    elif registration_id not in paid:
+        problems.append(Problem(score_sheet.ADMISSION_NUMBER,
+                                N_("这条报名未按期缴清考试费，不能参加考试。")))
     if row.name and row.name != (real_name or ""):
         problems.append(Problem(score_sheet.NAME, N_("姓名与报名信息不符。")))
     if row.subject not in pass_rules.subjects_of(level):

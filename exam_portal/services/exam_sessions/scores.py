@@ -42,7 +42,7 @@ def sitting_problem(registration: Registration, *, source: ResultSource,
     if source is ResultSource.PAPER and now < registration.session.exam_closes_at:
         return gettext("考试结束后才能录入成绩。")
     if not sittings.may_sit(registration):
-        return gettext("这条报名未审核通过或已被退回，不能有成绩。")
+        return gettext("这条报名未审核通过、已被退回或未缴清考试费，不能有成绩。")
     return None
 
 

@@ -23,13 +23,12 @@ from exam_portal.models.sittings import (
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.accounts import profiles
-from exam_portal.services.exam_sessions import evidence
+from exam_portal.services.exam_sessions import evidence, fees
 from exam_portal.services.platform import audit, labels, text_search
 from exam_portal.services.platform.clock import LOCAL_ZONE
-from question_bank import eligibility
+from question_bank import eligibility, regions
 from question_bank.levels import Level
 from question_bank.pass_rules import PassLines, subjects_of
-from question_bank.regions import region_by_code
 from question_bank.subjects import Subject
 
 _LEVEL_DIGITS = {Level.ASSISTANT: "1", Level.INTERMEDIATE: "2", Level.SENIOR: "3"}
@@ -162,8 +161,10 @@ def update_session(session: ExamSession, fields: SessionFields, actor: User) -> 
 def set_pass_line(session: ExamSession, subject: Subject, region: str, line: Decimal,
                   actor: User) -> Decimal | None:
     """Set one pass line (audited); return the line it replaced, if any."""
-    if region and region_by_code(region) is None:
-        raise ServiceError(gettext("未知的地区。"))
+    if region:
+        region = regions.normalise(region)
+        if region is None:
+            raise ServiceError(gettext("未知的地区。"))
     if line < 0 or line > 100 or line * 2 != int(line * 2):
         raise ServiceError(gettext("合格线应在 0 到 100 分之间，以 0.5 分为单位。"))
     if hold_results(session.id):
@@ -239,7 +240,8 @@ def register(candidate: User, session: ExamSession, level: Level, region: str, *
         raise ServiceError(gettext("这个考试批次现在不在报名时间内。"))
     if level not in session.level_set:
         raise ServiceError(gettext("这个考试批次不设这个级别。"))
-    if region_by_code(region) is None:
+    region = regions.normalise(region)
+    if region is None:
         raise ServiceError(gettext("请选择报考地区。"))
     if not declared:
         raise ServiceError(gettext("请阅读并确认报考承诺。"))
@@ -249,7 +251,7 @@ def register(candidate: User, session: ExamSession, level: Level, region: str, *
     verdict = verdict_for(candidate, session, level)
     if not verdict.eligible:
         raise ServiceError(gettext("按本批次的截止日期，你暂不符合这个级别的报考条件。"))
-    if verdict.region_limit and verdict.region_limit != region:
+    if verdict.region_limit and not regions.contains(verdict.region_limit, region):
         raise ServiceError(gettext("你的社会工作师证书限定在 %(region)s 使用，只能在该地区报考。",
                                    region=labels.region_name(verdict.region_limit,
                                                              str(get_locale()))))
@@ -310,6 +312,8 @@ def withdraw(registration: Registration, candidate: User, *, now: datetime) -> N
         raise ServiceError(gettext("报名已截止，不能再撤销报名。"))
     if _has_results(registration):
         raise ServiceError(gettext("这条报名已有成绩或考试作答，不能撤销。"))
+    if fees.has_payments(registration.id):
+        raise ServiceError(gettext("这条报名已缴费，不能自行撤销，请联系考试管理机构。"))
     # Its documents go with it (their files once this commits).
     documents = evidence.discard_all(registration)
     audit.record("registration.withdrawn", target=registration, actor=candidate,
@@ -329,16 +333,20 @@ def _next_admission_number(session: ExamSession, level: Level, region: str) -> s
         .values(admission_serial=ExamSession.admission_serial + 1)
         .returning(ExamSession.admission_serial)
         .execution_options(synchronize_session=False))
-    return f"{session.year:04d}{session.id % 1000:03d}{region}{_LEVEL_DIGITS[level]}{serial:06d}"
+    province = region[:2]  # the number keeps its 16 digits: the province, not the county
+    return f"{session.year:04d}{session.id % 1000:03d}{province}{_LEVEL_DIGITS[level]}{serial:06d}"
 
 
 def may_sit(registration: Registration) -> bool:
-    """Whether the registration lets the candidate sit the exam now (its status only)."""
+    """Whether the registration lets the candidate sit the exam: its status, and its
+    exam fee paid on time (a lapsed registration never sits). Once true it stays so
+    unless the registration is rejected: payments are never taken back."""
     if registration.status is RegistrationStatus.REJECTED:
         return False
-    if registration.session.verification_mode is VerificationMode.BEFORE_EXAM:
-        return registration.status is RegistrationStatus.VERIFIED
-    return True
+    if (registration.session.verification_mode is VerificationMode.BEFORE_EXAM
+            and registration.status is not RegistrationStatus.VERIFIED):
+        return False
+    return fees.is_paid(registration)
 
 
 def own_registrations(candidate: User) -> list[Registration]:

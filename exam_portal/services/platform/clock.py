@@ -1,6 +1,6 @@
 """The portal's notion of 'today': dates are entered and shown in Asia/Shanghai."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -28,3 +28,13 @@ def date_text(day: date | datetime | None) -> str:
     if isinstance(day, datetime):
         day = day.astimezone(LOCAL_ZONE).date()
     return day.strftime(DATE_FORMAT) if day else ""
+
+
+def from_local(local: datetime | None) -> datetime | None:
+    """A Beijing time entered without a zone (a form's date and time), in UTC."""
+    return local.replace(tzinfo=LOCAL_ZONE).astimezone(UTC) if local else None
+
+
+def to_local(moment: datetime | None) -> datetime | None:
+    """A moment as a form shows it: Beijing time, without a zone."""
+    return moment.astimezone(LOCAL_ZONE).replace(tzinfo=None) if moment else None

@@ -5,9 +5,8 @@ from flask_babel import lazy_gettext as _l
 
 from exam_portal.models.jobs import JobStatus
 from exam_portal.services.platform.clock import date_text
-from question_bank import dates, eligibility
+from question_bank import dates, eligibility, regions
 from question_bank.levels import CertificateMethod, Education, Gender, Level
-from question_bank.regions import REGIONS, region_by_code
 from question_bank.subjects import Subject
 
 LEVELS = {
@@ -43,17 +42,19 @@ JOB_STATUSES = {JobStatus.QUEUED: _l("排队中"), JobStatus.RUNNING: _l("进行
 
 
 def region_name(code: str | None, locale: str) -> str:
-    region = region_by_code(code) if code else None
-    if region is None:
+    """An exam area, pass-line area or region limit by name: "四川省凉山彝族自治州",
+    in English "Sichuan 凉山彝族自治州" (names below the province are kept in Chinese).
+    Takes six-digit codes and the two-digit province codes of older records."""
+    if not code:
         return ""
-    return region.name_en if locale == "en" else region.name_zh
+    return regions.english_name(code) if locale == "en" else regions.full_name(code)
 
 
-def region_choices(locale: str, *, blank: str | None = None) -> list[tuple[str, str]]:
+def province_choices(locale: str, *, blank: str | None = None) -> list[tuple[str, str]]:
+    """The provincial-level exam regions by six-digit code, for an area picker."""
     choices = [("", blank)] if blank is not None else []
-    return choices + [
-        (r.code, r.name_en if locale == "en" else r.name_zh) for r in REGIONS
-    ]
+    return choices + [(area.code, region_name(area.code, locale))
+                      for area in regions.provinces()]
 
 
 def format_span(span: dates.Span) -> str:

@@ -55,3 +55,71 @@ function markScrollingBoxes() {
 }
 document.addEventListener("DOMContentLoaded", markScrollingBoxes);
 window.addEventListener("resize", markScrollingBoxes);
+
+// The area picker: with scripts, the box for the code of an area inside the chosen
+// province becomes two lists (prefectures and the counties the province governs
+// directly, then a prefecture's counties); the box, now hidden, keeps the deepest
+// choice, which is what the form sends.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-area-picker]").forEach(function (picker) {
+    var province = picker.querySelector("[data-area-province]");
+    var box = picker.querySelector("[data-area-detail]");
+    var input = box.querySelector("input");
+    var url = picker.getAttribute("data-children-url");
+    var initial = input.value;
+    box.querySelectorAll("label, .form-text").forEach(function (node) { node.hidden = true; });
+    input.type = "hidden";
+    var row = document.createElement("div");
+    row.className = "d-flex flex-wrap gap-2";
+    box.appendChild(row);
+    function list(label) {
+      var select = document.createElement("select");
+      select.className = "form-select form-select-sm w-auto";
+      select.setAttribute("aria-label", label);
+      select.hidden = true;
+      row.appendChild(select);
+      return select;
+    }
+    var upper = list(picker.getAttribute("data-label-upper") || "");
+    var lower = list(picker.getAttribute("data-label-lower") || "");
+    var whole = picker.getAttribute("data-label-whole") || "—";
+    function fill(select, parent, chosen, then) {
+      select.hidden = true;
+      select.innerHTML = "";
+      if (!parent) { return; }
+      fetch(url.replace("000000", parent), { headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (areas) {
+          if (!areas.length) { return; }
+          select.add(new Option(whole, ""));
+          areas.forEach(function (area) { select.add(new Option(area.name, area.code)); });
+          select.value = chosen && select.querySelector("option[value='" + chosen + "']") ? chosen : "";
+          select.hidden = false;
+          if (then) { then(); }
+        });
+    }
+    province.addEventListener("change", function () {
+      input.value = "";
+      lower.hidden = true;
+      fill(upper, province.value);
+    });
+    upper.addEventListener("change", function () {
+      input.value = upper.value;
+      lower.hidden = true;
+      if (upper.value) { fill(lower, upper.value); }
+    });
+    lower.addEventListener("change", function () {
+      input.value = lower.value || upper.value;
+    });
+    // A stored county shows under its prefecture, or directly under its province.
+    var prefecture = initial && initial.slice(4) !== "00" ? initial.slice(0, 4) + "00" : initial;
+    fill(upper, province.value, prefecture, function () {
+      if (!initial) { return; }
+      if (upper.value === prefecture && prefecture !== initial) {
+        fill(lower, prefecture, initial);
+      } else if (!upper.value) {
+        upper.value = initial;
+      }
+    });
+  });
+});

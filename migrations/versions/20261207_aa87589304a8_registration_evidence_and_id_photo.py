@@ -9,7 +9,7 @@ deletes that row from the profile (SET NULL). The profile gains the key of the o
 current ID photo and when it was uploaded.
 
 Revision ID: aa87589304a8
-Revises: d17b2c3d4e02
+Revises: e21a0f5e7c01
 Create Date: 2026-12-06 17:50:51
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'aa87589304a8'
-down_revision = 'd17b2c3d4e02'
+down_revision = 'e21a0f5e7c01'
 branch_labels = None
 depends_on = None
 
