@@ -17,9 +17,11 @@ from exam_portal.models.accounts import Role, User
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.seating import SeatAssignment, SubjectTime
 from exam_portal.models.sittings import ExamSession, Registration, SessionMode
+from exam_portal.services.accounts import photos
 from exam_portal.services.exam_sessions import timetables
 from question_bank.subjects import Subject
 
+from .. import evidence_files
 from ..factories import make_user
 from .test_fees import EXAM_CLOSES, EXAM_OPENS, fee_session, pay, verified
 from .test_sittings import NOW, _candidate
@@ -149,8 +151,19 @@ def test_the_ticket_of_a_complete_registration_carries_times_venues_and_seats(ap
                      r"</td> <td>北京市第二考点", page)
     assert re.search(r"社会工作实务（初级）</td> <td[^>]*>2026-05-10 14:30 – 2026-05-10 16:30"
                      r"</td> <td>北京市第三考点.*?第107考场.*?>15<", page)
-    assert 'data-action="print"' in page and 'class="ticket-photo"' in page
+    assert 'data-action="print"' in page and "未上传证件照" in page
     assert "暂不能打印" not in page
+    # With the ID photo uploaded, the ticket prints it, served to its owner.
+    with app.app_context():
+        candidate = db.session.get(User, db.session.get(Registration, second).candidate_id)
+        photos.replace(candidate, photos.store(evidence_files.photo()), now=NOW)
+        db.session.commit()
+        candidate_id = candidate.id
+    with freeze_time(NOW + timedelta(days=40)):
+        client = _signed_in(app, email)
+        page = client.get(f"/exams/registrations/{second}/ticket").get_data(as_text=True)
+        assert client.get(f"/evidence/photos/{candidate_id}").data == evidence_files.photo()
+    assert f'src="/evidence/photos/{candidate_id}"' in page and "未上传证件照" not in page
 
 
 def test_the_timetable_starts_from_the_national_times_and_the_administrator_sets_it(
