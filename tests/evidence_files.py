@@ -3,6 +3,7 @@ rules, and scans of documents (PNG, JPEG, or an image in a PDF) with a title on 
 
 import io
 import random
+import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -55,8 +56,14 @@ def scan(title: str, lines: tuple[str, ...] = (), *, size=(620, 440)) -> Image.I
 def encode(image: Image.Image, image_format: str) -> bytes:
     """The image as PNG, JPEG or a one-page PDF."""
     out = io.BytesIO()
-    image.save(out, image_format, **({"resolution": 100.0} if image_format == "PDF" else {}))
+    # A PDF is dated when written: a fixed date makes two calls give the same bytes.
+    options = {"resolution": 100.0, "creationDate": _DATED, "modDate": _DATED} \
+        if image_format == "PDF" else {}
+    image.save(out, image_format, **options)
     return out.getvalue()
+
+
+_DATED = time.gmtime(1767603600)  # 2026-01-05 09:00 UTC
 
 
 def pdf(title: str = "Diploma", *lines: str) -> bytes:

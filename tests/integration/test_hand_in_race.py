@@ -54,8 +54,10 @@ class Ledger:
     acknowledged: dict[int, tuple[int, list[str]]] = field(default_factory=dict)
     refused_after_hand_in: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    first: threading.Event = field(default_factory=threading.Event)
 
     def record(self, position: int, seq: int, selected: list[str]) -> None:
+        self.first.set()
         with self.lock:
             known = self.acknowledged.get(position)
             if known is None or known[0] < seq:
@@ -108,6 +110,9 @@ def _race(app, client, attempt_id: int, rng: random.Random) -> Ledger:
     for thread in threads:
         thread.start()
     start_line.wait()
+    # From the first acknowledged save: on a loaded machine the savers' first requests
+    # can take longer than the whole random delay, and the race would be over unrun.
+    ledger.first.wait(timeout=30)
     time.sleep(rng.uniform(0.0, 0.25))
     handed = _clone(app, client).post(f"/practice/attempts/{attempt_id}/submit",
                                       json={}, headers={"Accept": "application/json"})
