@@ -30,9 +30,6 @@ VERSIONS = {
 }
 
 
-CURRENT_VERSION = "2018"
-
-
 def version_for_year(year: int) -> str:
     """The syllabus version an exam of *year* uses (the oldest one for earlier years)."""
     ordered = sorted(VERSIONS.values(), key=lambda version: version.in_force_from)
@@ -114,7 +111,7 @@ class Syllabus:
         return node.chapter_code if node else None
 
 
-def load(version: str = CURRENT_VERSION) -> Syllabus:
+def load(version: str) -> Syllabus:
     """Load one syllabus version from the package data."""
     if version not in VERSIONS:
         raise KeyError(version)

@@ -52,6 +52,7 @@ ADMIN = "admin@demo.example.com"
 PASSWORDS = {CANDIDATE: demo.CANDIDATE_PASSWORD, EXAMINEE: demo.CANDIDATE_PASSWORD,
              TRAINER: demo.TRAINER_PASSWORD, ADMIN: demo.ADMIN_PASSWORD}
 PAST_SESSION_NAME = "社会工作者职业资格考试（已发布成绩）"
+BANK = demo.DEMO_BANK_SYLLABUS  # the version the tour's papers are drawn against
 CASE_ANSWER = "先评估服务对象的需求，再链接社区资源，并与家属共同制定服务计划。"
 
 
@@ -161,15 +162,17 @@ def _candidate_practice(candidate: User, now) -> dict:
     a bookmark; then an exam sitting of 综合能力（初级） just begun. The demo's mock papers
     give a history and a wrong-answer book."""
     mock = attempts.start_attempt(candidate.id, Subject.PRAC_JR, Mode.MOCK,
-                                  now=now - timedelta(minutes=20))
+                                  now=now - timedelta(minutes=20), syllabus_version=BANK)
     _answer(mock, range(1, 21), now - timedelta(minutes=15), flagged={3})
     checked = attempts.start_attempt(candidate.id, Subject.COMP_JR, Mode.RANDOM,
-                                     now=now - timedelta(minutes=12), count=10)
+                                     now=now - timedelta(minutes=12), count=10,
+                                     syllabus_version=BANK)
     _answer(checked, range(1, 7), now - timedelta(minutes=11), flagged={5})
     for position in range(1, 5):
         responses.check_response(checked, position, now=now - timedelta(minutes=10))
     reviewed = attempts.start_attempt(candidate.id, Subject.PRAC_JR, Mode.RANDOM,
-                                      now=now - timedelta(minutes=9), count=10)
+                                      now=now - timedelta(minutes=9), count=10,
+                                      syllabus_version=BANK)
     _answer(reviewed, range(1, 10), now - timedelta(minutes=8))
     hand_in.submit_attempt(reviewed, now=now - timedelta(minutes=7))
     item = db.session.get(Item, db.session.scalar(sa.select(AttemptItem.item_id).where(
@@ -272,7 +275,8 @@ def endpoint_of(app, path: str) -> str:
 def mock_paper(app, user_id: int) -> int:
     """A fresh mock paper of 实务（初级） for the candidate; its attempt id."""
     with app.app_context():
-        attempt = attempts.start_attempt(user_id, Subject.PRAC_JR, Mode.MOCK, now=utcnow())
+        attempt = attempts.start_attempt(user_id, Subject.PRAC_JR, Mode.MOCK, now=utcnow(),
+                                         syllabus_version=BANK)
         db.session.commit()
         return attempt.id
 
@@ -286,7 +290,7 @@ def checked_practice(app, user_id: int) -> int:
     with app.app_context():
         now = utcnow()
         attempt = attempts.start_attempt(user_id, Subject.COMP_JR, Mode.RANDOM, now=now,
-                                         count=10)
+                                         count=10, syllabus_version=BANK)
         items = {item.position: item for item in paper_cache.attempt_items(attempt.id)}
         for position in (1, 2, 3, 4):
             keys = sorted(paper_cache.content(items[position].item_version_id).keys)

@@ -84,7 +84,7 @@ def test_a_demo_item_changed_in_the_shipped_bank_is_published_again(app):
         version = item.current_version
         content = version.to_domain()
         version.set_content(dataclasses.replace(content, stem=content.stem + "（旧版）"),
-                            syllabus.load().chapter_of)
+                            syllabus.load(version.syllabus_version).chapter_of)
         db.session.commit()
         item_id = item.id
     output = _seed(app)
@@ -96,3 +96,4 @@ def test_a_demo_item_changed_in_the_shipped_bank_is_published_again(app):
         reviewer = db.session.scalar(sa.select(User).where(User.email == demo.DEMO_REVIEWER))
         assert db.session.scalar(sa.select(ItemReview.reviewer_id).where(
             ItemReview.version_id == item.current_version_id)) == reviewer.id
+
