@@ -41,6 +41,8 @@ from exam_portal.services.exam_sessions import (
     scores,
     sittings,
 )
+from exam_portal.services.item_bank import authoring
+from question_bank.items import ItemContent, ItemType
 from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
@@ -93,6 +95,7 @@ def build(app) -> Tour:
         tour.ids["ticket"] = db.session.scalar(sa.select(Registration.id).where(
             Registration.session_id == live.id, Registration.candidate_id == candidate.id))
         tour.ids["item"] = db.session.scalar(sa.select(sa.func.min(Item.id)))
+        tour.ids["old_item"] = _items_of_2018(trainer)
         tour.ids["admin"], tour.ids["candidate"] = admin.id, candidate.id
         db.session.commit()
         certificate = db.session.get(Certificate, tour.ids["certificate"])
@@ -188,6 +191,25 @@ def _candidate_practice(candidate: User, now) -> dict:
             "sitting": sitting.id}
 
 
+def _items_of_2018(reviewer: User) -> int:
+    """Three items still filed under the 2018 syllabus, written by the second demo
+    trainer and approved by *reviewer* (for the relink page); the first one's id."""
+    author = _user(demo.DEMO_REVIEWER)
+    ids = []
+    for number, code in enumerate(("COMP_JR.04.01.01", "COMP_JR.07.04.01",
+                                   "COMP_JR.01.02.01"), start=1):
+        content = ItemContent(
+            subject=Subject.COMP_JR, item_type=ItemType.SINGLE,
+            stem=f"按 2018 年版大纲编写的示例题 {number}：社会工作者首先应当（  ）。",
+            options=("了解服务对象的需要", "直接提供物质帮助", "转介其他机构", "结束服务"),
+            keys=("A",), explanation="先了解需要，再确定服务。", difficulty=2, syllabus=(code,))
+        item = authoring.create_item(content, author, syllabus_version="2018")
+        authoring.submit_item(item, author)
+        authoring.approve_item(item, reviewer, "内容准确")
+        ids.append(item.id)
+    return ids[0]
+
+
 def _answer(attempt: Attempt, positions, now, *, flagged=frozenset()) -> None:
     """Save an answer (option A, B, C or D in turn) at each position."""
     device = pages.open_attempt(attempt, now=now)["device"]
@@ -236,7 +258,8 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
         "trainer": [
             Stop("/authoring/items"), Stop(f"/authoring/items/{i['item']}"),
             Stop(f"/authoring/items/{i['item']}/edit", ready="#item-preview"),
-            Stop("/authoring/items/new"), Stop("/authoring/import"), Stop("/marking"),
+            Stop("/authoring/items/new"), Stop("/authoring/import"), Stop("/authoring/relink"),
+            Stop(f"/authoring/items/{i['old_item']}", "relink"), Stop("/marking"),
             Stop(f"/marking/marks/{i['mark']}"),
             Stop(f"/marking/sessions/{i['live_session']}/progress"),
             Stop("/account/", "trainer"),

@@ -73,3 +73,9 @@ class ItemForm(BaseForm):
     law_valid_to = DateField(_l("该规定失效日期（仍有效则留空）"), validators=[Optional()])
     submit = SubmitField(_l("保存"))
 
+
+class RelinkForm(BaseForm):
+    """Accepting the proposed 2025 links of the ticked items (or of one item)."""
+
+    confirmed = BooleanField(_l("我已逐项核对所选题目的建议关联"), validators=[DataRequired()])
+    submit = SubmitField(_l("接受所选题目的建议关联"))

@@ -24,12 +24,13 @@ from exam_portal.blueprints.authoring.forms import (
 )
 from exam_portal.extensions import db
 from exam_portal.models.bank import Item
-from exam_portal.services.item_bank import authoring
+from exam_portal.services.item_bank import authoring, relinking
 from exam_portal.services.platform import syllabi
 from exam_portal.web import outcomes
 from exam_portal.web.forms import posted_ids
 from exam_portal.web.pagination import Page, page_argument
 from question_bank import syllabus
+from question_bank.crosswalk import FIT_LABELS
 from question_bank.diff import diff_contents
 from question_bank.items import ItemType
 from question_bank.subjects import Subject
@@ -110,6 +111,8 @@ def item_detail(item_id):
         compare=compare, syllabus=syllabus.load(item.current_version.syllabus_version),
         syllabus_label=syllabi.label(item.current_version.syllabus_version),
         review_form=ReviewForm(), confirm_form=ConfirmForm(),
+        relink=relinking.proposal_for(item), relink_form=ConfirmForm(),
+        relink_fit_labels=FIT_LABELS,
     )
 
 
