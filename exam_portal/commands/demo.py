@@ -14,6 +14,7 @@ from exam_portal.services.exam_sessions import registration_review
 from exam_portal.services.item_bank import authoring, importing
 from exam_portal.services.platform import audit
 from exam_portal.services.platform.clock import LOCAL_ZONE, today_local
+from question_bank import syllabus
 from question_bank.levels import CertificateMethod, Education, Level
 from question_bank.resident_id import check_character
 from question_bank.workflow import ItemStatus
@@ -143,8 +144,9 @@ def _fill_candidate(user: User, plan: dict, today: date) -> None:
 
 DEMO_AUTHOR = "trainer1@demo.example.com"
 DEMO_REVIEWER = "trainer2@demo.example.com"
-# The syllabus version the shipped demo bank is written against.
-DEMO_BANK_SYLLABUS = "2018"
+# The syllabus version the shipped demo bank is written against: seeding moves demo
+# items seeded under an older version to it, as the shipped files did.
+DEMO_BANK_SYLLABUS = "2025"
 
 
 def seed_bank() -> dict[str, int]:
@@ -219,7 +221,8 @@ def seed_session(now: datetime) -> bool:
         registration_opens_at=now - timedelta(days=1),
         registration_closes_at=now + timedelta(days=30),
         exam_opens_at=exam, exam_closes_at=exam + timedelta(days=1),
-        mode=SessionMode.ONLINE, syllabus_version=DEMO_BANK_SYLLABUS,
+        mode=SessionMode.ONLINE,
+        syllabus_version=syllabus.version_for_year(exam.astimezone(LOCAL_ZONE).year),
         law_cutoff=date(exam.year - 1, 12, 31), experience_cutoff=date(exam.year, 12, 31),
         verification_mode=VerificationMode.BEFORE_EXAM), admin)
     return True
@@ -246,7 +249,7 @@ def seed_exam_in_progress(now: datetime) -> bool:
         registration_opens_at=now - timedelta(days=3),
         registration_closes_at=now - timedelta(hours=2),
         exam_opens_at=opens, exam_closes_at=now + timedelta(days=30),
-        mode=SessionMode.ONLINE, syllabus_version=DEMO_BANK_SYLLABUS,
+        mode=SessionMode.ONLINE, syllabus_version=syllabus.version_for_year(year),
         law_cutoff=date(year - 1, 12, 31),
         # The demo profiles are drawn against the default cutoff: keep it.
         experience_cutoff=profiles.eligibility_cutoff(today_local()),
