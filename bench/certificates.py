@@ -61,7 +61,7 @@ def build(url: str, count: int, prefix: str = "c") -> int:
             "registration_closes_at, exam_opens_at, exam_closes_at, mode, syllabus_version, "
             "law_cutoff, experience_cutoff, verification_mode, admission_serial, "
             "results_published_at, created_by_id, created_at) VALUES (2026, '2026 年度考试', "
-            "'[\"ASSISTANT\"]', %s, %s, %s, %s, 'PAPER', '2018', %s, %s, 'before_exam', 0, "
+            "'[\"ASSISTANT\"]', %s, %s, %s, %s, 'PAPER', '2025', %s, %s, 'before_exam', 0, "
             "%s, %s, %s) RETURNING id",
             (opens, opens + timedelta(days=30), opens + timedelta(days=100),
              opens + timedelta(days=101), date(2025, 12, 31), date(2026, 12, 31),

@@ -105,6 +105,8 @@ PASSWORD = "bench passphrase 2026"
 USER_AGENT = "bench-delivery/1"
 SUBJECT = Subject.COMP_MID
 GENERATOR = "delivery-bank-v1"
+# The syllabus version in force: the bank is written against it, and mock papers draw it.
+SYLLABUS = syllabus.current(datetime.now(UTC).date())
 GUNICORN = [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--worker-class", "sync",
             "--log-level", "warning"]
 PY_SPY = os.environ.get("PY_SPY", shutil.which("py-spy")
@@ -115,7 +117,7 @@ PY_SPY = os.environ.get("PY_SPY", shutil.which("py-spy")
 
 def make_items(count: int, rng: random.Random) -> list:
     """*count* SINGLE (3 in 4) and MULTI items of one objective subject, varied text."""
-    chapters = syllabus.load().trees[SUBJECT].chapters
+    chapters = syllabus.load(SYLLABUS).trees[SUBJECT].chapters
     items = []
     for number in range(count):
         multi = number % 4 == 0
@@ -166,7 +168,7 @@ def build_bank(url: str, count: int) -> None:
                                          Role.TRAINER, actor=None)
         db.session.commit()
         user_ids = (author.id, reviewer.id)
-        authoring.create_items(make_items(count, random.Random(2026)), author)
+        authoring.create_items(make_items(count, random.Random(2026)), author, SYLLABUS)
         db.session.commit()
         print(f"  bank: {count} items created in {time.perf_counter() - started:.0f} s",
               flush=True)
@@ -536,7 +538,7 @@ def assembly_benchmarks(url: str, args, report: dict) -> None:
         db.session.commit()
         pools.forget()
         paper_cache.clear()
-        cached = pools.current_pool(SUBJECT, None)
+        cached = pools.current_pool(SUBJECT, SYLLABUS, None)
         db.session.commit()
         bank_size = len(cached.pool)
 
@@ -560,7 +562,7 @@ def assembly_benchmarks(url: str, args, report: dict) -> None:
         def service():
             # What start_attempt reads and computes per MOCK draw before it writes.
             attempts.open_mock(candidate.id, SUBJECT)
-            warm = pools.current_pool(SUBJECT, None)
+            warm = pools.current_pool(SUBJECT, SYLLABUS, None)
             assert warm is cached
             seen = frozenset(warm.by_item[item_id].version_id for item_id in
                              attempts.seen_item_ids(candidate.id, SUBJECT)
@@ -579,7 +581,7 @@ def assembly_benchmarks(url: str, args, report: dict) -> None:
 
         def cold():
             pools.forget()
-            pools.current_pool(SUBJECT, None)
+            pools.current_pool(SUBJECT, SYLLABUS, None)
             db.session.commit()
 
         for _ in range(args.rounds):
@@ -587,7 +589,7 @@ def assembly_benchmarks(url: str, args, report: dict) -> None:
             rounds["service"].append(timed(service, 200))
             rounds["start_attempt"].append(timed(whole, 50))
             rounds["cold"].append(timed(cold, 3))
-            cached = pools.current_pool(SUBJECT, None)
+            cached = pools.current_pool(SUBJECT, SYLLABUS, None)
             db.session.commit()
         db.session.remove()
         db.engine.dispose()

@@ -28,6 +28,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bank import ROOT, database, flask  # noqa: E402
 
+from question_bank import syllabus  # noqa: E402
+
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 REGIONS = ["11", "31", "44", "51", "54", "65"]
 
@@ -53,11 +55,11 @@ def build(url: str, candidates: int, rng: random.Random) -> dict:
                 "registration_closes_at, exam_opens_at, exam_closes_at, mode, "
                 "syllabus_version, law_cutoff, experience_cutoff, verification_mode, "
                 "admission_serial, created_by_id, created_at) VALUES (%s, %s, %s, %s, %s, "
-                "%s, %s, 'PAPER', '2018', %s, %s, 'before_exam', 0, %s, %s) RETURNING id",
+                "%s, %s, 'PAPER', %s, %s, %s, 'before_exam', 0, %s, %s) RETURNING id",
                 (year, f"{year} 年度考试", '["ASSISTANT", "INTERMEDIATE"]', opens,
                  opens + timedelta(days=30), opens + timedelta(days=100),
-                 opens + timedelta(days=101), date(year - 1, 12, 31), date(year, 12, 31),
-                 admin_id, NOW)).fetchone()[0]
+                 opens + timedelta(days=101), syllabus.version_for_year(year),
+                 date(year - 1, 12, 31), date(year, 12, 31), admin_id, NOW)).fetchone()[0]
         cur.execute("INSERT INTO pass_lines (session_id, subject, region, line_halves) "
                     "VALUES (%s, 'COMP_MID', '54', 106), (%s, 'COMP_JR', '54', 106)",
                     (sessions[2026], sessions[2026]))

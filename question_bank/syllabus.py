@@ -1,8 +1,10 @@
-"""Syllabus trees (考试大纲) as versioned data: subject → chapter → section → knowledge point."""
+"""Syllabus trees (考试大纲) as versioned data: subject → chapter → section → knowledge point,
+and which version is in force for an exam year."""
 
 import functools
 import json
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from importlib import resources
 
@@ -10,11 +12,50 @@ from .i18n import N_
 from .items import Problem
 from .subjects import Subject
 
+
+@dataclass(frozen=True)
+class Version:
+    code: str
+    label: str  # a msgid
+    # The first exam year that uses this version; it is in force until the next one's.
+    in_force_from: int
+
+
 VERSIONS = {
-    "2018": "2018 年版考试大纲（2019–2025 年考试使用）",
-    "2025": "2025 年版考试大纲（2026 年起使用）",
+    version.code: version for version in (
+        Version("2018", N_("2018 年版考试大纲（2019–2025 年考试使用）"), 2019),
+        # Published 2025-12-09 by 中央社会工作部, used from the 2026 exam on.
+        Version("2025", N_("2025 年版考试大纲（2026 年起使用）"), 2026),
+    )
 }
-CURRENT_VERSION = "2018"
+
+
+def version_for_year(year: int) -> str:
+    """The syllabus version an exam of *year* uses (the oldest one for earlier years)."""
+    ordered = sorted(VERSIONS.values(), key=lambda version: version.in_force_from)
+    chosen = ordered[0]
+    for version in ordered:
+        if version.in_force_from <= year:
+            chosen = version
+    return chosen.code
+
+
+def coming_exam_year(today: date, exam_month: int = 5) -> int:
+    """The year of the next exam: this year's until its month is over, then next year's."""
+    return today.year if today.month <= exam_month else today.year + 1
+
+
+def current(today: date, exam_month: int = 5) -> str:
+    """The version in force on *today*: the one the coming exam uses, so new items and
+    candidates' practice are written and drawn for the exam ahead."""
+    return version_for_year(coming_exam_year(today, exam_month))
+
+
+def is_loaded(version: str) -> bool:
+    """True when *version* is known and its data holds a tree for every subject."""
+    if version not in VERSIONS:
+        return False
+    return set(_load(version).trees) == set(Subject)
 
 
 class Origin(StrEnum):
@@ -70,14 +111,19 @@ class Syllabus:
         return node.chapter_code if node else None
 
 
-@functools.cache
-def load(version: str = CURRENT_VERSION) -> Syllabus:
+def load(version: str) -> Syllabus:
     """Load one syllabus version from the package data."""
     if version not in VERSIONS:
         raise KeyError(version)
+    return _load(version)
+
+
+@functools.cache
+def _load(version: str) -> Syllabus:
     folder = resources.files("question_bank") / "data" / "syllabus" / version
     trees = {}
-    for entry in sorted(folder.iterdir(), key=lambda path: path.name):
+    entries = folder.iterdir() if folder.is_dir() else ()
+    for entry in sorted(entries, key=lambda path: path.name):
         if entry.name.endswith(".json"):
             tree = _tree(json.loads(entry.read_text(encoding="utf-8")))
             trees[tree.subject] = tree

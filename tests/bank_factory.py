@@ -52,13 +52,15 @@ def trainers(app) -> tuple[int, int]:
             make_user(app, Role.TRAINER, email=f"bank.reviewer.{run}@example.com"))
 
 
-def publish(app, contents: list[ItemContent]) -> list[int]:
-    """Create, submit and approve items (by two different trainers); return their ids."""
+def publish(app, contents: list[ItemContent], syllabus_version: str | None = None) -> list[int]:
+    """Create, submit and approve items (by two different trainers), written against
+    *syllabus_version* (default: the one in force); return their ids."""
     author_id, reviewer_id = trainers(app)
     with app.app_context():
         author, reviewer = db.session.get(User, author_id), db.session.get(User, reviewer_id)
         newest = db.session.scalar(sa.select(sa.func.max(Item.id))) or 0
-        authoring.create_items([(None, content) for content in contents], author)
+        authoring.create_items([(None, content) for content in contents], author,
+                               syllabus_version)
         items = db.session.scalars(sa.select(Item).where(Item.id > newest)
                                    .order_by(Item.id)).all()
         for item in items:

@@ -13,6 +13,7 @@ from exam_portal.services import ServiceError
 from exam_portal.services.accounts import accounts, sign_ups
 from exam_portal.services.item_bank import importing
 from exam_portal.services.platform import audit, audit_checkpoints, mail_delivery
+from question_bank import syllabus
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -200,7 +201,10 @@ def checkpoint_public_keys():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--as", "author_email", required=True, help="Email of the trainer who imports.")
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
-def import_bank(path, author_email, dry_run):
+@click.option("--syllabus", "syllabus_version", default=None,
+              help="Read every item against this syllabus version (e.g. 2025). Default: new "
+                   "items against the version in force, updates against their item's own.")
+def import_bank(path, author_email, dry_run, syllabus_version):
     """Import items from an XLSX, CSV or JSON file of any size: all or nothing."""
     from pathlib import Path
 
@@ -220,7 +224,9 @@ def import_bank(path, author_email, dry_run):
                                           caps=limits.COMMAND_LINE)
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
-    plan = importing.plan_import(records)
+    if syllabus_version is not None and not syllabus.is_loaded(syllabus_version):
+        raise click.ClickException(f"no syllabus version {syllabus_version} is loaded")
+    plan = importing.plan_import(records, syllabus_version)
     for row in plan.errors[:200]:
         for problem in row.problems:
             click.echo(f"item {row.record.location} [{problem.field}]: {problem.render(gettext)}",

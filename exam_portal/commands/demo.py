@@ -15,6 +15,7 @@ from exam_portal.services.exam_sessions import registration_review
 from exam_portal.services.item_bank import authoring, importing
 from exam_portal.services.platform import audit
 from exam_portal.services.platform.clock import LOCAL_ZONE, today_local
+from question_bank import syllabus
 from question_bank.levels import CertificateMethod, Education, Level
 from question_bank.resident_id import check_character
 from question_bank.subjects import Subject
@@ -145,6 +146,9 @@ def _fill_candidate(user: User, plan: dict, today: date) -> None:
 
 DEMO_AUTHOR = "trainer1@demo.example.com"
 DEMO_REVIEWER = "trainer2@demo.example.com"
+# The syllabus version the shipped demo bank is written against: seeding moves demo
+# items seeded under an older version to it, as the shipped files did.
+DEMO_BANK_SYLLABUS = "2025"
 
 
 def seed_bank() -> dict[str, int]:
@@ -166,7 +170,8 @@ def seed_bank() -> dict[str, int]:
         if not entry.name.endswith(".json"):
             continue
         records = importing.read_file(entry.name, entry.read_bytes(), max_items=None)
-        plan, kept = _without_work_in_progress(importing.plan_import(records))
+        plan, kept = _without_work_in_progress(
+            importing.plan_import(records, DEMO_BANK_SYLLABUS))
         totals["kept"] += kept
         if plan.errors:
             first = plan.errors[0]
@@ -222,7 +227,8 @@ def seed_session(now: datetime) -> bool:
         registration_opens_at=now - timedelta(days=1),
         registration_closes_at=now + timedelta(days=30),
         exam_opens_at=exam, exam_closes_at=exam + timedelta(days=1),
-        mode=SessionMode.ONLINE, syllabus_version="2018",
+        mode=SessionMode.ONLINE,
+        syllabus_version=syllabus.version_for_year(exam.astimezone(LOCAL_ZONE).year),
         law_cutoff=date(exam.year - 1, 12, 31), experience_cutoff=date(exam.year, 12, 31),
         verification_mode=VerificationMode.BEFORE_EXAM), admin)
     # Separate lines for designated areas, as published for 2025: a province and, below
@@ -263,7 +269,8 @@ def seed_exam_in_progress(now: datetime) -> bool:
         registration_opens_at=now - timedelta(days=3),
         registration_closes_at=now - timedelta(hours=2),
         exam_opens_at=opens, exam_closes_at=now + timedelta(days=30),
-        mode=SessionMode.ONLINE, syllabus_version="2018", law_cutoff=date(year - 1, 12, 31),
+        mode=SessionMode.ONLINE, syllabus_version=syllabus.version_for_year(year),
+        law_cutoff=date(year - 1, 12, 31),
         # The demo profiles are drawn against the default cutoff: keep it.
         experience_cutoff=profiles.eligibility_cutoff(today_local()),
         verification_mode=VerificationMode.BEFORE_EXAM), admin)
@@ -341,7 +348,8 @@ def _sit_mock(candidate_id: int, subject, share: float, started: datetime) -> No
     from exam_portal.services.delivery import attempts, hand_in, paper_cache
     from question_bank.practice import Mode
 
-    attempt = attempts.start_attempt(candidate_id, subject, Mode.MOCK, now=started)
+    attempt = attempts.start_attempt(candidate_id, subject, Mode.MOCK, now=started,
+                                     syllabus_version=DEMO_BANK_SYLLABUS)
     items = paper_cache.attempt_items(attempt.id)
     right = int(len(items) * share)
     for n, item in enumerate(items):

@@ -47,7 +47,9 @@ from exam_portal.services.exam_sessions import (
     seating,
     sittings,
 )
+from exam_portal.services.item_bank import authoring
 from question_bank import seat_sheet
+from question_bank.items import ItemContent, ItemType
 from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
@@ -62,6 +64,7 @@ ADMIN = "admin@demo.example.com"
 PASSWORDS = {CANDIDATE: demo.CANDIDATE_PASSWORD, EXAMINEE: demo.CANDIDATE_PASSWORD,
              TRAINER: demo.TRAINER_PASSWORD, ADMIN: demo.ADMIN_PASSWORD}
 PAST_SESSION_NAME = "社会工作者职业资格考试（已发布成绩）"
+BANK = demo.DEMO_BANK_SYLLABUS  # the version the tour's papers are drawn against
 CASE_ANSWER = "先评估服务对象的需求，再链接社区资源，并与家属共同制定服务计划。"
 
 
@@ -104,6 +107,7 @@ def build(app) -> Tour:
             Registration.session_id == live.id, Registration.candidate_id == candidate.id))
         tour.ids.update(_fees_and_seats(admin, candidate, tour.ids["score_report"], now))
         tour.ids["item"] = db.session.scalar(sa.select(sa.func.min(Item.id)))
+        tour.ids["old_item"] = _items_of_2018(trainer)
         tour.ids["admin"], tour.ids["candidate"] = admin.id, candidate.id
         db.session.commit()
         certificate = db.session.get(Certificate, tour.ids["certificate"])
@@ -192,15 +196,17 @@ def _candidate_practice(candidate: User, now) -> dict:
     a bookmark; then an exam sitting of 综合能力（初级） just begun. The demo's mock papers
     give a history and a wrong-answer book."""
     mock = attempts.start_attempt(candidate.id, Subject.PRAC_JR, Mode.MOCK,
-                                  now=now - timedelta(minutes=20))
+                                  now=now - timedelta(minutes=20), syllabus_version=BANK)
     _answer(mock, range(1, 21), now - timedelta(minutes=15), flagged={3})
     checked = attempts.start_attempt(candidate.id, Subject.COMP_JR, Mode.RANDOM,
-                                     now=now - timedelta(minutes=12), count=10)
+                                     now=now - timedelta(minutes=12), count=10,
+                                     syllabus_version=BANK)
     _answer(checked, range(1, 7), now - timedelta(minutes=11), flagged={5})
     for position in range(1, 5):
         responses.check_response(checked, position, now=now - timedelta(minutes=10))
     reviewed = attempts.start_attempt(candidate.id, Subject.PRAC_JR, Mode.RANDOM,
-                                      now=now - timedelta(minutes=9), count=10)
+                                      now=now - timedelta(minutes=9), count=10,
+                                      syllabus_version=BANK)
     _answer(reviewed, range(1, 10), now - timedelta(minutes=8))
     hand_in.submit_attempt(reviewed, now=now - timedelta(minutes=7))
     item = db.session.get(Item, db.session.scalar(sa.select(AttemptItem.item_id).where(
@@ -251,6 +257,25 @@ def _attach(registration, user, target, data, name) -> None:
     checked, problems = evidence.check_document(data, name)
     assert not problems, problems
     evidence.attach(registration.id, user, target, evidence.store(checked))
+
+
+def _items_of_2018(reviewer: User) -> int:
+    """Three items still filed under the 2018 syllabus, written by the second demo
+    trainer and approved by *reviewer* (for the relink page); the first one's id."""
+    author = _user(demo.DEMO_REVIEWER)
+    ids = []
+    for number, code in enumerate(("COMP_JR.04.01.01", "COMP_JR.07.04.01",
+                                   "COMP_JR.01.02.01"), start=1):
+        content = ItemContent(
+            subject=Subject.COMP_JR, item_type=ItemType.SINGLE,
+            stem=f"按 2018 年版大纲编写的示例题 {number}：社会工作者首先应当（  ）。",
+            options=("了解服务对象的需要", "直接提供物质帮助", "转介其他机构", "结束服务"),
+            keys=("A",), explanation="先了解需要，再确定服务。", difficulty=2, syllabus=(code,))
+        item = authoring.create_item(content, author, syllabus_version="2018")
+        authoring.submit_item(item, author)
+        authoring.approve_item(item, reviewer, "内容准确")
+        ids.append(item.id)
+    return ids[0]
 
 
 def _answer(attempt: Attempt, positions, now, *, flagged=frozenset()) -> None:
@@ -306,7 +331,8 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
         "trainer": [
             Stop("/authoring/items"), Stop(f"/authoring/items/{i['item']}"),
             Stop(f"/authoring/items/{i['item']}/edit", ready="#item-preview"),
-            Stop("/authoring/items/new"), Stop("/authoring/import"), Stop("/marking"),
+            Stop("/authoring/items/new"), Stop("/authoring/import"), Stop("/authoring/relink"),
+            Stop(f"/authoring/items/{i['old_item']}", "relink"), Stop("/marking"),
             Stop(f"/marking/marks/{i['mark']}"),
             Stop(f"/marking/sessions/{i['live_session']}/progress"),
             Stop("/account/", "trainer"),
@@ -352,7 +378,8 @@ def endpoint_of(app, path: str) -> str:
 def mock_paper(app, user_id: int) -> int:
     """A fresh mock paper of 实务（初级） for the candidate; its attempt id."""
     with app.app_context():
-        attempt = attempts.start_attempt(user_id, Subject.PRAC_JR, Mode.MOCK, now=utcnow())
+        attempt = attempts.start_attempt(user_id, Subject.PRAC_JR, Mode.MOCK, now=utcnow(),
+                                         syllabus_version=BANK)
         db.session.commit()
         return attempt.id
 
@@ -366,7 +393,7 @@ def checked_practice(app, user_id: int) -> int:
     with app.app_context():
         now = utcnow()
         attempt = attempts.start_attempt(user_id, Subject.COMP_JR, Mode.RANDOM, now=now,
-                                         count=10)
+                                         count=10, syllabus_version=BANK)
         items = {item.position: item for item in paper_cache.attempt_items(attempt.id)}
         for position in (1, 2, 3, 4):
             keys = sorted(paper_cache.content(items[position].item_version_id).keys)

@@ -57,13 +57,13 @@ def plan_item(subject: Subject, chapter: str, points=20) -> ItemContent:
 
 
 def objective_bank(app, subject=Subject.COMP_JR, *, singles=70, multis=25, chapters=3,
-                   law=None) -> list[int]:
+                   law=None, syllabus_version=None) -> list[int]:
     codes = [f"{subject.value}.{n:02d}" for n in range(1, chapters + 1)]
     contents = [choice_item(subject, ItemType.SINGLE, codes[n % chapters], law=law)
                 for n in range(singles)]
     contents += [choice_item(subject, ItemType.MULTI, codes[n % chapters], law=law)
                  for n in range(multis)]
-    return publish(app, contents)
+    return publish(app, contents, syllabus_version)
 
 
 LAW = LawReference("中华人民共和国老年人权益保障法", "第十四条", date(2019, 1, 1))

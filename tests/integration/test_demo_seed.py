@@ -84,7 +84,7 @@ def test_a_demo_item_changed_in_the_shipped_bank_is_published_again(app):
         version = item.current_version
         content = version.to_domain()
         version.set_content(dataclasses.replace(content, stem=content.stem + "（旧版）"),
-                            syllabus.load().chapter_of)
+                            syllabus.load(version.syllabus_version).chapter_of)
         db.session.commit()
         item_id = item.id
     output = _seed(app)
@@ -96,3 +96,39 @@ def test_a_demo_item_changed_in_the_shipped_bank_is_published_again(app):
         reviewer = db.session.scalar(sa.select(User).where(User.email == demo.DEMO_REVIEWER))
         assert db.session.scalar(sa.select(ItemReview.reviewer_id).where(
             ItemReview.version_id == item.current_version_id)) == reviewer.id
+
+
+def test_the_demo_bank_and_sessions_follow_the_2025_syllabus(app):
+    from exam_portal.models.bank import ItemVersion
+    from exam_portal.models.sittings import ExamSession
+
+    _seed(app)
+    with app.app_context():
+        versions = set(db.session.scalars(
+            sa.select(ItemVersion.syllabus_version).join(
+                Item, Item.published_version_id == ItemVersion.id).distinct()))
+        assert versions == {demo.DEMO_BANK_SYLLABUS} == {"2025"}
+        for session in db.session.scalars(sa.select(ExamSession)):
+            assert session.syllabus_version == syllabus.version_for_year(session.year)
+
+
+def test_a_demo_item_seeded_under_2018_moves_to_2025_as_a_new_version(app):
+    _seed(app)
+    with app.app_context():
+        # As an older seed left it: the same links, filed under the 2018 tree (this
+        # item's codes are in both trees).
+        item = db.session.scalar(sa.select(Item).where(
+            Item.external_id == "demo-comp-jr-001"))
+        assert item.current_version.to_domain().syllabus == ("COMP_JR.01.01.01",)
+        item.current_version.syllabus_version = "2018"
+        db.session.commit()
+        item_id, old_version_id = item.id, item.current_version_id
+    output = _seed(app)
+    assert "0 new, 1 updated" in output and "1 approved" in output
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        assert item.status is ItemStatus.PUBLISHED
+        assert item.current_version.syllabus_version == "2025"
+        assert item.published_version_id == item.current_version_id != old_version_id
+        old = next(v for v in item.versions if v.id == old_version_id)
+        assert old.syllabus_version == "2018" and old.status is ItemStatus.SUPERSEDED

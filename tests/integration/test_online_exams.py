@@ -198,7 +198,8 @@ def test_two_starts_at_once_give_one_paper(app, sitting):
     session_id, registration_id, user_id, _client = sitting
     with app.app_context():
         session = db.session.get(ExamSession, session_id)
-        plan = attempts.Sitting(registration_id, session.law_cutoff, session.exam_closes_at)
+        plan = attempts.Sitting(registration_id, session.law_cutoff, session.exam_closes_at,
+                                session.syllabus_version)
         now = EXAM_OPENS + timedelta(hours=1)
         first = attempts.start_attempt(user_id, Subject.COMP_JR, Mode.EXAM, now=now,
                                        sitting=plan)

@@ -36,7 +36,7 @@ def _fields(**changes) -> sittings.SessionFields:
         registration_opens_at=NOW - timedelta(days=5),
         registration_closes_at=NOW + timedelta(days=20),
         exam_opens_at=NOW + timedelta(days=60), exam_closes_at=NOW + timedelta(days=61),
-        mode=SessionMode.ONLINE, syllabus_version="2018", law_cutoff=date(2025, 12, 31),
+        mode=SessionMode.ONLINE, syllabus_version="2025", law_cutoff=date(2025, 12, 31),
         experience_cutoff=date(2026, 12, 31), verification_mode=VerificationMode.BEFORE_EXAM)
     values.update(changes)
     return sittings.SessionFields(**values)

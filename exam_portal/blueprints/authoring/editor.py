@@ -3,7 +3,7 @@
 import re
 
 from exam_portal.web.forms import as_choices
-from question_bank import syllabus
+from question_bank import crosswalk, syllabus
 from question_bank.formats import outline
 from question_bank.i18n import N_
 from question_bank.items import (
@@ -21,12 +21,23 @@ _TAG_SEPARATORS = re.compile(r"[,，、;；\n]")
 _OPTION_FIELDS = ("option_a", "option_b", "option_c", "option_d", "option_e")
 
 
-def syllabus_choices(subject: Subject) -> list:
-    """Syllabus nodes of *subject*, indented by depth, for the picker."""
-    tree = syllabus.load().trees[subject]
+def syllabus_choices(subject: Subject, version: str) -> list:
+    """Syllabus nodes of *subject* in *version*'s tree, indented by depth, for the picker."""
+    tree = syllabus.load(version).trees[subject]
     indent = {"chapter": "", "section": "\u3000", "point": "\u3000\u3000"}
     return as_choices((node.code, f"{indent[node.depth.value]}{node.code} {node.title}")
                       for node in tree.nodes)
+
+
+def proposed_links(codes, source: str, target: str) -> list[str] | None:
+    """*codes* of version *source* carried to *target* by the crosswalk, or None when
+    there is no crosswalk between them (or it lacks a code)."""
+    if source == target:
+        return list(codes)
+    try:
+        return list(crosswalk.relinked(crosswalk.load(source, target).propose(codes)))
+    except (OSError, crosswalk.NotInCrosswalk):
+        return None
 
 
 def fill(form, content: ItemContent) -> None:

@@ -60,6 +60,9 @@ class ItemForm(BaseForm):
     explanation = TextAreaField(_l("解析"), validators=[DataRequired(), Length(max=20_000)])
     difficulty = SelectField(_l("难度"), choices=as_choices((str(n), str(n)) for n in range(1, 6)),
                              default="3")
+    # The syllabus version the picker shows (chosen when the page was opened): switching
+    # reloads the page, so codes are never read against a tree they were not picked from.
+    syllabus_version = HiddenField()
     syllabus = SelectMultipleField(_l("大纲知识点"), validators=[DataRequired()])
     tags = StringField(_l("标签（用逗号分隔）"), validators=[Optional(), Length(max=300)])
     source = SelectField(_l("来源"), choices=as_choices([
@@ -69,3 +72,10 @@ class ItemForm(BaseForm):
     law_valid_from = DateField(_l("该规定生效日期"), validators=[Optional()])
     law_valid_to = DateField(_l("该规定失效日期（仍有效则留空）"), validators=[Optional()])
     submit = SubmitField(_l("保存"))
+
+
+class RelinkForm(BaseForm):
+    """Accepting the proposed 2025 links of the ticked items (or of one item)."""
+
+    confirmed = BooleanField(_l("我已逐项核对所选题目的建议关联"), validators=[DataRequired()])
+    submit = SubmitField(_l("接受所选题目的建议关联"))

@@ -24,11 +24,13 @@ from exam_portal.blueprints.authoring.forms import (
 )
 from exam_portal.extensions import db
 from exam_portal.models.bank import Item
-from exam_portal.services.item_bank import authoring
+from exam_portal.services.item_bank import authoring, relinking
+from exam_portal.services.platform import syllabi
 from exam_portal.web import outcomes
 from exam_portal.web.forms import posted_ids
 from exam_portal.web.pagination import Page, page_argument
 from question_bank import syllabus
+from question_bank.crosswalk import FIT_LABELS
 from question_bank.diff import diff_contents
 from question_bank.items import ItemType
 from question_bank.subjects import Subject
@@ -45,6 +47,7 @@ def list_filters() -> dict[str, str]:
         if args.get("item_type") in ItemType.__members__ else "",
         "status": args.get("status", "") if args.get("status") in ItemStatus.__members__ else "",
         "difficulty": args.get("difficulty", "") if args.get("difficulty", "") in "12345" else "",
+        "syllabus": args.get("syllabus", "") if args.get("syllabus") in syllabi.loaded() else "",
         "chapter": args.get("chapter", "")[:40],
         "q": args.get("q", "").strip()[:100],
     }
@@ -57,6 +60,9 @@ def item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
         item_type=ItemType(filters["item_type"]) if filters["item_type"] else None,
         status=ItemStatus(filters["status"]) if filters["status"] else None,
         difficulty=int(filters["difficulty"]) if filters["difficulty"] else None,
+        # A chapter code names a chapter of one tree: without a version, the one in force.
+        syllabus_version=filters["syllabus"] or (syllabi.in_force() if filters["chapter"]
+                                                 else None),
         chapter=filters["chapter"] or None,
         text=filters["q"] or None,
     )
@@ -72,9 +78,14 @@ def list_items():
     rows = db.session.scalars(
         authoring.item_query(chosen).limit(per_page).offset((page - 1) * per_page)
     ).all()
+    chapter_version = filters["syllabus"] or syllabi.in_force()
     return render_template("authoring/list_items.html",
                            items=Page(rows, page, per_page, total), filters=filters,
-                           syllabus=syllabus.load(), bulk_form=BulkApproveForm())
+                           syllabus=syllabus.load(chapter_version),
+                           chapter_version=syllabi.short_label(chapter_version),
+                           versions=[(code, syllabi.short_label(code))
+                                     for code in syllabi.loaded()],
+                           in_force=syllabi.in_force(), bulk_form=BulkApproveForm())
 
 
 def _item_or_404(item_id: int) -> Item:
@@ -97,15 +108,37 @@ def item_detail(item_id):
     return render_template(
         "authoring/item_detail.html", item=item, version=item.current_version,
         content=item.current_version.to_domain(), versions=versions, changes=changes,
-        compare=compare, syllabus=syllabus.load(), review_form=ReviewForm(),
-        confirm_form=ConfirmForm(),
+        compare=compare, syllabus=syllabus.load(item.current_version.syllabus_version),
+        syllabus_label=syllabi.label(item.current_version.syllabus_version),
+        review_form=ReviewForm(), confirm_form=ConfirmForm(),
+        relink=relinking.proposal_for(item), relink_form=ConfirmForm(),
+        relink_fit_labels=FIT_LABELS,
     )
 
 
-def _editor_form(subject: Subject) -> ItemForm:
+def _editor_version(item: Item | None = None) -> str:
+    """The syllabus version the editor is writing against: the one asked for (the
+    page's hidden field on a post, ?syllabus= when opening it) if loaded, else the
+    item's own, else the version in force."""
+    default = item.current_version.syllabus_version if item is not None else syllabi.in_force()
+    asked = request.form.get("syllabus_version") if request.method == "POST" \
+        else request.args.get("syllabus")
+    return syllabi.chosen(asked, default)
+
+
+def _editor_form(subject: Subject, version: str) -> ItemForm:
     form = ItemForm()
-    form.syllabus.choices = editor.syllabus_choices(subject)
+    form.syllabus.choices = editor.syllabus_choices(subject, version)
+    form.syllabus_version.data = version
     return form
+
+
+def _editor_page(form, *, item, subject, item_type, version, proposed=False):
+    others = [(code, syllabi.short_label(code)) for code in syllabi.loaded() if code != version]
+    return render_template("authoring/edit_item.html", form=form, item=item, subject=subject,
+                           item_type=item_type, syllabus_version=version,
+                           syllabus_label=syllabi.label(version), other_versions=others,
+                           proposed=proposed)
 
 
 def _show_problems(form: ItemForm, problems) -> None:
@@ -127,38 +160,50 @@ def create_item():
     if kind is None:
         return render_template("authoring/choose_kind.html", subjects=Subject, types=ItemType)
     subject, item_type = kind
-    form = _editor_form(subject)
+    version = _editor_version()
+    form = _editor_form(subject, version)
     if form.validate_on_submit():
         content, problems = editor.read(form, subject, item_type)
         if content is not None:
-            done = outcomes.commit(lambda: authoring.create_item(content, current_user),
-                                   _("题目已保存为草稿。"), quiet=authoring.InvalidItem)
+            done = outcomes.commit(
+                lambda: authoring.create_item(content, current_user, syllabus_version=version),
+                _("题目已保存为草稿。"), quiet=authoring.InvalidItem)
             if done.ok:
                 return _to_item(done.result)
             problems = done.refusal.problems
         _show_problems(form, problems)
-    return render_template("authoring/edit_item.html", form=form, item=None,
-                           subject=subject, item_type=item_type)
+    return _editor_page(form, item=None, subject=subject, item_type=item_type, version=version)
 
 
 @bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
 def edit_item(item_id):
     item = _item_or_404(item_id)
-    form = _editor_form(item.subject)
+    version = _editor_version(item)
+    form = _editor_form(item.subject, version)
+    proposed = False
     if request.method == "GET":
-        editor.fill(form, item.current_version.to_domain())
+        content = item.current_version.to_domain()
+        editor.fill(form, content)
+        written_against = item.current_version.syllabus_version
+        if version != written_against:
+            # Another tree: offer the crosswalk's links (to check), never the old codes.
+            links = editor.proposed_links(content.syllabus, written_against, version)
+            form.syllabus.data = links or []
+            proposed = links is not None
     elif form.validate_on_submit():
         content, problems = editor.read(form, item.subject, item.item_type)
         if content is not None:
-            done = outcomes.commit(lambda: authoring.revise_item(item, content, current_user),
-                                   lambda version: _("已保存第 %(n)d 版。", n=version.number),
-                                   quiet=authoring.InvalidItem)
+            done = outcomes.commit(
+                lambda: authoring.revise_item(item, content, current_user,
+                                              syllabus_version=version),
+                lambda saved: _("已保存第 %(n)d 版。", n=saved.number),
+                quiet=authoring.InvalidItem)
             if not isinstance(done.refusal, authoring.InvalidItem):
                 return _to_item(item)
             problems = done.refusal.problems
         _show_problems(form, problems)
-    return render_template("authoring/edit_item.html", form=form, item=item,
-                           subject=item.subject, item_type=item.item_type)
+    return _editor_page(form, item=item, subject=item.subject, item_type=item.item_type,
+                        version=version, proposed=proposed)
 
 
 @bp.post("/items/preview")
@@ -167,14 +212,15 @@ def preview_item():
     kind = _chosen_kind()
     if kind is None:
         abort(400)
-    form = _editor_form(kind[0])
+    version = _editor_version()
+    form = _editor_form(kind[0], version)
     form.validate()  # fills .data; problems are shown in the preview instead
     refused = editor.choice_problems(form)
     if refused:  # not the editor's own form: a forged or broken request
         return render_template("authoring/_preview.html", content=None, problems=refused), 400
     content, problems = editor.read(form, *kind)
     if content is not None:
-        problems = authoring.content_problems(content)
+        problems = authoring.content_problems(content, version)
     return render_template("authoring/_preview.html", content=content, problems=problems)
 
 

@@ -16,6 +16,8 @@ class StartAttemptForm(BaseForm):
                                    widget=ListWidget(prefix_label=False),
                                    validate_choice=False)
     variant = SelectField(_l("题型组合"), validate_choice=False, validators=[Optional()])
+    # The syllabus version the page offered; the view falls back on odd values.
+    syllabus_version = HiddenField(validators=[Optional()])
     submit = SubmitField(_l("开始"))
 
     def chosen_mode(self) -> Mode | None:

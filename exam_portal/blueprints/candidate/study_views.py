@@ -11,6 +11,8 @@ from exam_portal.extensions import db
 from exam_portal.models.types import utcnow
 from exam_portal.services.certification import training
 from exam_portal.services.delivery import attempts, learning, paper_cache
+from exam_portal.services.exam_sessions import sittings
+from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import today_local
 from exam_portal.web import outcomes
 from exam_portal.web.pagination import Page, page_argument
@@ -20,19 +22,38 @@ from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
 
+def _default_version() -> str:
+    """The version of the exam the candidate is registered for, else the one in force."""
+    return sittings.prepared_version(current_user.id, utcnow()) or syllabi.in_force()
+
+
+def practice_version(chosen: str | None) -> str:
+    """The syllabus version the candidate practises against: *chosen* if it names a
+    loaded version, else their default."""
+    return syllabi.chosen(chosen, _default_version())
+
+
+def _version_context(version: str) -> dict:
+    return {"syllabus_version": version, "syllabus_label": syllabi.label(version),
+            "other_versions": [(other, syllabi.short_label(other))
+                               for other in syllabi.loaded() if other != version]}
+
+
 @bp.get("/")
 def dashboard():
     candidate_id = current_user.id
+    version = practice_version(request.args.get("syllabus"))
     return render_template(
         "candidate/dashboard.html",
         subjects=list(Subject),
         recent=learning.recent_attempts(candidate_id),
         trends=learning.score_trends(candidate_id),
-        chapters=learning.chapter_accuracy(candidate_id)[:10],
+        chapters=learning.chapter_accuracy(candidate_id, version)[:10],
         days=learning.study_days(candidate_id, today_local()),
         counts=learning.book_counts(candidate_id),
         training_progress=training.candidate_progress(candidate_id),
         training_held=training.held_programme_ids(candidate_id),
+        **_version_context(version),
     )
 
 
@@ -45,12 +66,13 @@ def _subject_or_404(code: str) -> Subject:
 @bp.get("/subjects/<code>")
 def choose_practice(code):
     subject = _subject_or_404(code)
-    tree = syllabus.load().trees[subject]
+    version = practice_version(request.args.get("syllabus"))
+    tree = syllabus.load(version).trees[subject]
     counts = learning.book_counts(current_user.id).get(subject, (0, 0))
-    sizes = attempts.chapter_sizes(subject, today_local())
+    sizes = attempts.chapter_sizes(subject, today_local(), version)
     forms = {}
     for mode in (mode for mode in Mode if mode.is_practice):
-        form = StartAttemptForm(mode=mode.value)
+        form = StartAttemptForm(mode=mode.value, syllabus_version=version)
         size = modes.set_size(subject, mode)
         if size is not None:
             form.count.choices = [(n, _("%(n)d 道", n=n)) for n in size.choices]
@@ -62,7 +84,8 @@ def choose_practice(code):
         forms[mode] = form
     return render_template("candidate/choose_practice.html", subject=subject,
                            spec=specs.load(subject), forms=forms, counts=counts,
-                           open_mock=attempts.open_mock(current_user.id, subject))
+                           open_mock=attempts.open_mock(current_user.id, subject),
+                           **_version_context(version))
 
 
 @bp.post("/subjects/<code>/start")
@@ -70,17 +93,21 @@ def start_attempt(code):
     subject = _subject_or_404(code)
     form = StartAttemptForm()
     mode = form.chosen_mode()
+    default = _default_version()
+    version = syllabi.chosen(form.syllabus_version.data, default)
+    back = url_for("candidate.choose_practice", code=subject.value,
+                   syllabus=None if version == default else version)
     if not form.validate_on_submit() or mode is None:
         flash(_("无法开始：请求无效，请重试。"), "danger")
-        return redirect(url_for("candidate.choose_practice", code=subject.value))
+        return redirect(back)
     done = outcomes.commit(
         lambda: attempts.start_attempt(
             current_user.id, subject, mode, now=utcnow(),
             chapters=tuple(form.chapters.data or ()), count=form.count.data,
-            variant=form.variant.data or None),
+            variant=form.variant.data or None, syllabus_version=version),
         refusals=attempts.CannotStart, category="warning")
     if not done.ok:
-        return redirect(url_for("candidate.choose_practice", code=subject.value))
+        return redirect(back)
     return redirect(url_for("candidate.take_attempt", attempt_id=done.result.id))
 
 

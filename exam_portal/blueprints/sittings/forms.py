@@ -32,6 +32,7 @@ from exam_portal.models.sittings import SessionMode, VerificationMode
 from exam_portal.services.platform import labels
 from exam_portal.web.areas import AreaField
 from exam_portal.web.forms import BaseForm, as_choices, finite_number
+from question_bank import syllabus
 from question_bank.levels import Level
 
 MODE_LABELS = {
@@ -63,8 +64,12 @@ class SessionForm(BaseForm):
     mode = SelectField(_l("考试方式"), choices=as_choices(
         [(mode.value, label) for mode, label in MODE_LABELS.items()]),
         validators=[InputRequired()])
-    syllabus_version = SelectField(_l("考试大纲版本"), choices=as_choices([("2018", "2018")]),
-                                   validators=[InputRequired()])
+    # "" takes the version the session's year uses; only loaded versions are offered.
+    syllabus_version = SelectField(_l("考试大纲版本"), choices=as_choices(
+        [("", _l("按考试年度选用"))]
+        + [(code, _l(syllabus.VERSIONS[code].label)) for code in sorted(syllabus.VERSIONS)
+           if syllabus.is_loaded(code)]),
+        validators=[Optional()])
     law_cutoff = DateField(_l("法规截止日期"), validators=[InputRequired()])
     experience_cutoff = DateField(_l("工作年限计算截止日期"), validators=[InputRequired()])
     verification_mode = SelectField(_l("报名审核方式"), choices=as_choices(

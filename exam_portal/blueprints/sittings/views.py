@@ -32,12 +32,13 @@ from exam_portal.models.sittings import (
     VerificationMode,
 )
 from exam_portal.services.exam_sessions import fees, results, sittings
-from exam_portal.services.platform import labels
+from exam_portal.services.platform import labels, syllabi
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from exam_portal.web import outcomes
 from exam_portal.web.forms import submitted
 from exam_portal.web.locale import select_locale
 from exam_portal.web.pagination import page_argument
+from question_bank import syllabus
 from question_bank.levels import Level
 from question_bank.pass_rules import subjects_of
 from question_bank.subjects import Subject
@@ -60,6 +61,7 @@ STATUS_LABELS = {
 def page_context() -> dict:
     return {"level_labels": labels.LEVELS, "status_labels": STATUS_LABELS,
             "mode_labels": MODE_LABELS, "verification_labels": VERIFICATION_LABELS,
+            "syllabus_label": syllabi.label,
             "subject_labels": labels.SUBJECTS, "region_name": labels.region_name,
             "describe_route_code": labels.describe_route_code, "local": _local,
             "yuan": fees.yuan}
@@ -106,7 +108,8 @@ def _fields(form: SessionForm) -> sittings.SessionFields:
         registration_closes_at=_to_utc(form.registration_closes_at.data),
         exam_opens_at=_to_utc(form.exam_opens_at.data),
         exam_closes_at=_to_utc(form.exam_closes_at.data),
-        mode=SessionMode(form.mode.data), syllabus_version=form.syllabus_version.data,
+        mode=SessionMode(form.mode.data),
+        syllabus_version=form.syllabus_version.data or syllabus.version_for_year(form.year.data),
         law_cutoff=form.law_cutoff.data, experience_cutoff=form.experience_cutoff.data,
         verification_mode=VerificationMode(form.verification_mode.data))
 
@@ -117,7 +120,7 @@ def create_session():
     return outcomes.form_page(
         form, lambda: sittings.create_session(_fields(form), current_user),
         _("考试批次已创建。"), then=_to_detail, template="sittings/edit_session.html",
-        session=None)
+        session=None, version_rule=syllabi.year_rule())
 
 
 @bp.route("/admin/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -127,7 +130,8 @@ def edit_session(session_id):
     return outcomes.form_page(
         form, lambda: sittings.update_session(session, _fields(form), current_user),
         _("考试批次已保存。"), then=lambda _: _to_detail(session),
-        template="sittings/edit_session.html", session=session)
+        template="sittings/edit_session.html", session=session,
+        version_rule=syllabi.year_rule())
 
 
 class _Values:

@@ -25,6 +25,7 @@ from exam_portal.models.attempts import (
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import learning
 from exam_portal.services.item_bank import pools
+from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import delivery, specs, syllabus
 from question_bank.assembly import Pool, assemble
@@ -100,14 +101,29 @@ class Sitting:
     registration_id: int
     law_cutoff: date
     closes_at: datetime  # the exam window's end: no deadline runs past it
+    syllabus_version: str  # the session's: its paper draws only items filed under it
 
 
 def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datetime,
                   chapters: tuple[str, ...] = (), count: int | None = None,
-                  variant: str | None = None, sitting: Sitting | None = None) -> Attempt:
-    """Draw a paper or practice set for the candidate and store it."""
+                  variant: str | None = None, sitting: Sitting | None = None,
+                  syllabus_version: str | None = None) -> Attempt:
+    """Draw a paper or practice set for the candidate and store it.
+
+    It draws from the items written against one syllabus version, with chapters and
+    chapter quotas from that version's tree: the session's for an exam paper, else
+    *syllabus_version* (default: the version in force). The wrong-answer book and
+    bookmarks are the candidate's own items, whatever version they are filed under.
+    """
     if (mode is Mode.EXAM) != (sitting is not None):
         raise CannotStart(gettext("正式考试只能从报名开始。"))
+    version = sitting.syllabus_version if sitting is not None \
+        else syllabus_version or syllabi.in_force()
+    if not syllabus.is_loaded(version):
+        raise CannotStart(gettext("没有 %(version)s 年版考试大纲的数据，不能抽题。",
+                                  version=str(version)[:10]))
+    tree_chapters = frozenset(
+        chapter.code for chapter in syllabus.load(version).trees[subject].chapters)
     if mode.is_practice and _sitting_in_progress(candidate_id, subject):
         raise CannotStart(gettext("你正在参加这个科目的正式考试，交卷前不能练习这个科目。"))
     today = now.astimezone(LOCAL_ZONE).date()
@@ -127,8 +143,13 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
     cutoff = law_cutoff(today) if subject.is_law else None
     if sitting is not None and subject.is_law:
         cutoff = sitting.law_cutoff  # the session's own, not today's
-    cached = pools.current_pool(subject, cutoff)
+    cached = pools.current_pool(subject, version, cutoff)
     pool = cached.pool
+    # Chapter quotas over this version's chapters only (weights the spec gives them, or
+    # each chapter's share of the bank).
+    chosen_chapters = tree_chapters
+    weights = {code: weight for code, weight in (spec.weights or {}).items()
+               if code in tree_chapters} or None
     if mode.is_full_paper:
         paper_spec = spec
     else:
@@ -139,7 +160,9 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
     if mode in (Mode.REDO, Mode.BOOKMARKS):
         ids = (learning.book_item_ids if mode is Mode.REDO
                else learning.bookmarked_item_ids)(candidate_id, subject)
-        pool = Pool(cached.by_item[item_id] for item_id in ids if item_id in cached.by_item)
+        every = _published_by_item(subject, cutoff)
+        pool = Pool(every[item_id] for item_id in ids if item_id in every)
+        chosen_chapters, weights = None, None
     if mode.is_practice:
         # Practice would show the keys of the candidate's own exam paper before its
         # results are published: those items stay out until then.
@@ -147,13 +170,10 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         if sat:
             pool = Pool((entry for entry in pool.by_version.values() if entry.item_id not in sat),
                         on_date=pool.on_date)
-    chosen_chapters = None
     if mode is Mode.CHAPTER:
-        known = {chapter.code for chapter in syllabus.load().trees[subject].chapters}
-        valid = known.intersection(chapters)
-        if not valid:
+        chosen_chapters = tree_chapters.intersection(chapters)
+        if not chosen_chapters:
             raise CannotStart(gettext("请至少选择一章。"))
-        chosen_chapters = frozenset(valid)
     seed = daily_seed(candidate_id, today, subject) if mode is Mode.DAILY \
         else secrets.randbits(62)
     # An exam paper does not depend on what the candidate happened to practise.
@@ -165,7 +185,7 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
             # A seeded, replayable draw: the paper is rebuilt from its stored seed.
             paper_spec, pool, random.Random(seed), seen=seen,  # noqa: S311
             chapters=chosen_chapters,
-            chapter_weights=spec.weights, strict=mode.is_full_paper,
+            chapter_weights=weights, strict=mode.is_full_paper,
             match_points=mode.is_full_paper,
             exposure=cached.exposure if mode is Mode.MOCK else None, papers=cached.papers,
             max_exposure=current_app.config["MOCK_MAX_EXPOSURE"])
@@ -180,7 +200,8 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
     sections = {section.code: section for section in paper_spec.sections}
     attempt = Attempt(
         candidate_id=candidate_id, mode=mode, subject=subject, spec_version=spec.version,
-        spec_variant=spec.variant, seed=seed, chapters=sorted(chosen_chapters or ()),
+        spec_variant=spec.variant, seed=seed,
+        chapters=sorted(chosen_chapters or ()) if mode is Mode.CHAPTER else [],
         law_cutoff=cutoff, started_at=now, status=AttemptStatus.IN_PROGRESS,
         device_token=secrets.token_hex(16), full_halves=0, pass_halves=0,
         deadline_at=now + timedelta(minutes=spec.minutes) if mode.is_timed else None,
@@ -188,7 +209,7 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
     if sitting is not None:
         attempt.deadline_at = min(attempt.deadline_at, sitting.closes_at)
     for entry in paper:
-        drawn = cached.pool.by_version.get(entry.version_id) or pool.by_version[entry.version_id]
+        drawn = pool.by_version[entry.version_id]
         section = sections[entry.section]
         points = section.points if mode.is_full_paper or drawn.points is None \
             else drawn.points
@@ -296,9 +317,19 @@ def _insert_sitting(attempt: Attempt) -> Attempt:
     return attempt
 
 
-def chapter_sizes(subject: Subject, today: date) -> dict[str, int]:
-    """How many published items each chapter of *subject* offers to practise."""
-    cached = pools.current_pool(subject, law_cutoff(today) if subject.is_law else None)
+def _published_by_item(subject: Subject, cutoff: date | None) -> dict:
+    """item id → its published version's pool entry, whatever syllabus it is filed under."""
+    every = {}
+    for version in syllabi.loaded():
+        every.update(pools.current_pool(subject, version, cutoff).by_item)
+    return every
+
+
+def chapter_sizes(subject: Subject, today: date, syllabus_version: str) -> dict[str, int]:
+    """How many published items each chapter of *subject* offers to practise, among the
+    items written against *syllabus_version*."""
+    cached = pools.current_pool(subject, syllabus_version,
+                                law_cutoff(today) if subject.is_law else None)
     sizes: dict[str, int] = {}
     for entry in cached.by_item.values():
         sizes[entry.chapter] = sizes.get(entry.chapter, 0) + 1

@@ -16,7 +16,7 @@ from exam_portal.models.attempts import (
     Response,
     WrongAnswer,
 )
-from exam_portal.models.bank import Item
+from exam_portal.models.bank import Item, ItemVersion
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import learning, syllabus
 from question_bank.items import ItemType
@@ -190,8 +190,9 @@ def score_trends(candidate_id: int, per_subject: int = 20) -> dict[Subject, list
     return {subject: list(reversed(points)) for subject, points in trends.items()}
 
 
-def chapter_accuracy(candidate_id: int) -> list[ChapterAccuracy]:
-    """Right answers out of marked choice answers, per chapter, the weakest first."""
+def chapter_accuracy(candidate_id: int, syllabus_version: str) -> list[ChapterAccuracy]:
+    """Right answers out of marked choice answers, per chapter of *syllabus_version*'s
+    tree (answers to items filed under it), the weakest first."""
     marked = sa.and_(Response.score_halves.is_not(None), Response.selected.is_not(None),
                      Response.selected != "")
     full = AttemptItem.points_halves
@@ -204,12 +205,15 @@ def chapter_accuracy(candidate_id: int) -> list[ChapterAccuracy]:
                                    AttemptItem.position == Response.position))
         .join(Attempt, Attempt.id == Response.attempt_id)
         .join(Item, Item.id == AttemptItem.item_id)
+        # A chapter code means a chapter of the tree its item version is filed under.
+        .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
         # Exam sittings stay out: their marks are not the candidate's to see before
         # the results are published, and they are not practice.
         .where(Attempt.candidate_id == candidate_id, marked, Attempt.mode != Mode.EXAM,
-               Item.item_type.in_([ItemType.SINGLE, ItemType.MULTI]))
+               Item.item_type.in_([ItemType.SINGLE, ItemType.MULTI]),
+               ItemVersion.syllabus_version == syllabus_version)
         .group_by(Attempt.subject, AttemptItem.chapter_code))
-    tree = syllabus.load()
+    tree = syllabus.load(syllabus_version)
     result = []
     for subject, chapter, answered, right in rows:
         node = tree.node(chapter)

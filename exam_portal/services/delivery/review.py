@@ -1,6 +1,7 @@
 """After submission: each item with the candidate's answer, the key and the explanation,
 and the score broken down by section and by chapter."""
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 
 from exam_portal.extensions import db
 from exam_portal.models.attempts import Attempt, Response
+from exam_portal.models.bank import ItemVersion
 from exam_portal.services.delivery import learning, paper_cache
 from question_bank import delivery, specs, syllabus
 
@@ -17,6 +19,7 @@ class ReviewEntry:
     position: int
     section: str
     chapter: str
+    syllabus_version: str  # the tree *chapter* belongs to
     item_id: int
     view: dict  # what the candidate saw
     feedback: dict  # key, explanation, key points
@@ -67,6 +70,9 @@ def review_entries(attempt: Attempt) -> list[ReviewEntry]:
     responses = {r.position: r for r in db.session.scalars(
         sa.select(Response).where(Response.attempt_id == attempt.id))}
     marked = learning.is_bookmarked(attempt.candidate_id, [item.item_id for item in items])
+    versions = dict(db.session.execute(
+        sa.select(ItemVersion.id, ItemVersion.syllabus_version)
+        .where(ItemVersion.id.in_({item.item_version_id for item in items}))).all())
     entries = []
     for item, view in zip(items, views, strict=True):
         response = responses.get(item.position)
@@ -75,6 +81,7 @@ def review_entries(attempt: Attempt) -> list[ReviewEntry]:
                     if response is not None else [])
         entries.append(ReviewEntry(
             position=item.position, section=item.section, chapter=item.chapter_code,
+            syllabus_version=versions.get(item.item_version_id, ""),
             item_id=item.item_id, view=view,
             feedback=delivery.feedback_view(contents[item.item_version_id], order),
             selected=selected, text=(response.text or "") if response else "",
@@ -94,13 +101,15 @@ def by_section(attempt: Attempt, entries: list[ReviewEntry]) -> list[Part]:
 
 
 def by_chapter(entries: list[ReviewEntry]) -> list[Part]:
-    tree = syllabus.load()
+    """The score per chapter, each titled from the tree its items are filed under."""
 
-    def title(code):
-        node = tree.node(code)
+    def title(key):
+        version, code = key
+        node = syllabus.load(version).node(code) if version in syllabus.VERSIONS else None
         return node.title if node else code
 
-    return _parts(entries, lambda entry: entry.chapter, title)
+    parts = _parts(entries, lambda entry: (entry.syllabus_version, entry.chapter), title)
+    return [dataclasses.replace(part, code=part.code[1]) for part in parts]
 
 
 def _parts(entries, key, title) -> list[Part]:

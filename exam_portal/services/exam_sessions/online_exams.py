@@ -108,7 +108,8 @@ def start(registration: Registration, subject: Subject, candidate: User, *,
     try:
         attempt = attempts.start_attempt(
             candidate.id, subject, Mode.EXAM, now=now, sitting=attempts.Sitting(
-                registration.id, session.law_cutoff, session.exam_closes_at))
+                registration.id, session.law_cutoff, session.exam_closes_at,
+                session.syllabus_version))
     except attempts.CannotStart as error:
         raise ServiceError(str(error)) from error
     audit.record("sitting.started", target=attempt, actor=candidate,

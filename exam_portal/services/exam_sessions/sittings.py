@@ -26,7 +26,7 @@ from exam_portal.services.accounts import profiles
 from exam_portal.services.exam_sessions import evidence, fees
 from exam_portal.services.platform import audit, labels, text_search
 from exam_portal.services.platform.clock import LOCAL_ZONE
-from question_bank import eligibility, regions
+from question_bank import eligibility, regions, syllabus
 from question_bank.levels import Level
 from question_bank.pass_rules import PassLines, subjects_of
 from question_bank.subjects import Subject
@@ -86,6 +86,9 @@ def _problem(fields: SessionFields) -> str | None:
         return gettext("报名应在考试开始前截止。")
     if fields.exam_opens_at.astimezone(LOCAL_ZONE).year != fields.year:
         return gettext("考试年度应与考试开始日期所在的年份一致。")
+    if not syllabus.is_loaded(fields.syllabus_version):
+        return gettext("没有 %(version)s 年版考试大纲的数据，不能选用。",
+                       version=str(fields.syllabus_version)[:10])
     return None
 
 
@@ -145,6 +148,12 @@ def update_session(session: ExamSession, fields: SessionFields, actor: User) -> 
                 sa.or_(sa.exists().where(SubjectResult.registration_id == Registration.id),
                        sa.exists().where(Attempt.registration_id == Registration.id)))):
         raise ServiceError(gettext("已有成绩或考试作答的考试批次不能改变考试方式。"))
+    # Papers drawn already are the session's version's: another version would leave
+    # them on the wrong tree.
+    if fields.syllabus_version != session.syllabus_version and db.session.scalar(
+            sa.select(sa.exists().where(Attempt.registration_id == Registration.id,
+                                        Registration.session_id == session.id))):
+        raise ServiceError(gettext("已有考生开始作答的考试批次不能改变考试大纲版本。"))
     # Papers in progress have deadlines inside the window: it may only grow at its end.
     if (fields.exam_opens_at != session.exam_opens_at
             or fields.exam_closes_at < session.exam_closes_at) and db.session.scalar(
@@ -353,6 +362,18 @@ def own_registrations(candidate: User) -> list[Registration]:
     return list(db.session.scalars(
         sa.select(Registration).where(Registration.candidate_id == candidate.id)
         .order_by(Registration.declared_at.desc())))
+
+
+def prepared_version(candidate_id: int, now: datetime) -> str | None:
+    """The syllabus version of the next exam the candidate is registered for (the
+    earliest whose exam has not ended, registration not refused), or None."""
+    return db.session.scalar(
+        sa.select(ExamSession.syllabus_version)
+        .join(Registration, Registration.session_id == ExamSession.id)
+        .where(Registration.candidate_id == candidate_id,
+               Registration.status != RegistrationStatus.REJECTED,
+               ExamSession.exam_closes_at > now)
+        .order_by(ExamSession.exam_opens_at, ExamSession.id).limit(1))
 
 
 def registration_query(session: ExamSession, *, status: RegistrationStatus | None = None,

@@ -20,7 +20,7 @@ from exam_portal.models.bank import (
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.item_bank import pools
-from exam_portal.services.platform import audit, text_search
+from exam_portal.services.platform import audit, syllabi, text_search
 from question_bank import syllabus, workflow
 from question_bank.items import ItemContent, ItemType, Problem, validate
 from question_bank.subjects import Subject
@@ -35,32 +35,49 @@ class InvalidItem(ServiceError):
         self.problems = problems
 
 
-def content_problems(content: ItemContent) -> list[Problem]:
-    """Every reason *content* cannot be stored under the current syllabus."""
-    return validate(content) + syllabus.link_problems(content, syllabus.load())
+def content_problems(content: ItemContent, syllabus_version: str) -> list[Problem]:
+    """Every reason *content* cannot be stored against the syllabus *syllabus_version*."""
+    return validate(content) + syllabus.link_problems(content, syllabus.load(syllabus_version))
 
 
-def create_item(content: ItemContent, author, *, external_id: str | None = None) -> Item:
-    """Create a DRAFT item with its first version."""
-    problems = content_problems(content)
+def writable_version(syllabus_version: str | None) -> str:
+    """The version a new item or version is written against: *syllabus_version* if
+    given, else the one in force; a version whose trees are not loaded is refused."""
+    version = syllabus_version or syllabi.in_force()
+    if not syllabus.is_loaded(version):
+        raise ServiceError(gettext("没有 %(version)s 年版考试大纲的数据，不能按它编写题目。",
+                                   version=str(version)[:10]))
+    return version
+
+
+def create_item(content: ItemContent, author, *, external_id: str | None = None,
+                syllabus_version: str | None = None) -> Item:
+    """Create a DRAFT item with its first version, written against *syllabus_version*
+    (default: the version in force)."""
+    version_code = writable_version(syllabus_version)
+    problems = content_problems(content, version_code)
     if problems:
         raise InvalidItem(problems)
     item = Item(external_id=external_id, subject=content.subject, item_type=content.item_type,
                 status=ItemStatus.DRAFT, created_by_id=author.id)
     db.session.add(item)
-    version = _new_version(item, content, author, number=1, status=ItemStatus.DRAFT)
+    version = _new_version(item, content, author, number=1, status=ItemStatus.DRAFT,
+                           syllabus_version=version_code)
     item.current_version = version
     db.session.flush()
     return item
 
 
-def create_items(rows: list[tuple[str | None, ItemContent]], author) -> None:
-    """Create many DRAFT items at once (imports); every content must be valid already.
+def create_items(rows: list[tuple[str | None, ItemContent]], author,
+                 syllabus_version: str | None = None) -> None:
+    """Create many DRAFT items at once (imports), written against *syllabus_version*
+    (default: the version in force); every content must be valid against it already.
 
     Bulk INSERTs instead of one unit of work per item: an import of 100,000 items
     would otherwise spend minutes in per-object bookkeeping.
     """
-    chapter_of = syllabus.load().chapter_of
+    syllabus_version = writable_version(syllabus_version)
+    chapter_of = syllabus.load(syllabus_version).chapter_of
     now = utcnow()
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     if postgresql:
@@ -79,7 +96,7 @@ def create_items(rows: list[tuple[str | None, ItemContent]], author) -> None:
             columns, version_links = version_columns(content, chapter_of)
             versions.append({**columns, "item_id": item_id, "number": 1,
                              "status": ItemStatus.DRAFT, "author_id": author.id,
-                             "syllabus_version": syllabus.CURRENT_VERSION, "created_at": now})
+                             "syllabus_version": syllabus_version, "created_at": now})
             links.append(version_links)
         version_ids = _insert(ItemVersion, versions, postgresql)
         db.session.execute(sa.insert(ItemLink), [
@@ -112,10 +129,10 @@ def _insert(model, rows: list[dict], postgresql: bool) -> list[int]:
 _BULK_CHUNK = 2000
 
 
-def _new_version(item, content, author, *, number, status) -> ItemVersion:
+def _new_version(item, content, author, *, number, status, syllabus_version) -> ItemVersion:
     version = ItemVersion(item=item, number=number, status=status, author_id=author.id,
-                          syllabus_version=syllabus.CURRENT_VERSION)
-    version.set_content(content, syllabus.load().chapter_of)
+                          syllabus_version=syllabus_version)
+    version.set_content(content, syllabus.load(syllabus_version).chapter_of)
     if status is ItemStatus.REVIEW:
         version.submitted_at = utcnow()
     db.session.add(version)
@@ -126,10 +143,10 @@ def _lock(item: Item) -> None:
     """Re-read *item* and its newest version under a row lock, so two trainers acting
     on one item at the same moment act one after the other (PostgreSQL; SQLite
     already serialises writers)."""
-    _lock_all([item.id])
+    lock_items([item.id])
 
 
-def _lock_all(item_ids: list[int]) -> list[Item]:
+def lock_items(item_ids: list[int]) -> list[Item]:
     """Re-read the items and their newest versions under row locks, taken in id order
     (so two bulk actions never wait on each other in opposite order); two statements
     however many items."""
@@ -148,8 +165,10 @@ def _lock_all(item_ids: list[int]) -> list[Item]:
     return items
 
 
-def revise_item(item: Item, content: ItemContent, author) -> ItemVersion:
-    """Change what an item says.
+def revise_item(item: Item, content: ItemContent, author, *,
+                syllabus_version: str | None = None) -> ItemVersion:
+    """Change what an item says, written against *syllabus_version* (default: the
+    version its newest version is written against).
 
     A draft (or a version still waiting for review) is changed in place; a published
     item gets a new version pending review, and candidates keep the approved one.
@@ -160,24 +179,29 @@ def revise_item(item: Item, content: ItemContent, author) -> ItemVersion:
         raise ServiceError(gettext("这道题已经停用，不能修改。"))
     if content.subject is not item.subject or content.item_type is not item.item_type:
         raise ServiceError(gettext("不能修改题目的科目或题型；请新建题目。"))
-    problems = content_problems(content)
+    version_code = writable_version(syllabus_version or current.syllabus_version)
+    problems = content_problems(content, version_code)
     if problems:
         raise InvalidItem(problems)
     if current.status in workflow.EDITABLE:
-        current.set_content(content, syllabus.load().chapter_of)
+        current.syllabus_version = version_code
+        current.set_content(content, syllabus.load(version_code).chapter_of)
         current.author_id = author.id
         version = current
     else:
         version = _new_version(item, content, author, number=current.number + 1,
-                               status=ItemStatus.REVIEW)
+                               status=ItemStatus.REVIEW, syllabus_version=version_code)
         item.current_version = version
         item.status = ItemStatus.REVIEW
     db.session.flush()
     return version
 
 
-def is_unchanged(item: Item, content: ItemContent) -> bool:
-    return item.current_version.content_hash == content_hash(content)
+def is_unchanged(item: Item, content: ItemContent, syllabus_version: str) -> bool:
+    """True when *item*'s newest version already says *content* against that version."""
+    current = item.current_version
+    return (current.content_hash == content_hash(content)
+            and current.syllabus_version == syllabus_version)
 
 
 def submit_item(item: Item, actor) -> None:
@@ -191,7 +215,7 @@ def submit_items(item_ids: list[int], actor) -> None:
     """Send several drafts for review (locked together); ServiceError if one cannot go."""
     # One flush for all (batched statements), not one per item's lazy loads.
     with db.session.no_autoflush:
-        for item in _lock_all(item_ids):
+        for item in lock_items(item_ids):
             _submit(item)
     db.session.flush()
 
@@ -254,7 +278,7 @@ def approve_items(item_ids: list[int], reviewer, comment: str) -> tuple[int, lis
     """Approve several items; return how many, and (item, reason) for each refused one."""
     approved, refused, subjects = [], [], set()
     with db.session.no_autoflush:  # one flush for all, batched, below
-        for item in _lock_all(item_ids):
+        for item in lock_items(item_ids):
             try:
                 _publish(item, reviewer, comment)
             except ServiceError as error:
@@ -303,7 +327,8 @@ class ItemFilters:
     item_type: ItemType | None = None
     status: ItemStatus | None = None
     difficulty: int | None = None
-    chapter: str | None = None
+    syllabus_version: str | None = None
+    chapter: str | None = None  # a chapter code of syllabus_version's tree
     text: str | None = None
 
     def item_conditions(self) -> list:
@@ -320,6 +345,8 @@ class ItemFilters:
         conditions = []
         if self.difficulty:
             conditions.append(ItemVersion.difficulty == self.difficulty)
+        if self.syllabus_version:
+            conditions.append(ItemVersion.syllabus_version == self.syllabus_version)
         if self.chapter:
             conditions.append(ItemVersion.chapter_code == self.chapter)
         if self.text:

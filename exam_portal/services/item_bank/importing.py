@@ -50,6 +50,7 @@ class PlannedRow:
     action: Action
     problems: list[Problem] = field(default_factory=list)
     item: Item | None = None
+    syllabus_version: str = ""  # the version the row is written against
 
 
 @dataclass
@@ -78,20 +79,31 @@ def read_file(filename: str, data: bytes, *, max_items: int | None,
         raise ServiceError(gettext(error.message, **error.params)) from error
 
 
-def plan_import(records: list[ItemRecord]) -> ImportPlan:
-    """Decide, per record, whether it creates an item, updates one, changes nothing, or fails."""
+def plan_import(records: list[ItemRecord], syllabus_version: str | None = None) -> ImportPlan:
+    """Decide, per record, whether it creates an item, updates one, changes nothing, or fails.
+
+    Rows are read against *syllabus_version* when given. Otherwise a new item is written
+    against the version in force and an update keeps the version its item is written
+    against: a file never moves an item to another syllabus unless asked to.
+    """
     known = _items_by_external_id([r.external_id for r in records if r.external_id])
-    current_syllabus = syllabus.load()
+    for_new = authoring.writable_version(syllabus_version)
     rows, seen = [], set()
     for record in records:
         problems = list(record.problems)
-        if record.content is not None:  # from_record validated the item rules already
-            problems += syllabus.link_problems(record.content, current_syllabus)
+        item = known.get(record.external_id) if record.external_id else None
+        version = syllabus_version or (item.current_version.syllabus_version
+                                       if item is not None else for_new)
+        if record.content is not None and syllabus.is_loaded(version):
+            # from_record validated the item rules already
+            problems += syllabus.link_problems(record.content, syllabus.load(version))
+        elif record.content is not None:
+            problems.append(Problem("syllabus", N_("没有 %(version)s 年版考试大纲的数据。"),
+                                    {"version": version}))
         if record.external_id:
             if record.external_id in seen:
                 problems.append(Problem("external_id", N_("外部编号在文件中重复。")))
             seen.add(record.external_id)
-        item = known.get(record.external_id) if record.external_id else None
         if item is not None and record.content is not None and not problems:
             if (item.subject, item.item_type) != (record.content.subject,
                                                   record.content.item_type):
@@ -99,13 +111,13 @@ def plan_import(records: list[ItemRecord]) -> ImportPlan:
             elif item.status is ItemStatus.RETIRED:
                 problems.append(Problem("external_id", N_("同编号的题目已经停用。")))
         if problems:
-            rows.append(PlannedRow(record, Action.ERROR, problems, item))
+            rows.append(PlannedRow(record, Action.ERROR, problems, item, version))
         elif item is None:
-            rows.append(PlannedRow(record, Action.CREATE))
-        elif authoring.is_unchanged(item, record.content):
-            rows.append(PlannedRow(record, Action.UNCHANGED, item=item))
+            rows.append(PlannedRow(record, Action.CREATE, syllabus_version=version))
+        elif authoring.is_unchanged(item, record.content, version):
+            rows.append(PlannedRow(record, Action.UNCHANGED, item=item, syllabus_version=version))
         else:
-            rows.append(PlannedRow(record, Action.UPDATE, item=item))
+            rows.append(PlannedRow(record, Action.UPDATE, item=item, syllabus_version=version))
     return ImportPlan(rows)
 
 
@@ -122,11 +134,17 @@ def apply_import(plan: ImportPlan, author, *, filename: str) -> dict[str, int]:
     """Create drafts and pending versions for the whole plan, or nothing when any row fails."""
     if plan.errors:
         raise ServiceError(gettext("文件中有 %(n)d 处错误，未导入任何题目。", n=len(plan.errors)))
-    authoring.create_items([(row.record.external_id, row.record.content)
-                            for row in plan.rows if row.action is Action.CREATE], author)
+    creating: dict[str, list[PlannedRow]] = {}
+    for row in plan.rows:
+        if row.action is Action.CREATE:
+            creating.setdefault(row.syllabus_version, []).append(row)
+    for version, rows in sorted(creating.items()):
+        authoring.create_items([(row.record.external_id, row.record.content) for row in rows],
+                               author, version)
     for row in plan.rows:
         if row.action is Action.UPDATE:
-            authoring.revise_item(row.item, row.record.content, author)
+            authoring.revise_item(row.item, row.record.content, author,
+                                  syllabus_version=row.syllabus_version)
     summary = {action.value: plan.count(action) for action in Action if action is not Action.ERROR}
     audit.record("item.imported", actor=author, details={"file": filename[:200], **summary})
     return summary

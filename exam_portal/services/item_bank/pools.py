@@ -1,4 +1,5 @@
-"""Drawing pools: the published versions of a subject, cached per app process.
+"""Drawing pools: the published versions of a subject linked to one syllabus version,
+cached per app process.
 
 Building a pool reads every published version of a subject; drawing a paper from a
 built pool reads nothing. A token per subject (`bank_revisions`) is replaced in the
@@ -38,19 +39,22 @@ class CachedPool:
         self.exposure.update(version_ids)
 
 
-_cache: dict[tuple[str, Subject, date | None], CachedPool] = {}
+_cache: dict[tuple[str, Subject, str, date | None], CachedPool] = {}
 _lock = threading.Lock()
 
 
-def current_pool(subject: Subject, on_date: date | None = None) -> CachedPool:
-    """The pool of *subject*'s published versions (law items in force on *on_date*)."""
+def current_pool(subject: Subject, syllabus_version: str,
+                 on_date: date | None = None) -> CachedPool:
+    """The pool of *subject*'s published versions written against *syllabus_version*
+    (law items in force on *on_date*): a paper for one syllabus never draws an item
+    filed under another's tree."""
     revision = db.session.scalar(
         sa.select(BankRevision.token).where(BankRevision.subject == subject))
-    key = (str(db.session.get_bind().url), subject, on_date)
+    key = (str(db.session.get_bind().url), subject, syllabus_version, on_date)
     cached = _cache.get(key)
     if cached is not None and cached.revision == revision:
         return cached
-    entries = _published_entries(subject)
+    entries = _published_entries(subject, syllabus_version)
     pool = Pool(entries, on_date=on_date)
     fresh = CachedPool(revision, pool, {entry.item_id: entry for entry in pool.by_version.values()})
     with _lock:
@@ -58,13 +62,13 @@ def current_pool(subject: Subject, on_date: date | None = None) -> CachedPool:
     return fresh
 
 
-def _published_entries(subject: Subject) -> list[PoolItem]:
+def _published_entries(subject: Subject, syllabus_version: str) -> list[PoolItem]:
     rows = db.session.execute(
         sa.select(ItemVersion.id, Item.id, Item.item_type, ItemVersion.chapter_code,
                   ItemVersion.fixed_order, ItemVersion.points_halves,
                   ItemVersion.law_valid_from, ItemVersion.law_valid_to)
         .join(Item, Item.published_version_id == ItemVersion.id)
-        .where(Item.subject == subject))
+        .where(Item.subject == subject, ItemVersion.syllabus_version == syllabus_version))
     return [PoolItem(version_id, item_type, chapter, fixed_order=fixed, item_id=item_id,
                      points=None if halves is None else Decimal(halves) / 2,
                      law_from=law_from, law_to=law_to)

@@ -1,13 +1,18 @@
-// Ask before destructive actions: any form with data-confirm needs a "yes" first.
-// In the question, {count} is the number of ticked boxes and {choice} the option
-// chosen in the form's select[data-confirm-choice], so the question says what happens.
+// Ask before destructive actions: any form with data-confirm (or a submit button with
+// it, asked only when that button sends the form) needs a "yes" first.
+// In the question, {count} is the number of ticked boxes (but [data-confirm-skip]) and
+// {choice} the option chosen in the form's select[data-confirm-choice], so the question
+// says what happens.
 document.addEventListener("submit", function (event) {
   var form = event.target;
-  var question = form.getAttribute && form.getAttribute("data-confirm");
+  var button = event.submitter;
+  var question = (button && button.getAttribute("data-confirm"))
+    || (form.getAttribute && form.getAttribute("data-confirm"));
   if (!question) { return; }
   var choice = form.querySelector("select[data-confirm-choice]");
   question = question
-    .replace("{count}", form.querySelectorAll("input[type=checkbox]:checked").length)
+    .replace("{count}",
+             form.querySelectorAll("input[type=checkbox]:checked:not([data-confirm-skip])").length)
     .replace("{choice}", choice ? choice.options[choice.selectedIndex].text : "");
   if (!window.confirm(question)) {
     event.preventDefault();
