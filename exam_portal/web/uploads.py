@@ -1,11 +1,14 @@
-"""Uploaded import files (items, scores) kept between the preview and the confirmation."""
+"""Uploaded import files (items, scores, payments, seats) kept between the preview and the
+confirmation."""
 
 import re
 import secrets
 import time
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, flash
+from flask_babel import gettext as _
+from flask_login import current_user
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 _UNSAFE = re.compile(r"[^\w.\-]")
@@ -42,3 +45,12 @@ def take(user_id: int, token: str) -> tuple[str, bytes] | None:
         path.unlink()
         return path.name.removeprefix(f"{user_id}-{token}-"), data
     return None
+
+
+def confirmed(form) -> tuple[str, bytes] | None:
+    """The upload a preview's confirmation *form* names, taken for the signed-in user; or
+    None, having said the preview expired (a stale or forged token, or a second post)."""
+    upload = take(current_user.id, form.token.data) if form.validate_on_submit() else None
+    if upload is None:
+        flash(_("预览已过期，请重新上传文件。"), "warning")
+    return upload

@@ -1,7 +1,7 @@
 """Items in and out of the bank for trainers: an upload previewed then imported, the
 import template, and the filtered item list exported in any supported format."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -50,9 +50,8 @@ def import_items():
 @bp.post("/import/confirm")
 def confirm_import():
     form = ConfirmImportForm()
-    upload = uploads.take(current_user.id, form.token.data) if form.validate_on_submit() else None
+    upload = uploads.confirmed(form)
     if upload is None:
-        flash(_("预览已过期，请重新上传文件。"), "warning")
         return redirect(url_for("authoring.import_items"))
     done = outcomes.commit(
         lambda: _import_file(*upload),

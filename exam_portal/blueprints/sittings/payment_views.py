@@ -4,7 +4,7 @@ statement (upload, preview, confirm: the shape of the score import) or entered b
 on one registration."""
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -114,10 +114,8 @@ def import_payments(session_id):
 def confirm_payment_import(session_id):
     session = session_or_404(session_id)
     form = ConfirmUploadForm()
-    upload = uploads.take(current_user.id, form.token.data) if form.validate_on_submit() \
-        else None
+    upload = uploads.confirmed(form)
     if upload is None:
-        flash(_("预览已过期，请重新上传文件。"), "warning")
         return redirect(url_for("sittings.import_payments", session_id=session.id))
     done = outcomes.commit(
         lambda: _import_statement(session, *upload),

@@ -119,10 +119,8 @@ def import_scores(session_id):
 def confirm_score_import(session_id):
     session = session_or_404(session_id)
     form = ConfirmScoreImportForm()
-    upload = uploads.take(current_user.id, form.token.data) if form.validate_on_submit() \
-        else None
+    upload = uploads.confirmed(form)
     if upload is None:
-        flash(_("预览已过期，请重新上传文件。"), "warning")
         return redirect(url_for("sittings.import_scores", session_id=session.id))
     done = outcomes.commit(
         lambda: _import_sheet(session, *upload, reason=form.reason.data or ""),

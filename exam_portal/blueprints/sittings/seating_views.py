@@ -2,7 +2,7 @@
 from a sheet (upload, preview, confirm: the shape of the score import), and the
 timetable of its subjects."""
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -49,10 +49,8 @@ def import_seats(session_id):
 def confirm_seat_import(session_id):
     session = session_or_404(session_id)
     form = ConfirmUploadForm()
-    upload = uploads.take(current_user.id, form.token.data) if form.validate_on_submit() \
-        else None
+    upload = uploads.confirmed(form)
     if upload is None:
-        flash(_("预览已过期，请重新上传文件。"), "warning")
         return redirect(url_for("sittings.import_seats", session_id=session.id))
     done = outcomes.commit(
         lambda: _import_seats(session, *upload),
