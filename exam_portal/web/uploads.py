@@ -6,9 +6,11 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import current_app, flash
+from flask import current_app, flash, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
+
+from exam_portal.services import ServiceError
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 _UNSAFE = re.compile(r"[^\w.\-]")
@@ -54,3 +56,24 @@ def confirmed(form) -> tuple[str, bytes] | None:
     if upload is None:
         flash(_("预览已过期，请重新上传文件。"), "warning")
     return upload
+
+
+def preview(form, make_plan, *, confirm, ready, upload_page: str, preview_page: str,
+            **context):
+    """A sheet's upload page, or its preview: *make_plan(filename, data)* reads and checks
+    the file (a ServiceError is shown under the file field), and when the plan is
+    *ready* to import (no errors and something to change) the file is kept for the
+    *confirm* form to take back. Both pages get *context*."""
+    if not form.validate_on_submit():
+        return render_template(upload_page, form=form, **context)
+    upload = form.file.data
+    data = upload.read()
+    try:
+        plan = make_plan(upload.filename, data)
+    except ServiceError as error:
+        form.file.errors = [*form.file.errors, str(error)]
+        return render_template(upload_page, form=form, **context)
+    if not plan.errors and ready(plan):
+        confirm.token.data = keep(current_user.id, upload.filename, data)
+    return render_template(preview_page, plan=plan, confirm=confirm, filename=upload.filename,
+                           **context)

@@ -1,14 +1,13 @@
 """Items in and out of the bank for trainers: an upload previewed then imported, the
 import template, and the filtered item list exported in any supported format."""
 
-from flask import Response, abort, redirect, render_template, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from exam_portal.blueprints.authoring.forms import ConfirmImportForm, ImportForm
 from exam_portal.blueprints.authoring.views import bp, item_filters, list_filters
 from exam_portal.extensions import no_write_lock
-from exam_portal.services import ServiceError
 from exam_portal.services.item_bank import authoring, importing
 from exam_portal.web import outcomes, uploads
 from question_bank.formats import xlsx_format
@@ -28,24 +27,13 @@ def import_items():
     # A preview writes nothing: the upload is received, parsed and planned with no write
     # lock held, so candidates' saves never wait for it (RELIABILITY LD-5).
     with no_write_lock():
-        form = ImportForm()
-        if not form.validate_on_submit():
-            return render_template("authoring/import.html", form=form)
-        upload = form.file.data
-        data = upload.read()
-        try:
-            records = importing.read_file(upload.filename, data,
-                                          max_items=importing.WEB_MAX_ITEMS)
-        except ServiceError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-            return render_template("authoring/import.html", form=form)
-        plan = importing.plan_import(records)
-        confirm = ConfirmImportForm()
-        if not plan.errors:
-            confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
-        return render_template("authoring/import_preview.html", plan=plan, confirm=confirm,
-                               filename=upload.filename, actions=importing.Action)
-
+        return uploads.preview(
+            ImportForm(),
+            lambda name, data: importing.plan_import(
+                importing.read_file(name, data, max_items=importing.WEB_MAX_ITEMS)),
+            confirm=ConfirmImportForm(), ready=lambda plan: True,
+            upload_page="authoring/import.html", preview_page="authoring/import_preview.html",
+            actions=importing.Action)
 
 @bp.post("/import/confirm")
 def confirm_import():

@@ -19,7 +19,6 @@ from exam_portal.blueprints.sittings.views import bp, page_context, session_or_4
 from exam_portal.extensions import db, no_write_lock
 from exam_portal.models.sittings import ExamSession, Registration
 from exam_portal.models.types import utcnow
-from exam_portal.services import ServiceError
 from exam_portal.services.exam_sessions import fees, payment_import, payments
 from exam_portal.services.platform.clock import from_local, to_local
 from exam_portal.web import outcomes, uploads
@@ -88,27 +87,16 @@ def import_payments(session_id):
     # write lock held, so candidates' saves never wait for it.
     with no_write_lock():
         session = session_or_404(session_id)
-        form = UploadForm()
-        if not form.validate_on_submit():
-            return render_template("sittings/import_payments.html", session=session,
-                                   form=form)
-        upload = form.file.data
-        data = upload.read()
-        try:
-            plan = payment_import.plan(
-                session, payment_import.read_sheet(upload.filename, data), now=utcnow())
-        except ServiceError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-            return render_template("sittings/import_payments.html", session=session,
-                                   form=form)
-        confirm = ConfirmUploadForm()
-        if not plan.errors and plan.changes:
-            confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
-        return render_template("sittings/import_payments_preview.html", session=session,
-                               plan=plan, confirm=confirm, filename=upload.filename,
-                               actions=payment_import.Action, **fee_context(),
-                               **page_context())
-
+        return uploads.preview(
+            UploadForm(),
+            lambda name, data: payment_import.plan(
+                session, payment_import.read_sheet(name, data), now=utcnow()),
+            confirm=ConfirmUploadForm(),
+            ready=lambda plan: plan.changes,
+            upload_page="sittings/import_payments.html",
+            preview_page="sittings/import_payments_preview.html",
+            session=session, actions=payment_import.Action, **fee_context(),
+            **page_context())
 
 @bp.post("/admin/sessions/<int:session_id>/payments/import/confirm")
 def confirm_payment_import(session_id):

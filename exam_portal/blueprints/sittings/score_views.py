@@ -23,7 +23,6 @@ from exam_portal.blueprints.sittings.views import (
 from exam_portal.extensions import db, no_write_lock
 from exam_portal.models.sittings import ExamSession, Qualification, Registration
 from exam_portal.models.types import utcnow
-from exam_portal.services import ServiceError
 from exam_portal.services.exam_sessions import results, score_import, scores
 from exam_portal.services.platform import jobs, labels
 from exam_portal.web import outcomes, uploads
@@ -95,25 +94,16 @@ def import_scores(session_id):
     # registrations with no write lock held, so candidates' saves never wait for it.
     with no_write_lock():
         session = session_or_404(session_id)
-        form = ScoreImportForm()
-        if not form.validate_on_submit():
-            return render_template("sittings/import_scores.html", session=session, form=form)
-        upload = form.file.data
-        data = upload.read()
-        try:
-            plan = score_import.plan(session, score_import.read_sheet(upload.filename, data),
-                                     now=utcnow())
-        except ServiceError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-            return render_template("sittings/import_scores.html", session=session, form=form)
-        confirm = ConfirmScoreImportForm()
-        if not plan.errors and (plan.count(score_import.Action.NEW)
-                                or plan.count(score_import.Action.CHANGED)):
-            confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
-        return render_template("sittings/import_scores_preview.html", session=session,
-                               plan=plan, confirm=confirm, filename=upload.filename,
-                               actions=score_import.Action, **page_context())
-
+        return uploads.preview(
+            ScoreImportForm(),
+            lambda name, data: score_import.plan(
+                session, score_import.read_sheet(name, data), now=utcnow()),
+            confirm=ConfirmScoreImportForm(),
+            ready=lambda plan: plan.count(score_import.Action.NEW)
+            or plan.count(score_import.Action.CHANGED),
+            upload_page="sittings/import_scores.html",
+            preview_page="sittings/import_scores_preview.html",
+            session=session, actions=score_import.Action, **page_context())
 
 @bp.post("/admin/sessions/<int:session_id>/scores/import/confirm")
 def confirm_score_import(session_id):

@@ -15,7 +15,6 @@ from exam_portal.blueprints.sittings.views import bp, page_context, session_or_4
 from exam_portal.extensions import no_write_lock
 from exam_portal.models.sittings import ExamSession
 from exam_portal.models.types import utcnow
-from exam_portal.services import ServiceError
 from exam_portal.services.exam_sessions import seating, timetables
 from exam_portal.services.platform.clock import from_local, to_local
 from exam_portal.web import outcomes, uploads
@@ -26,24 +25,15 @@ def import_seats(session_id):
     # A preview writes nothing, and holds no write lock while the sheet is read.
     with no_write_lock():
         session = session_or_404(session_id)
-        form = UploadForm()
-        if not form.validate_on_submit():
-            return render_template("sittings/import_seats.html", session=session, form=form)
-        upload = form.file.data
-        data = upload.read()
-        try:
-            plan = seating.plan(session, seating.read_sheet(upload.filename, data))
-        except ServiceError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-            return render_template("sittings/import_seats.html", session=session, form=form)
-        confirm = ConfirmUploadForm()
-        if not plan.errors and (plan.count(seating.Action.NEW)
-                                or plan.count(seating.Action.CHANGED)):
-            confirm.token.data = uploads.keep(current_user.id, upload.filename, data)
-        return render_template("sittings/import_seats_preview.html", session=session,
-                               plan=plan, confirm=confirm, filename=upload.filename,
-                               actions=seating.Action, **page_context())
-
+        return uploads.preview(
+            UploadForm(),
+            lambda name, data: seating.plan(session, seating.read_sheet(name, data)),
+            confirm=ConfirmUploadForm(),
+            ready=lambda plan: plan.count(seating.Action.NEW)
+            or plan.count(seating.Action.CHANGED),
+            upload_page="sittings/import_seats.html",
+            preview_page="sittings/import_seats_preview.html",
+            session=session, actions=seating.Action, **page_context())
 
 @bp.post("/admin/sessions/<int:session_id>/seats/import/confirm")
 def confirm_seat_import(session_id):
