@@ -35,6 +35,7 @@ def import_items():
             upload_page="authoring/import.html", preview_page="authoring/import_preview.html",
             actions=importing.Action)
 
+
 @bp.post("/import/confirm")
 def confirm_import():
     form = ConfirmImportForm()

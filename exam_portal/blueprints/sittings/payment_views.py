@@ -98,6 +98,7 @@ def import_payments(session_id):
             session=session, actions=payment_import.Action, **fee_context(),
             **page_context())
 
+
 @bp.post("/admin/sessions/<int:session_id>/payments/import/confirm")
 def confirm_payment_import(session_id):
     session = session_or_404(session_id)

@@ -105,6 +105,7 @@ def import_scores(session_id):
             preview_page="sittings/import_scores_preview.html",
             session=session, actions=score_import.Action, **page_context())
 
+
 @bp.post("/admin/sessions/<int:session_id>/scores/import/confirm")
 def confirm_score_import(session_id):
     session = session_or_404(session_id)

@@ -35,6 +35,7 @@ def import_seats(session_id):
             preview_page="sittings/import_seats_preview.html",
             session=session, actions=seating.Action, **page_context())
 
+
 @bp.post("/admin/sessions/<int:session_id>/seats/import/confirm")
 def confirm_seat_import(session_id):
     session = session_or_404(session_id)
