@@ -20,6 +20,7 @@ run is a fresh call; the first includes loading HiGHS. Target: median ≤ 5 s fo
 """
 
 import argparse
+import dataclasses
 import os
 import platform
 import random
@@ -120,10 +121,10 @@ def main() -> None:
           f"{sum(1 for count in plan.cells.values() if count)} cells", flush=True)
     runs = [("one form", plan, args.seeds),
             (f"2 parallel forms, ≤ {args.overlap} shared",
-             AssemblyPlan(**{**plan.__dict__, "forms": 2, "max_overlap": args.overlap}),
+             dataclasses.replace(plan, forms=2, max_overlap=args.overlap),
              max(3, args.seeds // 2)),
             (f"4 parallel forms, ≤ {args.overlap} shared",
-             AssemblyPlan(**{**plan.__dict__, "forms": 4, "max_overlap": args.overlap}), 3)]
+             dataclasses.replace(plan, forms=4, max_overlap=args.overlap), 3)]
     for label, run_plan, seeds in runs:
         print(f"{label}:", flush=True)
         seconds = timed(run_plan, items, range(1, seeds + 1))

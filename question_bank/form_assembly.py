@@ -273,6 +273,9 @@ def plan_problems(plan: AssemblyPlan) -> list[PlanProblem]:
 def solve(plan: AssemblyPlan, items: Iterable[BankItem], seed: int) -> tuple[Form, ...]:
     """Assemble `plan.forms` forms from *items* that meet every constraint of *plan*.
 
+    *seed* chooses among the forms that meet the plan equally well: the same plan, items
+    and seed give the same forms, in whatever order the items come.
+
     :raises InvalidPlan: the plan contradicts itself.
     :raises AssemblyInfeasible: no form exists; says which constraint cannot be met.
     :raises AssemblyTimedOut: the time limit passed before a form or a proof of none.
@@ -404,7 +407,8 @@ def _sample(entries: list[BankItem], size: int | None, rng) -> list[BankItem]:
 
 def _diagnose(model: "_Model", deadline: float, seed: int) -> NoReturn:
     """Raise AssemblyInfeasible for the smallest group of constraints whose removal makes
-    *model* (the whole pool's, proven infeasible) feasible."""
+    *model* (the whole pool's, proven infeasible) feasible: the first single group in
+    RELAXABLE's order, else the first pair, and so on."""
     for size in range(1, len(model.groups) + 1):
         for dropped in itertools.combinations(model.groups, size):
             kept = [group for group in model.groups if group not in dropped]
@@ -415,6 +419,7 @@ def _diagnose(model: "_Model", deadline: float, seed: int) -> NoReturn:
                 raise AssemblyInfeasible(Constraint.COMBINED, "conflict",
                                          constraints=tuple(g.value for g in dropped))
             raise AssemblyInfeasible(dropped[0], "conflict", **model.details(dropped[0], found))
+    # Not reached: with every group dropped the cells alone are met (the checks saw to it).
     raise AssemblyInfeasible(Constraint.CELL, "conflict")
 
 
@@ -437,8 +442,8 @@ class _Model:
         member = np.array([cell_of[(item.item_type, item.chapter)] for item in self.items])
         self.dev = self.x_count  # d+ and d- of form f: columns dev + 2f, dev + 2f + 1
         self.y = self.dev + 2 * self.k
-        bound_overlap = self.k > 1 and plan.max_overlap is not None and \
-            plan.max_overlap < plan.size
+        bound_overlap = (self.k > 1 and plan.max_overlap is not None
+                         and plan.max_overlap < plan.size)
         self.col_count = self.y + (len(self.pairs) * count if bound_overlap else 0)
         everyone = np.arange(count)
         counts = [plan.cells[cell] for cell in plan.ordered_cells()]

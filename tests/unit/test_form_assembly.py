@@ -137,6 +137,14 @@ def test_excluded_items_are_never_chosen():
         assert not set(form.item_ids) & excluded
 
 
+def test_a_narrow_range_at_the_pools_edge_is_met_by_growing_the_sample():
+    # A sample of one item per decile cannot reach 0.985; the whole cell can.
+    items = [BankItem(n, S, "C1", n / 100) for n in range(1, 101)]
+    plan = AssemblyPlan({(S, "C1"): 2}, facility_range=(0.985, 1.0))
+    (form,) = solve(plan, items, seed=0)
+    assert form.item_ids == (99, 100)
+
+
 def test_difficulty_bands_hold():
     items = _pool()
     bands = (DifficultyBand(0.0, 0.45, min_items=4), DifficultyBand(0.75, 1.0, max_items=1))
