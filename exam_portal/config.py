@@ -111,8 +111,10 @@ class Config:
     PRACTICE_START_WINDOW_MINUTES = 60
     # Right answers in a row that take an item out of the wrong-answer book.
     WRONG_ANSWER_STREAK = 2
-    # A mock paper avoids items already in more than this share of the mock papers
-    # drawn (by this app process), when the bank has enough others.
+    # Seconds the solver may spend building a subject's exam forms from its plan.
+    FORM_ASSEMBLY_SECONDS = 30
+    # A mock paper avoids items already in more than this share of the papers drawn
+    # (counted in item_exposures), when the bank has enough others.
     MOCK_MAX_EXPOSURE = 0.3
     # Law items must be in force on this date (YYYY-MM-DD); default: 31 Dec of the
     # year before the coming exam.
@@ -222,6 +224,7 @@ _ENV_KEYS = {
     "PRACTICE_START_LIMIT": "PRACTICE_START_LIMIT",
     "PRACTICE_START_WINDOW_MINUTES": "PRACTICE_START_WINDOW_MINUTES",
     "LAW_CUTOFF": "LAW_CUTOFF",
+    "FORM_ASSEMBLY_SECONDS": "FORM_ASSEMBLY_SECONDS",
     "SQLITE_SYNCHRONOUS": "SQLITE_SYNCHRONOUS",
     "JOB_RUNNER": "JOB_RUNNER",
     "MARKING_ADJUDICATION_THRESHOLD": "MARKING_ADJUDICATION_THRESHOLD",
@@ -254,7 +257,8 @@ _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "MAIL_CLAIM_SECONDS", "SIGN_UP_LINK_MAX_AGE_SECONDS", "PRACTICE_START_LIMIT",
              "PRACTICE_START_WINDOW_MINUTES", "TRUSTED_PROXIES",
              "LOGIN_FREE_FAILURES_PER_ACCOUNT", "LOGIN_FREE_FAILURES_PER_ADDRESS",
-             "LOGIN_MAX_WAIT_SECONDS", "EVIDENCE_MAX_BYTES", "EVIDENCE_RETENTION_DAYS"}
+             "LOGIN_MAX_WAIT_SECONDS", "EVIDENCE_MAX_BYTES", "EVIDENCE_RETENTION_DAYS",
+             "FORM_ASSEMBLY_SECONDS"}
 _BOOL_KEYS = {"SMTP_USE_TLS", "RATELIMIT_PER_PROCESS"}
 _TRUE = ("1", "true", "yes", "on")
 

@@ -198,3 +198,41 @@ def _sample(entries: list[PoolItem], count: int, rng: random.Random,
     sample = rng.sample(entries, size)
     sample.sort(key=lambda entry: avoided.get(entry.version_id, -1))
     return sample[:count]
+
+
+@dataclass(frozen=True)
+class FormPosition:
+    """One position of a locked exam form, with what seating a candidate needs."""
+
+    section: str
+    position: int
+    version_id: int
+    item_id: int
+    item_type: ItemType
+    chapter: str
+    points_halves: int
+    option_count: int = 0
+    fixed_order: bool = False
+
+
+def seat_form(form: Sequence[FormPosition], rng: random.Random) -> tuple[PaperItem, ...]:
+    """One candidate's paper from a locked form: the same items for everyone.
+
+    Sections keep the form's order. Within a section of choice items the items come in
+    a per-candidate order, and options are shuffled unless the item fixes them; a
+    subjective section keeps the form's order (its items may build on each other).
+    """
+    by_section: dict[str, list[FormPosition]] = {}
+    for entry in sorted(form, key=lambda entry: entry.position):
+        by_section.setdefault(entry.section, []).append(entry)
+    paper: list[PaperItem] = []
+    for entries in by_section.values():
+        if all(entry.item_type.is_choice for entry in entries):
+            entries = rng.sample(entries, len(entries))
+        for entry in entries:
+            order = list(range(entry.option_count or OPTION_COUNTS.get(entry.item_type, 0)))
+            if not entry.fixed_order:
+                rng.shuffle(order)
+            paper.append(PaperItem(entry.section, len(paper) + 1, entry.version_id,
+                                   tuple(order), entry.item_id))
+    return tuple(paper)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
-from exam_portal.models.bank import Item
+from exam_portal.models.bank import Item, ItemPool
 from exam_portal.services.item_bank import authoring
 from question_bank.items import ItemContent, ItemType
 from question_bank.subjects import Subject
@@ -52,15 +52,19 @@ def trainers(app) -> tuple[int, int]:
             make_user(app, Role.TRAINER, email=f"bank.reviewer.{run}@example.com"))
 
 
-def publish(app, contents: list[ItemContent], syllabus_version: str | None = None) -> list[int]:
-    """Create, submit and approve items (by two different trainers), written against
-    *syllabus_version* (default: the one in force); return their ids."""
+def publish(app, contents: list[ItemContent], syllabus_version: str | None = None, *,
+            pool: ItemPool = ItemPool.OPEN) -> list[int]:
+    """Create, submit and approve items (by two different trainers) in *pool*, written
+    against *syllabus_version* (default: the one in force); return their ids. For the
+    secure pool both trainers are made exam authors."""
     author_id, reviewer_id = trainers(app)
     with app.app_context():
         author, reviewer = db.session.get(User, author_id), db.session.get(User, reviewer_id)
+        if pool is ItemPool.SECURE:
+            author.is_exam_author = reviewer.is_exam_author = True
         newest = db.session.scalar(sa.select(sa.func.max(Item.id))) or 0
         authoring.create_items([(None, content) for content in contents], author,
-                               syllabus_version)
+                               syllabus_version, pool=pool)
         items = db.session.scalars(sa.select(Item).where(Item.id > newest)
                                    .order_by(Item.id)).all()
         for item in items:

@@ -170,11 +170,13 @@ _truncators: dict[str, tuple[sa.Engine, str]] = {}
 def _truncate_all(url: str) -> None:
     from exam_portal.blueprints.candidate import fragments
     from exam_portal.services.delivery import paper_cache
+    from exam_portal.services.exam_sessions import forms
     from exam_portal.services.item_bank import pools
 
     # Ids start again at 1 below: drop what the caches hold.
     paper_cache.clear()
     pools.forget()
+    forms.forget()
     fragments.clear()
     if url not in _truncators:
         _truncators[url] = _reset_script(url)

@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from exam_portal.extensions import db, no_write_lock
 from exam_portal.models.accounts import Role
+from exam_portal.models.bank import ItemPool
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.accounts import accounts, sign_ups
@@ -32,12 +33,14 @@ def seed_demo():
     created = demo.seed()
     db.session.commit()
     click.echo(f"demo data ready ({created} new accounts)")
-    bank = demo.seed_bank()
-    db.session.commit()
-    click.echo("demo item bank: {create} new, {update} updated, {unchanged} unchanged, "
-               "{approved} approved".format(**bank))
-    if bank["kept"]:
-        click.echo(f"  {bank['kept']} demo items left as they are: a trainer is revising them")
+    for label, bank in (("demo item bank", demo.seed_bank()),
+                        ("demo exam items (secure pool)", demo.seed_exam_bank())):
+        db.session.commit()
+        click.echo(f"{label}: " + "{create} new, {update} updated, {unchanged} unchanged, "
+                   "{approved} approved".format(**bank))
+        if bank["kept"]:
+            click.echo(f"  {bank['kept']} demo items left as they are: a trainer is revising "
+                       "them")
     if demo.seed_session(utcnow()):
         db.session.commit()
         click.echo(f"demo exam session open for registration: {demo.DEMO_SESSION_NAME}")
@@ -204,7 +207,9 @@ def checkpoint_public_keys():
 @click.option("--syllabus", "syllabus_version", default=None,
               help="Read every item against this syllabus version (e.g. 2025). Default: new "
                    "items against the version in force, updates against their item's own.")
-def import_bank(path, author_email, dry_run, syllabus_version):
+@click.option("--pool", type=click.Choice(["open", "secure"]), default="open", show_default=True,
+              help="The pool new items go to: secure (exam content) needs an exam author.")
+def import_bank(path, author_email, dry_run, syllabus_version, pool):
     """Import items from an XLSX, CSV or JSON file of any size: all or nothing."""
     from pathlib import Path
 
@@ -226,7 +231,7 @@ def import_bank(path, author_email, dry_run, syllabus_version):
         raise click.ClickException(str(error)) from error
     if syllabus_version is not None and not syllabus.is_loaded(syllabus_version):
         raise click.ClickException(f"no syllabus version {syllabus_version} is loaded")
-    plan = importing.plan_import(records, syllabus_version)
+    plan = importing.plan_import(records, syllabus_version, author=author)
     for row in plan.errors[:200]:
         for problem in row.problems:
             click.echo(f"item {row.record.location} [{problem.field}]: {problem.render(gettext)}",
@@ -238,7 +243,11 @@ def import_bank(path, author_email, dry_run, syllabus_version):
         raise click.ClickException("nothing was imported: fix the errors above")
     if dry_run:
         return
-    importing.apply_import(plan, author, filename=Path(path).name)
+    try:
+        importing.apply_import(plan, author, filename=Path(path).name,
+                               pool=ItemPool(pool.upper()))
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
     db.session.commit()
     if plan.count(importing.Action.CREATE) >= 10_000:
         importing.refresh_statistics()

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate, Role, User
-from exam_portal.models.bank import Item
+from exam_portal.models.bank import Item, ItemPool
 from exam_portal.services.accounts import accounts, profiles
 from exam_portal.services.exam_sessions import registration_review
 from exam_portal.services.item_bank import authoring, importing
@@ -28,6 +28,7 @@ class DemoLogin:
     email: str
     password: str
     note: str
+    exam_author: bool = False
 
 
 ADMIN_PASSWORD = "Demo-Admin-2026!"  # noqa: S105 - published demo credentials
@@ -38,6 +39,10 @@ DEMO_LOGINS = (
     DemoLogin("admin", "admin@demo.example.com", ADMIN_PASSWORD, "administrator"),
     DemoLogin("trainer", "trainer1@demo.example.com", TRAINER_PASSWORD, "trainer"),
     DemoLogin("trainer", "trainer2@demo.example.com", TRAINER_PASSWORD, "trainer"),
+    DemoLogin("trainer", "examauthor1@demo.example.com", TRAINER_PASSWORD,
+              "exam author (secure pool)", exam_author=True),
+    DemoLogin("trainer", "examauthor2@demo.example.com", TRAINER_PASSWORD,
+              "exam author (secure pool)", exam_author=True),
     DemoLogin("candidate", "assistant@demo.example.com", CANDIDATE_PASSWORD,
               "eligible for 助理社会工作师 only"),
     DemoLogin("candidate", "intermediate@demo.example.com", CANDIDATE_PASSWORD,
@@ -119,6 +124,7 @@ def seed() -> int:
         else:
             audit.record("admin.create_user", target=user, actor=None,
                          details={"role": role.value})
+        user.is_exam_author = login.exam_author
         user.locale = None
         created += 1
     return created
@@ -146,13 +152,28 @@ def _fill_candidate(user: User, plan: dict, today: date) -> None:
 
 DEMO_AUTHOR = "trainer1@demo.example.com"
 DEMO_REVIEWER = "trainer2@demo.example.com"
+DEMO_EXAM_AUTHOR = "examauthor1@demo.example.com"
+DEMO_EXAM_REVIEWER = "examauthor2@demo.example.com"
 # The syllabus version the shipped demo bank is written against: seeding moves demo
 # items seeded under an older version to it, as the shipped files did.
 DEMO_BANK_SYLLABUS = "2025"
 
 
 def seed_bank() -> dict[str, int]:
-    """Import the demo item bank as one trainer and approve it as another.
+    """Import the demo item bank (the open pool) as one trainer and approve it as
+    another; see _seed_items."""
+    return _seed_items("demo_bank", DEMO_AUTHOR, DEMO_REVIEWER, ItemPool.OPEN)
+
+
+def seed_exam_bank() -> dict[str, int]:
+    """Import the demo exam items into the secure pool, as one exam author, approved by
+    another: the demo exam session's locked forms are built from them."""
+    return _seed_items("demo_exam_bank", DEMO_EXAM_AUTHOR, DEMO_EXAM_REVIEWER, ItemPool.SECURE)
+
+
+def _seed_items(folder_name: str, author_email: str, reviewer_email: str,
+                pool: ItemPool) -> dict[str, int]:
+    """Import the files of data/<folder_name> into *pool* and approve what changed.
 
     It goes through the same services trainers use and touches only the demo bank's own
     items: those this run created, or updated because the shipped bank changed. A demo
@@ -160,10 +181,10 @@ def seed_bank() -> dict[str, int]:
     is left as it is, and so is everything trainers wrote themselves. Running it again
     changes nothing.
     """
-    author = accounts.find_by_email(DEMO_AUTHOR)
-    reviewer = accounts.find_by_email(DEMO_REVIEWER)
+    author = accounts.find_by_email(author_email)
+    reviewer = accounts.find_by_email(reviewer_email)
     totals = {"create": 0, "update": 0, "unchanged": 0, "approved": 0, "kept": 0}
-    folder = resources.files("question_bank") / "data" / "demo_bank"
+    folder = resources.files("question_bank") / "data" / folder_name
     entries = sorted(folder.iterdir(), key=lambda path: path.name) if folder.is_dir() else []
     written: list[str] = []
     for entry in entries:
@@ -171,13 +192,14 @@ def seed_bank() -> dict[str, int]:
             continue
         records = importing.read_file(entry.name, entry.read_bytes(), max_items=None)
         plan, kept = _without_work_in_progress(
-            importing.plan_import(records, DEMO_BANK_SYLLABUS))
+            importing.plan_import(records, DEMO_BANK_SYLLABUS, author=author))
         totals["kept"] += kept
         if plan.errors:
             first = plan.errors[0]
-            raise RuntimeError(f"demo bank {entry.name} item {first.record.location}: "
+            raise RuntimeError(f"{folder_name} {entry.name} item {first.record.location}: "
                                + "; ".join(problem.render() for problem in first.problems))
-        for action, count in importing.apply_import(plan, author, filename=entry.name).items():
+        for action, count in importing.apply_import(plan, author, filename=entry.name,
+                                                    pool=pool).items():
             totals[action] += count
         written += [row.record.external_id for row in plan.rows
                     if row.action in (importing.Action.CREATE, importing.Action.UPDATE)]
@@ -285,7 +307,26 @@ def seed_exam_in_progress(now: datetime) -> bool:
         except ServiceError:
             continue  # a profile edited since seeding: that candidate is left out
     registration_review.review(registered, verify=True, reason="", actor=admin, now=now)
+    _lock_demo_forms(session, admin, now)
     return True
+
+
+def _lock_demo_forms(session, admin: User, now: datetime) -> None:
+    """Build each subject's form from the demo exam items by a plan spread like the
+    spec, and lock it (a subject without enough secure items stays without a form)."""
+    from exam_portal.services import ServiceError
+    from exam_portal.services.exam_sessions import forms
+
+    for subject in forms.subjects_of_session(session):
+        items = forms.secure_pool_items(session, subject)
+        cells = forms.default_cells(session, subject, forms.pool_counts(items))
+        try:
+            forms.save_plan(session, subject, forms.PlanFields(cells, 0.5, 0.75), admin)
+            for form in forms.store(session, forms.compose(session, subject, seed=2026),
+                                    admin, now=now):
+                forms.lock(form, admin, reviewed_hash=forms.hash_of(form), now=now)
+        except ServiceError:
+            continue
 
 
 def ensure_signing_key(app) -> str | None:

@@ -19,9 +19,16 @@ from exam_portal.models.attempts import (  # noqa: F401
     WrongAnswer,
 )
 from exam_portal.models.audit import AuditEvent  # noqa: F401
-from exam_portal.models.bank import Item, ItemLink, ItemReview, ItemVersion  # noqa: F401
+from exam_portal.models.bank import (  # noqa: F401
+    Item,
+    ItemExposure,
+    ItemLink,
+    ItemReview,
+    ItemVersion,
+)
 from exam_portal.models.certificates import Certificate  # noqa: F401
 from exam_portal.models.evidence import EvidenceDocument  # noqa: F401
+from exam_portal.models.forms import AssemblyPlan, ExamForm, ExamFormItem  # noqa: F401
 from exam_portal.models.jobs import Job  # noqa: F401
 from exam_portal.models.mail import OutboxMail  # noqa: F401
 from exam_portal.models.marking import Mark  # noqa: F401

@@ -31,6 +31,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(sa.String(64))
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # A trainer an administrator trusts with exam content (the secure pool).
+    is_exam_author: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -48,6 +50,11 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
+
+    @property
+    def sees_secure_items(self) -> bool:
+        """Administrators and exam authors work with the secure pool; nobody else."""
+        return self.role is Role.ADMIN or (self.role is Role.TRAINER and self.is_exam_author)
 
 
 class CandidateProfile(db.Model):

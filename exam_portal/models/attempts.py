@@ -51,6 +51,8 @@ class Attempt(db.Model):
     seed: Mapped[int] = mapped_column(sa.BigInteger)
     # Set for an exam sitting (Mode.EXAM): the registration it belongs to.
     registration_id: Mapped[int | None] = mapped_column(sa.ForeignKey("registrations.id"))
+    # The locked exam form a sitting was built from (item analysis reads a form's papers).
+    form_id: Mapped[int | None] = mapped_column(sa.ForeignKey("exam_forms.id"), index=True)
     chapters: Mapped[list] = mapped_column(sa.JSON, default=list)
     law_cutoff: Mapped[date | None]
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,6 +28,14 @@ def is_search_structure(name: str | None, kind: str) -> bool:
     return kind == "index" and name == SEARCH_INDEX
 
 
+class ItemPool(enum.StrEnum):
+    """Where an item may be used: the open pool is practised on; the secure pool is
+    exam content, seen only by exam authors and administrators until it is released."""
+
+    OPEN = "OPEN"
+    SECURE = "SECURE"
+
+
 class ReviewDecision(enum.StrEnum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
@@ -43,6 +51,8 @@ class Item(db.Model):
     external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"))
     item_type: Mapped[ItemType] = mapped_column(enum_type(ItemType, "item_type"))
+    pool: Mapped[ItemPool] = mapped_column(enum_type(ItemPool, "item_pool"),
+                                           default=ItemPool.OPEN, server_default="OPEN")
     # The status of the newest version, kept here so the list filters on one table.
     status: Mapped[ItemStatus] = mapped_column(enum_type(ItemStatus, "item_status"))
     current_version_id: Mapped[int | None] = mapped_column(
@@ -150,6 +160,17 @@ class ItemLink(db.Model):
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("item_versions.id"), primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     chapter_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+
+
+class ItemExposure(db.Model):
+    """How often an item has been put in front of candidates: one use per paper it was
+    drawn into (practice, mock) and per candidate who sat it on an exam form."""
+
+    __tablename__ = "item_exposures"
+
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("items.id"), primary_key=True)
+    uses: Mapped[int] = mapped_column(default=0)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ItemReview(db.Model):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from exam_portal.extensions import db
 from exam_portal.models.attempts import AttemptItem
+from exam_portal.models.bank import ItemPool
 from exam_portal.services.delivery import paper_cache
 from question_bank import delivery
 from question_bank.items import ItemContent, ItemType, KeyPoint, LawReference, SubQuestion
@@ -57,13 +58,13 @@ def plan_item(subject: Subject, chapter: str, points=20) -> ItemContent:
 
 
 def objective_bank(app, subject=Subject.COMP_JR, *, singles=70, multis=25, chapters=3,
-                   law=None, syllabus_version=None) -> list[int]:
+                   law=None, syllabus_version=None, pool=ItemPool.OPEN) -> list[int]:
     codes = [f"{subject.value}.{n:02d}" for n in range(1, chapters + 1)]
     contents = [choice_item(subject, ItemType.SINGLE, codes[n % chapters], law=law)
                 for n in range(singles)]
     contents += [choice_item(subject, ItemType.MULTI, codes[n % chapters], law=law)
                  for n in range(multis)]
-    return publish(app, contents, syllabus_version)
+    return publish(app, contents, syllabus_version, pool=pool)
 
 
 LAW = LawReference("中华人民共和国老年人权益保障法", "第十四条", date(2019, 1, 1))

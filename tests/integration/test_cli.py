@@ -11,7 +11,7 @@ def test_demo_seed_is_idempotent_and_prints_the_logins(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
-    assert "7 new accounts" in first.output
+    assert "9 new accounts" in first.output
     assert "admin@demo.example.com" in first.output
     assert "demo exam session open for registration" in first.output
     second = runner.invoke(args=["demo", "seed"])
@@ -20,7 +20,16 @@ def test_demo_seed_is_idempotent_and_prints_the_logins(app):
     with app.app_context():
         roles = db.session.scalars(sa.select(User.role)).all()
     assert sorted(r.value for r in roles) == sorted(
-        ["admin", "trainer", "trainer", "candidate", "candidate", "candidate", "candidate"])
+        ["admin", "trainer", "trainer", "trainer", "trainer", "candidate", "candidate",
+         "candidate", "candidate"])
+    with app.app_context():
+        # The demo exam in progress sits locked forms built from the demo exam items.
+        from exam_portal.models.forms import ExamForm
+
+        locked = db.session.scalars(sa.select(ExamForm.subject).where(
+            ExamForm.status == "LOCKED")).all()
+    assert {subject.value for subject in locked} >= {"COMP_JR", "PRAC_JR", "COMP_MID",
+                                                     "PRAC_MID"}
 
 
 def _eligible_levels(client, email):
@@ -71,7 +80,7 @@ def test_create_admin_refuses_a_weak_password(app):
 
 
 def test_demo_seed_publishes_the_demo_bank_through_the_review_workflow(app):
-    from exam_portal.models.bank import Item, ItemReview
+    from exam_portal.models.bank import Item, ItemPool, ItemReview, ItemVersion
     from question_bank.workflow import ItemStatus
 
     runner = app.test_cli_runner()
@@ -79,15 +88,25 @@ def test_demo_seed_publishes_the_demo_bank_through_the_review_workflow(app):
     assert first.exit_code == 0, first.output
     with app.app_context():
         items = db.session.scalars(sa.select(Item)).all()
-        author = db.session.scalar(sa.select(User).where(User.email == demo.DEMO_AUTHOR))
-        reviewer = db.session.scalar(sa.select(User).where(User.email == demo.DEMO_REVIEWER))
         assert items and {item.status for item in items} == {ItemStatus.PUBLISHED}
-        assert {item.created_by_id for item in items} == {author.id}
-        reviewers = set(db.session.scalars(sa.select(ItemReview.reviewer_id)))
-        assert reviewers == {reviewer.id}
-        count = len(items)
+        counts = {}
+        for pool, author_email, reviewer_email in (
+                (ItemPool.OPEN, demo.DEMO_AUTHOR, demo.DEMO_REVIEWER),
+                (ItemPool.SECURE, demo.DEMO_EXAM_AUTHOR, demo.DEMO_EXAM_REVIEWER)):
+            author = db.session.scalar(sa.select(User).where(User.email == author_email))
+            reviewer = db.session.scalar(sa.select(User).where(User.email == reviewer_email))
+            in_pool = [item for item in items if item.pool is pool]
+            assert {item.created_by_id for item in in_pool} == {author.id}
+            reviewers = set(db.session.scalars(
+                sa.select(ItemReview.reviewer_id).join(ItemVersion).where(
+                    ItemVersion.item_id.in_([item.id for item in in_pool]))))
+            assert reviewers == {reviewer.id}
+            counts[pool] = len(in_pool)
     second = runner.invoke(args=["demo", "seed"])
-    assert f"0 new, 0 updated, {count} unchanged, 0 approved" in second.output
+    for pool, label in ((ItemPool.OPEN, "demo item bank"),
+                        (ItemPool.SECURE, "demo exam items (secure pool)")):
+        assert (f"{label}: 0 new, 0 updated, {counts[pool]} unchanged, 0 approved"
+                in second.output)
 
 
 def test_the_demo_assistant_can_register_for_the_demo_session(app):

@@ -13,6 +13,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 from exam_portal.models.attempts import Attempt, Response
 from exam_portal.models.audit import AuditEvent
+from exam_portal.models.bank import ItemPool
 from exam_portal.models.marking import Mark
 from exam_portal.models.sittings import ExamSession, Registration, SubjectResult
 from exam_portal.services import ServiceError
@@ -21,6 +22,7 @@ from question_bank.levels import Level
 from question_bank.subjects import Subject
 
 from ..factories import make_user
+from .form_support import lock_forms
 from .practice_support import case_item, login, plan_item, publish, save
 from .test_results import _intermediate_candidate
 from .test_sittings import NOW, _actor, _register, _session
@@ -38,13 +40,15 @@ def admin(app) -> int:
 def _bank(app) -> None:
     chapters = [f"PRAC_MID.{n:02d}" for n in (1, 2)]
     publish(app, [case_item(Subject.PRAC_MID, chapters[n % 2]) for n in range(6)]
-            + [plan_item(Subject.PRAC_MID, chapters[n % 2]) for n in range(2)])
+            + [plan_item(Subject.PRAC_MID, chapters[n % 2]) for n in range(2)],
+            pool=ItemPool.SECURE)
 
 
 def _sat_paper(app, admin, answers=ANSWERS) -> tuple[int, int, int]:
     """A verified 社会工作师 registration whose PRAC_MID paper was handed in with
     *answers* (by position); returns (session id, attempt id, candidate id)."""
     session_id = _session(app, admin, levels=(Level.INTERMEDIATE,))
+    lock_forms(app, session_id, admin, [Subject.PRAC_MID])
     user_id = _intermediate_candidate(app)
     registration = _register(app, user_id, session_id, level=Level.INTERMEDIATE)
     with app.app_context():

@@ -22,12 +22,14 @@ from freezegun import freeze_time
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
 from exam_portal.models.attempts import Attempt, AttemptStatus, Response, WrongAnswer
+from exam_portal.models.bank import ItemPool
 from exam_portal.models.sittings import SubjectResult
 from exam_portal.services.delivery import hand_in
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
 from ..factories import make_user
+from .form_support import lock_forms
 from .practice_support import (
     candidate,
     case_item,
@@ -159,11 +161,12 @@ def test_saves_racing_the_hand_in_never_change_a_marked_mock_paper(app):
 
 def test_saves_racing_the_hand_in_of_a_sitting_leave_the_subject_result_equal_to_the_answers(
         app):
-    objective_bank(app, Subject.COMP_JR)
-    objective_bank(app, Subject.PRAC_JR)
+    objective_bank(app, Subject.COMP_JR, pool=ItemPool.SECURE)
+    objective_bank(app, Subject.PRAC_JR, pool=ItemPool.SECURE)
     admin = make_user(app, Role.ADMIN, email="race-admin@example.com")
     rng = random.Random(16)
     session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    lock_forms(app, session_id, admin)
     for _ in range(TRIALS):
         registration_id, _user_id, email = verified_registration(app, admin, session_id)
         with freeze_time(EXAM_OPENS + timedelta(hours=1)):

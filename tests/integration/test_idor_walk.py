@@ -50,6 +50,7 @@ from question_bank.subjects import Subject
 
 from .. import evidence_files
 from ..factories import make_user
+from .form_support import lock_forms
 from .practice_support import login, objective_bank, save, shown_keys, start
 from .test_exam_marking import _bank as prac_mid_bank
 from .test_results import _intermediate_candidate
@@ -62,7 +63,7 @@ OWNED = {"attempt_id", "registration_id", "certificate_id", "period_id", "qualif
          "user_id", "mark_id", "document_id"}
 # Objects every holder of the route's role may see (a session, an item, a job): a 2xx is
 # fine as long as none of A's data is in it.
-SHARED = {"session_id", "item_id", "line_id", "job_id", "programme_id"}
+SHARED = {"session_id", "item_id", "line_id", "job_id", "programme_id", "form_id"}
 # Not ids: filled with a value that makes sense next to A's ids.
 PLAIN = {"position": [1], "code": ["PRAC_MID"]}
 WRITE_FORM = {
@@ -318,6 +319,7 @@ def world(app) -> World:
     published_id, _ = _published_session(app, admin, (a_id, b_id))
     online_id = _session(app, admin, name="2026 年度（网上考试）",
                          levels=(Level.ASSISTANT, Level.INTERMEDIATE))
+    form_ids = lock_forms(app, online_id, admin, [Subject.PRAC_MID])[Subject.PRAC_MID]
     with app.app_context():
         session = db.session.get(ExamSession, online_id)
         for user_id in (a_id, b_id):
@@ -361,7 +363,7 @@ def world(app) -> World:
     owned_a, owned_b = _ids_of(app, a_id), _ids_of(app, b_id)
     ids = {name: sorted(values) for name, values in owned_a.items()}
     ids |= {"mark_id": [mark_id], "session_id": [online_id, published_id], "item_id": item_ids,
-            "line_id": line_ids, "job_id": job_ids}
+            "line_id": line_ids, "job_id": job_ids, "form_id": form_ids}
     ids["programme_id"] = _programme_ids(app, admin)
     for name in OWNED | SHARED:
         assert ids.get(name), f"the world has no object for {name}"

@@ -12,14 +12,22 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt, AttemptItem
 from exam_portal.models.audit import AuditEvent
+from exam_portal.models.bank import ItemPool
 from exam_portal.models.sittings import ExamSession, Registration, ResultSource, SubjectResult
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import attempts
-from exam_portal.services.exam_sessions import online_exams, registration_review, results, sittings
+from exam_portal.services.exam_sessions import (
+    forms,
+    online_exams,
+    registration_review,
+    results,
+    sittings,
+)
 from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
+from .form_support import lock_forms
 from .practice_support import SENTINEL, login, objective_bank, save, shown_keys, start
 from .test_sittings import NOW, _actor, _candidate, _fields, _register, _session
 from .test_sittings_pages import _admin_client
@@ -31,9 +39,10 @@ EXAM_OPENS = NOW + timedelta(days=60)
 def sitting(app, admin):
     """An online session (verified before the exam) with one verified registration and a
     bank of COMP_JR and PRAC_JR papers; the test runs inside the exam window."""
-    objective_bank(app, Subject.COMP_JR)
-    objective_bank(app, Subject.PRAC_JR)
+    objective_bank(app, Subject.COMP_JR, pool=ItemPool.SECURE)
+    objective_bank(app, Subject.PRAC_JR, pool=ItemPool.SECURE)
     session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    lock_forms(app, session_id, admin)
     registration_id, user_id, email = verified_registration(app, admin, session_id)
     with freeze_time(EXAM_OPENS + timedelta(hours=1)):
         yield session_id, registration_id, user_id, login(app, email)
@@ -198,13 +207,14 @@ def test_two_starts_at_once_give_one_paper(app, sitting):
     session_id, registration_id, user_id, _client = sitting
     with app.app_context():
         session = db.session.get(ExamSession, session_id)
-        plan = attempts.Sitting(registration_id, session.law_cutoff, session.exam_closes_at,
-                                session.syllabus_version)
+        plan = attempts.Sitting(registration_id, session.law_cutoff, session.exam_closes_at)
+        form = forms.paper_of(forms.form_for(db.session.get(Registration, registration_id),
+                                             Subject.COMP_JR))
         now = EXAM_OPENS + timedelta(hours=1)
-        first = attempts.start_attempt(user_id, Subject.COMP_JR, Mode.EXAM, now=now,
-                                       sitting=plan)
-        second = attempts.start_attempt(user_id, Subject.COMP_JR, Mode.EXAM, now=now,
-                                        sitting=plan)
+        first = attempts.start_sitting(user_id, Subject.COMP_JR, now=now, sitting=plan,
+                                       form=form)
+        second = attempts.start_sitting(user_id, Subject.COMP_JR, now=now, sitting=plan,
+                                        form=form)
         db.session.commit()
         assert first.id == second.id
         assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1
@@ -264,8 +274,9 @@ def test_a_sitting_left_open_is_handed_in_before_the_results(app, sitting, admin
         db.session.commit()
 
 
-def test_practice_never_shows_the_items_of_an_unpublished_exam_paper(app, sitting, admin):
+def test_practice_draws_only_open_items_never_the_secure_exam_paper(app, sitting, admin):
     session_id, registration_id, _user_id, client = sitting
+    open_items = set(objective_bank(app, Subject.COMP_JR))
     attempt_id = _start(client, registration_id)
     refused = client.post("/practice/subjects/COMP_JR/start", data={"mode": "RANDOM"},
                           follow_redirects=True)
@@ -274,12 +285,12 @@ def test_practice_never_shows_the_items_of_an_unpublished_exam_paper(app, sittin
     with app.app_context():
         exam_items = set(db.session.scalars(sa.select(AttemptItem.item_id).where(
             AttemptItem.attempt_id == attempt_id)))
-    for _ in range(3):  # the bank holds 95 COMP_JR items, the exam paper 80 of them
-        practice_id = start(client, Subject.COMP_JR, mode="RANDOM")
+    for mode in ("RANDOM", "MOCK"):
+        practice_id = start(client, Subject.COMP_JR, mode=mode)
         with app.app_context():
             drawn = set(db.session.scalars(sa.select(AttemptItem.item_id).where(
                 AttemptItem.attempt_id == practice_id)))
-        assert drawn and not drawn & exam_items
+        assert drawn and drawn <= open_items and not drawn & exam_items
         client.post(f"/practice/attempts/{practice_id}/submit")
 
 

@@ -91,6 +91,7 @@ def test_an_open_mock_paper_and_todays_daily_set_are_resumed_not_counted(app):
 
 def test_exam_sittings_are_neither_limited_nor_counted(app, sitting):  # noqa: F811
     _session_id, registration_id, _user_id, client = sitting
+    objective_bank(app, Subject.PRAC_JR)  # the sitting's own items are secure: practice these
     for _ in range(LIMIT):
         start(client, Subject.PRAC_JR, mode="RANDOM", count="10")
     assert _try_start(client, "PRAC_JR", mode="RANDOM").headers["Location"].endswith(

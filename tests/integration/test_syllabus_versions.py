@@ -11,7 +11,7 @@ from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.attempts import Attempt, AttemptItem
-from exam_portal.models.bank import Item, ItemVersion
+from exam_portal.models.bank import Item, ItemPool, ItemVersion
 from exam_portal.models.sittings import ExamSession
 from exam_portal.services import ServiceError
 from exam_portal.services.exam_sessions import sittings
@@ -22,6 +22,7 @@ from question_bank.subjects import Subject
 from question_bank.workflow import ItemStatus
 
 from ..unit.bank_samples import SINGLE
+from .form_support import lock_forms
 from .practice_support import candidate, login, objective_bank, publish, start, trainers
 from .test_online_exams import EXAM_OPENS, _start, verified_registration
 from .test_online_exams import admin as admin  # noqa: F401 - the fixture
@@ -52,10 +53,20 @@ def both_banks(app):
             for version in ("2018", "2025")}
 
 
+@pytest.fixture
+def both_secure_banks(app):
+    """A full COMP_JR exam form's worth of secure items under each version."""
+    return {version: objective_bank(app, Subject.COMP_JR, chapters=3, syllabus_version=version,
+                                    pool=ItemPool.SECURE)
+            for version in ("2018", "2025")}
+
+
 @pytest.mark.parametrize("version", ["2025", "2018"])
-def test_an_online_paper_draws_only_items_of_its_sessions_syllabus(app, admin, both_banks,
-                                                                   version):
+def test_an_online_paper_draws_only_items_of_its_sessions_syllabus(app, admin,
+                                                                   both_secure_banks, version):
+    both_banks = both_secure_banks
     session_id = _session(app, admin, levels=(Level.ASSISTANT,), syllabus_version=version)
+    lock_forms(app, session_id, admin, [Subject.COMP_JR])
     registration_id, _user_id, email = verified_registration(app, admin, session_id)
     with freeze_time(EXAM_OPENS + timedelta(hours=1)):
         attempt_id = _start(login(app, email), registration_id)
@@ -68,16 +79,18 @@ def test_an_online_paper_draws_only_items_of_its_sessions_syllabus(app, admin, b
     assert drawn <= set(both_banks[version])
 
 
-def test_a_2025_paper_is_refused_when_only_2018_items_exist(app, admin):
-    objective_bank(app, Subject.COMP_JR, syllabus_version="2018")
+def test_a_2025_form_is_refused_when_only_2018_items_exist(app, admin):
+    objective_bank(app, Subject.COMP_JR, syllabus_version="2018", pool=ItemPool.SECURE)
     session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    with pytest.raises(ServiceError, match="保密题库中可用的只有 0 道"):
+        lock_forms(app, session_id, admin, [Subject.COMP_JR])
     registration_id, _user_id, email = verified_registration(app, admin, session_id)
     with freeze_time(EXAM_OPENS + timedelta(hours=1)):
         client = login(app, email)
         response = client.post(
             f"/exams/registrations/{registration_id}/subjects/COMP_JR/start",
             follow_redirects=True)
-    assert "题库中可用于" in response.get_data(as_text=True)
+    assert "试卷尚未锁定" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 0
 
@@ -195,11 +208,9 @@ def test_a_session_takes_its_version_from_its_year_unless_one_is_chosen(app, adm
             sittings.create_session(_fields(syllabus_version="2031"), _actor(admin))
 
 
-def test_a_sessions_version_is_frozen_once_a_paper_is_drawn(app, admin, both_banks):
+def test_a_sessions_version_is_frozen_once_a_form_is_built(app, admin, both_secure_banks):
     session_id = _session(app, admin, levels=(Level.ASSISTANT,))
-    registration_id, _user_id, email = verified_registration(app, admin, session_id)
-    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
-        _start(login(app, email), registration_id)
+    lock_forms(app, session_id, admin, [Subject.COMP_JR])
     with app.app_context():
         session = db.session.get(ExamSession, session_id)
         with pytest.raises(ServiceError, match="考试大纲版本"):

@@ -109,6 +109,19 @@ def set_active(user_id):
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 
+@bp.post("/users/<int:user_id>/exam-author")
+@require_recent_auth
+def set_exam_author(user_id):
+    user = _user_or_404(user_id)
+    wanted = request.form.get("exam_author")
+    if not ConfirmForm().validate_on_submit() or wanted not in ("0", "1"):
+        abort(400)
+    outcomes.commit(lambda: accounts.set_exam_author(user, wanted == "1", actor=current_user),
+                    lambda _done: _("已指定为命题人员。") if user.is_exam_author
+                    else _("已取消命题人员资格。"))
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
 @bp.post("/users/<int:user_id>/reveal-id")
 @require_recent_auth
 def reveal_resident_id(user_id):

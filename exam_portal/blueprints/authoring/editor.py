@@ -2,6 +2,10 @@
 
 import re
 
+from flask_babel import gettext
+
+from exam_portal.models.bank import ItemPool
+from exam_portal.services.item_bank import secure_pool
 from exam_portal.web.forms import as_choices
 from question_bank import crosswalk, syllabus
 from question_bank.formats import outline
@@ -27,6 +31,15 @@ def syllabus_choices(subject: Subject, version: str) -> list:
     indent = {"chapter": "", "section": "\u3000", "point": "\u3000\u3000"}
     return as_choices((node.code, f"{indent[node.depth.value]}{node.code} {node.title}")
                       for node in tree.nodes)
+
+
+POOL_LABELS = {"OPEN": N_("公开题库（练习与模拟考试）"), "SECURE": N_("保密题库（正式考试）")}
+
+
+def pool_choices(user) -> list:
+    """The pools *user* may create an item in: the secure one for exam authors only."""
+    return as_choices((pool.value, gettext(POOL_LABELS[pool.value])) for pool in ItemPool
+                      if secure_pool.may_write(pool, user))
 
 
 def proposed_links(codes, source: str, target: str) -> list[str] | None:

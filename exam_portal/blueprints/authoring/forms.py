@@ -47,6 +47,9 @@ class MultiCheckboxField(SelectMultipleField):
 class ItemForm(BaseForm):
     """Everything a trainer writes for one item; which fields apply depends on the type."""
 
+    # Chosen when the item is created (exam authors only see the secure pool); fixed after.
+    pool = SelectField(_l("题库"), default="OPEN", validate_choice=True)
+
     stem = TextAreaField(_l("题干"), validators=[DataRequired(), Length(max=20_000)])
     option_a = TextAreaField(_l("选项 A"), validators=[Optional(), Length(max=1000)])
     option_b = TextAreaField(_l("选项 B"), validators=[Optional(), Length(max=1000)])

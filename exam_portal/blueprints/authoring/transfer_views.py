@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from exam_portal.blueprints.authoring.forms import ConfirmImportForm, ImportForm
 from exam_portal.blueprints.authoring.views import bp, item_filters, list_filters
-from exam_portal.extensions import no_write_lock
+from exam_portal.extensions import db, no_write_lock
 from exam_portal.services.item_bank import authoring, importing
 from exam_portal.web import outcomes, uploads
 from question_bank.formats import xlsx_format
@@ -30,7 +30,8 @@ def import_items():
         return uploads.preview(
             ImportForm(),
             lambda name, data: importing.plan_import(
-                importing.read_file(name, data, max_items=importing.WEB_MAX_ITEMS)),
+                importing.read_file(name, data, max_items=importing.WEB_MAX_ITEMS),
+                author=current_user),
             confirm=ConfirmImportForm(), ready=lambda plan: True,
             upload_page="authoring/import.html", preview_page="authoring/import_preview.html",
             actions=importing.Action)
@@ -55,8 +56,8 @@ def _import_file(filename: str, data: bytes) -> dict:
     # Parsed with no write lock held; planned and written in one transaction after.
     with no_write_lock():
         records = importing.read_file(filename, data, max_items=importing.WEB_MAX_ITEMS)
-    return importing.apply_import(importing.plan_import(records), current_user,
-                                  filename=filename)
+    return importing.apply_import(importing.plan_import(records, author=current_user),
+                                  current_user, filename=filename)
 
 
 @bp.get("/import/template.xlsx")
@@ -70,7 +71,8 @@ def export_items():
     if fmt not in MIMETYPES:
         abort(404)
     query = authoring.item_query(item_filters(list_filters()))
-    data, refused = importing.export_items(fmt, query=query)
+    data, refused = importing.export_items(fmt, query=query, viewer=current_user)
+    db.session.commit()  # the audit of any secure item in the file
     response = _download(data, fmt, f"items.{fmt}")
     # GIFT, Moodle XML and QTI carry choice items only; say how many were left out.
     response.headers["X-Items-Refused"] = str(len(refused))

@@ -23,8 +23,8 @@ from exam_portal.blueprints.authoring.forms import (
     ReviewForm,
 )
 from exam_portal.extensions import db
-from exam_portal.models.bank import Item
-from exam_portal.services.item_bank import authoring, relinking
+from exam_portal.models.bank import Item, ItemPool
+from exam_portal.services.item_bank import authoring, relinking, secure_pool
 from exam_portal.services.platform import syllabi
 from exam_portal.web import outcomes
 from exam_portal.web.forms import posted_ids
@@ -50,12 +50,16 @@ def list_filters() -> dict[str, str]:
         "syllabus": args.get("syllabus", "") if args.get("syllabus") in syllabi.loaded() else "",
         "chapter": args.get("chapter", "")[:40],
         "q": args.get("q", "").strip()[:100],
+        "pool": args.get("pool", "") if args.get("pool") in ItemPool.__members__
+        and current_user.sees_secure_items else "",
     }
     return chosen
 
 
 def item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
     return authoring.ItemFilters(
+        pools=secure_pool.visible_pools(current_user),
+        pool=ItemPool(filters["pool"]) if filters["pool"] else None,
         subject=Subject(filters["subject"]) if filters["subject"] else None,
         item_type=ItemType(filters["item_type"]) if filters["item_type"] else None,
         status=ItemStatus(filters["status"]) if filters["status"] else None,
@@ -78,6 +82,7 @@ def list_items():
     rows = db.session.scalars(
         authoring.item_query(chosen).limit(per_page).offset((page - 1) * per_page)
     ).all()
+    _shown(rows, "list")
     chapter_version = filters["syllabus"] or syllabi.in_force()
     return render_template("authoring/list_items.html",
                            items=Page(rows, page, per_page, total), filters=filters,
@@ -89,7 +94,16 @@ def list_items():
 
 
 def _item_or_404(item_id: int) -> Item:
-    return db.get_or_404(Item, item_id)
+    item = db.get_or_404(Item, item_id)
+    if not secure_pool.may_see(item, current_user):
+        abort(404)
+    return item
+
+
+def _shown(items, via: str) -> None:
+    """Audit what secure items the page shows (committed before it is rendered)."""
+    secure_pool.record_views(items, current_user, via=via)
+    db.session.commit()
 
 
 def _to_item(item: Item):
@@ -99,6 +113,7 @@ def _to_item(item: Item):
 @bp.get("/items/<int:item_id>")
 def item_detail(item_id):
     item = _item_or_404(item_id)
+    _shown([item], "detail")
     versions = list(item.versions)
     changes = []
     compare = request.args.get("compare", "")
@@ -130,6 +145,7 @@ def _editor_form(subject: Subject, version: str) -> ItemForm:
     form = ItemForm()
     form.syllabus.choices = editor.syllabus_choices(subject, version)
     form.syllabus_version.data = version
+    form.pool.choices = editor.pool_choices(current_user)
     return form
 
 
@@ -165,8 +181,10 @@ def create_item():
     if form.validate_on_submit():
         content, problems = editor.read(form, subject, item_type)
         if content is not None:
+            pool = ItemPool(form.pool.data)
             done = outcomes.commit(
-                lambda: authoring.create_item(content, current_user, syllabus_version=version),
+                lambda: authoring.create_item(content, current_user, syllabus_version=version,
+                                              pool=pool),
                 _("题目已保存为草稿。"), quiet=authoring.InvalidItem)
             if done.ok:
                 return _to_item(done.result)
@@ -182,6 +200,7 @@ def edit_item(item_id):
     form = _editor_form(item.subject, version)
     proposed = False
     if request.method == "GET":
+        _shown([item], "editor")
         content = item.current_version.to_domain()
         editor.fill(form, content)
         written_against = item.current_version.syllabus_version

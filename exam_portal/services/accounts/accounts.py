@@ -181,11 +181,23 @@ def set_role(user: User, role: Role, *, actor: User) -> None:
         return
     before = user.role.value
     user.role = role
+    user.is_exam_author = False  # trust in the secure pool goes with the trainer role
     user.session_token = new_session_token()
     audit.record(
         "admin.set_role", target=user, actor=actor,
         details={"before": before, "after": role.value},
     )
+
+
+def set_exam_author(user: User, is_exam_author: bool, *, actor: User) -> None:
+    """Trust a trainer with the secure pool, or withdraw that trust (audited)."""
+    if is_exam_author and user.role is not Role.TRAINER:
+        raise ServiceError(_("只有培训师账户可以被指定为命题人员。"))
+    if user.is_exam_author == is_exam_author:
+        return
+    user.is_exam_author = is_exam_author
+    audit.record("admin.set_exam_author", target=user, actor=actor,
+                 details={"after": is_exam_author})
 
 
 def set_active(user: User, is_active: bool, *, actor: User) -> None:

@@ -28,7 +28,7 @@ from exam_portal.services.item_bank import pools
 from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import delivery, specs, syllabus
-from question_bank.assembly import Pool, assemble
+from question_bank.assembly import FormPosition, Pool, assemble, seat_form
 from question_bank.errors import QuotaNotMet
 from question_bank.practice import Mode, daily_seed, default_law_cutoff, set_size
 from question_bank.subjects import Subject
@@ -101,24 +101,32 @@ class Sitting:
     registration_id: int
     law_cutoff: date
     closes_at: datetime  # the exam window's end: no deadline runs past it
-    syllabus_version: str  # the session's: its paper draws only items filed under it
+
+
+@dataclass(frozen=True)
+class FormPaper:
+    """A locked exam form, as a sitting takes it."""
+
+    form_id: int
+    spec_variant: str | None
+    items: tuple[FormPosition, ...]
 
 
 def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datetime,
                   chapters: tuple[str, ...] = (), count: int | None = None,
-                  variant: str | None = None, sitting: Sitting | None = None,
+                  variant: str | None = None,
                   syllabus_version: str | None = None) -> Attempt:
     """Draw a paper or practice set for the candidate and store it.
 
-    It draws from the items written against one syllabus version, with chapters and
-    chapter quotas from that version's tree: the session's for an exam paper, else
-    *syllabus_version* (default: the version in force). The wrong-answer book and
-    bookmarks are the candidate's own items, whatever version they are filed under.
+    It draws from the open-pool items written against one syllabus version, with
+    chapters and chapter quotas from that version's tree: *syllabus_version* (default:
+    the version in force). The wrong-answer book and bookmarks are the candidate's own
+    items, whatever version they are filed under. An exam sitting is not drawn: it
+    takes its session's locked form (start_sitting).
     """
-    if (mode is Mode.EXAM) != (sitting is not None):
+    if mode is Mode.EXAM:
         raise CannotStart(gettext("正式考试只能从报名开始。"))
-    version = sitting.syllabus_version if sitting is not None \
-        else syllabus_version or syllabi.in_force()
+    version = syllabus_version or syllabi.in_force()
     if not syllabus.is_loaded(version):
         raise CannotStart(gettext("没有 %(version)s 年版考试大纲的数据，不能抽题。",
                                   version=str(version)[:10]))
@@ -141,8 +149,6 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         variant = None
     spec = specs.load(subject, variant)
     cutoff = law_cutoff(today) if subject.is_law else None
-    if sitting is not None and subject.is_law:
-        cutoff = sitting.law_cutoff  # the session's own, not today's
     cached = pools.current_pool(subject, version, cutoff)
     pool = cached.pool
     # Chapter quotas over this version's chapters only (weights the spec gives them, or
@@ -176,8 +182,7 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
             raise CannotStart(gettext("请至少选择一章。"))
     seed = daily_seed(candidate_id, today, subject) if mode is Mode.DAILY \
         else secrets.randbits(62)
-    # An exam paper does not depend on what the candidate happened to practise.
-    seen = frozenset() if mode is Mode.EXAM else frozenset(
+    seen = frozenset(
         cached.by_item[item_id].version_id
         for item_id in seen_item_ids(candidate_id, subject) if item_id in cached.by_item)
     try:
@@ -187,7 +192,8 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
             chapters=chosen_chapters,
             chapter_weights=weights, strict=mode.is_full_paper,
             match_points=mode.is_full_paper,
-            exposure=cached.exposure if mode is Mode.MOCK else None, papers=cached.papers,
+            exposure=cached.exposure if mode is Mode.MOCK else None,
+            papers=cached.papers(sum(section.count for section in paper_spec.sections)),
             max_exposure=current_app.config["MOCK_MAX_EXPOSURE"])
     except QuotaNotMet as error:
         section = next(s for s in paper_spec.sections if s.code == error.section)
@@ -205,9 +211,7 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         law_cutoff=cutoff, started_at=now, status=AttemptStatus.IN_PROGRESS,
         device_token=secrets.token_hex(16), full_halves=0, pass_halves=0,
         deadline_at=now + timedelta(minutes=spec.minutes) if mode.is_timed else None,
-        registration_id=sitting.registration_id if sitting else None)
-    if sitting is not None:
-        attempt.deadline_at = min(attempt.deadline_at, sitting.closes_at)
+    )
     for entry in paper:
         drawn = pool.by_version[entry.version_id]
         section = sections[entry.section]
@@ -222,14 +226,44 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
     attempt.pass_halves = int((attempt.full_halves * spec.pass_ratio)
                               .to_integral_value(ROUND_CEILING))
     if mode is Mode.MOCK:
-        attempt = _insert_mock(attempt)
+        stored = _insert_mock(attempt)
+        if stored is not attempt:
+            return stored  # a parallel start won: its paper is the candidate's
         cached.record(entry.version_id for entry in paper)
-    elif mode is Mode.EXAM:
-        attempt = _insert_sitting(attempt)
     else:
         db.session.add(attempt)
         db.session.flush()
+    pools.record_uses((item.item_id for item in attempt.items), now)
     return attempt
+
+
+def start_sitting(candidate_id: int, subject: Subject, *, now: datetime, sitting: Sitting,
+                  form: FormPaper) -> Attempt:
+    """Seat the candidate at *form*: its items for everyone, in a per-candidate order of
+    items within a choice section and of options (the attempt records both)."""
+    spec = specs.load(subject, form.spec_variant)
+    seed = secrets.randbits(62)
+    paper = seat_form(form.items, random.Random(seed))  # noqa: S311 - an order, not a secret
+    by_version = {entry.version_id: entry for entry in form.items}
+    attempt = Attempt(
+        candidate_id=candidate_id, mode=Mode.EXAM, subject=subject, spec_version=spec.version,
+        spec_variant=form.spec_variant, seed=seed, chapters=[],
+        law_cutoff=sitting.law_cutoff if subject.is_law else None, started_at=now,
+        status=AttemptStatus.IN_PROGRESS, device_token=secrets.token_hex(16),
+        deadline_at=min(now + timedelta(minutes=spec.minutes), sitting.closes_at),
+        registration_id=sitting.registration_id, form_id=form.form_id, full_halves=0,
+        pass_halves=0)
+    for entry in paper:
+        seat = by_version[entry.version_id]
+        attempt.items.append(AttemptItem(
+            position=entry.position, section=entry.section, item_id=seat.item_id,
+            item_version_id=seat.version_id, chapter_code=seat.chapter,
+            option_order=delivery.encode_order(entry.option_order),
+            points_halves=seat.points_halves))
+    attempt.full_halves = sum(item.points_halves for item in attempt.items)
+    attempt.pass_halves = int((attempt.full_halves * spec.pass_ratio)
+                              .to_integral_value(ROUND_CEILING))
+    return _insert_sitting(attempt)
 
 
 def _refuse_too_many_starts(candidate_id: int, now: datetime) -> None:

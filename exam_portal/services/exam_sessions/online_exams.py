@@ -1,8 +1,8 @@
 """Online sittings: a registered candidate sits each subject of an online session once,
-inside the exam window, on the delivery engine (Mode.EXAM: timed, no feedback, no
-review until the results are published). Administrators can extend or reopen a sitting
-with a reason, e.g. after a proven outage. A handed-in objective paper becomes the
-registration's subject score."""
+inside the exam window, on the session's locked form (exam_sessions.forms), on the
+delivery engine (Mode.EXAM: timed, no feedback, no review until the results are
+published). Administrators can extend or reopen a sitting with a reason, e.g. after a
+proven outage. A handed-in objective paper becomes the registration's subject score."""
 
 import enum
 import logging
@@ -24,7 +24,7 @@ from exam_portal.models.sittings import (
 )
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import attempts, hand_in
-from exam_portal.services.exam_sessions import sittings
+from exam_portal.services.exam_sessions import forms, sittings
 from exam_portal.services.platform import audit
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
@@ -105,15 +105,13 @@ def start(registration: Registration, subject: Subject, candidate: User, *,
     mock = attempts.open_mock(candidate.id, subject)
     if mock is not None:
         hand_in.finalise(mock.id, now=now, ended_by=EndedBy.CANDIDATE)
-    try:
-        attempt = attempts.start_attempt(
-            candidate.id, subject, Mode.EXAM, now=now, sitting=attempts.Sitting(
-                registration.id, session.law_cutoff, session.exam_closes_at,
-                session.syllabus_version))
-    except attempts.CannotStart as error:
-        raise ServiceError(str(error)) from error
+    form = forms.form_for(registration, subject)
+    attempt = attempts.start_sitting(
+        candidate.id, subject, now=now, form=forms.paper_of(form), sitting=attempts.Sitting(
+            registration.id, session.law_cutoff, session.exam_closes_at))
     audit.record("sitting.started", target=attempt, actor=candidate,
-                 details={"registration": registration.id, "subject": subject.value})
+                 details={"registration": registration.id, "subject": subject.value,
+                          "form": form.id})
     return attempt
 
 

@@ -11,6 +11,7 @@ from flask_babel import get_locale, gettext
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt
+from exam_portal.models.forms import ExamForm
 from exam_portal.models.sittings import (
     ExamSession,
     PassLine,
@@ -148,12 +149,13 @@ def update_session(session: ExamSession, fields: SessionFields, actor: User) -> 
                 sa.or_(sa.exists().where(SubjectResult.registration_id == Registration.id),
                        sa.exists().where(Attempt.registration_id == Registration.id)))):
         raise ServiceError(gettext("已有成绩或考试作答的考试批次不能改变考试方式。"))
-    # Papers drawn already are the session's version's: another version would leave
-    # them on the wrong tree.
+    # Forms built (and papers sat) are the session's version's: another version would
+    # leave them on the wrong tree.
     if fields.syllabus_version != session.syllabus_version and db.session.scalar(
             sa.select(sa.exists().where(Attempt.registration_id == Registration.id,
-                                        Registration.session_id == session.id))):
-        raise ServiceError(gettext("已有考生开始作答的考试批次不能改变考试大纲版本。"))
+                                        Registration.session_id == session.id)
+                      | sa.exists().where(ExamForm.session_id == session.id))):
+        raise ServiceError(gettext("已组卷或已有考生开始作答的考试批次不能改变考试大纲版本。"))
     # Papers in progress have deadlines inside the window: it may only grow at its end.
     if (fields.exam_opens_at != session.exam_opens_at
             or fields.exam_closes_at < session.exam_closes_at) and db.session.scalar(

@@ -11,6 +11,7 @@ from exam_portal.models.bank import (
     SEARCH_TABLE,
     Item,
     ItemLink,
+    ItemPool,
     ItemReview,
     ItemVersion,
     ReviewDecision,
@@ -19,7 +20,7 @@ from exam_portal.models.bank import (
 )
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.item_bank import pools
+from exam_portal.services.item_bank import pools, secure_pool
 from exam_portal.services.platform import audit, syllabi, text_search
 from question_bank import syllabus, workflow
 from question_bank.items import ItemContent, ItemType, Problem, validate
@@ -51,15 +52,16 @@ def writable_version(syllabus_version: str | None) -> str:
 
 
 def create_item(content: ItemContent, author, *, external_id: str | None = None,
-                syllabus_version: str | None = None) -> Item:
-    """Create a DRAFT item with its first version, written against *syllabus_version*
-    (default: the version in force)."""
+                syllabus_version: str | None = None, pool: ItemPool = ItemPool.OPEN) -> Item:
+    """Create a DRAFT item in *pool* with its first version, written against
+    *syllabus_version* (default: the version in force)."""
+    secure_pool.check_writer(pool, author)
     version_code = writable_version(syllabus_version)
     problems = content_problems(content, version_code)
     if problems:
         raise InvalidItem(problems)
     item = Item(external_id=external_id, subject=content.subject, item_type=content.item_type,
-                status=ItemStatus.DRAFT, created_by_id=author.id)
+                status=ItemStatus.DRAFT, created_by_id=author.id, pool=pool)
     db.session.add(item)
     version = _new_version(item, content, author, number=1, status=ItemStatus.DRAFT,
                            syllabus_version=version_code)
@@ -69,13 +71,14 @@ def create_item(content: ItemContent, author, *, external_id: str | None = None,
 
 
 def create_items(rows: list[tuple[str | None, ItemContent]], author,
-                 syllabus_version: str | None = None) -> None:
+                 syllabus_version: str | None = None, pool: ItemPool = ItemPool.OPEN) -> None:
     """Create many DRAFT items at once (imports), written against *syllabus_version*
     (default: the version in force); every content must be valid against it already.
 
     Bulk INSERTs instead of one unit of work per item: an import of 100,000 items
     would otherwise spend minutes in per-object bookkeeping.
     """
+    secure_pool.check_writer(pool, author)
     syllabus_version = writable_version(syllabus_version)
     chapter_of = syllabus.load(syllabus_version).chapter_of
     now = utcnow()
@@ -87,7 +90,7 @@ def create_items(rows: list[tuple[str | None, ItemContent]], author,
     for start in range(0, len(rows), _BULK_CHUNK):
         chunk = rows[start:start + _BULK_CHUNK]
         item_rows = [{"external_id": external_id, "subject": content.subject,
-                      "item_type": content.item_type, "status": ItemStatus.DRAFT,
+                      "item_type": content.item_type, "status": ItemStatus.DRAFT, "pool": pool,
                       "created_by_id": author.id, "created_at": now, "updated_at": now}
                      for external_id, content in chunk]
         item_ids = _insert(Item, item_rows, postgresql)
@@ -174,6 +177,7 @@ def revise_item(item: Item, content: ItemContent, author, *,
     item gets a new version pending review, and candidates keep the approved one.
     """
     _lock(item)
+    secure_pool.check_writer(item.pool, author)
     current = item.current_version
     if item.status is ItemStatus.RETIRED:
         raise ServiceError(gettext("这道题已经停用，不能修改。"))
@@ -207,7 +211,7 @@ def is_unchanged(item: Item, content: ItemContent, syllabus_version: str) -> boo
 def submit_item(item: Item, actor) -> None:
     """Send the current draft for review."""
     _lock(item)
-    _submit(item)
+    _submit(item, actor)
     db.session.flush()
 
 
@@ -216,11 +220,12 @@ def submit_items(item_ids: list[int], actor) -> None:
     # One flush for all (batched statements), not one per item's lazy loads.
     with db.session.no_autoflush:
         for item in lock_items(item_ids):
-            _submit(item)
+            _submit(item, actor)
     db.session.flush()
 
 
-def _submit(item: Item) -> None:
+def _submit(item: Item, actor) -> None:
+    secure_pool.check_writer(item.pool, actor)
     problem = workflow.submit_problem(item.current_version.status)
     if problem:
         raise ServiceError(gettext(problem))
@@ -265,6 +270,7 @@ def reject_item(item: Item, reviewer, reason: str) -> None:
 
 
 def _check_review(item, reviewer, comment, *, approving) -> ItemVersion:
+    secure_pool.check_writer(item.pool, reviewer)
     version = item.current_version
     problem = workflow.review_problem(version.status, author_id=version.author_id,
                                       reviewer_id=reviewer.id, comment=comment,
@@ -299,6 +305,7 @@ def approve_items(item_ids: list[int], reviewer, comment: str) -> tuple[int, lis
 def retire_item(item: Item, actor) -> None:
     """Withdraw an item: no candidate gets it any more; its history stays."""
     _lock(item)
+    secure_pool.check_writer(item.pool, actor)
     problem = workflow.retire_problem(item.status)
     if problem:
         raise ServiceError(gettext(problem))
@@ -321,8 +328,11 @@ def published_content(item: Item) -> ItemContent | None:
 
 @dataclass(frozen=True)
 class ItemFilters:
-    """The trainers' list filters; empty values filter nothing."""
+    """The trainers' list filters; empty values filter nothing. *pools* are the pools
+    the viewer may see (only the open pool unless said otherwise); *pool* narrows it."""
 
+    pools: tuple[ItemPool, ...] = (ItemPool.OPEN,)
+    pool: ItemPool | None = None
     subject: Subject | None = None
     item_type: ItemType | None = None
     status: ItemStatus | None = None
@@ -332,7 +342,9 @@ class ItemFilters:
     text: str | None = None
 
     def item_conditions(self) -> list:
-        conditions = []
+        conditions = [Item.pool.in_(self.pools)]
+        if self.pool:
+            conditions.append(Item.pool == self.pool)
         if self.subject:
             conditions.append(Item.subject == self.subject)
         if self.item_type:

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from exam_portal.extensions import db
-from exam_portal.models.bank import Item
+from exam_portal.models.bank import Item, ItemPool
 from exam_portal.services import ServiceError
-from exam_portal.services.item_bank import authoring
+from exam_portal.services.item_bank import authoring, secure_pool
 from exam_portal.services.platform import audit
 from question_bank import syllabus
 from question_bank.formats import (
@@ -79,12 +79,14 @@ def read_file(filename: str, data: bytes, *, max_items: int | None,
         raise ServiceError(gettext(error.message, **error.params)) from error
 
 
-def plan_import(records: list[ItemRecord], syllabus_version: str | None = None) -> ImportPlan:
+def plan_import(records: list[ItemRecord], syllabus_version: str | None = None, *,
+                author=None) -> ImportPlan:
     """Decide, per record, whether it creates an item, updates one, changes nothing, or fails.
 
     Rows are read against *syllabus_version* when given. Otherwise a new item is written
     against the version in force and an update keeps the version its item is written
-    against: a file never moves an item to another syllabus unless asked to.
+    against: a file never moves an item to another syllabus unless asked to. A row
+    naming a secure item *author* may not change is an error (and says no more).
     """
     known = _items_by_external_id([r.external_id for r in records if r.external_id])
     for_new = authoring.writable_version(syllabus_version)
@@ -110,6 +112,8 @@ def plan_import(records: list[ItemRecord], syllabus_version: str | None = None) 
                 problems.append(Problem("type", N_("已有同编号的题目，但科目或题型不同。")))
             elif item.status is ItemStatus.RETIRED:
                 problems.append(Problem("external_id", N_("同编号的题目已经停用。")))
+            elif author is not None and not secure_pool.may_write(item.pool, author):
+                problems.append(Problem("external_id", N_("外部编号已被占用，请换一个编号。")))
         if problems:
             rows.append(PlannedRow(record, Action.ERROR, problems, item, version))
         elif item is None:
@@ -130,8 +134,10 @@ def _items_by_external_id(external_ids: list[str]) -> dict[str, Item]:
     return found
 
 
-def apply_import(plan: ImportPlan, author, *, filename: str) -> dict[str, int]:
-    """Create drafts and pending versions for the whole plan, or nothing when any row fails."""
+def apply_import(plan: ImportPlan, author, *, filename: str,
+                 pool: ItemPool = ItemPool.OPEN) -> dict[str, int]:
+    """Create drafts (new items in *pool*) and pending versions for the whole plan, or
+    nothing when any row fails."""
     if plan.errors:
         raise ServiceError(gettext("文件中有 %(n)d 处错误，未导入任何题目。", n=len(plan.errors)))
     creating: dict[str, list[PlannedRow]] = {}
@@ -140,13 +146,14 @@ def apply_import(plan: ImportPlan, author, *, filename: str) -> dict[str, int]:
             creating.setdefault(row.syllabus_version, []).append(row)
     for version, rows in sorted(creating.items()):
         authoring.create_items([(row.record.external_id, row.record.content) for row in rows],
-                               author, version)
+                               author, version, pool=pool)
     for row in plan.rows:
         if row.action is Action.UPDATE:
             authoring.revise_item(row.item, row.record.content, author,
                                   syllabus_version=row.syllabus_version)
     summary = {action.value: plan.count(action) for action in Action if action is not Action.ERROR}
-    audit.record("item.imported", actor=author, details={"file": filename[:200], **summary})
+    audit.record("item.imported", actor=author, details={"file": filename[:200],
+                                                          "pool": pool.value, **summary})
     return summary
 
 
@@ -164,11 +171,13 @@ def refresh_statistics() -> None:
     db.session.commit()
 
 
-def export_items(suffix: str, *, subject: str | None = None, query=None):
+def export_items(suffix: str, *, subject: str | None = None, query=None, viewer=None):
     """Write the newest version of the chosen items in the format named by *suffix*.
 
     Return the file and (external id or item id, problem) for each item the format
-    cannot express.
+    cannot express. Secure items in it are audited as exported by *viewer* (the query
+    of a page already holds only what its viewer may see; the command line exports
+    the whole bank).
     """
     writer = READERS.get(suffix if suffix.startswith(".") else f".{suffix}")
     if writer is None:
@@ -177,8 +186,9 @@ def export_items(suffix: str, *, subject: str | None = None, query=None):
         query = sa.select(Item).order_by(Item.id)
         if subject:
             query = query.where(Item.subject == subject)
-    pairs = [(item.external_id, item.current_version.to_domain())
-             for item in db.session.scalars(query.execution_options(yield_per=1000))]
+    items = list(db.session.scalars(query.execution_options(yield_per=1000)))
+    secure_pool.record_views(items, viewer, via="export")
+    pairs = [(item.external_id, item.current_version.to_domain()) for item in items]
     if writer in PARTIAL_FORMATS:
         return writer.write(pairs)
     return writer.write(pairs), []

@@ -1,5 +1,6 @@
-"""Drawing pools: the published versions of a subject linked to one syllabus version,
-cached per app process.
+"""Drawing pools: the published open-pool versions of a subject linked to one syllabus
+version, cached per app process. Secure (exam) items are never drawn here: a sitting
+takes its locked form.
 
 Building a pool reads every published version of a subject; drawing a paper from a
 built pool reads nothing. A token per subject (`bank_revisions`) is replaced in the
@@ -9,16 +10,18 @@ every app server rebuilds after a change and never serves a retired item.
 
 import secrets
 import threading
+import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from exam_portal.extensions import db
 from exam_portal.models.attempts import BankRevision
-from exam_portal.models.bank import Item, ItemVersion
+from exam_portal.models.bank import Item, ItemExposure, ItemPool, ItemVersion
 from exam_portal.models.types import dialect_insert
 from question_bank.assembly import Pool, PoolItem
 from question_bank.subjects import Subject
@@ -29,14 +32,25 @@ class CachedPool:
     revision: str | None
     pool: Pool
     by_item: dict[int, PoolItem]
-    # Mock papers drawn from this pool by this process, and how often each version was
-    # in one: exposure control spreads the bank without a write per draw.
-    papers: int = 0
+    # How often each version has been in a paper: read from item_exposures when the
+    # pool is built (and again every EXPOSURE_REFRESH_SECONDS), plus this process's
+    # draws since. Exposure control compares it to the papers drawn, estimated as all
+    # uses over the length of the paper asked for.
     exposure: Counter = field(default_factory=Counter)
+    read_at: float = 0.0
+
+    @property
+    def uses(self) -> int:
+        return sum(self.exposure.values())
+
+    def papers(self, paper_length: int) -> int:
+        return self.uses // max(1, paper_length)
 
     def record(self, version_ids) -> None:
-        self.papers += 1
         self.exposure.update(version_ids)
+
+
+EXPOSURE_REFRESH_SECONDS = 300
 
 
 _cache: dict[tuple[str, Subject, str, date | None], CachedPool] = {}
@@ -53,13 +67,47 @@ def current_pool(subject: Subject, syllabus_version: str,
     key = (str(db.session.get_bind().url), subject, syllabus_version, on_date)
     cached = _cache.get(key)
     if cached is not None and cached.revision == revision:
+        if time.monotonic() - cached.read_at > EXPOSURE_REFRESH_SECONDS:
+            _read_exposure(cached)
         return cached
     entries = _published_entries(subject, syllabus_version)
     pool = Pool(entries, on_date=on_date)
     fresh = CachedPool(revision, pool, {entry.item_id: entry for entry in pool.by_version.values()})
+    _read_exposure(fresh)
     with _lock:
         _cache[key] = fresh
     return fresh
+
+
+def _read_exposure(cached: CachedPool) -> None:
+    version_of = {item_id: entry.version_id for item_id, entry in cached.by_item.items()}
+    counts = Counter()
+    for item_id, uses in db.session.execute(
+            sa.select(ItemExposure.item_id, ItemExposure.uses)
+            .join(Item, Item.id == ItemExposure.item_id)
+            .where(Item.published_version_id.is_not(None))):
+        if item_id in version_of:
+            counts[version_of[item_id]] = uses
+    cached.exposure, cached.read_at = counts, time.monotonic()
+
+
+def record_uses(item_ids: Iterable[int], now: datetime, *, times: int = 1) -> None:
+    """Count one more use (or *times*) of each item, in the caller's transaction.
+
+    Rows are upserted in item id order, so two papers drawn at once never wait on each
+    other in opposite order."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return
+    bind = db.session.get_bind()
+    table = ItemExposure.__table__
+    statement = dialect_insert(table, bind.dialect.name)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.item_id],
+        set_={"uses": table.c.uses + statement.excluded.uses,
+              "last_used_at": statement.excluded.last_used_at})
+    db.session.execute(statement, [{"item_id": item_id, "uses": times, "last_used_at": now}
+                                   for item_id in ids])
 
 
 def _published_entries(subject: Subject, syllabus_version: str) -> list[PoolItem]:
@@ -68,7 +116,8 @@ def _published_entries(subject: Subject, syllabus_version: str) -> list[PoolItem
                   ItemVersion.fixed_order, ItemVersion.points_halves,
                   ItemVersion.law_valid_from, ItemVersion.law_valid_to)
         .join(Item, Item.published_version_id == ItemVersion.id)
-        .where(Item.subject == subject, ItemVersion.syllabus_version == syllabus_version))
+        .where(Item.subject == subject, Item.pool == ItemPool.OPEN,
+               ItemVersion.syllabus_version == syllabus_version))
     return [PoolItem(version_id, item_type, chapter, fixed_order=fixed, item_id=item_id,
                      points=None if halves is None else Decimal(halves) / 2,
                      law_from=law_from, law_to=law_to)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from exam_portal.extensions import db
-from exam_portal.models.bank import Item, ItemReview, ItemVersion, ReviewDecision
+from exam_portal.models.bank import Item, ItemPool, ItemReview, ItemVersion, ReviewDecision
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.item_bank import authoring, pools
@@ -60,10 +60,11 @@ class Proposal:
 
 
 def pending_query(subject: Subject | None = None):
-    """Published items whose version candidates get is still linked to 2018, oldest
-    first, with that version loaded."""
+    """Published open-pool items whose version candidates get is still linked to 2018,
+    oldest first, with that version loaded. (Secure items are relinked by their exam
+    authors in the editor, with a review: this page is open to every trainer.)"""
     query = (sa.select(Item).join(ItemVersion, Item.current_version_id == ItemVersion.id)
-             .where(Item.status == ItemStatus.PUBLISHED,
+             .where(Item.status == ItemStatus.PUBLISHED, Item.pool == ItemPool.OPEN,
                     Item.published_version_id == Item.current_version_id,
                     ItemVersion.syllabus_version == SOURCE)
              .options(sa.orm.contains_eager(Item.current_version))
@@ -84,7 +85,7 @@ def count_in_progress(subject: Subject | None = None) -> int:
     query = (sa.select(sa.func.count(Item.id))
              .join(ItemVersion, Item.current_version_id == ItemVersion.id)
              .where(Item.status.in_((ItemStatus.DRAFT, ItemStatus.REVIEW)),
-                    ItemVersion.syllabus_version == SOURCE))
+                    Item.pool == ItemPool.OPEN, ItemVersion.syllabus_version == SOURCE))
     if subject is not None:
         query = query.where(Item.subject == subject)
     return db.session.scalar(query)
@@ -113,7 +114,7 @@ def _title(tree: syllabus.Syllabus, code: str) -> str:
 def proposal_for(item: Item) -> Proposal | None:
     """The proposal shown on an item's page: only for a published 2018 item."""
     version = item.current_version
-    if (version is None or version.syllabus_version != SOURCE
+    if (version is None or version.syllabus_version != SOURCE or item.pool is not ItemPool.OPEN
             or item.status is not ItemStatus.PUBLISHED
             or item.published_version_id != item.current_version_id):
         return None
@@ -153,6 +154,8 @@ def accept_many(version_ids: list[int], actor) -> tuple[int, list[tuple[int, str
 
 
 def _relink(item: Item, version_id: int, actor) -> ItemVersion:
+    if item.pool is not ItemPool.OPEN:
+        raise ServiceError(gettext("没有这道题目。"))
     current = item.current_version
     if current.id != version_id:
         raise ServiceError(gettext("题目 %(id)d 已有新的版本，请重新查看建议。", id=item.id))

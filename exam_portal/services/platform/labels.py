@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from exam_portal.models.jobs import JobStatus
 from exam_portal.services.platform.clock import date_text
 from question_bank import dates, eligibility, regions
+from question_bank.items import ItemType
 from question_bank.levels import CertificateMethod, Education, Gender, Level
 from question_bank.subjects import Subject
 
@@ -35,7 +36,13 @@ SUBJECTS = {
     Subject.PRAC_MID: _l("社会工作实务（中级）"),
     Subject.PRAC_SR: _l("社会工作实务（高级）"),
 }
-
+ITEM_TYPES = {
+    ItemType.SINGLE: _l("单项选择题"),
+    ItemType.MULTI: _l("多项选择题"),
+    ItemType.CASE_ANALYSIS: _l("案例分析题"),
+    ItemType.PLAN_DESIGN: _l("方案设计题"),
+    ItemType.ESSAY: _l("论述题"),
+}
 
 JOB_STATUSES = {JobStatus.QUEUED: _l("排队中"), JobStatus.RUNNING: _l("进行中"),
                 JobStatus.SUCCEEDED: _l("已完成"), JobStatus.FAILED: _l("失败")}

@@ -19,6 +19,18 @@ document.addEventListener("submit", function (event) {
   }
 });
 
+// Long work behind a form (building exam forms): once it is sent, say so and keep the
+// button from being pressed again. Registered after the confirmation above.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (event.defaultPrevented || !form.getAttribute || !form.getAttribute("data-busy")) { return; }
+  var button = form.querySelector("button[type=submit]");
+  if (button) {
+    button.disabled = true;
+    button.textContent = form.getAttribute("data-busy");
+  }
+});
+
 // A "print" button (the admission ticket): inline handlers are not allowed by the CSP.
 document.addEventListener("click", function (event) {
   var button = event.target.closest && event.target.closest("[data-action=print]");

@@ -1,0 +1,179 @@
+"""A session's exam forms for administrators and exam authors: each subject's assembly
+plan (双向细目表), building forms from it, the review page of a form, and locking it."""
+
+import re
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from exam_portal.blueprints.account.forms import ConfirmForm
+from exam_portal.blueprints.sittings.views import bp, page_context, session_or_404
+from exam_portal.extensions import db, no_write_lock
+from exam_portal.models.forms import ExamForm
+from exam_portal.services import ServiceError
+from exam_portal.services.exam_sessions import forms, sittings
+from exam_portal.services.item_bank import secure_pool
+from exam_portal.services.platform import labels
+from exam_portal.web import outcomes
+from question_bank.items import ItemType
+from question_bank.subjects import Subject
+
+_IDS = re.compile(r"\d{1,9}")
+
+
+def _exam_content_staff() -> None:
+    """Forms are exam content: administrators and exam authors only. Other trainers
+    get 404, as for a secure item: the pages are not theirs to know of."""
+    if not current_user.sees_secure_items:
+        abort(404)
+
+
+def _subject_or_404(session, code: str) -> Subject:
+    if code not in Subject.__members__ or Subject(code) not in forms.subjects_of_session(session):
+        abort(404)
+    return Subject(code)
+
+
+@bp.get("/admin/sessions/<int:session_id>/forms")
+def session_forms(session_id):
+    _exam_content_staff()
+    session = session_or_404(session_id)
+    subjects = []
+    for subject in forms.subjects_of_session(session):
+        subjects.append({"subject": subject, "plan": forms.plan_of(session, subject),
+                         "forms": forms.forms_of(session, subject),
+                         "available": len(forms.secure_pool_items(session, subject))})
+    return render_template("sittings/session_forms.html", session=session, subjects=subjects,
+                           confirm_form=ConfirmForm(), **page_context())
+
+
+@bp.route("/admin/sessions/<int:session_id>/forms/<code>/plan", methods=["GET", "POST"])
+def edit_plan(session_id, code):
+    _exam_content_staff()
+    session = session_or_404(session_id)
+    subject = _subject_or_404(session, code)
+    items = forms.secure_pool_items(session, subject)
+    counts = forms.pool_counts(items)
+    plan = forms.plan_of(session, subject)
+    spec = forms.spec_for(subject)
+    types = list(dict.fromkeys(section.item_type for section in spec.sections))
+    chapters = forms.chapters_of(session, subject)
+    form = ConfirmForm()
+    values = _plan_values(plan, session, subject, counts)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        fields, values, problem = _read_plan(types, [chapter.code for chapter in chapters])
+        if problem:
+            flash(problem, "danger")
+        else:
+            done = outcomes.commit(lambda: forms.save_plan(session, subject, fields, current_user),
+                                   _("组卷方案已保存。"))
+            if done.ok:
+                return redirect(url_for("sittings.session_forms", session_id=session.id))
+    return render_template(
+        "sittings/edit_plan.html", session=session, subject=subject, spec=spec, types=types,
+        chapters=chapters, counts=counts, values=values, form=form,
+        locked=bool(forms.locked_forms(session.id, subject)),
+        type_labels=labels.ITEM_TYPES, **page_context())
+
+
+def _plan_values(plan, session, subject, counts) -> dict:
+    if plan is None:
+        cells = forms.default_cells(session, subject, counts)
+        return {"cells": {f"{t.value}:{c}": n for (t, c), n in cells.items()},
+                "facility_min": "0.55", "facility_max": "0.70", "rest_sessions": "1",
+                "enemies": "", "form_count": "1", "max_overlap": "0"}
+    return {"cells": {f"{cell['type']}:{cell['chapter']}": cell["count"] for cell in plan.cells},
+            "facility_min": f"{plan.facility_min:.2f}", "facility_max": f"{plan.facility_max:.2f}",
+            "rest_sessions": str(plan.rest_sessions),
+            "enemies": "\n".join(", ".join(str(i) for i in group) for group in plan.enemies),
+            "form_count": str(plan.form_count), "max_overlap": str(plan.max_overlap)}
+
+
+def _read_plan(types: list[ItemType], codes: list[str]):
+    """The posted plan: (fields, the values to show again, a problem or None)."""
+    data = request.form
+    values = {"cells": {}, **{name: data.get(name, "").strip()[:20] for name in (
+        "facility_min", "facility_max", "rest_sessions", "form_count", "max_overlap")},
+        "enemies": data.get("enemies", "")[:5000]}
+    cells = {}
+    for item_type in types:
+        for code in codes:
+            raw = data.get(f"cell-{item_type.value}-{code}", "").strip() or "0"
+            values["cells"][f"{item_type.value}:{code}"] = raw[:4]
+            if not raw.isascii() or not raw.isdigit() or int(raw) > 500:
+                return None, values, _("每格题数应为 0 到 500 的整数。")
+            cells[(item_type, code)] = int(raw)
+    try:
+        low, high = float(values["facility_min"]), float(values["facility_max"])
+        rest, count = int(values["rest_sessions"]), int(values["form_count"])
+        overlap = int(values["max_overlap"])
+    except ValueError:
+        return None, values, _("请填写有效的数字。")
+    if not (0 <= low <= high <= 1):
+        return None, values, _("平均通过率的范围应在 0 到 1 之间，且下限不大于上限。")
+    if not 1 <= count <= len(forms.LABELS) or overlap < 0 or rest < 0:
+        return None, values, _("平行试卷 1 到 4 份；重复题数和回避批次数不能为负。")
+    enemies = []
+    for line in values["enemies"].splitlines():
+        ids = [int(found) for found in _IDS.findall(line)]
+        if len(ids) == 1 or len(line) > 500:
+            return None, values, _("每组互斥题目至少写两个题目编号。")
+        if ids:
+            enemies.append(tuple(sorted(set(ids))))
+    return forms.PlanFields(cells, low, high, rest, tuple(enemies), count, overlap), values, None
+
+
+@bp.post("/admin/sessions/<int:session_id>/forms/<code>/build")
+def build_forms(session_id, code):
+    _exam_content_staff()
+    session = session_or_404(session_id)
+    subject = _subject_or_404(session, code)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    # Solving reads only: no write lock is held while it runs (up to the time limit).
+    try:
+        with no_write_lock():
+            composition = forms.compose(session, subject)
+    except ServiceError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("sittings.edit_plan", session_id=session.id, code=code))
+    outcomes.commit(lambda: forms.store(session, composition, current_user,
+                                        now=sittings.now_utc()),
+                    _("已按方案组成试卷，请逐题审核后锁定。"))
+    return redirect(url_for("sittings.session_forms", session_id=session.id))
+
+
+def _form_or_404(form_id: int) -> ExamForm:
+    return db.get_or_404(ExamForm, form_id)
+
+
+@bp.get("/admin/forms/<int:form_id>")
+def form_detail(form_id):
+    """Every item, key and point value of a form on one page, printable."""
+    _exam_content_staff()
+    form = _form_or_404(form_id)
+    session = session_or_404(form.session_id)
+    entries = forms.review_entries(form)
+    secure_pool.record_views([entry.item for entry in entries], current_user, via="form")
+    db.session.commit()
+    return render_template("sittings/form_detail.html", form=form, session=session,
+                           entries=entries, summary=forms.summary(form, entries),
+                           reviewed_hash=forms.hash_of(form),
+                           confirm_form=ConfirmForm(), type_labels=labels.ITEM_TYPES,
+                           **page_context())
+
+
+@bp.post("/admin/forms/<int:form_id>/lock")
+def lock_form(form_id):
+    _exam_content_staff()
+    form = _form_or_404(form_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reviewed = request.form.get("reviewed_hash", "")[:64]
+    outcomes.commit(lambda: forms.lock(form, current_user, reviewed_hash=reviewed,
+                                       now=sittings.now_utc()),
+                    _("试卷已锁定，内容摘要已记入审计日志。"))
+    return redirect(url_for("sittings.form_detail", form_id=form.id))
