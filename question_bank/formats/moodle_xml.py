@@ -106,11 +106,17 @@ def _fraction(content, letter: str) -> str:
 
 def read(data: bytes, *, max_items: int | None = None, caps: limits.Limits = limits.WEB,
          defaults: FileDefaults | None = None) -> list[ItemRecord]:
-    """Read every question: the representable ones as items, the rest with the reason."""
+    """Read every question: the representable ones as items, the rest with the reason.
+
+    An .xml file may also be a single QTI 2.x assessmentItem: it is read as QTI."""
     try:
         root = limits.parse_xml(limits.slices(data), caps)
     except limits.MalformedXml as error:
         raise UnreadableFile(N_("不是有效的 XML 文件（或含有不允许的 DTD/实体）。")) from error
+    if root.tag.endswith("}assessmentItem") and "imsqti" in root.tag:
+        from . import qti  # here: most .xml files are Moodle's
+
+        return qti.read_item_tree(root, max_items=max_items, defaults=defaults)
     if root.tag != "quiz":
         raise UnreadableFile(N_("不是 Moodle XML 文件（根元素应为 quiz）。"))
     parsed, category, ids = [], (), StableIds("moodle")
