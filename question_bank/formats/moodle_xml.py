@@ -116,7 +116,8 @@ def read(data: bytes, *, max_items: int | None = None, caps: limits.Limits = lim
     if root.tag.endswith("}assessmentItem") and "imsqti" in root.tag:
         from . import qti  # here: most .xml files are Moodle's
 
-        return qti.read_item_tree(root, max_items=max_items, defaults=defaults)
+        return qti.read_item_tree(root, max_items=max_items, defaults=defaults,
+                                  original=data.decode("utf-8", "replace"))
     if root.tag != "quiz":
         raise UnreadableFile(N_("不是 Moodle XML 文件（根元素应为 quiz）。"))
     parsed, category, ids = [], (), StableIds("moodle")

@@ -88,8 +88,8 @@ def read_item_tree(root, *, max_items: int | None = None,
     """Read one assessmentItem document already parsed (an .xml upload)."""
     if max_items is not None and max_items < 1:
         raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-    question = Parsed(1, Place(index=1, name=root.get("title", "")), original=original[
-        :_ORIGINAL_LIMIT])
+    question = Parsed(1, Place(index=1, name=root.get("title", "")),
+                      original=original[:_ORIGINAL_LIMIT])
     _read_item(question, root, StableIds("qti"), (), [])
     return [finish(question, defaults)]
 

@@ -108,6 +108,7 @@ def test_a_single_item_file_reads_on_its_own(reader):
     [record] = reader((FIXTURES / "qti" / "single_item.xml").read_bytes(), defaults=DEFAULTS)
     assert record.content.keys == ("C",) and record.content.stem.startswith("志愿服务组织安排")
     assert record.content.explanation.startswith("《志愿服务条例》规定")
+    assert record.original.startswith("<?xml") and record.place.name == "志愿者保险"
 
 
 CHOICES = [(f"e-{name}", content) for name, content in ALL.items() if content.item_type.is_choice]
