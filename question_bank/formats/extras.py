@@ -29,6 +29,15 @@ def load(text: str) -> tuple[dict, list[Problem]]:
     return {name: value[name] for name in EXTRA_FIELDS if name in value}, []
 
 
+def raw_value(text: str, name: str):
+    """The value *name* of the JSON object *text*, whatever it is, or None."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value.get(name) if isinstance(value, dict) else None
+
+
 def unsupported(item_type: str) -> Problem:
     return Problem("type", N_("此格式只能表达单选题和多选题，不能表达 %(type)s。"),
                    {"type": item_type})

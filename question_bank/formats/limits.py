@@ -96,6 +96,18 @@ class Package:
     def infolist(self) -> list[zipfile.ZipInfo]:
         return self._zip.infolist()
 
+    @property
+    def caps(self) -> Limits:
+        return self._caps
+
+    def has(self, name: str) -> bool:
+        """True when the archive has a member *name*."""
+        try:
+            self._zip.getinfo(name)
+        except KeyError:
+            return False
+        return True
+
     def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
         """Inflate *info* chunk by chunk, counting every byte against the caps."""
         name = info.filename
@@ -140,6 +152,11 @@ class Package:
         """The tree of the XML member *name*, read under the caps; KeyError when there is
         no such member, MalformedXml when it is not well-formed or has a DTD."""
         return parse_xml(self.chunks(self._zip.getinfo(name)), self._caps, part=name)
+
+    def read_xml(self, name: str) -> tuple[ET.Element, bytes]:
+        """The tree of the XML member *name* and its bytes, as parse_xml() reads it."""
+        data = self.read(self._zip.getinfo(name))
+        return parse_xml(slices(data), self._caps, part=name), data
 
 
 _LYING = N_("压缩包中的 %(part)s 与压缩包头部记录的大小或校验和不符，文件已损坏或被改动过。")

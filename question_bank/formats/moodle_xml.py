@@ -1,18 +1,59 @@
-"""Moodle XML for SINGLE and MULTI items (Moodle "multichoice" questions).
+"""Moodle XML: this portal's SINGLE and MULTI items, and the questions Moodle exports.
 
-Moodle sees: idnumber (and name) = external id, questiontext = stem, answers with fractions,
-single = SINGLE or MULTI, shuffleanswers = not fixed order, generalfeedback =
-explanation, tags, and the subject as the category. Fields Moodle has no place for go
-into an <sw_extras> element that Moodle ignores on import.
+Written (and read back without loss): idnumber (and name) = external id, questiontext =
+stem, answers with fractions, single = SINGLE or MULTI, shuffleanswers = not fixed
+order, generalfeedback = explanation, tags, and the subject as the category. Fields
+Moodle has no place for go into an <sw_extras> element that Moodle ignores on import;
+a question with it is read exactly as written.
+
+Read from Moodle (4.x exports, as its XML format documentation describes them):
+
+- <question type="category"> entries file the questions after them; the path
+  ($course$/top/社会工作综合能力（初级）/第四章 …) is kept on each record for syllabus
+  mapping (foreign.py).
+- "multichoice" questions are read; every other type (truefalse, shortanswer,
+  numerical, essay, description, cloze, matching, ...) is reported, one by one, with its
+  type named.
+- <single>: true or 1 = one answer (SINGLE), false or 0 = several (MULTI), as Moodle's
+  own reader takes it. Answer fractions (100, 50, 33.33333, -100, ...) give the keys
+  (foreign.keys_from_weights).
+- Texts: format="html" (Moodle's default; CDATA or escaped) and moodle_auto_format are
+  converted from HTML (html_text.py); plain_text and markdown are kept as written,
+  trimmed. Images (<img> with embedded <file>s), tables, media and math make the
+  question unrepresentable: it is reported, not stripped.
+- idnumber is the id; a question without one gets foreign.StableIds from its category
+  path and name, so a second import updates instead of adding copies.
+- generalfeedback = explanation; tags = tags; per-answer feedback is not kept (the
+  portal has no place for it) and is warned about; the combined feedback
+  (correct/partially correct/incorrect), penalties and grades are Moodle's quiz
+  settings and are not read.
 """
 
+import copy
 import xml.etree.ElementTree as ET  # noqa: S405 - only for writing; reading uses defusedxml
 
 from ..i18n import N_
 from ..items import LETTERS, Problem
 from . import extras, limits
+from .foreign import (
+    FileDefaults,
+    Parsed,
+    StableIds,
+    category_path,
+    dropped_feedback,
+    dropped_links,
+    finish,
+    keys_from_weights,
+    markdown_kept,
+    parse_weight,
+    unshowable,
+    unsupported_type,
+)
+from .html_text import html_to_text, plain_text
 from .limits import UnreadableFile
-from .records import ItemRecord, from_record, to_record
+from .records import ItemRecord, Place, to_record
+
+_ORIGINAL_LIMIT = 30_000
 
 
 def write(items) -> tuple[bytes, list[tuple[str | None, Problem]]]:
@@ -63,48 +104,117 @@ def _fraction(content, letter: str) -> str:
     return f"{value:.5f}".rstrip("0").rstrip(".")
 
 
-def read(data: bytes, *, max_items: int | None = None,
-         caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
-    """Read every question; non-multichoice questions are refused one by one."""
+def read(data: bytes, *, max_items: int | None = None, caps: limits.Limits = limits.WEB,
+         defaults: FileDefaults | None = None) -> list[ItemRecord]:
+    """Read every question: the representable ones as items, the rest with the reason.
+
+    An .xml file may also be a single QTI 2.x assessmentItem: it is read as QTI."""
     try:
         root = limits.parse_xml(limits.slices(data), caps)
     except limits.MalformedXml as error:
         raise UnreadableFile(N_("不是有效的 XML 文件（或含有不允许的 DTD/实体）。")) from error
+    if root.tag.endswith("}assessmentItem") and "imsqti" in root.tag:
+        from . import qti  # here: most .xml files are Moodle's
+
+        return qti.read_item_tree(root, max_items=max_items, defaults=defaults,
+                                  original=data.decode("utf-8", "replace"))
     if root.tag != "quiz":
         raise UnreadableFile(N_("不是 Moodle XML 文件（根元素应为 quiz）。"))
-    questions = [q for q in root.findall("question") if q.get("type") != "category"]
-    if max_items is not None and len(questions) > max_items:
-        raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-    return [_read_question(question, number) for number, question in enumerate(questions, 1)]
+    parsed, category, ids = [], (), StableIds("moodle")
+    for element in root.findall("question"):
+        if element.get("type") == "category":
+            category = category_path(_text_of(element, "category"))
+            continue
+        parsed.append(_read_question(element, len(parsed) + 1, category, ids))
+        if max_items is not None and len(parsed) > max_items:
+            raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
+    return [finish(question, defaults) for question in parsed]
 
 
-def _read_question(question, location: int) -> ItemRecord:
-    kind = question.get("type", "")
-    # The idnumber is the stable id; a name is only a label and may repeat.
-    name = (question.findtext("idnumber") or "").strip()
+def _text_of(element, path: str) -> str:
+    return element.findtext(f"{path}/text") or ""
+
+
+def _read_question(element, number: int, category, ids: StableIds) -> Parsed:
+    kind = element.get("type", "")
+    name = _text_of(element, "name").strip()
+    native = element.find("sw_extras") is not None
+    question = Parsed(number, Place(index=number, name=name), category=category,
+                      native=native, original=_original(element))
+    fields = question.fields
+    if native:
+        values, trouble = extras.load(element.findtext("sw_extras") or "{}")
+        fields.update(values)
+        question.problems += trouble
+    idnumber = (element.findtext("idnumber") or "").strip()
+    fields["stem"] = _converted(question, "stem", element.find("questiontext"))
+    if native:
+        fields["external_id"] = idnumber
+    else:
+        fields["external_id"] = idnumber or ids(category, name or fields["stem"])
     if kind != "multichoice":
-        return ItemRecord(location, name or None, None, (extras.unsupported(kind),))
-    record, problems = extras.load(question.findtext("sw_extras") or "{}")
-    record["external_id"] = name
-    record["stem"] = question.findtext("questiontext/text") or ""
-    record["explanation"] = question.findtext("generalfeedback/text") or ""
-    single = (question.findtext("single") or "true").strip().lower() == "true"
-    record["type"] = "SINGLE" if single else "MULTI"
-    record["fixed_order"] = (question.findtext("shuffleanswers") or "1").strip() in ("0", "false")
-    options, keys = [], []
-    for index, answer in enumerate(question.findall("answer")):
-        options.append(answer.findtext("text") or "")
-        try:
-            correct = float(answer.get("fraction", "0")) > 0
-        except ValueError:
-            correct = False
-        if correct:
-            keys.append(LETTERS[index] if index < len(LETTERS) else "?")
-    record["options"], record["keys"] = options, keys
-    tags = [tag.findtext("text") or "" for tag in question.findall("tags/tag")]
+        question.problems.append(unsupported_type(kind or "?"))
+        fields["type"] = kind
+        return question
+    explanation = element.find("generalfeedback")
+    if explanation is not None:
+        fields["explanation"] = _converted(question, "explanation", explanation)
+    single = (element.findtext("single") or "true").strip().lower() in ("true", "1")
+    shuffle = (element.findtext("shuffleanswers") or "1").strip().lower()
+    fields["fixed_order"] = shuffle in ("0", "false")
+    options, weights, feedback = [], [], 0
+    for index, answer in enumerate(element.findall("answer")):
+        letter = LETTERS[index] if index < len(LETTERS) else str(index + 1)
+        options.append(_converted(question, f"options.{letter}", answer))
+        weight = parse_weight(answer.get("fraction", "0"))
+        if weight is None:
+            message = N_("答案分数 %(fraction)s 不是数字。")
+            question.problems.append(Problem(f"options.{letter}", message,
+                                             {"fraction": answer.get("fraction", "")[:20]}))
+        weights.append(weight or 0.0)
+        if not native and _text_of(answer, "feedback").strip():
+            feedback += 1
+    item_type, keys, problems, warnings = keys_from_weights(weights, single=single)
+    fields.update({"type": item_type, "options": options, "keys": keys})
+    question.problems += problems
+    question.warnings += warnings
+    if feedback:
+        question.warnings.append(dropped_feedback(feedback))
+    tags = [tag.findtext("text") or "" for tag in element.findall("tags/tag")]
+    tags = [tag if native else tag.strip() for tag in tags if tag.strip()]
     if tags:
-        record["tags"] = tags
-    parsed = from_record(record, location)
-    if problems:
-        return ItemRecord(location, parsed.external_id, None, tuple(problems) + parsed.problems)
-    return parsed
+        fields["tags"] = tags
+    return question
+
+
+def _converted(question: Parsed, name: str, holder) -> str:
+    """The text of a <questiontext>, <answer> or <generalfeedback>, as the portal holds it."""
+    if holder is None:
+        return ""
+    raw = holder.findtext("text") or ""
+    if question.native:
+        return raw
+    style = holder.get("format", "html")
+    if style == "moodle_auto_format":  # Moodle shows its line breaks as <br>
+        converted = html_to_text(raw.replace("\n", "<br>"))
+    elif style == "html":
+        converted = html_to_text(raw)
+    else:
+        converted = plain_text(raw)
+        if style == "markdown":
+            markdown_kept(question)
+    if converted.unshowable:
+        question.problems.append(unshowable(name, converted.unshowable))
+    if converted.dropped_links:
+        question.warnings.append(dropped_links(name))
+    return converted.text
+
+
+def _original(element) -> str:
+    """The question as the file holds it, without embedded files (base64 images)."""
+    element = copy.deepcopy(element)
+    for holder in element.iter():
+        for embedded in holder.findall("file"):
+            holder.remove(embedded)
+    text = ET.tostring(element, encoding="unicode")
+    return text if len(text) <= _ORIGINAL_LIMIT else text[:_ORIGINAL_LIMIT] + "…"

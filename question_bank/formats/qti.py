@@ -1,104 +1,103 @@
-"""IMS QTI 2.1 content packages (a zip of assessmentItem files) for SINGLE and MULTI.
+"""IMS QTI 2.x items: content packages (a zip with imsmanifest.xml) and single
+assessmentItem files, as this portal (qti_export.py) and other tools write them.
 
-Each item is a choiceInteraction with its correct response, shuffle = not fixed order,
-and the explanation as modal feedback. The manifest lists the items and carries the
-fields QTI has no place for (external id, subject, difficulty, syllabus, source, tags,
-legal reference) in an extension element that other systems ignore.
+Reading is by local names, so QTI 2.0, 2.1 and 2.2 namespaces all read alike:
+
+- Items are the manifest's resources of type imsqti_item_xmlv2p*, at their href (or
+  first <file>), relative to the package root and its xml:base.
+- The item must have exactly one interaction, a choiceInteraction, found at any depth
+  of the itemBody. An item with another interaction (extendedText, textEntry, order,
+  ...) is reported as an unsupported type; one with several (a choice and an essay) is
+  reported too, never imported with a part lost.
+- Stem: the itemBody's text in document order (paragraphs, divs, lists; html_text.py),
+  with the interaction's <prompt> where the interaction stands, and the choices, rubric
+  and feedback blocks left out.
+- Keys: correctResponse; without it, the mapping that map_response templates score
+  with (mapEntry with a positive mappedValue). cardinality="single" or maxChoices="1"
+  is SINGLE, anything else MULTI (foreign.keys_from_weights).
+- Explanation: the item's modal feedback when it has exactly one; several (right/wrong
+  variants) are not kept, with a warning. Inline and block feedback is not kept either.
+- shuffle="false" is a fixed option order; choices with fixed="true" in a shuffled list
+  fix the whole order, with a warning.
+- Tags: the resource's LOM keywords (imsmd/lom metadata in the manifest), which are also
+  mapped to syllabus nodes.
+- Id: this portal's external id from its extras; otherwise foreign.StableIds from the
+  manifest's identifier and the item's.
 """
 
-import io
-import json
-import xml.etree.ElementTree as ET  # noqa: S405 - only for writing; reading uses defusedxml
-import zipfile
+import posixpath
+from urllib.parse import unquote
 
 from ..i18n import N_
 from ..items import LETTERS, Problem
 from . import extras, limits
+from .foreign import (
+    FileDefaults,
+    Parsed,
+    StableIds,
+    dropped_feedback,
+    dropped_links,
+    finish,
+    keys_from_weights,
+    unshowable,
+    unsupported_type,
+)
+from .html_text import element_to_text, local_name
 from .limits import UnreadableFile
-from .records import ItemRecord, from_record, to_record
+from .qti_export import CP, ITEM_TYPE, QTI, SW, item_xml, response_processing, write
+from .records import ItemRecord, Place
 
-QTI = "http://www.imsglobal.org/xsd/imsqti_v2p1"
-CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
-SW = "urn:x-social-work-exam-portal:extras"
-_MATCH_CORRECT = "http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"
-
-
-def write(items) -> tuple[bytes, list[tuple[str | None, Problem]]]:
-    """Write the choice items as a QTI 2.1 package; return it and the refused items."""
-    ET.register_namespace("", CP)
-    ET.register_namespace("sw", SW)
-    manifest = ET.Element(f"{{{CP}}}manifest", identifier="manifest")
-    ET.SubElement(manifest, f"{{{CP}}}organizations")
-    resources = ET.SubElement(manifest, f"{{{CP}}}resources")
-    refused, files = [], {}
-    for number, (external_id, content) in enumerate(items, 1):
-        if not content.item_type.is_choice:
-            refused.append((external_id, extras.unsupported(content.item_type.value)))
-            continue
-        identifier, href = f"item{number}", f"items/item{number}.xml"
-        files[href] = _item_xml(identifier, content)
-        resource = ET.SubElement(resources, f"{{{CP}}}resource", identifier=identifier,
-                                 type="imsqti_item_xmlv2p1", href=href)
-        record = to_record(external_id, content)
-        payload = json.loads(extras.dump(record))
-        if external_id:
-            payload["external_id"] = external_id
-        metadata = ET.SubElement(resource, f"{{{CP}}}metadata")
-        ET.SubElement(metadata, f"{{{SW}}}extras").text = json.dumps(payload, ensure_ascii=False)
-        ET.SubElement(resource, f"{{{CP}}}file", href=href)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
-        package.writestr("imsmanifest.xml", ET.tostring(manifest, encoding="utf-8",
-                                                        xml_declaration=True))
-        for href, data in files.items():
-            package.writestr(href, data)
-    return buffer.getvalue(), refused
+__all__ = ["CP", "ITEM_TYPE", "QTI", "SW", "item_xml", "read", "read_item_tree",
+           "response_processing", "write"]
+_NOT_QTI = N_("不是有效的 QTI 压缩包（zip）或 QTI 题目 XML 文件。")
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+_LEFT_OUT = frozenset({"simpleChoice", "rubricBlock", "feedbackBlock", "feedbackInline",
+                       "templateBlock", "templateInline", "modalFeedback"})
+_FEEDBACK = frozenset({"feedbackBlock", "feedbackInline"})
+_ORIGINAL_LIMIT = 30_000
 
 
-def _item_xml(identifier: str, content) -> bytes:
-    ET.register_namespace("", QTI)
-    q = f"{{{QTI}}}"
-    item = ET.Element(f"{q}assessmentItem", identifier=identifier, title=content.stem[:60],
-                      adaptive="false", timeDependent="false")
-    single = content.item_type.value == "SINGLE"
-    declaration = ET.SubElement(item, f"{q}responseDeclaration", identifier="RESPONSE",
-                                cardinality="single" if single else "multiple",
-                                baseType="identifier")
-    correct = ET.SubElement(declaration, f"{q}correctResponse")
-    for key in content.keys:
-        ET.SubElement(correct, f"{q}value").text = key
-    ET.SubElement(item, f"{q}outcomeDeclaration", identifier="SCORE", cardinality="single",
-                  baseType="float")
-    body = ET.SubElement(item, f"{q}itemBody")
-    ET.SubElement(body, f"{q}div", {"class": "stem"}).text = content.stem
-    interaction = ET.SubElement(body, f"{q}choiceInteraction", responseIdentifier="RESPONSE",
-                                shuffle=str(not content.fixed_order).lower(),
-                                maxChoices="1" if single else "0")
-    for letter, option in zip(LETTERS, content.options, strict=False):
-        ET.SubElement(interaction, f"{q}simpleChoice", identifier=letter).text = option
-    ET.SubElement(item, f"{q}responseProcessing", template=_MATCH_CORRECT)
-    feedback = ET.SubElement(item, f"{q}modalFeedback", outcomeIdentifier="FEEDBACK",
-                             identifier="EXPLANATION", showHide="show")
-    feedback.text = content.explanation
-    return ET.tostring(item, encoding="utf-8", xml_declaration=True)
-
-
-def read(data: bytes, *, max_items: int | None = None,
-         caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
-    """Read the items a QTI package's manifest lists."""
-    with limits.Package(data, caps, N_("不是有效的 QTI 压缩包（zip）。")) as package:
-        manifest = _parse(package, "imsmanifest.xml")
-        resources = [r for r in manifest.iter(f"{{{CP}}}resource")
-                     if r.get("type", "").startswith("imsqti_item_xmlv2p")]
+def read(data: bytes, *, max_items: int | None = None, caps: limits.Limits = limits.WEB,
+         defaults: FileDefaults | None = None) -> list[ItemRecord]:
+    """Read the items of a QTI package (or of one assessmentItem file)."""
+    if not data.startswith(b"PK"):
+        try:
+            root = limits.parse_xml(limits.slices(data), caps)
+        except limits.MalformedXml as error:
+            raise UnreadableFile(_NOT_QTI) from error
+        if local_name(root.tag) != "assessmentItem":
+            raise UnreadableFile(_NOT_QTI)
+        return read_item_tree(root, max_items=max_items, defaults=defaults,
+                              original=data.decode("utf-8", "replace"))
+    with limits.Package(data, caps, _NOT_QTI) as package:
+        manifest = _parse(package, "imsmanifest.xml")[0]
+        resources = [r for r in manifest.iter() if local_name(r.tag) == "resource"
+                     and r.get("type", "").startswith("imsqti_item_xmlv2p")]
         if max_items is not None and len(resources) > max_items:
             raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-        return [_read_resource(package, resource, number)
-                for number, resource in enumerate(resources, 1)]
+        bases = _bases(manifest)
+        ids = StableIds("qti")
+        scope = (manifest.get("identifier", ""),)
+        parsed = [_read_resource(package, resource, number, bases, ids, scope)
+                  for number, resource in enumerate(resources, 1)]
+    return [finish(question, defaults) for question in parsed]
+
+
+def read_item_tree(root, *, max_items: int | None = None,
+                   defaults: FileDefaults | None = None, original: str = "") -> list[ItemRecord]:
+    """Read one assessmentItem document already parsed (an .xml upload)."""
+    if max_items is not None and max_items < 1:
+        raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
+    question = Parsed(1, Place(index=1, name=root.get("title", "")),
+                      original=original[:_ORIGINAL_LIMIT])
+    _read_item(question, root, StableIds("qti"), (), [])
+    return [finish(question, defaults)]
 
 
 def _parse(package: limits.Package, name: str):
+    """(tree, bytes) of the package member *name*."""
     try:
-        return package.parse_xml(name)
+        return package.read_xml(name)
     except KeyError as error:
         raise UnreadableFile(N_("压缩包中缺少 %(name)s。"), name=name[:100]) from error
     except limits.MalformedXml as error:
@@ -106,39 +105,169 @@ def _parse(package: limits.Package, name: str):
                              name=name[:100]) from error
 
 
-def _read_resource(package, resource, location: int) -> ItemRecord:
-    payload = resource.findtext(f"{{{CP}}}metadata/{{{SW}}}extras") or "{}"
-    record, problems = extras.load(payload)
-    try:
-        external_id = json.loads(payload).get("external_id")
-    except (ValueError, AttributeError):
-        external_id = None
-    if isinstance(external_id, str):
-        record["external_id"] = external_id
-    item = _parse(package, resource.get("href", ""))
-    q = f"{{{QTI}}}"
-    interaction = item.find(f"{q}itemBody/{q}choiceInteraction")
-    if interaction is None or len(item.findall(f".//{q}itemBody//{q}*Interaction")) > 1:
-        return ItemRecord(location, record.get("external_id"), None,
-                          (*problems, extras.unsupported("QTI")))
-    declaration = item.find(f"{q}responseDeclaration")
-    single = declaration is not None and declaration.get("cardinality") == "single"
-    choices = interaction.findall(f"{q}simpleChoice")
-    letters = {choice.get("identifier"): LETTERS[i] if i < 5 else "?"
-               for i, choice in enumerate(choices)}
-    correct = [value.text for value in item.iterfind(f"{q}responseDeclaration/"
-                                                     f"{q}correctResponse/{q}value")]
-    record.update({
-        "type": "SINGLE" if single else "MULTI",
-        "stem": "".join(item.find(f"{q}itemBody/{q}div").itertext())
-        if item.find(f"{q}itemBody/{q}div") is not None else "",
-        "options": ["".join(choice.itertext()) for choice in choices],
-        "keys": sorted(letters.get(value, "?") for value in correct),
-        "fixed_order": interaction.get("shuffle", "true") == "false",
-        "explanation": "".join(item.find(f"{q}modalFeedback").itertext())
-        if item.find(f"{q}modalFeedback") is not None else "",
-    })
-    parsed = from_record(record, location)
-    if problems:
-        return ItemRecord(location, parsed.external_id, None, tuple(problems) + parsed.problems)
-    return parsed
+def _bases(manifest) -> dict:
+    """The xml:base in force for each resource (from its <resources> and itself)."""
+    bases = {}
+    for holder in manifest.iter():
+        if local_name(holder.tag) == "resources":
+            for resource in holder:
+                bases[resource] = (holder.get(_XML_BASE) or "") + (resource.get(_XML_BASE) or "")
+    return bases
+
+
+def _href(resource, bases) -> str | None:
+    href = resource.get("href")
+    if not href:
+        href = next((child.get("href") for child in resource
+                     if local_name(child.tag) == "file" and child.get("href")), None)
+    if not href:
+        return None
+    path = posixpath.normpath(unquote(bases.get(resource, "") + href)).lstrip("/")
+    return None if path.startswith("..") or path == "." else path
+
+
+def _read_resource(package, resource, number: int, bases, ids, scope) -> Parsed:
+    href = _href(resource, bases)
+    question = Parsed(number, Place(index=number, path=href or ""))
+    payload, keywords = None, []
+    for element in resource.iter():
+        name = local_name(element.tag)
+        if element.tag == f"{{{SW}}}extras":
+            payload = element.text or "{}"
+        elif name == "keyword":
+            texts = [" ".join(part.itertext()).strip() for part in element] or \
+                [(element.text or "").strip()]
+            keywords += [text for text in texts if text]
+    if payload is not None:
+        question.native = True
+        values, trouble = extras.load(payload)
+        question.fields.update(values)
+        question.problems += trouble
+        external_id = extras.raw_value(payload, "external_id")
+        if isinstance(external_id, str):
+            question.fields["external_id"] = external_id
+    if href is None:
+        question.problems.append(Problem("item", N_("清单中的题目没有给出文件路径。")))
+        return question
+    if not package.has(href):
+        question.problems.append(Problem("item", N_("压缩包中缺少 %(name)s。"),
+                                         {"name": href[:100]}))
+        return question
+    root, data = _parse(package, href)
+    question.original = data.decode("utf-8", "replace")[:_ORIGINAL_LIMIT]
+    question.place = Place(index=number, name=root.get("title", ""), path=href)
+    if local_name(root.tag) != "assessmentItem":
+        message = N_("不是 QTI 题目（根元素应为 assessmentItem）。")
+        question.problems.append(Problem("item", message))
+        return question
+    _read_item(question, root, ids, scope, keywords)
+    return question
+
+
+def _children(element, name: str) -> list:
+    return [child for child in element if local_name(child.tag) == name]
+
+
+def _read_item(question: Parsed, root, ids, scope, keywords) -> None:
+    fields, native = question.fields, question.native
+    if not native:
+        fields["external_id"] = ids(scope, root.get("identifier", "") or root.get("title", ""))
+        if keywords:
+            fields["tags"] = keywords
+    body = next(iter(_children(root, "itemBody")), None)
+    if body is None:
+        question.problems.append(Problem("item", N_("QTI 题目没有 itemBody。")))
+        return
+    interactions = [element for element in body.iter()
+                    if local_name(element.tag).endswith("Interaction")]
+    fields["stem"] = _text(question, "stem", body,
+                           skip=lambda element: local_name(element.tag) in _LEFT_OUT)
+    kinds = [local_name(element.tag) for element in interactions]
+    if len(interactions) > 1:
+        question.problems.append(Problem("type", N_("QTI 题目含有 %(n)d 个作答交互（%(kinds)s），"
+                                                    "只能导入只有一个选择交互的题目。"),
+                                         {"n": len(kinds), "kinds": "、".join(kinds)}))
+        fields["type"] = "+".join(kinds)
+        return
+    if kinds != ["choiceInteraction"]:
+        question.problems.append(unsupported_type(kinds[0] if kinds else "—"))
+        fields["type"] = kinds[0] if kinds else ""
+        return
+    _read_choices(question, root, interactions[0])
+    feedback = _children(root, "modalFeedback")
+    if native:
+        feedback = [f for f in feedback if f.get("identifier") == "EXPLANATION"] or feedback
+    if len(feedback) == 1:
+        fields["explanation"] = _text(question, "explanation", feedback[0])
+    elif feedback:
+        question.warnings.append(Problem("explanation", N_("题目有 %(n)d 段反馈，未导入为解析。"),
+                                         {"n": len(feedback)}))
+
+
+def _read_choices(question: Parsed, root, interaction) -> None:
+    fields = question.fields
+    choices = _children(interaction, "simpleChoice")
+    identifiers = [choice.get("identifier", "") for choice in choices]
+    fields["options"] = [
+        _text(question, f"options.{LETTERS[i] if i < 5 else i + 1}", choice,
+              skip=lambda element: local_name(element.tag) in _FEEDBACK)
+        for i, choice in enumerate(choices)]
+    feedback = sum(1 for choice in choices for element in choice.iter()
+                   if local_name(element.tag) in _FEEDBACK)
+    if feedback and not question.native:
+        question.warnings.append(dropped_feedback(feedback))
+    shuffle = interaction.get("shuffle", "false").strip().lower() in ("true", "1")
+    fixed = any(choice.get("fixed", "").strip().lower() in ("true", "1") for choice in choices)
+    fields["fixed_order"] = not shuffle or fixed
+    if shuffle and fixed:
+        question.warnings.append(Problem("fixed_order", N_("部分选项在原题中固定位置，"
+                                                           "导入后整题按固定顺序排列。")))
+    declaration = next((d for d in _children(root, "responseDeclaration")
+                        if d.get("identifier") == interaction.get("responseIdentifier")), None)
+    if declaration is None:
+        message = N_("QTI 题目没有作答声明（responseDeclaration）。")
+        question.problems.append(Problem("keys", message))
+        return
+    single = declaration.get("cardinality") == "single" or \
+        interaction.get("maxChoices", "").strip() == "1"
+    weights = _weights(declaration, identifiers, single)
+    if weights is None:
+        question.problems.append(Problem("keys", N_("QTI 题目没有给出正确答案"
+                                                    "（correctResponse 或 mapping）。")))
+        return
+    item_type, keys, problems, warnings = keys_from_weights(weights, single=single)
+    fields.update({"type": item_type, "keys": keys})
+    question.problems += problems
+    question.warnings += warnings
+
+
+def _weights(declaration, identifiers: list[str], single: bool) -> list[float] | None:
+    """Each choice's share of the points, in percent, from correctResponse or mapping."""
+    correct = [(value.text or "").strip()
+               for holder in _children(declaration, "correctResponse")
+               for value in _children(holder, "value")]
+    if correct:
+        share = 100.0 if single else 100.0 / len(correct)
+        return [share if identifier in correct else 0.0 for identifier in identifiers]
+    entries = {}
+    for mapping in _children(declaration, "mapping"):
+        for entry in _children(mapping, "mapEntry"):
+            try:
+                entries[entry.get("mapKey", "").strip()] = float(entry.get("mappedValue", ""))
+            except ValueError:
+                continue
+    values = [entries.get(identifier, 0.0) for identifier in identifiers]
+    positive = [value for value in values if value > 0]
+    if not positive:
+        return None
+    scale = 100.0 / (max(positive) if single else sum(positive))
+    return [value * scale for value in values]
+
+
+def _text(question: Parsed, name: str, element, skip=None) -> str:
+    converted = element_to_text(element, preserve=question.native, skip=skip)
+    if converted.unshowable:
+        question.problems.append(unshowable(name, converted.unshowable))
+    if converted.dropped_links:
+        question.warnings.append(dropped_links(name))
+    return converted.text

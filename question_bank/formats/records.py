@@ -1,6 +1,7 @@
-"""Items as plain records (dicts): the shape shared by the JSON, CSV and XLSX formats."""
+"""Items as plain records (dicts): the shape shared by the JSON, CSV and XLSX formats, and
+what a reader returns for each question it finds (an ItemRecord)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -27,14 +28,55 @@ MAX_EXTERNAL_ID = 100
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a question is in its file, as a trainer looks for it: a line of a text file,
+    the nth question of an XML file (and its name), or a file inside a package."""
+
+    line: int | None = None
+    index: int | None = None
+    name: str = ""
+    path: str = ""
+
+    def render(self, translate=lambda text: text) -> str:
+        parts = []
+        if self.path:
+            parts.append(self.path)
+        if self.line is not None:
+            parts.append(translate(N_("第 %(n)d 行")) % {"n": self.line})
+        if self.index is not None:
+            parts.append(translate(N_("第 %(n)d 题")) % {"n": self.index})
+        if self.name:
+            parts.append(f"“{self.name[:60]}”")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
 class ItemRecord:
     """One item read from a file: where it was (row or item number), its external id,
-    and its content or its problems."""
+    and its content or its problems.
+
+    Readers of other systems' formats (GIFT, Moodle XML, QTI) say more: *place*, the
+    fields filled in from the file's defaults (*defaulted*: the item is a draft that
+    needs completing), *warnings* about what was read but not kept, the category path
+    the question was filed under, and the question as written (*original*) with the
+    fields read from it (*fields*, a partial record), so a question that cannot be
+    imported can be handed back to be fixed."""
 
     location: int
     external_id: str | None
     content: ItemContent | None
     problems: tuple[Problem, ...]
+    place: Place | None = None
+    defaulted: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    category: tuple[str, ...] = ()
+    original: str = field(default="", compare=False, repr=False)
+    fields: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def needs_completing(self) -> bool:
+        """True when some fields hold the file's defaults, not what the question says."""
+        return bool(self.defaulted)
 
 
 def to_record(external_id: str | None, content: ItemContent) -> dict:
@@ -118,6 +160,9 @@ class _Reader:
         value = data.get(name)
         if value in (None, "") and default is not None:
             return default
+        if value in (None, ""):
+            self.fail(name, N_("不能为空。"))
+            return None
         try:
             return enum(value)
         except ValueError:
@@ -205,10 +250,12 @@ def from_record(data, location: int) -> ItemRecord:
         "key_points": reader.key_points(data.get("key_points"), "key_points"),
     }
     if reader.problems or subject is None or item_type is None:
-        return ItemRecord(location, external_id, None, tuple(reader.problems))
+        return ItemRecord(location, external_id, None, tuple(reader.problems), fields=data)
     content = ItemContent(subject=subject, item_type=item_type, difficulty=difficulty, **fields)
     problems = validate(content)
-    return ItemRecord(location, external_id, None if problems else content, tuple(problems))
+    if problems:
+        return ItemRecord(location, external_id, None, tuple(problems), fields=data)
+    return ItemRecord(location, external_id, content, ())
 
 
 def _law(reader: _Reader, value) -> LawReference | None:

@@ -1,6 +1,12 @@
-"""The tabular layout shared by CSV and XLSX: one row per item, Chinese headers."""
+"""The tabular layout shared by CSV and XLSX: one row per item, Chinese headers.
+
+A list cell (syllabus links, tags) holds one value per line. A tag may itself hold a line
+break or a backslash: there it is written \\n (\\r) and \\\\, and read back, so the
+cell's lines stay the tags. (A backslash before anything else reads as it is.)
+"""
 
 import json
+import re
 
 from ..i18n import N_
 from ..items import Problem
@@ -41,21 +47,26 @@ _FALSE = {"否", "false", "FALSE", "False", "0", "n", "no", ""}
 
 def record_to_row(external_id, content) -> list[str]:
     """Flatten one item into cells, in the order of HEADERS."""
-    record = to_record(external_id, content)
-    options = record.get("options", [])
+    return fields_to_row(to_record(external_id, content))
+
+
+def fields_to_row(record: dict) -> list[str]:
+    """Flatten a record, complete or not (a question that was not imported), into cells."""
+    options = record.get("options") or []
     law = record.get("law") or {}
+    difficulty = record.get("difficulty")
     cells = {
         "external_id": record.get("external_id") or "",
-        "subject": record["subject"],
-        "type": record["type"],
-        "stem": record["stem"],
-        "keys": "".join(record.get("keys", [])),
+        "subject": record.get("subject") or "",
+        "type": record.get("type") or "",
+        "stem": record.get("stem") or "",
+        "keys": "".join(record.get("keys") or []),
         "fixed_order": "是" if record.get("fixed_order") else "",
-        "explanation": record["explanation"],
-        "difficulty": str(record["difficulty"]),
-        "syllabus": "\n".join(record["syllabus"]),
-        "source": record["source"],
-        "tags": "\n".join(record["tags"]),
+        "explanation": record.get("explanation") or "",
+        "difficulty": "" if difficulty is None else str(difficulty),
+        "syllabus": "\n".join(record.get("syllabus") or []),
+        "source": record.get("source") or "",
+        "tags": "\n".join(map(_escape_line, record.get("tags") or [])),
         "points": "" if record.get("points") is None else str(record["points"]),
         "sub_questions": _json_cell(record.get("sub_questions")),
         "key_points": _json_cell(record.get("key_points")),
@@ -109,7 +120,7 @@ def row_to_record(headers: list[str], cells: list[str], location: int) -> ItemRe
         problems.append(Problem("fixed_order", N_("应填“是”或留空。")))
     record["difficulty"] = values.get("difficulty", "").strip()
     record["syllabus"] = _lines(values.get("syllabus", ""))
-    record["tags"] = _lines(values.get("tags", ""))
+    record["tags"] = [_unescape_line(tag) for tag in _lines(values.get("tags", ""))]
     if values.get("points", "").strip():
         record["points"] = values["points"].strip()
     if any(values.get(f"law.{part}", "").strip() for part in ("statute", "article", "valid_from")):
@@ -124,7 +135,8 @@ def row_to_record(headers: list[str], cells: list[str], location: int) -> ItemRe
                 problems.append(Problem(name, N_("不是有效的 JSON。")))
     parsed = from_record(record, location)
     if problems:
-        return ItemRecord(location, parsed.external_id, None, tuple(problems) + parsed.problems)
+        return ItemRecord(location, parsed.external_id, None, tuple(problems) + parsed.problems,
+                          fields=record)
     return parsed
 
 
@@ -151,3 +163,12 @@ def read_table(rows, max_items: int | None) -> list[ItemRecord]:
 
 def _lines(cell: str) -> list[str]:
     return [line.strip() for line in cell.replace("\r", "\n").split("\n") if line.strip()]
+
+
+def _escape_line(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _unescape_line(value: str) -> str:
+    return re.sub(r"\\([\\nr])",
+                  lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), value)

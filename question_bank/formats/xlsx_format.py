@@ -178,15 +178,21 @@ def _text(value) -> str:
 
 def write(items) -> bytes:
     """Write (external_id, content) pairs to a workbook with one sheet."""
+    return write_table(HEADERS, (record_to_row(external_id, content)
+                                 for external_id, content in items))
+
+
+def write_table(headers, rows) -> bytes:
+    """Write a header row and rows of text cells to a workbook with one sheet."""
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = SHEET_TITLE
-    sheet.append(HEADERS)
+    sheet.append(list(headers))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for external_id, content in items:
+    for row in rows:
         # Empty cells stay absent: readers skip them instead of parsing empty strings.
-        sheet.append([cell or None for cell in record_to_row(external_id, content)])
+        sheet.append([cell or None for cell in row])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             if cell.value is None:

@@ -215,3 +215,44 @@ def test_xlsx_dates_and_numbers_typed_in_excel_are_read_as_text():
     book.save(buffer)
     [record] = xlsx_format.read(buffer.getvalue())
     assert record.problems == () and record.content == ALL["law"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_tag_holding_a_line_break_or_backslash_stays_one_tag(fmt):
+    module = FORMATS[fmt]
+    tagged = dataclasses.replace(ALL["single"], tags=("第一行\n第二行", "C:\\new", "普通"))
+    [record] = module.read(module.write([("x", tagged)]))
+    assert record.content.tags == tagged.tags
+
+
+def test_a_tag_cell_typed_in_excel_reads_a_lone_backslash_as_it_is():
+    data = csv_format.write([("x", ALL["single"])]).decode("utf-8-sig")
+    data = data.replace("个案工作\n接案", "个案\\工作\n接案")
+    [record] = csv_format.read(data.encode())
+    assert record.content.tags == ("个案\\工作", "接案")
+
+
+def _demo_bank():
+    from importlib import resources
+
+    folder = resources.files("question_bank") / "data" / "demo_bank"
+    records = []
+    for entry in sorted(folder.iterdir(), key=lambda path: path.name):
+        if entry.name.endswith(".json"):
+            records += json_format.read(entry.read_bytes())
+    return [(record.external_id, record.content) for record in records]
+
+
+def test_the_demo_bank_round_trips_losslessly_in_all_six_formats():
+    bank = _demo_bank()
+    choices = [(external_id, content) for external_id, content in bank
+               if content.item_type.is_choice]
+    assert len(bank) >= 500 and len(choices) < len(bank)
+    for module in FORMATS.values():
+        records = module.read(module.write(bank), max_items=None)
+        assert [(r.external_id, r.content) for r in records] == bank, module.__name__
+    for module in CHOICE_FORMATS.values():
+        data, refused = module.write(bank)
+        assert len(refused) == len(bank) - len(choices)
+        records = module.read(data)
+        assert [(r.external_id, r.content) for r in records] == choices, module.__name__

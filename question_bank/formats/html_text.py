@@ -1,0 +1,262 @@
+"""Question text written as HTML (Moodle's default, QTI's XHTML) as the portal's plain text.
+
+The portal shows items as plain text with line breaks, so the conversion keeps what a
+reader of the HTML sees as words and lines, and reports what plain text cannot show:
+
+- Blocks (p, div, headings, blockquote, table rows, ...) begin and end a line; <br> is a
+  line break, and so is <hr>.
+- Lists: each <li> on a line of its own, "1. " … in an <ol> (counting from its start
+  attribute), "• " in a <ul>; a nested list is indented two spaces per level.
+- Emphasis and other inline markup (b, strong, i, em, u, span, font, code, a, ...) keep
+  their text and lose the markup. A link keeps its text; that its address was dropped
+  is reported (Converted.dropped_links) so the caller can warn.
+- Entities are decoded. &nbsp; is a space that is kept as browsers keep it (the blank
+  "（&nbsp; &nbsp;）" stays three spaces wide). A run of other white space is one space, except a
+  line break in the source between two Chinese characters, which is nothing (as
+  browsers show it: CSS Text, segment breaks between East Asian characters). Every line
+  is trimmed, the text has no blank lines at its start or end and never two in a row.
+- What plain text cannot show is listed in Converted.unshowable, and the caller refuses
+  the question rather than drop it: images, tables, audio/video and embedded objects,
+  math (MathML, and TeX between $$…$$, \\(…\\) or \\[…\\] as Moodle's filters render it),
+  svg/canvas drawings, sub- and superscripts (m² is not m2), scripts and form fields.
+  The text also says where it was — 〔图片：alt text〕, 〔表格〕 (then the cells, one a
+  line), 〔公式〕, 〔图形〕, 〔媒体〕, 〔脚本〕, 〔表单〕 — so a question handed back to be
+  fixed shows what is missing, and is never imported without it unnoticed.
+
+With preserve=True (text this portal wrote itself) nothing is collapsed or trimmed: only
+<br> and the start of a block after text make line breaks.
+
+HTML is parsed (html.parser, or an ElementTree already parsed safely), never stripped
+with patterns.
+"""
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "caption", "center", "dd", "details",
+    "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "h1", "h2",
+    "h3", "h4", "h5", "h6", "header", "li", "main", "nav", "ol", "p", "pre", "section",
+    "summary", "ul", "tr", "td", "th", "prompt", "hr",
+})
+UNSHOWABLE = frozenset({
+    "img", "image", "table", "audio", "video", "source", "track", "object", "embed",
+    "iframe", "frame", "math", "svg", "canvas", "map", "area", "sub", "sup", "script",
+    "noscript", "form", "input", "select", "textarea", "button", "applet",
+})
+_IGNORED = frozenset({"style", "head", "title", "template"})
+# What stands in the text for what it cannot show; the content of these is left out.
+_PLACEHOLDERS = {
+    "math": "〔公式〕", "svg": "〔图形〕", "canvas": "〔图形〕", "audio": "〔媒体〕",
+    "video": "〔媒体〕", "object": "〔媒体〕", "embed": "〔媒体〕", "iframe": "〔媒体〕",
+    "frame": "〔媒体〕", "applet": "〔媒体〕", "script": "〔脚本〕", "noscript": "〔脚本〕",
+    "form": "〔表单〕", "input": "〔表单〕", "select": "〔表单〕", "textarea": "〔表单〕",
+    "button": "〔表单〕",
+}
+_VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "source", "track",
+                   "embed", "col", "wbr", "param", "base"})
+MATHML = "http://www.w3.org/1998/Math/MathML"
+_TEX = re.compile(r"\$\$.+?\$\$|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)
+
+# Marks used while building the text of foreign HTML (private-use characters, which
+# are removed from the input first): white space that held a line break, a soft line
+# break (a block boundary) and a space that is not collapsed (indentation, <pre>).
+_SEGMENT, _SOFT, _KEPT, _NBSP = "\ue000", "\ue001", "\ue002", "\ue003"
+_PRIVATE = re.compile("[\ue000-\ue003]")
+_SPACES = re.compile(r"[ \t\n\r\f]+")
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+
+
+@dataclass(frozen=True)
+class Converted:
+    text: str
+    unshowable: tuple[str, ...] = ()  # tag names (or "TeX") plain text cannot show
+    dropped_links: bool = False
+
+
+class _Builder:
+    """Receives start tags, end tags and text, in document order, and builds the text."""
+
+    def __init__(self, preserve: bool):
+        self.preserve = preserve
+        self.out: list[str] = []
+        self.lists: list[list] = []  # [ordered, next number]
+        self.found: list[str] = []
+        self.links = False
+        self.ignored = 0  # depth inside <style> and the like
+        self.hidden: list[str] = []  # the elements whose content a placeholder stands for
+        self.pre = 0
+
+    def start(self, tag: str, attrs: dict) -> None:
+        tag = tag.lower()
+        if tag in _IGNORED:
+            self.ignored += 1
+            return
+        if self.hidden:
+            if tag == self.hidden[-1] and tag not in _VOID:
+                self.hidden.append(tag)
+            return
+        if tag in UNSHOWABLE and tag not in self.found:
+            self.found.append(tag)
+        if tag in ("img", "image"):
+            alt = " ".join((attrs.get("alt") or "").split())
+            self.out.append(f"〔图片：{alt}〕" if alt else "〔图片〕")
+        elif tag == "table":
+            self._soft_break()
+            self.out.append("〔表格〕")
+        elif tag in _PLACEHOLDERS:
+            if not self.out or not "".join(self.out[-1:]).endswith(_PLACEHOLDERS[tag]):
+                self.out.append(_PLACEHOLDERS[tag])
+            if tag not in _VOID:
+                self.hidden.append(tag)
+            return
+        if tag == "a" and attrs.get("href"):
+            self.links = True
+        if tag == "br":
+            self.out.append("\n")
+            return
+        if tag in BLOCKS:
+            self._soft_break()
+        if tag == "pre":
+            self.pre += 1
+        elif tag in ("ol", "ul"):
+            start = attrs.get("start") or "1"
+            self.lists.append([tag == "ol", int(start) if start.isdigit() else 1])
+        elif tag == "li" and not self.preserve:
+            ordered, number = self.lists[-1] if self.lists else (False, 1)
+            indent = _KEPT * 2 * max(len(self.lists) - 1, 0)
+            self.out.append(f"{indent}{number}. " if ordered else f"{indent}• ")
+            if self.lists:
+                self.lists[-1][1] += 1
+
+    def end(self, tag: str) -> None:
+        tag = tag.lower()
+        if tag in _IGNORED:
+            self.ignored = max(self.ignored - 1, 0)
+            return
+        if self.hidden:
+            if tag == self.hidden[-1]:
+                self.hidden.pop()
+            return
+        if tag == "pre":
+            self.pre = max(self.pre - 1, 0)
+        elif tag in ("ol", "ul") and self.lists:
+            self.lists.pop()
+        if tag in BLOCKS and tag != "hr" and not self.preserve:
+            self._soft_break()
+
+    def data(self, text: str | None) -> None:
+        if not text or self.ignored or self.hidden:
+            return
+        if self.preserve:
+            self.out.append(text)
+        elif self.pre:
+            text = _PRIVATE.sub("", text).replace("\r\n", "\n")
+            self.out.append(text.replace(" ", _KEPT).replace("\t", _KEPT * 4))
+        else:
+            text = _PRIVATE.sub("", text).replace("\xa0", _NBSP)
+            self.out.append(_SPACES.sub(_collapse, text))
+
+    def _soft_break(self) -> None:
+        if self.preserve:
+            if self.out and not "".join(self.out[-1:]).endswith("\n"):
+                self.out.append("\n")
+        else:
+            self.out.append(_SOFT)
+
+    def result(self) -> Converted:
+        text = "".join(self.out)
+        found = list(self.found)
+        if not self.preserve:
+            text = _tidy(text)
+            if _TEX.search(text):
+                found.append("TeX")
+        return Converted(text, tuple(found), self.links)
+
+
+def _collapse(match: re.Match) -> str:
+    return _SEGMENT if "\n" in match.group() or "\r" in match.group() else " "
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(f"[ {_SEGMENT}]+", lambda m: _SEGMENT if _SEGMENT in m.group() else " ", text)
+    text = re.sub(f"[ {_SEGMENT}]*([\n{_SOFT}])[ {_SEGMENT}]*", r"\1", text)
+    text = re.sub(f"(?<=[{_CJK}]){_SEGMENT}(?=[{_CJK}])", "", text).replace(_SEGMENT, " ")
+    text = re.sub(f"{_SOFT}+", _SOFT, text)
+    text = re.sub(f"(^|\n){_SOFT}", r"\1", text).replace(_SOFT, "\n")
+    lines = [line.strip(f" {_NBSP}").replace(_KEPT, " ").replace(_NBSP, " ")
+             for line in text.split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return text.strip("\n")
+
+
+class _Parser(HTMLParser):
+    def __init__(self, builder: _Builder):
+        super().__init__(convert_charrefs=True)
+        self.builder = builder
+
+    def handle_starttag(self, tag, attrs):
+        self.builder.start(tag, {name: value or "" for name, value in attrs})
+        if tag in _VOID:
+            self.builder.end(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.builder.start(tag, {name: value or "" for name, value in attrs})
+        self.builder.end(tag)
+
+    def handle_endtag(self, tag):
+        if tag not in _VOID:
+            self.builder.end(tag)
+
+    def handle_data(self, data):
+        self.builder.data(data)
+
+
+def html_to_text(html: str, *, preserve: bool = False) -> Converted:
+    """The plain text of an HTML fragment, and what in it plain text cannot show."""
+    builder = _Builder(preserve)
+    parser = _Parser(builder)
+    parser.feed(html)
+    parser.close()
+    return builder.result()
+
+
+def plain_text(text: str) -> Converted:
+    """Foreign plain text: lines trimmed, no blank lines at either end; TeX reported."""
+    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return Converted(text, ("TeX",) if _TEX.search(text) else ())
+
+
+def local_name(tag) -> str:
+    """An ElementTree tag without its namespace ("" for comments and the like)."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2]
+
+
+def element_to_text(element, *, preserve: bool = False, skip=None,
+                    include_self: bool = False) -> Converted:
+    """The plain text of an element's content (XHTML in any namespace, as QTI writes it).
+
+    *skip(element)* may return True to leave an element's own content out (its tail
+    still counts); MathML elements are reported as math."""
+    builder = _Builder(preserve)
+
+    def walk(node, is_root: bool) -> None:
+        name = local_name(node.tag)
+        if not is_root or include_self:
+            if isinstance(node.tag, str) and node.tag.startswith(f"{{{MATHML}}}"):
+                name = "math"
+            builder.start(name, dict(node.attrib))
+        builder.data(node.text)
+        for child in node:
+            if not (skip and skip(child)):
+                walk(child, False)
+            builder.data(child.tail)
+        if not is_root or include_self:
+            builder.end(name)
+
+    walk(element, True)
+    return builder.result()
