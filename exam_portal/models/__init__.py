@@ -41,4 +41,9 @@ from exam_portal.models.sittings import (  # noqa: F401
     Registration,
     SubjectResult,
 )
+from exam_portal.models.statistics import (  # noqa: F401
+    FormStatistics,
+    ItemStatistics,
+    KeyDecision,
+)
 from exam_portal.models.training import TrainingProgramme, TrainingRequirement  # noqa: F401

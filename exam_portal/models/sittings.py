@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from exam_portal.extensions import db
 from exam_portal.models.types import UTCDateTime, enum_type, utcnow
 from question_bank import pass_rules
+from question_bank.key_review import VoidPolicy
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
@@ -62,6 +63,11 @@ class ExamSession(db.Model):
     # registrations lapse (None: they never do). Set on the session's payments page.
     fee_per_subject_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     payment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How a voided item counts after the key review: credit for everyone, or dropped
+    # from the paper with totals prorated to the full marks.
+    void_policy: Mapped[VoidPolicy] = mapped_column(
+        enum_type(VoidPolicy, "void_policy"), default=VoidPolicy.CREDIT_ALL,
+        server_default=VoidPolicy.CREDIT_ALL.value)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -142,6 +142,12 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "sittings.build_forms": STAFF,
     "sittings.form_detail": STAFF,
     "sittings.lock_form": STAFF,
+    "sittings.analyse_forms": STAFF,
+    "sittings.form_analysis_page": STAFF,
+    "sittings.export_form_analysis": STAFF,
+    # Key decisions change scores: administrators only.
+    "sittings.decide_key": ADMIN,
+    "sittings.set_void_policy": ADMIN,
     "sittings.my_exams": CANDIDATE,
     "sittings.register": CANDIDATE,
     "sittings.withdraw_registration": CANDIDATE,

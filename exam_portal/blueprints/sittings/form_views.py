@@ -3,21 +3,47 @@ plan (双向细目表), building forms from it, the review page of a form, and l
 
 import re
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exam_portal.blueprints.account.forms import ConfirmForm
+from exam_portal.blueprints.sittings.forms import KeyDecisionForm
 from exam_portal.blueprints.sittings.views import bp, page_context, session_or_404
 from exam_portal.extensions import db, no_write_lock
+from exam_portal.models.bank import Item, ItemVersion
 from exam_portal.models.forms import ExamForm
+from exam_portal.models.statistics import FormStatistics
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import forms, sittings
+from exam_portal.services.exam_sessions import form_analysis, forms, sittings
 from exam_portal.services.item_bank import secure_pool
 from exam_portal.services.platform import labels
-from exam_portal.web import outcomes
+from exam_portal.web import charts, outcomes
+from question_bank.item_analysis import FlagCode
 from question_bank.items import ItemType
+from question_bank.key_review import DecisionKind, VoidPolicy
 from question_bank.subjects import Subject
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FLAG_LABELS = {
+    FlagCode.FACILITY_LOW: _l("通过率过低"),
+    FlagCode.FACILITY_HIGH: _l("通过率过高"),
+    FlagCode.DISCRIMINATION_NEGATIVE: _l("区分度为负"),
+    FlagCode.DISCRIMINATION_LOW: _l("区分度接近零"),
+    FlagCode.DISCRIMINATION_UNDEFINED: _l("区分度无法计算"),
+    FlagCode.DISTRACTOR_RARE: _l("干扰项很少被选"),
+    FlagCode.DISTRACTOR_POSITIVE: _l("干扰项区分度为正"),
+    FlagCode.DISTRACTOR_PREFERRED_BY_TOP_GROUP: _l("高分组更多选择干扰项"),
+}
+DECISION_LABELS = {
+    DecisionKind.KEEP: _l("维持原答案"),
+    DecisionKind.REKEY: _l("更正答案"),
+    DecisionKind.ADD_KEY: _l("增加可接受的答案"),
+    DecisionKind.VOID: _l("作废本题"),
+}
+POLICY_LABELS = {VoidPolicy.CREDIT_ALL: _l("全体考生得分"),
+                 VoidPolicy.DROP: _l("不计入总分（按满分折算）")}
 
 _IDS = re.compile(r"\d{1,9}")
 
@@ -45,7 +71,8 @@ def session_forms(session_id):
                          "forms": forms.forms_of(session, subject),
                          "available": len(forms.secure_pool_items(session, subject))})
     return render_template("sittings/session_forms.html", session=session, subjects=subjects,
-                           confirm_form=ConfirmForm(), **page_context())
+                           confirm_form=ConfirmForm(),
+                           undecided=len(form_analysis.undecided(session)), **page_context())
 
 
 @bp.route("/admin/sessions/<int:session_id>/forms/<code>/plan", methods=["GET", "POST"])
@@ -177,3 +204,85 @@ def lock_form(form_id):
                                        now=sittings.now_utc()),
                     _("试卷已锁定，内容摘要已记入审计日志。"))
     return redirect(url_for("sittings.form_detail", form_id=form.id))
+
+
+# After the sitting: item analysis and key review -------------------------------------
+
+@bp.post("/admin/sessions/<int:session_id>/forms/analyse")
+def analyse_forms(session_id):
+    _exam_content_staff()
+    session = session_or_404(session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    done = outcomes.commit(lambda: form_analysis.start_analysis(session, current_user,
+                                                                now=sittings.now_utc()))
+    if done.ok:
+        return redirect(url_for("jobs.job_detail", job_id=done.result.id))
+    return redirect(url_for("sittings.session_forms", session_id=session.id))
+
+
+@bp.get("/admin/forms/<int:form_id>/analysis")
+def form_analysis_page(form_id):
+    _exam_content_staff()
+    form = _form_or_404(form_id)
+    session = session_or_404(form.session_id)
+    statistics = db.session.get(FormStatistics, form.id)
+    rows = form_analysis.item_statistics(form)
+    chosen = request.args.get("item", "")
+    detail = next((row for row in rows if chosen.isdigit() and row.item_id == int(chosen)),
+                  None)
+    histogram = statistics and charts.histogram(
+        statistics.distribution["edges"], statistics.distribution["counts"],
+        line_halves=statistics.pass_line_halves)
+    item = detail and db.session.get(Item, detail.item_id)
+    if item is not None:
+        secure_pool.record_views([item], current_user, via="analysis")
+        db.session.commit()
+    return render_template(
+        "sittings/form_analysis.html", form=form, session=session, statistics=statistics,
+        rows=rows, detail=detail, item=item,
+        content=detail and db.session.get(ItemVersion, detail.item_version_id).to_domain(),
+        curves=detail and charts.option_curves(detail.options), histogram=histogram,
+        decisions=form_analysis.decisions_of(form), decision_form=KeyDecisionForm(),
+        flag_labels=FLAG_LABELS, kind_labels=DECISION_LABELS, policy_labels=POLICY_LABELS,
+        **page_context())
+
+
+@bp.get("/admin/forms/<int:form_id>/analysis.xlsx")
+def export_form_analysis(form_id):
+    _exam_content_staff()
+    form = _form_or_404(form_id)
+    name = f"analysis-{form.session_id}-{form.subject.value}-{form.label}.xlsx"
+    return Response(form_analysis.workbook(form), mimetype=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/admin/forms/<int:form_id>/items/<int:item_id>/decision")
+def decide_key(form_id, item_id):
+    form = _form_or_404(form_id)
+    decision_form = KeyDecisionForm()
+    if decision_form.validate_on_submit():
+        outcomes.commit(lambda: form_analysis.decide(
+            form, item_id, DecisionKind(decision_form.kind.data), keys=decision_form.keys.data,
+            reason=decision_form.reason.data, actor=current_user, now=sittings.now_utc()),
+            lambda decision: _("已记录结论：%(n)d 名考生的总分改变，%(up)d 人因此合格，"
+                               "%(down)d 人因此不合格。", n=decision.changed,
+                               up=decision.crossed_up, down=decision.crossed_down))
+    else:
+        flash(_("请选择结论并填写理由；改答案或增加答案时填写答案字母。"), "danger")
+    return redirect(url_for("sittings.form_analysis_page", form_id=form.id, item=item_id))
+
+
+@bp.post("/admin/sessions/<int:session_id>/void-policy")
+def set_void_policy(session_id):
+    session = session_or_404(session_id)
+    wanted = request.form.get("policy", "")
+    if not ConfirmForm().validate_on_submit() or wanted not in VoidPolicy.__members__:
+        abort(400)
+    outcomes.commit(lambda: form_analysis.set_void_policy(session, VoidPolicy(wanted),
+                                                          current_user),
+                    _("作废题目的计分方式已保存。"))
+    return redirect(request.form.get("back_form") and url_for(
+        "sittings.form_analysis_page", form_id=int(request.form["back_form"]))
+        if request.form.get("back_form", "").isdigit()
+        else url_for("sittings.session_forms", session_id=session.id))

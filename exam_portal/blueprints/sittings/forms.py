@@ -12,6 +12,7 @@ from wtforms import (
     DecimalField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -24,6 +25,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -251,3 +253,16 @@ def timetable_form(subjects, data=None):
             _l("%(subject)s 结束", subject=name), format=_MINUTE,
             validators=[InputRequired(_l("请填写结束时间。"))]))
     return TimetableForm(data=data)
+
+
+class KeyDecisionForm(BaseForm):
+    """An administrator's conclusion on a flagged item after the sitting."""
+
+    kind = RadioField(_l("结论"), choices=as_choices([
+        ("KEEP", _l("维持原答案")), ("REKEY", _l("更正答案")),
+        ("ADD_KEY", _l("增加可接受的答案")), ("VOID", _l("作废本题"))]),
+        validators=[DataRequired()])
+    keys = StringField(_l("答案字母（更正答案或增加答案时填写，如 B 或 ACD）"),
+                       validators=[Optional(), Length(max=5), Regexp(r"^[A-Ea-e]*$")])
+    reason = TextAreaField(_l("理由"), validators=[DataRequired(), Length(max=1000)])
+    submit = SubmitField(_l("记录结论并重新计分"))

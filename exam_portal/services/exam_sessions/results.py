@@ -25,7 +25,7 @@ from exam_portal.models.sittings import (
 )
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import exam_marking, online_exams, sittings
+from exam_portal.services.exam_sessions import exam_marking, form_analysis, online_exams, sittings
 from exam_portal.services.platform import audit, jobs
 from exam_portal.services.platform.clock import LOCAL_ZONE, date_text
 from question_bank import pass_rules
@@ -251,6 +251,9 @@ def publish(session: ExamSession, actor: User, *, now: datetime) -> None:
         raise ServiceError(gettext("这个考试批次还没有成绩。"))
     if unmarked_count(session):
         raise ServiceError(gettext("有成绩在上次计算后录入或改动了合格线，请先重新计算成绩。"))
+    problem = form_analysis.publication_problem(session)
+    if problem:
+        raise ServiceError(problem)
     session.results_published_at = now
     # The publication is the 高级 pass proof's issue: its three years run from this day.
     db.session.execute(
