@@ -66,6 +66,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "candidate.dashboard": CANDIDATE,
     "candidate.choose_practice": CANDIDATE,
     "candidate.start_attempt": CANDIDATE,
+    "candidate.start_past_paper": CANDIDATE,
     "candidate.list_attempts": CANDIDATE,
     "candidate.take_attempt": CANDIDATE,
     "candidate.attempt_paper": CANDIDATE,
@@ -148,6 +149,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     # Key decisions change scores: administrators only.
     "sittings.decide_key": ADMIN,
     "sittings.set_void_policy": ADMIN,
+    "sittings.release_past_papers": ADMIN,
     "sittings.my_exams": CANDIDATE,
     "sittings.register": CANDIDATE,
     "sittings.withdraw_registration": CANDIDATE,

@@ -3,6 +3,7 @@ facility), built from the secure pool and locked by an administrator."""
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
+from exam_portal.models.forms import ExamForm
 from exam_portal.models.sittings import ExamSession
 from exam_portal.models.types import utcnow
 from exam_portal.services.exam_sessions import forms
@@ -31,3 +32,16 @@ def lock_forms(app, session_id: int, admin_id: int, subjects=None, *, form_count
             db.session.commit()
             locked[subject] = [form.id for form in built]
     return locked
+
+
+def settle_key_review(session, actor, now) -> None:
+    """In the caller's app context: analyse the session's forms and keep every flagged
+    item's key, as a review that found nothing wrong would."""
+    from exam_portal.services.exam_sessions import form_analysis
+    from question_bank.key_review import DecisionKind
+
+    for form in forms.locked_forms_of(session):
+        form_analysis.analyse(form, actor, now=now)
+    for form_id, item_id in form_analysis.undecided(session):
+        form_analysis.decide(db.session.get(ExamForm, form_id), item_id, DecisionKind.KEEP,
+                             reason="复核后维持原答案", actor=actor, now=now)

@@ -11,20 +11,20 @@ from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
-from exam_portal.models.attempts import Attempt, EndedBy, Response
+from exam_portal.models.attempts import Attempt, AttemptItem, EndedBy, Response
 from exam_portal.models.audit import AuditEvent
-from exam_portal.models.bank import ItemPool
+from exam_portal.models.bank import Item, ItemPool
 from exam_portal.models.forms import ExamForm
 from exam_portal.models.sittings import ExamSession, Registration
 from exam_portal.models.statistics import FormStatistics, ItemStatistics
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import hand_in
-from exam_portal.services.exam_sessions import form_analysis, online_exams, results
+from exam_portal.services.exam_sessions import form_analysis, online_exams, past_papers, results
 from question_bank.key_review import DecisionKind
 from question_bank.levels import Level
 from question_bank.subjects import Subject
 
-from .form_support import lock_forms
+from .form_support import lock_forms, settle_key_review
 from .practice_support import objective_bank
 from .test_online_exams import EXAM_OPENS, admin, verified_registration  # noqa: F401
 from .test_sittings import _session
@@ -174,3 +174,53 @@ def test_the_analysis_pages_show_the_figures_and_take_decisions(app, admin, sat_
                     data={"kind": "ADD_KEY", "keys": other, "reason": "两个答案均可接受"})
         page = client.get(f"/admin/forms/{form_id}/analysis?item={x}").get_data(as_text=True)
         assert "已有结论" in page and "增加可接受的答案" in page
+
+
+def test_released_past_papers_are_sat_and_practised_with_national_rates(app, admin,  # noqa: F811
+                                                                         sat_form):
+    from .practice_support import candidate, start
+
+    session_id, form_id, _x, _other, _attempts = sat_form
+    later = EXAM_OPENS + timedelta(days=2)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        actor = db.session.get(User, admin)
+        with pytest.raises(ServiceError, match="成绩发布后"):
+            past_papers.release(session, actor, now=later)
+        settle_key_review(session, actor, later)
+        results.compute_results(session, now=later)
+        results.publish(session, actor, now=later)
+        past_papers.release(session, actor, now=later)
+        db.session.commit()
+        form = db.session.get(ExamForm, form_id)
+        form_items = {entry.item_id for entry in form.items}
+        assert {item.pool for item in db.session.scalars(
+            sa.select(Item).where(Item.id.in_(form_items)))} == {ItemPool.OPEN}
+        with pytest.raises(ServiceError, match="没有可以公开"):
+            past_papers.release(session, actor, now=later)
+        db.session.rollback()
+        with pytest.raises(sa.exc.DatabaseError, match="exam form is locked"):
+            db.session.execute(sa.update(ExamForm).where(ExamForm.id == form_id)
+                               .values(released_at=None))
+        db.session.rollback()
+        event = db.session.scalar(sa.select(AuditEvent).where(
+            AuditEvent.action == "forms.released"))
+        assert json.loads(event.details)["forms"] == [form_id]
+    _user_id, client = candidate(app)
+    page = client.get("/practice/subjects/COMP_JR").get_data(as_text=True)
+    assert "社会工作综合能力（初级）真题" in page and "历年真题" in page
+    response = client.post(f"/practice/past-papers/{form_id}/start")
+    attempt_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.form_id == form_id and attempt.mode.value == "MOCK"
+        assert {item.item_id for item in attempt.items} == form_items
+        assert attempt.deadline_at - attempt.started_at == timedelta(minutes=120)
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    review = client.get(f"/practice/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert review.count("全国正确率") == len(form_items)
+    practice_id = start(client, Subject.COMP_JR, mode="RANDOM")
+    with app.app_context():
+        drawn = set(db.session.scalars(sa.select(AttemptItem.item_id).where(
+            AttemptItem.attempt_id == practice_id)))
+    assert drawn and drawn <= form_items  # the released items are the open pool here

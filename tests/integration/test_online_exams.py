@@ -19,6 +19,7 @@ from exam_portal.services.delivery import attempts
 from exam_portal.services.exam_sessions import (
     forms,
     online_exams,
+    past_papers,
     registration_review,
     results,
     sittings,
@@ -27,7 +28,7 @@ from question_bank.levels import Level
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
-from .form_support import lock_forms
+from .form_support import lock_forms, settle_key_review
 from .practice_support import SENTINEL, login, objective_bank, save, shown_keys, start
 from .test_sittings import NOW, _actor, _candidate, _fields, _register, _session
 from .test_sittings_pages import _admin_client
@@ -129,14 +130,25 @@ def test_a_wrong_answer_in_an_exam_never_enters_the_wrong_answer_book(app, sitti
         assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer)) == 0
 
 
-def test_after_publication_the_paper_can_be_reviewed(app, sitting, admin):
+def test_the_exam_paper_is_reviewed_once_released_as_a_past_paper(app, sitting, admin):
     session_id, registration_id, _user_id, client = sitting
     attempt_id = _start(client, registration_id)
     client.post(f"/practice/attempts/{attempt_id}/submit")
     with app.app_context():
         session = db.session.get(ExamSession, session_id)
         results.compute_results(session, now=session.exam_closes_at)
+        with pytest.raises(ServiceError, match="试题分析"):
+            results.publish(session, _actor(admin), now=session.exam_closes_at)
+        settle_key_review(session, _actor(admin), session.exam_closes_at)
+        results.compute_results(session, now=session.exam_closes_at)
         results.publish(session, _actor(admin), now=session.exam_closes_at)
+        db.session.commit()
+    # Published: the scores, but the exam's items stay confidential until released.
+    shown = client.get(f"/practice/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert "is-key" not in shown and "试题保密" in shown
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        past_papers.release(session, _actor(admin), now=session.exam_closes_at)
         db.session.commit()
     shown = client.get(f"/practice/attempts/{attempt_id}/result").get_data(as_text=True)
     assert "is-key" in shown
@@ -270,6 +282,8 @@ def test_a_sitting_left_open_is_handed_in_before_the_results(app, sitting, admin
         assert summary.subjects_marked == 1
         attempt = db.session.get(Attempt, attempt_id)
         assert not attempt.is_open and attempt.ended_by.value == "DEADLINE"
+        settle_key_review(session, _actor(admin), later)
+        results.compute_results(session, now=later)
         results.publish(session, _actor(admin), now=later)
         db.session.commit()
 

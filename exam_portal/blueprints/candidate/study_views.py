@@ -1,17 +1,20 @@
 """What a candidate practises from: the dashboard, choosing and starting a practice set
 or mock paper, the attempt history, the wrong-answer book and bookmarks."""
 
+from collections import Counter
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from exam_portal.blueprints.account.forms import ConfirmForm
 from exam_portal.blueprints.candidate.forms import StartAttemptForm
 from exam_portal.blueprints.candidate.views import bp
 from exam_portal.extensions import db
 from exam_portal.models.types import utcnow
 from exam_portal.services.certification import training
 from exam_portal.services.delivery import attempts, learning, paper_cache
-from exam_portal.services.exam_sessions import sittings
+from exam_portal.services.exam_sessions import past_papers, sittings
 from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import today_local
 from exam_portal.web import outcomes
@@ -82,10 +85,26 @@ def choose_practice(code):
             for c in tree.chapters]
         form.variant.choices = [(v, v) for v in specs.variants(subject)]
         forms[mode] = form
+    released = past_papers.released(subject)
+    per_session = Counter(session.id for _form, session in released)
+    past = [{"form": form, "title": past_papers.title(form, session,
+                                                       several=per_session[session.id] > 1)}
+            for form, session in released]
     return render_template("candidate/choose_practice.html", subject=subject,
                            spec=specs.load(subject), forms=forms, counts=counts,
                            open_mock=attempts.open_mock(current_user.id, subject),
-                           **_version_context(version))
+                           past=past, **_version_context(version))
+
+
+@bp.post("/past-papers/<int:form_id>/start")
+def start_past_paper(form_id):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    done = outcomes.commit(lambda: past_papers.start(current_user, form_id, now=utcnow()),
+                           category="warning")
+    if not done.ok:
+        return redirect(url_for("candidate.dashboard"))
+    return redirect(url_for("candidate.take_attempt", attempt_id=done.result.id))
 
 
 @bp.post("/subjects/<code>/start")

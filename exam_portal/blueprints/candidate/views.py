@@ -34,7 +34,7 @@ from exam_portal.services.delivery import (
     responses,
     review,
 )
-from exam_portal.services.exam_sessions import online_exams
+from exam_portal.services.exam_sessions import online_exams, past_papers
 from exam_portal.web import outcomes
 from exam_portal.web.locale import select_locale
 
@@ -233,4 +233,5 @@ def result(attempt_id):
     entries = review.review_entries(attempt)
     return render_template("candidate/result.html", attempt=attempt, entries=entries,
                            sections=review.by_section(attempt, entries),
-                           chapters=review.by_chapter(entries), self_form=SelfScoreForm())
+                           chapters=review.by_chapter(entries), self_form=SelfScoreForm(),
+                           national_rates=past_papers.national_rates(attempt))

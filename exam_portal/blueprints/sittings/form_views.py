@@ -16,7 +16,7 @@ from exam_portal.models.bank import Item, ItemVersion
 from exam_portal.models.forms import ExamForm
 from exam_portal.models.statistics import FormStatistics
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import form_analysis, forms, sittings
+from exam_portal.services.exam_sessions import form_analysis, forms, past_papers, sittings
 from exam_portal.services.item_bank import secure_pool
 from exam_portal.services.platform import labels
 from exam_portal.web import charts, outcomes
@@ -72,7 +72,8 @@ def session_forms(session_id):
                          "available": len(forms.secure_pool_items(session, subject))})
     return render_template("sittings/session_forms.html", session=session, subjects=subjects,
                            confirm_form=ConfirmForm(),
-                           undecided=len(form_analysis.undecided(session)), **page_context())
+                           undecided=len(form_analysis.undecided(session)),
+                           releasable=past_papers.releasable(session), **page_context())
 
 
 @bp.route("/admin/sessions/<int:session_id>/forms/<code>/plan", methods=["GET", "POST"])
@@ -286,3 +287,13 @@ def set_void_policy(session_id):
         "sittings.form_analysis_page", form_id=int(request.form["back_form"]))
         if request.form.get("back_form", "").isdigit()
         else url_for("sittings.session_forms", session_id=session.id))
+
+
+@bp.post("/admin/sessions/<int:session_id>/forms/release")
+def release_past_papers(session_id):
+    session = session_or_404(session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    outcomes.commit(lambda: past_papers.release(session, current_user, now=sittings.now_utc()),
+                    lambda released: _("已把 %(n)d 份试卷公开为历年真题。", n=len(released)))
+    return redirect(url_for("sittings.session_forms", session_id=session.id))

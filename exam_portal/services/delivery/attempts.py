@@ -242,17 +242,43 @@ def start_sitting(candidate_id: int, subject: Subject, *, now: datetime, sitting
     """Seat the candidate at *form*: its items for everyone, in a per-candidate order of
     items within a choice section and of options (the attempt records both)."""
     spec = specs.load(subject, form.spec_variant)
+    attempt = _seated(candidate_id, subject, Mode.EXAM, form, now=now,
+                      deadline=min(now + timedelta(minutes=spec.minutes), sitting.closes_at))
+    attempt.registration_id = sitting.registration_id
+    attempt.law_cutoff = sitting.law_cutoff if subject.is_law else None
+    return _insert_sitting(attempt)
+
+
+def start_past_paper(candidate_id: int, subject: Subject, *, now: datetime,
+                     form: FormPaper) -> Attempt:
+    """A released exam form sat as a timed mock paper with the exam's own time (历年真题);
+    an unfinished mock paper of the subject is resumed instead, as for any mock."""
+    existing = open_mock(candidate_id, subject)
+    if existing is not None:
+        return existing
+    if _sitting_in_progress(candidate_id, subject):
+        raise CannotStart(gettext("你正在参加这个科目的正式考试，交卷前不能练习这个科目。"))
+    _refuse_too_many_starts(candidate_id, now)
+    spec = specs.load(subject, form.spec_variant)
+    attempt = _seated(candidate_id, subject, Mode.MOCK, form, now=now,
+                      deadline=now + timedelta(minutes=spec.minutes))
+    stored = _insert_mock(attempt)
+    if stored is attempt:
+        pools.record_uses((item.item_id for item in attempt.items), now)
+    return stored
+
+
+def _seated(candidate_id: int, subject: Subject, mode: Mode, form: FormPaper, *,
+            now: datetime, deadline: datetime) -> Attempt:
+    spec = specs.load(subject, form.spec_variant)
     seed = secrets.randbits(62)
     paper = seat_form(form.items, random.Random(seed))  # noqa: S311 - an order, not a secret
     by_version = {entry.version_id: entry for entry in form.items}
     attempt = Attempt(
-        candidate_id=candidate_id, mode=Mode.EXAM, subject=subject, spec_version=spec.version,
-        spec_variant=form.spec_variant, seed=seed, chapters=[],
-        law_cutoff=sitting.law_cutoff if subject.is_law else None, started_at=now,
+        candidate_id=candidate_id, mode=mode, subject=subject, spec_version=spec.version,
+        spec_variant=form.spec_variant, seed=seed, chapters=[], started_at=now,
         status=AttemptStatus.IN_PROGRESS, device_token=secrets.token_hex(16),
-        deadline_at=min(now + timedelta(minutes=spec.minutes), sitting.closes_at),
-        registration_id=sitting.registration_id, form_id=form.form_id, full_halves=0,
-        pass_halves=0)
+        deadline_at=deadline, form_id=form.form_id, full_halves=0, pass_halves=0)
     for entry in paper:
         seat = by_version[entry.version_id]
         attempt.items.append(AttemptItem(
@@ -263,7 +289,7 @@ def start_sitting(candidate_id: int, subject: Subject, *, now: datetime, sitting
     attempt.full_halves = sum(item.points_halves for item in attempt.items)
     attempt.pass_halves = int((attempt.full_halves * spec.pass_ratio)
                               .to_integral_value(ROUND_CEILING))
-    return _insert_sitting(attempt)
+    return attempt
 
 
 def _refuse_too_many_starts(candidate_id: int, now: datetime) -> None:

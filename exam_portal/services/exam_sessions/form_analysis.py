@@ -21,16 +21,17 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt, AttemptItem, AttemptStatus, Response
 from exam_portal.models.bank import ItemVersion
-from exam_portal.models.forms import ExamForm, ExamFormItem, FormStatus
+from exam_portal.models.forms import ExamForm, ExamFormItem
 from exam_portal.models.sittings import ExamSession, PassLine, SubjectResult
 from exam_portal.models.statistics import FormStatistics, ItemStatistics, KeyDecision
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import sittings
+from exam_portal.services.exam_sessions import forms, sittings
 from exam_portal.services.item_bank import pools
 from exam_portal.services.platform import audit, jobs
 from question_bank import item_analysis, key_review, specs
 from question_bank.key_review import DecisionKind, VoidPolicy
+from question_bank.practice import Mode
 
 ANALYSE_JOB = "session.analyse_forms"
 PHASE_ANALYSING = "analyse"
@@ -70,9 +71,7 @@ def load(form: ExamForm) -> Sat:
             keys.append("")
     column = {entry.item_id: index for index, entry in enumerate(entries)}
     attempt_ids = np.array(db.session.scalars(
-        sa.select(Attempt.id).where(Attempt.form_id == form.id,
-                                    Attempt.status == AttemptStatus.SUBMITTED)
-        .order_by(Attempt.id)).all(), dtype=np.int64)
+        sa.select(Attempt.id).where(*_sat(form)).order_by(Attempt.id)).all(), dtype=np.int64)
     shape = (len(attempt_ids), len(entries))
     scores = np.zeros(shape, dtype=np.int32)
     choices = np.zeros(shape, dtype=np.uint8)
@@ -84,8 +83,7 @@ def load(form: ExamForm) -> Sat:
         .join(Attempt, Attempt.id == AttemptItem.attempt_id)
         .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
                    & (Response.position == AttemptItem.position))
-        .where(Attempt.form_id == form.id, Attempt.status == AttemptStatus.SUBMITTED)
-        .execution_options(yield_per=20_000))
+        .where(*_sat(form)).execution_options(yield_per=20_000))
     row_of = {int(attempt_id): index for index, attempt_id in enumerate(attempt_ids)}
     for attempt_id, item_id, position, selected, score in rows:
         r, c = row_of[attempt_id], column[item_id]
@@ -105,6 +103,12 @@ def load(form: ExamForm) -> Sat:
     return Sat(attempt_ids, scores, choices, positions, entries, items, keys)
 
 
+def _sat(form: ExamForm) -> tuple:
+    """The exam papers handed in on *form* (not mock papers of it once released)."""
+    return (Attempt.form_id == form.id, Attempt.mode == Mode.EXAM,
+            Attempt.status == AttemptStatus.SUBMITTED)
+
+
 def pass_line_halves(form: ExamForm) -> int:
     """The national line of the form's subject in its session, else the spec's 60 %."""
     line = db.session.scalar(sa.select(PassLine.line_halves).where(
@@ -118,9 +122,7 @@ def pass_line_halves(form: ExamForm) -> int:
 # The analysis ----------------------------------------------------------------------
 
 def forms_to_analyse(session: ExamSession) -> list[ExamForm]:
-    return list(db.session.scalars(sa.select(ExamForm).where(
-        ExamForm.session_id == session.id, ExamForm.status == FormStatus.LOCKED)
-        .order_by(ExamForm.subject, ExamForm.label)))
+    return forms.locked_forms_of(session)
 
 
 def start_analysis(session: ExamSession, actor: User, *, now: datetime):
@@ -253,10 +255,12 @@ def publication_problem(session: ExamSession) -> str | None:
     """Why the results may not be published yet as far as the key review goes: a
     form sat but not analysed, or a flagged item without a decision."""
     for form in forms_to_analyse(session):
-        sat = db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(
-            Attempt.form_id == form.id, Attempt.status == AttemptStatus.SUBMITTED))
-        if sat and db.session.get(FormStatistics, form.id) is None:
+        sat = db.session.scalar(sa.select(sa.func.count(Attempt.id)).where(*_sat(form)))
+        statistics = db.session.get(FormStatistics, form.id)
+        if sat and statistics is None:
             return gettext("试卷还没有做试题分析，请先进行试题分析并审查标记的题目。")
+        if statistics is not None and statistics.candidates != sat:
+            return gettext("试题分析之后又有答卷交卷，请重新进行试题分析。")
     waiting = undecided(session)
     if waiting:
         return gettext("还有 %(n)d 道被标记的题目没有答案审查结论。", n=len(waiting))
@@ -352,7 +356,7 @@ def rescore(form: ExamForm, *, changed_by: KeyDecision | None = None
         raise ServiceError(gettext("这个结论不适用于这道题目：%(reason)s", reason=error.reason)
                            ) from error
     stored = dict(db.session.execute(sa.select(Attempt.id, Attempt.score_halves).where(
-        Attempt.form_id == form.id, Attempt.status == AttemptStatus.SUBMITTED)).all())
+        *_sat(form))).all())
     old = np.array([stored[int(a)] or 0 for a in sat.attempt_ids], dtype=np.int64)
     line = pass_line_halves(form)
     new = result.totals.astype(np.int64)

@@ -107,6 +107,13 @@ def locked_forms(session_id: int, subject: Subject) -> list[ExamForm]:
         .order_by(ExamForm.label)))
 
 
+def locked_forms_of(session: ExamSession) -> list[ExamForm]:
+    return list(db.session.scalars(
+        sa.select(ExamForm).where(ExamForm.session_id == session.id,
+                                  ExamForm.status == FormStatus.LOCKED)
+        .order_by(ExamForm.subject, ExamForm.label)))
+
+
 def form_for(registration: Registration, subject: Subject) -> ExamForm:
     """The locked form the candidate sits: with parallel forms, one chosen by the
     registration (stable, spread evenly over the forms)."""

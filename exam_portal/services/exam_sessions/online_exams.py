@@ -15,6 +15,7 @@ from flask_babel import gettext
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt, AttemptStatus, EndedBy
+from exam_portal.models.forms import ExamForm
 from exam_portal.models.marking import Mark
 from exam_portal.models.sittings import (
     ExamSession,
@@ -138,11 +139,16 @@ def open_count(session: ExamSession) -> int:
 
 
 def review_allowed(attempt: Attempt) -> bool:
-    """Keys and marks of an exam paper are shown only once its results are published."""
+    """Keys and marks of an exam paper are shown only once its results are published,
+    and the items of a locked form (exam content) only once it is released as a past
+    paper: until then the score report shows the scores."""
     if attempt.mode is not Mode.EXAM:
         return True
     registration = db.session.get(Registration, attempt.registration_id)
-    return registration.session.results_published_at is not None
+    if registration.session.results_published_at is None:
+        return False
+    form = attempt.form_id and db.session.get(ExamForm, attempt.form_id)
+    return not form or form.released_at is not None
 
 
 # Administrators ---------------------------------------------------------------------
