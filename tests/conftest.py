@@ -153,6 +153,15 @@ def database(request):
 
 
 @pytest.fixture
+def one_leg(database):
+    """For a test of pages and rules where the database plays no part: it runs on the
+    SQLite leg only, skipped (before anything is built) on the PostgreSQL leg. List it
+    before `app` so the skip comes first."""
+    if database[0] != "sqlite":
+        pytest.skip("pages and rules alike on both databases: checked on SQLite")
+
+
+@pytest.fixture
 def database_url(database, tmp_path):
     kind, source = database
     if kind == "sqlite":

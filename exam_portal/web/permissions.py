@@ -143,6 +143,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "sittings.build_forms": STAFF,
     "sittings.form_detail": STAFF,
     "sittings.lock_form": STAFF,
+    "sittings.form_pdf": STAFF,
     "sittings.analyse_forms": STAFF,
     "sittings.form_analysis_page": STAFF,
     "sittings.export_form_analysis": STAFF,

@@ -23,6 +23,7 @@ from exam_portal.models.attempts import Attempt, AttemptItem
 from exam_portal.models.bank import Item
 from exam_portal.models.certificates import Certificate
 from exam_portal.models.evidence import EvidenceKind
+from exam_portal.models.forms import ExamForm
 from exam_portal.models.sittings import (
     ExamSession,
     Qualification,
@@ -103,6 +104,8 @@ def build(app) -> Tour:
         tour.ids["programme"] = programme.id
         live = _session_named(demo.DEMO_EXAM_NAME)
         tour.ids["live_session"] = live.id
+        tour.ids["live_form"] = db.session.scalar(sa.select(ExamForm.id).where(
+            ExamForm.session_id == live.id, ExamForm.subject == Subject.PRAC_MID))
         tour.ids["ticket"] = db.session.scalar(sa.select(Registration.id).where(
             Registration.session_id == live.id, Registration.candidate_id == candidate.id))
         tour.ids.update(_fees_and_seats(admin, candidate, tour.ids["score_report"], now))
@@ -346,6 +349,10 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
                  in_english=True),
             Stop(f"/admin/sessions/{i['past_session']}/results"),
             Stop(f"/admin/sessions/{i['live_session']}/sittings"),
+            Stop(f"/admin/sessions/{i['live_session']}/forms"),
+            Stop(f"/admin/sessions/{i['live_session']}/forms/COMP_JR/plan"),
+            Stop(f"/admin/forms/{i['live_form']}"),
+            Stop(f"/admin/forms/{i['live_form']}/analysis"),
             Stop(f"/admin/sessions/{i['past_session']}/senior-reviews"),
             Stop(f"/admin/sessions/{i['past_session']}/scores/import"),
             Stop(f"/admin/sessions/{i['fees_session']}/payments"),

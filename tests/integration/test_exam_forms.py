@@ -14,7 +14,7 @@ from exam_portal.models.attempts import AttemptItem
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.bank import ItemPool
 from exam_portal.models.forms import ExamForm, ExamFormItem, FormStatus
-from exam_portal.models.sittings import ExamSession
+from exam_portal.models.sittings import ExamSession, Registration
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.exam_sessions import forms
@@ -123,7 +123,8 @@ def test_every_candidate_sits_the_locked_items_in_an_order_of_their_own(app, ses
     assert papers[0] != papers[1]  # items and options are shuffled per candidate
 
 
-def test_without_a_locked_form_nobody_starts_and_a_short_pool_is_named(app, session_id, admin):
+def test_without_a_locked_form_nobody_starts_and_a_short_pool_is_named(one_leg, app,
+                                                                        session_id, admin):
     registration_id, _user_id, email = verified_registration(app, admin, session_id)
     with freeze_time(EXAM_OPENS + timedelta(hours=1)):
         page = login(app, email).post(
@@ -140,7 +141,8 @@ def test_without_a_locked_form_nobody_starts_and_a_short_pool_is_named(app, sess
             forms.compose(session, Subject.COMP_JR)
 
 
-def test_form_pages_are_for_administrators_and_exam_authors_and_audited(app, session_id, admin):
+def test_form_pages_are_for_administrators_and_exam_authors_and_audited(one_leg, app,
+                                                                        session_id, admin):
     [form_id] = lock_forms(app, session_id, admin, [Subject.COMP_JR])[Subject.COMP_JR]
     trainer = make_user(app, Role.TRAINER, email="plain-trainer@example.com")
     author = make_user(app, Role.TRAINER, email="exam-author@example.com")
@@ -223,3 +225,43 @@ def test_a_lock_racing_a_rebuild_is_refused_not_applied_to_the_new_form(app, ses
     with app.app_context():
         [form] = db.session.scalars(sa.select(ExamForm)).all()
         assert form.status is FormStatus.DRAFT and forms.hash_of(form) != reviewed
+
+
+def test_parallel_forms_share_at_most_their_bound_and_split_the_candidates(one_leg, app, session_id,
+                                                                          admin):
+    # 95 secure items for two 80-item forms: they must share at least 65.
+    _plan(app, session_id, admin, form_count=2, max_overlap=10)
+    with app.app_context(), pytest.raises(ServiceError, match="重复不超过 10 道"):
+        forms.compose(db.session.get(ExamSession, session_id), Subject.COMP_JR)
+    locked = lock_forms(app, session_id, admin, [Subject.COMP_JR], form_count=2,
+                        max_overlap=70)[Subject.COMP_JR]
+    with app.app_context():
+        first, second = (db.session.get(ExamForm, form_id) for form_id in locked)
+        assert (first.label, second.label) == ("A", "B") and first.is_locked
+        shared = {e.item_id for e in first.items} & {e.item_id for e in second.items}
+        assert 65 <= len(shared) <= 70
+    taken = set()
+    for _ in range(2):
+        registration_id, _user_id, _email = verified_registration(app, admin, session_id)
+        with app.app_context():
+            taken.add(forms.form_for(db.session.get(Registration, registration_id),
+                                     Subject.COMP_JR).id)
+    assert taken == set(locked)
+
+
+def test_a_locked_form_prints_with_its_answer_key_sheet(one_leg, app, session_id, admin,
+                                                        tmp_path):
+    from .test_certificates import _pdf_text
+    from .test_sittings_pages import _admin_client
+
+    [form_id] = lock_forms(app, session_id, admin, [Subject.COMP_JR])[Subject.COMP_JR]
+    response = _admin_client(app).get(f"/admin/forms/{form_id}/paper.pdf")
+    assert response.status_code == 200 and response.data[:5] == b"%PDF-"
+    text = _pdf_text(response.data, tmp_path)
+    with app.app_context():
+        form = db.session.get(ExamForm, form_id)
+        first = form.items[0].version.to_domain()
+        assert first.stem[:12] in text and "参考答案与评分要点" in text
+        assert form.content_hash in text.replace(" ", "").replace("\n", "")
+        assert db.session.scalar(sa.select(AuditEvent.id).where(
+            AuditEvent.action == "form.printed"))

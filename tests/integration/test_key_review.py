@@ -159,7 +159,7 @@ def test_results_wait_for_a_decision_on_every_flagged_item(app, admin, sat_form)
                                  now=later)
 
 
-def test_the_analysis_pages_show_the_figures_and_take_decisions(app, admin, sat_form):  # noqa: F811
+def test_the_analysis_pages_show_the_figures_and_take_decisions(one_leg, app, admin, sat_form):  # noqa: F811
 
     session_id, form_id, x, other, _attempts = sat_form
     with freeze_time(EXAM_OPENS + timedelta(days=2)):
@@ -176,7 +176,7 @@ def test_the_analysis_pages_show_the_figures_and_take_decisions(app, admin, sat_
         assert "已有结论" in page and "增加可接受的答案" in page
 
 
-def test_released_past_papers_are_sat_and_practised_with_national_rates(app, admin,  # noqa: F811
+def test_released_past_papers_are_sat_and_practised_with_national_rates(one_leg, app, admin,  # noqa: F811
                                                                          sat_form):
     from .practice_support import candidate, start
 

@@ -49,7 +49,7 @@ def _events(app, action):
                     AuditEvent.action == action).order_by(AuditEvent.id))]
 
 
-def test_an_ordinary_trainer_never_sees_a_secure_item(app, secure_item):
+def test_an_ordinary_trainer_never_sees_a_secure_item(one_leg, app, secure_item):
     make_user(app, Role.TRAINER, email="plain@example.com")
     client = login(app, "plain@example.com")
     for url in ("/authoring/items", "/authoring/items?q=社区矫正对象",
@@ -72,7 +72,7 @@ def test_an_ordinary_trainer_never_sees_a_secure_item(app, secure_item):
     assert not _events(app, "item.secure_viewed")
 
 
-def test_an_exam_author_sees_secure_items_and_every_look_is_audited(app, secure_item):
+def test_an_exam_author_sees_secure_items_and_every_look_is_audited(one_leg, app, secure_item):
     author_id = make_user(app, Role.TRAINER, email="author@example.com")
     with app.app_context():
         db.session.get(User, author_id).is_exam_author = True
@@ -87,7 +87,7 @@ def test_an_exam_author_sees_secure_items_and_every_look_is_audited(app, secure_
         ("list", author_id), ("detail", author_id), ("export", author_id)]
 
 
-def test_administrators_name_exam_authors_and_a_role_change_ends_it(app):
+def test_administrators_name_exam_authors_and_a_role_change_ends_it(one_leg, app):
     from .test_sittings_pages import _admin_client
 
     trainer_id = make_user(app, Role.TRAINER, email="to-be-author@example.com")

@@ -151,3 +151,21 @@ def test_a_chapter_set_draws_only_from_its_chapters_and_takes_what_there_is():
     chapters = {pool.by_version[p.version_id].chapter for p in paper}
     assert chapters == {"C01"}
     assert len(paper) == 10 + 2  # every single and multi of chapter C01
+
+
+def test_a_seated_form_keeps_its_items_and_sections_and_orders_them_per_candidate():
+    from question_bank.assembly import FormPosition, seat_form
+
+    form = [FormPosition("single", n, 100 + n, n, ItemType.SINGLE, "C.01", 2,
+                         fixed_order=n == 3) for n in range(1, 11)]
+    form += [FormPosition("case", 10 + n, 200 + n, 10 + n, ItemType.CASE_ANALYSIS, "C.02",
+                          40) for n in range(1, 4)]
+    papers = [seat_form(form, random.Random(seed)) for seed in range(5)]
+    for paper in papers:
+        assert [entry.position for entry in paper] == list(range(1, 14))
+        assert [entry.section for entry in paper] == ["single"] * 10 + ["case"] * 3
+        assert {entry.version_id for entry in paper} == {entry.version_id for entry in form}
+        assert [entry.version_id for entry in paper[10:]] == [201, 202, 203]  # form order
+        fixed = next(entry for entry in paper if entry.version_id == 103)
+        assert fixed.option_order == (0, 1, 2, 3)
+    assert len({tuple(entry.version_id for entry in paper) for paper in papers}) > 1

@@ -297,3 +297,19 @@ def release_past_papers(session_id):
     outcomes.commit(lambda: past_papers.release(session, current_user, now=sittings.now_utc()),
                     lambda released: _("已把 %(n)d 份试卷公开为历年真题。", n=len(released)))
     return redirect(url_for("sittings.session_forms", session_id=session.id))
+
+
+@bp.get("/admin/forms/<int:form_id>/paper.pdf")
+def form_pdf(form_id):
+    """The locked form for the printer (paper sessions), with its answer-key sheet."""
+    _exam_content_staff()
+    form = _form_or_404(form_id)
+    try:
+        data = forms.printable(form, current_user)
+    except ServiceError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("sittings.form_detail", form_id=form.id))
+    db.session.commit()
+    name = f"form-{form.session_id}-{form.subject.value}-{form.label}.pdf"
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

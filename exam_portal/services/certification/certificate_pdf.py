@@ -1,7 +1,6 @@
 """A certificate as a PDF: rendered from the stored record (Chinese, with an English
 subtitle, Noto CJK fonts) with a QR code that opens the public verification page."""
 
-import threading
 from urllib.parse import urlencode
 
 import segno
@@ -10,7 +9,7 @@ from flask_babel import force_locale
 from markupsafe import Markup
 
 from exam_portal.models.certificates import Certificate
-from exam_portal.services.platform import labels
+from exam_portal.services.platform import labels, pdf
 from exam_portal.services.platform.clock import LOCAL_ZONE
 
 
@@ -18,21 +17,6 @@ def verify_url(certificate: Certificate) -> str:
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     query = urlencode({"n": certificate.number, "c": certificate.verification_code})
     return f"{base}/verify?{query}"
-
-
-_render_lock = threading.Lock()
-_fonts = None
-
-
-def _font_configuration():
-    # One per process: a FontConfiguration made for each PDF kept about 20 MB of font
-    # data alive per render (measured: 60 PDFs grew the process by 1.4 GB, shared: 0.1).
-    global _fonts
-    if _fonts is None:
-        from weasyprint.text.fonts import FontConfiguration
-
-        _fonts = FontConfiguration()
-    return _fonts
 
 
 def _level_names(certificate: Certificate) -> tuple[str, str]:
@@ -50,13 +34,10 @@ def _level_names(certificate: Certificate) -> tuple[str, str]:
 def render(certificate: Certificate) -> bytes:
     """The PDF bytes; about a quarter of a second (WeasyPrint), so a single one is made
     in the request and many only in a job."""
-    import weasyprint  # heavy: loaded the first time a PDF is asked for
-
     url = verify_url(certificate)
     qr = Markup(segno.make(url, error="m").svg_inline(scale=3, border=2))  # noqa: S704 - our own SVG
     level_zh, level_en = _level_names(certificate)
     html = render_template("certificates/pdf.html", certificate=certificate, qr=qr,
                            verify_url=url, level_zh=level_zh, level_en=level_en,
                            region_name=labels.region_name, local_zone=LOCAL_ZONE)
-    with _render_lock:  # the shared font configuration is not made for threads
-        return weasyprint.HTML(string=html).write_pdf(font_config=_font_configuration())
+    return pdf.html_to_pdf(html)

@@ -12,8 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import gettext
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext
 
 from exam_portal.extensions import db
 from exam_portal.models.bank import Item, ItemPool, ItemVersion
@@ -21,7 +21,7 @@ from exam_portal.models.forms import AssemblyPlan, ExamForm, ExamFormItem, FormS
 from exam_portal.models.sittings import ExamSession, Registration
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery.attempts import FormPaper
-from exam_portal.services.platform import audit, labels
+from exam_portal.services.platform import audit, labels, pdf
 from question_bank import form_assembly, specs, syllabus
 from question_bank.allocation import allocate
 from question_bank.assembly import FormPosition
@@ -447,3 +447,28 @@ def summary(form: ExamForm, entries: list[ReviewEntry]) -> FormSummary:
         round(sum(facilities) / len(facilities), 3) if facilities else None,
         dict(Counter((entry.item.item_type, entry.version.chapter_code) for entry in entries)),
         hash_of(form) == form.content_hash if form.is_locked else None)
+
+
+def printable(form: ExamForm, actor) -> bytes:
+    """A locked form as a PDF for the printer (one order for everyone: the form's), with
+    the answer-key sheet on its own pages; audited."""
+    if not form.is_locked:
+        raise ServiceError(gettext("只有锁定的试卷可以打印。"))
+    entries = review_entries(form)
+    spec = specs.load(form.subject, form.spec_variant)
+    titles = {section.code: section.title for section in spec.sections}
+    sections = []
+    for entry in entries:
+        if not sections or sections[-1][0] != titles.get(entry.section, entry.section):
+            sections.append((titles.get(entry.section, entry.section), []))
+        sections[-1][1].append(entry)
+    session = db.session.get(ExamSession, form.session_id)
+    # The printed paper is Chinese whatever the administrator's language.
+    with force_locale("zh_CN"):
+        html = render_template(
+            "sittings/form_pdf.html", form=form, session=session, entries=entries,
+            sections=sections, summary=summary(form, entries), minutes=spec.minutes,
+            title=f"{session.year}年 {labels.SUBJECTS[form.subject]}")
+    audit.record("form.printed", target=form, actor=actor,
+                 details={"content_hash": form.content_hash})
+    return pdf.html_to_pdf(html)
