@@ -335,3 +335,18 @@ def test_every_import_form_needs_its_csrf_token(make_app):
                  "/authoring/items/approve-all?status=REVIEW"):
         assert client.post(path, data={"comment": "x", "expected": "1"}).status_code == 400, path
     assert _items(app) == {}
+
+
+def test_the_command_line_imports_a_moodle_file_with_defaults_and_writes_the_rejects(
+        app, trainers, tmp_path):
+    path, rejects = tmp_path / "moodle.xml", tmp_path / "rejects.xlsx"
+    path.write_bytes(MOODLE_XML)
+    args = ["bank", "import", str(path), "--as", "author@example.com",
+            "--default-difficulty", "2", "--rejects", str(rejects)]
+    refused = app.test_cli_runner().invoke(args=args)
+    assert refused.exit_code == 1 and "errors 9, to complete 8" in refused.output
+    assert len(xlsx_format.read_rows(rejects.read_bytes())) == 10 and _items(app) == {}
+    result = app.test_cli_runner().invoke(args=[*args, "--partial"])
+    assert result.exit_code == 0, result.output
+    items = _items(app)
+    assert len(items) == 8 and {content.difficulty for *_, content in items.values()} == {2}
