@@ -17,7 +17,13 @@ from flask_babel import gettext
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
-from exam_portal.models.bank import Item, ItemReview, ItemVersion, ReviewDecision
+from exam_portal.models.bank import (
+    SEARCH_INDEX,
+    Item,
+    ItemReview,
+    ItemVersion,
+    ReviewDecision,
+)
 from exam_portal.models.jobs import Job
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
@@ -61,6 +67,12 @@ def _approve_chunk(ids: list[int], reviewer, comment: str) -> tuple[int, list[tu
     if not publishing:
         return 0, refused
     now = utcnow()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A status change writes each version's row anew, and its trigram index entries
+        # with it (the rows of an import fill their pages: no room for a HOT update).
+        # The GIN index takes them into its pending list, merged in one go later,
+        # instead of updating the index row by row (as an import does).
+        db.session.execute(sa.text("SET LOCAL gin_pending_list_limit = '256MB'"))
     item_ids = [row.id for row in publishing]
     version_ids = [row.current_version_id for row in publishing]
     superseded = [row.published_version_id for row in publishing
@@ -79,10 +91,15 @@ def _approve_chunk(ids: list[int], reviewer, comment: str) -> tuple[int, list[tu
                                    published_version_id=Item.current_version_id,
                                    updated_at=now)
                            .execution_options(synchronize_session=False))
-    db.session.execute(sa.insert(ItemReview), [
-        {"version_id": version_id, "reviewer_id": reviewer.id,
-         "decision": ReviewDecision.APPROVED, "comment": comment, "created_at": now}
-        for version_id in version_ids])
+    for part in _parts(version_ids):
+        # Written by the database from the versions: no row travels twice.
+        db.session.execute(sa.insert(ItemReview).from_select(
+            ["version_id", "reviewer_id", "decision", "comment", "created_at"],
+            sa.select(ItemVersion.id, sa.literal(reviewer.id),
+                      sa.literal(ReviewDecision.APPROVED, ItemReview.decision.type),
+                      sa.literal(comment, ItemReview.comment.type),
+                      sa.literal(now, ItemReview.created_at.type))
+            .where(ItemVersion.id.in_(part))))
     by_subject: dict = {}
     for row in publishing:
         by_subject.setdefault(row.subject, []).append(row.id)
@@ -96,9 +113,10 @@ def _approve_chunk(ids: list[int], reviewer, comment: str) -> tuple[int, list[tu
 
 
 def _locked_rows(ids: list[int]) -> list:
-    """The items and their newest versions, read under row locks taken in id order,
-    items first (as authoring.lock_items takes them, so two approvals of overlapping
-    items, bulk or single, wait for each other instead of deadlocking)."""
+    """The items, read under row locks taken in id order (as authoring.lock_items takes
+    them, so two approvals of overlapping items, bulk or single, wait for each other
+    instead of deadlocking), and their newest versions. Every change of a version
+    holds its item's lock first, so the versions read after it stay as read."""
     rows = []
     for part in _parts(ids):
         rows += db.session.execute(
@@ -110,7 +128,7 @@ def _locked_rows(ids: list[int]) -> list:
                               if row.current_version_id is not None)):
         for version in db.session.execute(
                 sa.select(ItemVersion.id, ItemVersion.status, ItemVersion.author_id)
-                .where(ItemVersion.id.in_(part)).order_by(ItemVersion.id).with_for_update()):
+                .where(ItemVersion.id.in_(part))):
             versions[version.id] = version
     return [_Row(row, versions.get(row.current_version_id)) for row in rows]
 
@@ -195,5 +213,11 @@ def _approve_job(params: dict, progress: jobs.Progress) -> dict:
         # Each chunk commits with its progress: a run started again finds the approved
         # items no longer under review and carries on with the rest.
         progress(PHASE_APPROVING, min(len(ids), start + CHUNK), len(ids))
+    if approved and db.session.get_bind().dialect.name == "postgresql":
+        # Merge the trigram entries now, in the job, rather than leave the pending list
+        # for a trainer's next save to merge (or for searches to scan meanwhile).
+        db.session.execute(sa.select(sa.func.gin_clean_pending_list(
+            sa.text(f"'{SEARCH_INDEX}'::regclass"))))
+        db.session.commit()
     return {"approved": approved, "refused": sum(reasons.values()),
             "refused_reasons": dict(reasons)}

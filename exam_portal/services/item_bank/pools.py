@@ -205,10 +205,17 @@ def bank_changed(subject: Subject, item_ids: Iterable[int] | None = None) -> Non
         index_elements=[table.c.subject],
         set_={"token": token, "number": table.c.number + 1}).returning(table.c.number)
     number = db.session.execute(statement).scalar_one()
-    ids = sorted(set(item_ids)) if item_ids is not None else [None]
-    db.session.execute(sa.insert(BankChange), [
-        {"subject": subject, "number": number, "token": token, "item_id": item_id}
-        for item_id in ids])
+    if item_ids is None:
+        db.session.execute(sa.insert(BankChange).values(subject=subject, number=number,
+                                                         token=token, item_id=None))
+    ids = sorted(set(item_ids or ()))
+    for start in range(0, len(ids), 1000):
+        # Written by the database from the items: one statement per thousand.
+        db.session.execute(sa.insert(BankChange).from_select(
+            ["subject", "number", "token", "item_id"],
+            sa.select(sa.literal(subject, BankChange.subject.type), sa.literal(number),
+                      sa.literal(token), Item.id)
+            .where(Item.id.in_(ids[start:start + 1000]))))
     if number > KEPT_REVISIONS:
         db.session.execute(sa.delete(BankChange).where(
             BankChange.subject == subject, BankChange.number <= number - KEPT_REVISIONS))
