@@ -2,11 +2,20 @@
 
 Usage:
   .venv/bin/python bench/bank.py --db sqlite|postgresql [--items 100000] [--repeat 30]
+                                 [--formats csv,xlsx,moodle-xml,gift]
 
 It builds its own database (a file under /tmp/bench, or a private PostgreSQL database
-dropped afterwards), never the test suite's. It times `flask bank import` on a CSV and
-on an XLSX file (each into an empty bank), then the median of the trainers' item list
-for: no filter, subject + status, and a Chinese text search. Prints one line per figure.
+dropped afterwards), never the test suite's. It times `flask bank import` of each file
+into an empty bank, then (after the CSV) the median of the trainers' item list for: no
+filter, subject + status, and a Chinese text search. Prints one line per figure.
+
+CSV and XLSX are the portal's own files. moodle-xml and gift are the same items as
+another system writes them (Moodle 4.x's shape: HTML text with entities, one category
+per chapter named "科目/章 code title", general feedback, per-answer feedback, an
+idnumber; no portal extras), imported with the file's defaults (difficulty 3): the
+HTML conversion, category mapping and defaults are in the measured time. The law
+subject is left out of those two (other systems carry no statute), so they hold only
+the other objective subjects' items.
 """
 
 import argparse
@@ -78,6 +87,86 @@ def make_items(count: int, rng: random.Random) -> list:
     return items
 
 
+def _html(text: str) -> str:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f'<p dir="ltr" style="text-align: left;">{escaped}&nbsp;</p>'
+
+
+def _categories(items: list):
+    """The items grouped as Moodle files them: one category per subject and chapter."""
+    from question_bank.subjects import NAMES_ZH
+
+    tree = syllabus.load(syllabus.current(datetime.now(UTC).date()))
+    groups: dict[str, list] = {}
+    for external_id, content in items:
+        node = tree.node(content.syllabus[0])
+        path = (f"$course$/top/Default for 社工班/{NAMES_ZH[content.subject]}/"
+                f"{node.code} {node.title}")
+        groups.setdefault(path, []).append((external_id, content))
+    return groups
+
+
+def _weight(content, letter: str) -> str:
+    """Moodle's fraction of an answer: 100 / 0 for one answer, shares / -100 for several."""
+    if content.item_type is ItemType.SINGLE:
+        return "100" if letter in content.keys else "0"
+    return f"{100 / len(content.keys):.5f}" if letter in content.keys else "-100"
+
+
+def foreign_items(count: int, rng: random.Random) -> list:
+    """*count* items of the objective subjects but the law one, as make_items makes them."""
+    items = [item for item in make_items(count * 3 // 2, rng) if not item[1].subject.is_law]
+    return items[:count]
+
+
+def moodle_xml(items: list) -> bytes:
+    """*items* as Moodle 4.x exports them to Moodle XML (HTML in CDATA, no extras)."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n<quiz>']
+    for path, group in _categories(items).items():
+        out.append(f'<question type="category"><category><text>{path}</text></category>'
+                   '<info format="html"><text></text></info><idnumber></idnumber></question>')
+        for external_id, content in group:
+            single = content.item_type is ItemType.SINGLE
+            answers = "".join(
+                f'<answer fraction="{_weight(content, letter)}" format="html"><text><![CDATA['
+                f'{_html(option)}]]></text><feedback format="html"><text><![CDATA[<p>反馈</p>]]>'
+                '</text></feedback></answer>'
+                for letter, option in zip("ABCDE", content.options, strict=False))
+            out.append(
+                f'<question type="multichoice"><name><text>{external_id}</text></name>'
+                f'<questiontext format="html"><text><![CDATA[{_html(content.stem)}]]></text>'
+                f'</questiontext><generalfeedback format="html"><text><![CDATA['
+                f'{_html(content.explanation)}]]></text></generalfeedback>'
+                f'<defaultgrade>1.0000000</defaultgrade><penalty>0.3333333</penalty>'
+                f'<hidden>0</hidden><idnumber>{external_id}</idnumber>'
+                f'<single>{"true" if single else "false"}</single>'
+                f'<shuffleanswers>true</shuffleanswers><answernumbering>abc</answernumbering>'
+                f'{answers}</question>')
+    out.append("</quiz>\n")
+    return "\n".join(out).encode()
+
+
+def gift(items: list) -> bytes:
+    """*items* as Moodle 4.x exports them to GIFT ([html] text, escaped specials)."""
+    from question_bank.formats.gift import escape
+
+    out = []
+    for path, group in _categories(items).items():
+        out.append(f"$CATEGORY: {path}\n")
+        for external_id, content in group:
+            single = content.item_type is ItemType.SINGLE
+            answers = "\n".join(
+                ("\t=" if single else f"\t~%{_weight(content, letter)}%")
+                + escape(_html(option)) + "#" + escape("<p>对</p>") if letter in content.keys
+                else ("\t~" if single else f"\t~%{_weight(content, letter)}%")
+                + escape(_html(option))
+                for letter, option in zip("ABCDE", content.options, strict=False))
+            out.append(f"// question: 0  name: {external_id}\n// [id:{external_id}]\n"
+                       f"::{external_id}::[html]{escape(_html(content.stem))}{{\n{answers}\n"
+                       f"\t####{escape(_html(content.explanation))}\n}}\n")
+    return "\n".join(out).encode()
+
+
 def database(kind: str, workdir: Path) -> tuple[str, callable]:
     if kind == "sqlite":
         path = workdir / f"bank-{uuid.uuid4().hex[:8]}.db"
@@ -120,9 +209,9 @@ def _create_trainer(url: str) -> None:
         db.engine.dispose()
 
 
-def time_import(url: str, path: Path) -> float:
+def time_import(url: str, path: Path, *options: str) -> float:
     start = time.perf_counter()
-    result = flask(url, "bank", "import", str(path), "--as", "bench@example.com")
+    result = flask(url, "bank", "import", str(path), "--as", "bench@example.com", *options)
     elapsed = time.perf_counter() - start
     assert "imported" in result.stdout, result.stdout + result.stderr
     return elapsed
@@ -165,21 +254,33 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--keep", action="store_true",
                         help="Keep the CSV-imported database and print its URL.")
+    parser.add_argument("--formats", default="csv,xlsx,moodle-xml,gift")
     args = parser.parse_args()
     workdir = Path(tempfile.gettempdir()) / "bench"
     workdir.mkdir(exist_ok=True)
     items = make_items(args.items, random.Random(2026))
-    files = {"csv": workdir / "bank.csv", "xlsx": workdir / "bank.xlsx"}
-    files["csv"].write_bytes(csv_format.write(items))
-    files["xlsx"].write_bytes(xlsx_format.write(items))
+    writers = {"csv": ("bank.csv", lambda: csv_format.write(items)),
+               "xlsx": ("bank.xlsx", lambda: xlsx_format.write(items)),
+               "moodle-xml": ("moodle.xml", lambda: moodle_xml(
+                   foreign_items(args.items, random.Random(2026)))),
+               "gift": ("moodle.gift", lambda: gift(
+                   foreign_items(args.items, random.Random(2026))))}
+    files = {}
+    for fmt in args.formats.split(","):
+        name, write = writers[fmt]
+        files[fmt] = workdir / name
+        files[fmt].write_bytes(write())
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores,"
           f" Python {platform.python_version()}, {args.db}, {args.items} items")
     for fmt, path in files.items():
         url, drop = database(args.db, workdir)
         try:
             prepare(url)
-            seconds = time_import(url, path)
-            print(f"import {fmt:4} {args.items} items: {seconds:.1f} s (target ≤ 60 s)")
+            options = ("--default-difficulty", "3") if fmt in ("moodle-xml", "gift") else ()
+            seconds = time_import(url, path, *options)
+            size = path.stat().st_size / 2**20
+            print(f"import {fmt:10} {args.items} items ({size:.1f} MB): {seconds:.1f} s "
+                  f"(target ≤ 60 s)", flush=True)
             if fmt == "csv":
                 for label, ms in time_list(url, args.repeat).items():
                     print(f"item list, {label}: median {ms:.1f} ms over {args.repeat} "

@@ -154,7 +154,7 @@ def build_bank(url: str, count: int) -> None:
     from exam_portal.models.accounts import Role, User
     from exam_portal.models.bank import Item
     from exam_portal.services.accounts import accounts
-    from exam_portal.services.item_bank import authoring
+    from exam_portal.services.item_bank import approvals, authoring
 
     started = time.perf_counter()
     flask(url, "db", "upgrade")
@@ -177,7 +177,7 @@ def build_bank(url: str, count: int) -> None:
             chunk = ids[start:start + 2000]
             for item in db.session.scalars(sa.select(Item).where(Item.id.in_(chunk))).all():
                 authoring.submit_item(item, author)
-            approved, refused = authoring.approve_items(chunk, reviewer, "基准测试：已核对。")
+            approved, refused = approvals.approve_items(chunk, reviewer, "基准测试：已核对。")
             assert approved == len(chunk) and not refused, refused[:3]
             db.session.commit()
             db.session.expunge_all()  # keep the identity map small; take the two back

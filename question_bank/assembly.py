@@ -64,6 +64,53 @@ class Pool:
         self.by_version = unique
         self.on_date = on_date
 
+    def changed(self, removed: Iterable[int], added: Iterable[PoolItem]) -> "Pool":
+        """This pool without the versions *removed* and with *added* (those in force on
+        its date): the same pool as one built from scratch, but only the chapters the
+        change touches are indexed again, so a publish costs its chapter, not the bank."""
+        by_version = dict(self.by_version)
+        dropped: set[int] = set()
+        joining: dict[tuple[tuple, str], dict[int, PoolItem]] = defaultdict(dict)
+        touched: set[tuple[tuple, str]] = set()
+        for version_id in removed:
+            entry = by_version.pop(version_id, None)
+            if entry is not None:
+                dropped.add(version_id)
+                touched.update(_places(entry))
+        for entry in added:
+            if not entry.in_force_on(self.on_date):
+                continue
+            old = by_version.get(entry.version_id)
+            if old is not None:
+                dropped.add(old.version_id)
+                touched.update(_places(old))
+            by_version[entry.version_id] = entry
+            for place in _places(entry):
+                joining[place][entry.version_id] = entry
+                touched.add(place)
+        fresh = object.__new__(Pool)
+        fresh.by_version, fresh.on_date = by_version, self.on_date
+        fresh._index = {key: dict(chapters) for key, chapters in self._index.items()}
+        fresh._ids = {key: dict(chapters) for key, chapters in self._ids.items()}
+        for key, chapter in touched:
+            kept = {entry.version_id: entry
+                    for entry in self._index.get(key, {}).get(chapter, ())
+                    if entry.version_id not in dropped}
+            kept.update(joining.get((key, chapter), {}))
+            chapters, ids = fresh._index.setdefault(key, {}), fresh._ids.setdefault(key, {})
+            if kept:
+                chapters[chapter] = [kept[version_id] for version_id in sorted(kept)]
+                ids[chapter] = frozenset(kept)
+            else:
+                chapters.pop(chapter, None)
+                ids.pop(chapter, None)
+        for key in {key for key, _ in touched}:
+            if fresh._index[key]:
+                fresh._index[key] = dict(sorted(fresh._index[key].items()))
+            else:
+                del fresh._index[key], fresh._ids[key]
+        return fresh
+
     def __len__(self) -> int:
         return len(self.by_version)
 
@@ -76,6 +123,14 @@ class Pool:
     def available(self, key: tuple, chapters: frozenset[str] | None = None) -> int:
         return sum(len(entries) for chapter, entries in self.chapters(key).items()
                    if chapters is None or chapter in chapters)
+
+
+def _places(entry: PoolItem) -> list[tuple[tuple, str]]:
+    """The (index key, chapter) lists an entry is filed in."""
+    places = [(_fit_key(entry.item_type, entry.points), entry.chapter)]
+    if not entry.item_type.is_choice:
+        places.append(((entry.item_type, None), entry.chapter))
+    return places
 
 
 def _fit_key(item_type: ItemType, points: Decimal | None) -> tuple:

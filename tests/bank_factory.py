@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 from exam_portal.models.bank import Item, ItemPool
-from exam_portal.services.item_bank import authoring
+from exam_portal.services.item_bank import approvals, authoring
 from question_bank.items import ItemContent, ItemType
 from question_bank.subjects import Subject
 
@@ -69,7 +69,7 @@ def publish(app, contents: list[ItemContent], syllabus_version: str | None = Non
                                    .order_by(Item.id)).all()
         for item in items:
             authoring.submit_item(item, author)
-        authoring.approve_items([item.id for item in items], reviewer, "内容准确")
+        approvals.approve_items([item.id for item in items], reviewer, "内容准确")
         db.session.commit()
         return [item.id for item in items]
 

@@ -15,6 +15,7 @@ from exam_portal.services.accounts import accounts, sign_ups
 from exam_portal.services.item_bank import importing
 from exam_portal.services.platform import audit, audit_checkpoints, mail_delivery
 from question_bank import syllabus
+from question_bank.subjects import Subject
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -209,8 +210,26 @@ def checkpoint_public_keys():
                    "items against the version in force, updates against their item's own.")
 @click.option("--pool", type=click.Choice(["open", "secure"]), default="open", show_default=True,
               help="The pool new items go to: secure (exam content) needs an exam author.")
-def import_bank(path, author_email, dry_run, syllabus_version, pool):
-    """Import items from an XLSX, CSV or JSON file of any size: all or nothing."""
+@click.option("--partial", is_flag=True,
+              help="Import every item that can be, instead of nothing when one cannot.")
+@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write the items that cannot be imported to this XLSX file, with reasons.")
+@click.option("--default-subject", type=click.Choice([s.value for s in Subject]),
+              help="GIFT, Moodle XML, QTI: the subject of questions that name none.")
+@click.option("--default-difficulty", type=click.IntRange(1, 5),
+              help="GIFT, Moodle XML, QTI: the difficulty of every question (1-5).")
+@click.option("--default-node", help="GIFT, Moodle XML, QTI: the syllabus node of questions "
+                                     "whose category or tags name none (e.g. COMP_JR.04).")
+@click.option("--explanation", default=None,
+              help="GIFT, Moodle XML, QTI: the explanation of questions without one "
+                   "(default: a placeholder to complete).")
+@click.option("--encoding", type=click.Choice(["auto", "utf-8", "gb18030", "cp1252"]),
+              default="auto", show_default=True, help="The encoding of a GIFT file.")
+def import_bank(path, author_email, dry_run, syllabus_version, pool, partial, rejects_path,
+                default_subject, default_difficulty, default_node, explanation, encoding):
+    """Import items from a file of any size (XLSX, CSV, JSON; GIFT, Moodle XML, QTI with
+    defaults for what they lack, as drafts to complete): all or nothing unless
+    --partial."""
     from pathlib import Path
 
     from flask_babel import gettext
@@ -218,15 +237,21 @@ def import_bank(path, author_email, dry_run, syllabus_version, pool):
     author = accounts.find_by_email(author_email)
     if author is None or author.role not in (Role.TRAINER, Role.ADMIN):
         raise click.ClickException(f"{author_email} is not a trainer or administrator account")
-    from question_bank.formats import limits
+    from question_bank.formats import foreign, limits
 
     data = Path(path).read_bytes()
     try:
+        defaults = None
+        if importing.is_foreign(path):
+            defaults = importing.file_defaults(
+                subject=Subject(default_subject) if default_subject else None,
+                difficulty=default_difficulty, node=default_node,
+                explanation=foreign.EXPLANATION_TO_WRITE if explanation is None else explanation)
         # Reading a large file takes seconds: hold no write lock meanwhile (SQLite has
         # one for the whole database), so the portal's writers do not wait for it.
         with no_write_lock():
-            records = importing.read_file(path, data, max_items=None,
-                                          caps=limits.COMMAND_LINE)
+            records = importing.read_file(path, data, max_items=None, caps=limits.COMMAND_LINE,
+                                          defaults=defaults, encoding=encoding)
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
     if syllabus_version is not None and not syllabus.is_loaded(syllabus_version):
@@ -238,14 +263,17 @@ def import_bank(path, author_email, dry_run, syllabus_version, pool):
                        err=True)
     counts = {action.value: plan.count(action) for action in importing.Action}
     click.echo("create {create}, update {update}, unchanged {unchanged}, "
-               "errors {error}".format(**counts))
-    if plan.errors:
-        raise click.ClickException("nothing was imported: fix the errors above")
+               "errors {error}".format(**counts) + f", to complete {plan.completing}")
+    if rejects_path and plan.errors:
+        Path(rejects_path).write_bytes(importing.rejects_file(plan))
+        click.echo(f"the {len(plan.errors)} items not imported are in {rejects_path}")
+    if plan.errors and not partial:
+        raise click.ClickException("nothing was imported: fix the errors above (or --partial)")
     if dry_run:
         return
     try:
         importing.apply_import(plan, author, filename=Path(path).name,
-                               pool=ItemPool(pool.upper()))
+                               pool=ItemPool(pool.upper()), partial=partial)
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()

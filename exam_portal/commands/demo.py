@@ -12,7 +12,7 @@ from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate, Role,
 from exam_portal.models.bank import Item, ItemPool
 from exam_portal.services.accounts import accounts, profiles
 from exam_portal.services.exam_sessions import registration_review
-from exam_portal.services.item_bank import authoring, importing
+from exam_portal.services.item_bank import approvals, authoring, importing
 from exam_portal.services.platform import audit
 from exam_portal.services.platform.clock import LOCAL_ZONE, today_local
 from question_bank import syllabus
@@ -198,9 +198,9 @@ def _seed_items(folder_name: str, author_email: str, reviewer_email: str,
             first = plan.errors[0]
             raise RuntimeError(f"{folder_name} {entry.name} item {first.record.location}: "
                                + "; ".join(problem.render() for problem in first.problems))
-        for action, count in importing.apply_import(plan, author, filename=entry.name,
-                                                    pool=pool).items():
-            totals[action] += count
+        summary = importing.apply_import(plan, author, filename=entry.name, pool=pool)
+        for action in ("create", "update", "unchanged"):
+            totals[action] += summary[action]
         written += [row.record.external_id for row in plan.rows
                     if row.action in (importing.Action.CREATE, importing.Action.UPDATE)]
     if not written:
@@ -210,7 +210,7 @@ def _seed_items(folder_name: str, author_email: str, reviewer_email: str,
         .order_by(Item.id)).all()
     authoring.submit_items([item.id for item in items if item.status is ItemStatus.DRAFT],
                            author)
-    approved, _ = authoring.approve_items([item.id for item in items], reviewer,
+    approved, _ = approvals.approve_items([item.id for item in items], reviewer,
                                           "演示题库：内容与解析已核对。")
     totals["approved"] = approved
     return totals

@@ -13,6 +13,7 @@ from exam_portal.models.accounts import (  # noqa: F401
 from exam_portal.models.attempts import (  # noqa: F401
     Attempt,
     AttemptItem,
+    BankChange,
     BankRevision,
     Bookmark,
     Response,

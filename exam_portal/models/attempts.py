@@ -149,10 +149,29 @@ class Bookmark(db.Model):
 
 class BankRevision(db.Model):
     """A token per subject, replaced whenever its published items change: app servers
-    compare it to rebuild their cached drawing pools. Random rather than a counter, so
-    a restored or emptied database never repeats a value a server has cached."""
+    compare it to bring their cached drawing pools up to date. Random, so a restored or
+    emptied database never repeats a value a server has cached; *number* counts the
+    changes, and bank_changes says which items each one touched."""
 
     __tablename__ = "bank_revisions"
 
     subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"), primary_key=True)
     token: Mapped[str] = mapped_column(sa.String(32))
+    number: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class BankChange(db.Model):
+    """An item whose published version changed in revision *number* of its subject's
+    bank (published, superseded, retired, relinked), with that revision's token; no
+    item means the whole subject. A cached pool applies the changes since the
+    revision it was built at instead of reading the whole subject again. Only the
+    newest revisions are kept (pools.KEPT_REVISIONS)."""
+
+    __tablename__ = "bank_changes"
+    __table_args__ = (sa.Index("ix_bank_changes_subject_number", "subject", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"))
+    number: Mapped[int]
+    token: Mapped[str] = mapped_column(sa.String(32))
+    item_id: Mapped[int | None]

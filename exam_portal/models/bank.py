@@ -3,6 +3,7 @@
 import enum
 import hashlib
 import json
+import secrets
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -41,20 +42,42 @@ class ReviewDecision(enum.StrEnum):
     REJECTED = "REJECTED"
 
 
+def new_external_id() -> str:
+    """An external id for an item that has none of its own (written in the editor, or
+    imported from a file without ids): random, so an id exported from another portal
+    can never name an item of this one, and stable, so exporting and importing the
+    item again updates it instead of adding a copy."""
+    return f"item-{secrets.token_hex(8)}"
+
+
 class Item(db.Model):
     """A stable identity for an item; what it says lives in its versions."""
 
     __tablename__ = "items"
-    __table_args__ = (sa.Index("ix_items_subject_status", "subject", "status"),)
+    __table_args__ = (
+        sa.Index("ix_items_subject_status", "subject", "status"),
+        # The imported drafts still holding a file's defaults (a few, in a large bank).
+        sa.Index("ix_items_needs_completing", "id",
+                 sqlite_where=sa.text("defaulted_fields <> ''"),
+                 postgresql_where=sa.text("defaulted_fields <> ''")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # Every item has one (the services give it); nullable only in the schema, which
+    # predates the rule.
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True,
+                                                    default=new_external_id)
     subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"))
     item_type: Mapped[ItemType] = mapped_column(enum_type(ItemType, "item_type"))
     pool: Mapped[ItemPool] = mapped_column(enum_type(ItemPool, "item_pool"),
                                            default=ItemPool.OPEN, server_default="OPEN")
     # The status of the newest version, kept here so the list filters on one table.
     status: Mapped[ItemStatus] = mapped_column(enum_type(ItemStatus, "item_status"))
+    # Fields of the newest version that hold an import file's defaults, not what the
+    # question said ("subject,difficulty,syllabus,explanation"): the item needs
+    # completing, and is not submitted for review or published until it is.
+    defaulted_fields: Mapped[str] = mapped_column(sa.String(100), default="",
+                                                  server_default="")
     current_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("item_versions.id", use_alter=True, name="fk_items_current_version_id")
     )
@@ -75,6 +98,11 @@ class Item(db.Model):
     versions: Mapped[list["ItemVersion"]] = relationship(
         back_populates="item", foreign_keys="ItemVersion.item_id", order_by="ItemVersion.number"
     )
+
+    @property
+    def needs_completing(self) -> tuple[str, ...]:
+        """The fields still holding an import file's defaults (empty when none)."""
+        return tuple(name for name in (self.defaulted_fields or "").split(",") if name)
 
 
 class ItemVersion(db.Model):

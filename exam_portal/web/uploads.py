@@ -49,6 +49,16 @@ def take(user_id: int, token: str) -> tuple[str, bytes] | None:
     return None
 
 
+def kept(user_id: int, token: str) -> tuple[str, bytes] | None:
+    """Return (filename, data) of a file kept for this user (a report to download
+    again), or None; the file stays until it is a day old."""
+    if not _TOKEN.fullmatch(token or ""):
+        return None
+    for path in _folder().glob(f"{user_id}-{token}-*"):
+        return path.name.removeprefix(f"{user_id}-{token}-"), path.read_bytes()
+    return None
+
+
 def confirmed(form) -> tuple[str, bytes] | None:
     """The upload a preview's confirmation *form* names, taken for the signed-in user; or
     None, having said the preview expired (a stale or forged token, or a second post)."""

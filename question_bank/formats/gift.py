@@ -283,21 +283,31 @@ def _read_comments(question: Parsed, comments: list[str]) -> dict:
     return verbatim if isinstance(verbatim, dict) else {}
 
 
-def _unescaped(text: str):
-    """(index, character) of every character of *text* not escaped by a backslash."""
-    index = 0
-    while index < len(text):
-        if text[index] == "\\":
-            index += 2
-            continue
-        yield index, text[index]
-        index += 1
+# Read left to right, a backslash takes the character after it: the scans below match
+# an escape pair or what they look for at each position, so an escaped character is
+# never found, and the regular expression engine, not a Python loop, walks the text.
+_SCANS: dict[str, re.Pattern] = {}
+
+
+def _scan(key: str, pattern: str) -> re.Pattern:
+    if key not in _SCANS:
+        _SCANS[key] = re.compile(r"\\.|" + pattern, re.DOTALL)
+    return _SCANS[key]
+
+
+def _positions(text: str, characters: str, start: int = 0) -> list[int]:
+    """The index of every character of *text* in *characters* not escaped by a backslash."""
+    scan = _scan(f"[{characters}]", f"[{re.escape(characters)}]")
+    return [match.start() for match in scan.finditer(text)
+            if match.group() != "" and match.group()[0] != "\\" and match.start() >= start]
 
 
 def _find(text: str, token: str, start: int = 0) -> int:
-    for index, _ in _unescaped(text):
-        if index >= start and text.startswith(token, index):
-            return index
+    """The index of the first *token* at or after *start* whose first character is not
+    escaped, or -1."""
+    for match in _scan(token, f"(?={re.escape(token)})").finditer(text):
+        if not match.group() and match.start() >= start:
+            return match.start()
     return -1
 
 
@@ -309,8 +319,8 @@ def _read_question(question: Parsed, text: str, ids: StableIds) -> None:
         if end > 0:
             title, start = _unescape(text[2:end]).strip(), end + 2
     question.place = Place(line=question.place.line, name=title)
-    opens = [i for i, ch in _unescaped(text) if ch == "{" and i >= start]
-    closes = [i for i, ch in _unescaped(text) if ch == "}" and i >= start]
+    opens = _positions(text, "{", start)
+    closes = _positions(text, "}", start)
     if len(opens) > 1 or len(closes) > 1 or len(opens) != len(closes) or \
             (opens and closes[0] < opens[0]):
         question.problems.append(Problem("item", N_("不是可识别的 GIFT 题目（答案块 {…} "
@@ -358,7 +368,7 @@ def _kind(answers: str) -> str:
         return "numerical"
     if _TRUE_FALSE.fullmatch(answers):
         return "truefalse"
-    if any(ch == "~" for _, ch in _unescaped(answers)):
+    if _positions(answers, "~"):
         return "multichoice"
     if answers.startswith("=") and _find(answers, "->") >= 0:
         return "matching"
@@ -366,7 +376,7 @@ def _kind(answers: str) -> str:
 
 
 def _read_choices(question: Parsed, answers: str, style: str | None) -> None:
-    marks = [i for i, ch in _unescaped(answers) if ch in "=~"]
+    marks = _positions(answers, "=~")
     options, weights, feedback, single = [], [], 0, False
     for at, end in zip(marks, [*marks[1:], len(answers)], strict=True):
         mark, raw = answers[at], answers[at + 1:end]

@@ -27,11 +27,15 @@ With preserve=True (text this portal wrote itself) nothing is collapsed or trimm
 <br> and the start of a block after text make line breaks.
 
 HTML is parsed (html.parser, or an ElementTree already parsed safely), never stripped
-with patterns.
+with patterns. Text whose only markup is plain paragraphs, breaks and emphasis (most
+question text) is split at its tags by one exact pattern and given to the same builder,
+with the same calls the parser would make: the parser is slow, and a bank of 100,000
+questions holds over half a million such texts.
 """
 
 import re
 from dataclasses import dataclass
+from html import unescape
 from html.parser import HTMLParser
 
 BLOCKS = frozenset({
@@ -179,15 +183,27 @@ def _collapse(match: re.Match) -> str:
     return _SEGMENT if "\n" in match.group() or "\r" in match.group() else " "
 
 
+# Literal replacements only (no Python call per match): _tidy runs on every text.
+_RUN_WITH_SEGMENT = re.compile(f" *{_SEGMENT}[ {_SEGMENT}]*")
+_SPACE_RUN = re.compile(" {2,}")
+_AROUND_NEWLINE = re.compile(f"[ {_SEGMENT}]*\n[ {_SEGMENT}]*")
+_AROUND_SOFT = re.compile(f"[ {_SEGMENT}]*{_SOFT}[ {_SEGMENT}]*")
+_CJK_SEGMENT = re.compile(f"(?<=[{_CJK}]){_SEGMENT}(?=[{_CJK}])")
+_SOFTS = re.compile(f"{_SOFT}+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def _tidy(text: str) -> str:
-    text = re.sub(f"[ {_SEGMENT}]+", lambda m: _SEGMENT if _SEGMENT in m.group() else " ", text)
-    text = re.sub(f"[ {_SEGMENT}]*([\n{_SOFT}])[ {_SEGMENT}]*", r"\1", text)
-    text = re.sub(f"(?<=[{_CJK}]){_SEGMENT}(?=[{_CJK}])", "", text).replace(_SEGMENT, " ")
-    text = re.sub(f"{_SOFT}+", _SOFT, text)
-    text = re.sub(f"(^|\n){_SOFT}", r"\1", text).replace(_SOFT, "\n")
+    # A run of spaces and segment breaks is one segment break if it holds one, else one
+    # space; none is kept beside a line break or a block boundary.
+    text = _SPACE_RUN.sub(" ", _RUN_WITH_SEGMENT.sub(_SEGMENT, text))
+    text = _AROUND_SOFT.sub(_SOFT, _AROUND_NEWLINE.sub("\n", text))
+    text = _CJK_SEGMENT.sub("", text).replace(_SEGMENT, " ")
+    text = _SOFTS.sub(_SOFT, text).replace("\n" + _SOFT, "\n")
+    text = text.removeprefix(_SOFT).replace(_SOFT, "\n")
     lines = [line.strip(f" {_NBSP}").replace(_KEPT, " ").replace(_NBSP, " ")
              for line in text.split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    text = _BLANK_LINES.sub("\n\n", "\n".join(lines))
     return text.strip("\n")
 
 
@@ -213,12 +229,56 @@ class _Parser(HTMLParser):
         self.builder.data(data)
 
 
+# The markup most question text holds (Moodle's editor writes <p dir="ltr" style=...>,
+# <br>, <strong>, <span>): tags whose attributes the conversion never reads.
+_PLAIN_TAGS = frozenset({"p", "div", "br", "span", "strong", "b", "em", "i", "u", "s",
+                         "strike", "font", "small", "big", "code", "h1", "h2", "h3", "h4",
+                         "h5", "h6", "blockquote", "center"})
+_ATTRIBUTE = r"""[A-Za-z_:][-A-Za-z0-9_:.]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=`]+))?"""
+_PLAIN_TAG = re.compile(rf"<(/?)([A-Za-z][A-Za-z0-9]*)((?:\s+{_ATTRIBUTE})*)\s*(/?)>")
+
+
+def _plain_markup(html: str):
+    """The tags and texts of *html* in order, as (tag, is_end, is_empty) or a text,
+    when every "<" in it opens one of _PLAIN_TAGS written plainly; else None, and the
+    HTML parser reads it (comments, other tags, unusual attributes, broken markup)."""
+    parts, position = [], 0
+    while True:
+        start = html.find("<", position)
+        if start < 0:
+            parts.append(html[position:])
+            return parts
+        tag = _PLAIN_TAG.match(html, start)
+        if tag is None or tag.group(2).lower() not in _PLAIN_TAGS or (
+                tag.group(1) and (tag.group(3) or tag.group(4))):
+            return None
+        parts.append(html[position:start])
+        parts.append((tag.group(2).lower(), bool(tag.group(1)), bool(tag.group(4))))
+        position = tag.end()
+
+
 def html_to_text(html: str, *, preserve: bool = False) -> Converted:
     """The plain text of an HTML fragment, and what in it plain text cannot show."""
     builder = _Builder(preserve)
-    parser = _Parser(builder)
-    parser.feed(html)
-    parser.close()
+    parts = _plain_markup(html)
+    if parts is None:
+        parser = _Parser(builder)
+        parser.feed(html)
+        parser.close()
+        return builder.result()
+    # The same calls the parser would make (html.parser with convert_charrefs), without
+    # its per-character work: most question text is only this.
+    for part in parts:
+        if isinstance(part, str):
+            if part:
+                builder.data(unescape(part))
+        elif part[1]:
+            if part[0] not in _VOID:
+                builder.end(part[0])
+        else:
+            builder.start(part[0], {})
+            if part[2] or part[0] in _VOID:
+                builder.end(part[0])
     return builder.result()
 
 

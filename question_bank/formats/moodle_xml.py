@@ -30,6 +30,7 @@ Read from Moodle (4.x exports, as its XML format documentation describes them):
 """
 
 import copy
+import dataclasses
 import xml.etree.ElementTree as ET  # noqa: S405 - only for writing; reading uses defusedxml
 
 from ..i18n import N_
@@ -125,10 +126,16 @@ def read(data: bytes, *, max_items: int | None = None, caps: limits.Limits = lim
         if element.get("type") == "category":
             category = category_path(_text_of(element, "category"))
             continue
-        parsed.append(_read_question(element, len(parsed) + 1, category, ids))
+        parsed.append((element, _read_question(element, len(parsed) + 1, category, ids)))
         if max_items is not None and len(parsed) > max_items:
             raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-    return [finish(question, defaults) for question in parsed]
+    records = []
+    for element, question in parsed:
+        record = finish(question, defaults)
+        # The text as written is for handing a question back: only those not imported.
+        records.append(record if record.content is not None
+                       else dataclasses.replace(record, original=_original(element)))
+    return records
 
 
 def _text_of(element, path: str) -> str:
@@ -140,7 +147,7 @@ def _read_question(element, number: int, category, ids: StableIds) -> Parsed:
     name = _text_of(element, "name").strip()
     native = element.find("sw_extras") is not None
     question = Parsed(number, Place(index=number, name=name), category=category,
-                      native=native, original=_original(element))
+                      native=native)
     fields = question.fields
     if native:
         values, trouble = extras.load(element.findtext("sw_extras") or "{}")

@@ -169,3 +169,36 @@ def test_a_seated_form_keeps_its_items_and_sections_and_orders_them_per_candidat
         fixed = next(entry for entry in paper if entry.version_id == 103)
         assert fixed.option_order == (0, 1, 2, 3)
     assert len({tuple(entry.version_id for entry in paper) for paper in papers}) > 1
+
+
+def _entries(rng: random.Random, first: int, count: int) -> list[PoolItem]:
+    kinds = [(ItemType.SINGLE, None), (ItemType.MULTI, None), (ItemType.CASE_ANALYSIS,
+             Decimal(20)), (ItemType.ESSAY, Decimal(10))]
+    entries = []
+    for version_id in range(first, first + count):
+        item_type, points = rng.choice(kinds)
+        law_from = date(2020, 1, 1) if rng.random() < 0.2 else None
+        law_to = date(2021, 1, 1) if law_from and rng.random() < 0.5 else None
+        entries.append(PoolItem(version_id, item_type, f"C.{rng.randint(1, 5):02d}",
+                                item_id=version_id % 70, points=points,
+                                law_from=law_from, law_to=law_to))
+    return entries
+
+
+def _same(a: Pool, b: Pool) -> bool:
+    """Equal, chapters in the same order (the draw walks them in order)."""
+    return (a.by_version == b.by_version and a._index == b._index and a._ids == b._ids
+            and all(list(a._index[key]) == list(b._index[key]) for key in a._index))
+
+
+@given(st.integers(0, 2**32), st.sampled_from([None, date(2020, 6, 1), date(2022, 1, 1)]))
+def test_a_pool_changed_in_place_is_the_pool_built_from_scratch(seed, on_date):
+    rng = random.Random(seed)
+    entries = _entries(rng, 1, rng.randint(0, 60))
+    pool = Pool(entries, on_date=on_date)
+    removed = [entry.version_id for entry in rng.sample(entries, min(len(entries), 8))]
+    added = _entries(rng, 1000, rng.randint(0, 8)) + rng.sample(entries, min(len(entries), 3))
+    expected = Pool([entry for entry in entries if entry.version_id not in removed] + added,
+                    on_date=on_date)
+    assert _same(pool.changed(removed, added), expected)
+    assert _same(pool, Pool(entries, on_date=on_date))  # the old pool is left as it was

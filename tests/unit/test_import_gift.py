@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from question_bank import syllabus
 from question_bank.formats import gift
@@ -260,3 +262,27 @@ def test_a_malformed_block_is_reported_and_the_rest_imports():
     bad, good = gift.read(data, defaults=WITH_NODE)
     assert bad.content is None and bad.problems[0].field == "item"
     assert good.problems == () and good.place.line == 3
+
+
+def _escaped_reference(text: str):
+    """(index, character) of every character not escaped, as GIFT reads left to right."""
+    index = 0
+    while index < len(text):
+        if text[index] == "\\":
+            index += 2
+            continue
+        yield index, text[index]
+        index += 1
+
+
+@given(st.text(alphabet="\\:#{}=~->ab\n", max_size=40), st.integers(0, 5))
+def test_escaped_characters_are_never_found(text, start):
+
+
+    free = list(_escaped_reference(text))
+    for characters in ("{", "=~"):
+        assert gift._positions(text, characters, start) == [
+            i for i, ch in free if ch in characters and i >= start]
+    for token in ("::", "####", "#", "->"):
+        expected = next((i for i, _ in free if i >= start and text.startswith(token, i)), -1)
+        assert gift._find(text, token, start) == expected

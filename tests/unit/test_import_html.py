@@ -3,7 +3,10 @@ text cannot show is reported, never dropped."""
 
 import pytest
 from defusedxml import ElementTree as SafeET
+from hypothesis import given
+from hypothesis import strategies as st
 
+from question_bank.formats import html_text
 from question_bank.formats.html_text import element_to_text, html_to_text, plain_text
 
 
@@ -85,3 +88,24 @@ def test_xhtml_elements_in_any_namespace_convert_alike():
 ])
 def test_the_text_shows_where_content_it_cannot_show_was(html, text):
     assert html_to_text(html).text == text
+
+
+_FRAGMENTS = st.lists(st.one_of(
+    st.sampled_from(["<p>", "</p>", "<br>", "<br/>", "<BR />", "<strong>",
+                     '<p dir="ltr" style="text-align: left;">', "</strong>",
+                     "<span class='x'>", "</span>", "<div>", "</div>",
+                     "<em>", "</em>", "<h3 id=a>", "</h3>", "<p/>", "</P >", "&nbsp;", "&amp;",
+                     "&lt;b&gt;", "&#x4e2d;", "&", "\n", "  ", "\t", "（&nbsp; &nbsp;）", ">",
+                     "<!-- c -->", "<b", "<p title='a>b'>", "<ol><li>"]),
+    st.text(alphabet="社会工作者 ab，。\n", max_size=6)), max_size=25)
+
+
+@given(_FRAGMENTS)
+def test_plain_markup_converts_exactly_as_the_html_parser_does(fragments):
+    html = "".join(fragments)
+    fast = html_text.html_to_text(html)
+    builder = html_text._Builder(False)
+    parser = html_text._Parser(builder)
+    parser.feed(html)
+    parser.close()
+    assert fast == builder.result()

@@ -1,4 +1,5 @@
-"""Forms for trainers: the item editor, review decisions, bulk approval, import."""
+"""Forms for trainers: the item editor, review decisions, bulk approval, import, and the
+completion of imported drafts."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -6,16 +7,20 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
+    IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from exam_portal.services.platform import labels
 from exam_portal.web.forms import BaseForm, as_choices
+from question_bank.formats.foreign import EXPLANATION_TO_WRITE
 
 
 class ReviewForm(BaseForm):
@@ -29,14 +34,62 @@ class BulkApproveForm(BaseForm):
     submit = SubmitField(_l("批量通过所选题目"))
 
 
-class ImportForm(BaseForm):
+class ApproveAllForm(BaseForm):
+    """Approving every item under review that the filtered list holds (a job)."""
+
+    comment = TextAreaField(_l("审核意见"), validators=[DataRequired(), Length(max=2000)])
+    expected = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=10**7)])
+    submit = SubmitField(_l("通过筛选出的全部待审核题目"))
+
+
+ENCODINGS = [("auto", _l("自动识别")), ("utf-8", "UTF-8"), ("gb18030", "GB18030（GBK）"),
+             ("cp1252", "Windows-1252")]
+SUBJECTS = [(subject.value, label) for subject, label in labels.SUBJECTS.items()]
+DIFFICULTIES = [(str(n), str(n)) for n in range(1, 6)]
+
+
+class ImportOptionsForm(BaseForm):
+    """How to read a file from another system: its encoding (GIFT) and the defaults for
+    the fields it does not give. The node choices are the tree in force's (set by the
+    view)."""
+
+    encoding = SelectField(_l("文件编码（GIFT）"), choices=as_choices(ENCODINGS), default="auto")
+    subject = SelectField(_l("默认科目"), default="",
+                          choices=as_choices([("", _l("按文件或知识点确定")), *SUBJECTS]))
+    difficulty = SelectField(_l("默认难度"), default="3",
+                             choices=as_choices([("", _l("不设默认值")), *DIFFICULTIES]))
+    node = SelectField(_l("默认大纲知识点"), default="")
+    explanation = StringField(_l("没有解析的题目填入"), default=EXPLANATION_TO_WRITE,
+                              validators=[Optional(), Length(max=200)])
+
+
+class ImportForm(ImportOptionsForm):
     file = FileField(_l("题目文件"), validators=[FileRequired()])
     submit = SubmitField(_l("上传并预览"))
 
 
-class ConfirmImportForm(BaseForm):
+class ConfirmImportForm(ImportOptionsForm):
     token = HiddenField(validators=[DataRequired(), Length(max=64)])
+    mode = RadioField(_l("导入方式"), default="all", choices=as_choices([
+        ("partial", _l("导入可以导入的题目，其余的下载修改后再导入")),
+        ("all", _l("全部导入；有任何一道不能导入就都不导入"))]))
     submit = SubmitField(_l("确认导入"))
+
+
+class CompleteItemsForm(BaseForm):
+    """A bulk action on imported drafts that need completing."""
+
+    action = SelectField(_l("对所选题目"), choices=as_choices([
+        ("node", _l("设置大纲知识点（题目改属知识点的科目）")), ("subject", _l("设置科目")),
+        ("difficulty", _l("设置难度")), ("submit", _l("提交审核"))]))
+    # Each needed by its own action only (the view asks for the one it needs).
+    node = SelectField(_l("大纲知识点"), default="", validators=[Optional()])
+    subject = SelectField(_l("科目"), choices=as_choices([("", "—"), *SUBJECTS]), default="",
+                          validators=[Optional()])
+    difficulty = SelectField(_l("难度"), choices=as_choices([("", "—"), *DIFFICULTIES]),
+                             default="", validators=[Optional()])
+    confirmed = BooleanField(_l("我已核对所选题目"), validators=[DataRequired()])
+    submit = SubmitField(_l("应用到所选题目"))
 
 
 class MultiCheckboxField(SelectMultipleField):

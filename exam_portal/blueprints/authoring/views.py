@@ -18,13 +18,14 @@ from flask_login import current_user
 from exam_portal.blueprints.account.forms import ConfirmForm
 from exam_portal.blueprints.authoring import editor
 from exam_portal.blueprints.authoring.forms import (
+    ApproveAllForm,
     BulkApproveForm,
     ItemForm,
     ReviewForm,
 )
 from exam_portal.extensions import db
 from exam_portal.models.bank import Item, ItemPool
-from exam_portal.services.item_bank import authoring, relinking, secure_pool
+from exam_portal.services.item_bank import approvals, authoring, item_list, relinking, secure_pool
 from exam_portal.services.platform import syllabi
 from exam_portal.web import outcomes
 from exam_portal.web.forms import posted_ids
@@ -52,24 +53,13 @@ def list_filters() -> dict[str, str]:
         "q": args.get("q", "").strip()[:100],
         "pool": args.get("pool", "") if args.get("pool") in ItemPool.__members__
         and current_user.sees_secure_items else "",
+        "completing": "1" if args.get("completing") == "1" else "",
     }
     return chosen
 
 
-def item_filters(filters: dict[str, str]) -> authoring.ItemFilters:
-    return authoring.ItemFilters(
-        pools=secure_pool.visible_pools(current_user),
-        pool=ItemPool(filters["pool"]) if filters["pool"] else None,
-        subject=Subject(filters["subject"]) if filters["subject"] else None,
-        item_type=ItemType(filters["item_type"]) if filters["item_type"] else None,
-        status=ItemStatus(filters["status"]) if filters["status"] else None,
-        difficulty=int(filters["difficulty"]) if filters["difficulty"] else None,
-        # A chapter code names a chapter of one tree: without a version, the one in force.
-        syllabus_version=filters["syllabus"] or (syllabi.in_force() if filters["chapter"]
-                                                 else None),
-        chapter=filters["chapter"] or None,
-        text=filters["q"] or None,
-    )
+def item_filters(filters: dict[str, str]) -> item_list.ItemFilters:
+    return item_list.filters_from(filters, current_user)
 
 
 @bp.get("/items")
@@ -77,10 +67,10 @@ def list_items():
     filters = list_filters()
     chosen = item_filters(filters)
     per_page = current_app.config["PAGE_SIZE"]
-    total = authoring.count_items(chosen)
+    total = item_list.count_items(chosen)
     page = min(page_argument(), max(1, -(-total // per_page)))
     rows = db.session.scalars(
-        authoring.item_query(chosen).limit(per_page).offset((page - 1) * per_page)
+        item_list.item_query(chosen).limit(per_page).offset((page - 1) * per_page)
     ).all()
     _shown(rows, "list")
     chapter_version = filters["syllabus"] or syllabi.in_force()
@@ -90,7 +80,8 @@ def list_items():
                            chapter_version=syllabi.short_label(chapter_version),
                            versions=[(code, syllabi.short_label(code))
                                      for code in syllabi.loaded()],
-                           in_force=syllabi.in_force(), bulk_form=BulkApproveForm())
+                           in_force=syllabi.in_force(), bulk_form=BulkApproveForm(),
+                           approve_all_form=ApproveAllForm())
 
 
 def _item_or_404(item_id: int) -> Item:
@@ -127,7 +118,7 @@ def item_detail(item_id):
         syllabus_label=syllabi.label(item.current_version.syllabus_version),
         review_form=ReviewForm(), confirm_form=ConfirmForm(),
         relink=relinking.proposal_for(item), relink_form=ConfirmForm(),
-        relink_fit_labels=FIT_LABELS,
+        relink_fit_labels=FIT_LABELS, defaulted_labels=authoring.DEFAULTED_LABELS,
     )
 
 
@@ -283,9 +274,9 @@ def approve_items():
     if not form.validate_on_submit() or not ids:
         flash(_("请选择题目并填写审核意见。"), "danger")
         return redirect(url_for("authoring.list_items", status="REVIEW"))
-    done = outcomes.commit(lambda: authoring.approve_items(ids, current_user, form.comment.data),
+    done = outcomes.commit(lambda: approvals.approve_items(ids, current_user, form.comment.data),
                            lambda approved: _("已通过 %(n)d 道题目。", n=approved[0]))
     refused = done.result[1] if done.ok else []
-    for item, reason in refused[:20]:
-        flash(_("题目 %(id)d 未通过：%(reason)s", id=item.id, reason=reason), "warning")
+    for item_id, reason in refused[:20]:
+        flash(_("题目 %(id)d 未通过：%(reason)s", id=item_id, reason=reason), "warning")
     return redirect(url_for("authoring.list_items", status="REVIEW"))

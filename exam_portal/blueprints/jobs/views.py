@@ -16,6 +16,7 @@ from exam_portal.services.certification import (
     training_certificates,
 )
 from exam_portal.services.exam_sessions import form_analysis, results
+from exam_portal.services.item_bank import approvals
 from exam_portal.services.platform import jobs, labels
 from exam_portal.web.pagination import page_argument
 
@@ -25,12 +26,14 @@ KIND_LABELS = {results.COMPUTE_JOB: _l("计算考试成绩"),
                form_analysis.ANALYSE_JOB: _l("试题分析"),
                certificates.BULK_JOB: _l("批量签发证书"),
                certificate_exports.EXPORT_JOB: _l("导出证书 PDF"),
-               training_certificates.BULK_JOB: _l("批量签发培训证书")}
+               training_certificates.BULK_JOB: _l("批量签发培训证书"),
+               approvals.APPROVE_JOB: _l("批量通过题目")}
 PHASE_LABELS = {results.PHASE_MARKING: _l("按合格线判定科目成绩"),
                 results.PHASE_QUALIFICATIONS: _l("记录取得的资格"),
                 certificates.PHASE_ISSUING: _l("签发证书"),
                 certificate_exports.PHASE_RENDERING: _l("生成证书 PDF"),
-                form_analysis.PHASE_ANALYSING: _l("分析试卷")}
+                form_analysis.PHASE_ANALYSING: _l("分析试卷"),
+                approvals.PHASE_APPROVING: _l("通过题目")}
 SUMMARY_LABELS = {
     "subjects_marked": _l("判定的科目成绩"),
     "subjects_passed": _l("其中合格"),
@@ -43,6 +46,9 @@ SUMMARY_LABELS = {
     "file": _l("文件"),
     "forms": _l("分析的试卷（考生人数）"),
     "size_mb": _l("大小（MB）"),
+    "approved": _l("已通过"),
+    "refused": _l("未通过"),
+    "refused_reasons": _l("未通过的原因"),
 }
 _SESSION_JOBS = {results.COMPUTE_JOB: "sittings.session_results",
                  form_analysis.ANALYSE_JOB: "sittings.session_forms",

@@ -1,14 +1,11 @@
 """Authoring and review: items, versions and the DRAFT → REVIEW → PUBLISHED workflow."""
 
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext
-from sqlalchemy.orm import contains_eager
 
 from exam_portal.extensions import db
 from exam_portal.models.bank import (
-    SEARCH_TABLE,
     Item,
     ItemLink,
     ItemPool,
@@ -16,15 +13,16 @@ from exam_portal.models.bank import (
     ItemVersion,
     ReviewDecision,
     content_hash,
+    new_external_id,
     version_columns,
 )
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.item_bank import pools, secure_pool
-from exam_portal.services.platform import audit, syllabi, text_search
+from exam_portal.services.platform import audit, syllabi
 from question_bank import syllabus, workflow
-from question_bank.items import ItemContent, ItemType, Problem, validate
-from question_bank.subjects import Subject
+from question_bank.i18n import N_
+from question_bank.items import ItemContent, Problem, validate
 from question_bank.workflow import ItemStatus
 
 
@@ -54,13 +52,15 @@ def writable_version(syllabus_version: str | None) -> str:
 def create_item(content: ItemContent, author, *, external_id: str | None = None,
                 syllabus_version: str | None = None, pool: ItemPool = ItemPool.OPEN) -> Item:
     """Create a DRAFT item in *pool* with its first version, written against
-    *syllabus_version* (default: the version in force)."""
+    *syllabus_version* (default: the version in force); without an *external_id* it
+    gets a new one (models.bank.new_external_id)."""
     secure_pool.check_writer(pool, author)
     version_code = writable_version(syllabus_version)
     problems = content_problems(content, version_code)
     if problems:
         raise InvalidItem(problems)
-    item = Item(external_id=external_id, subject=content.subject, item_type=content.item_type,
+    item = Item(external_id=external_id or new_external_id(), subject=content.subject,
+                item_type=content.item_type,
                 status=ItemStatus.DRAFT, created_by_id=author.id, pool=pool)
     db.session.add(item)
     version = _new_version(item, content, author, number=1, status=ItemStatus.DRAFT,
@@ -71,9 +71,12 @@ def create_item(content: ItemContent, author, *, external_id: str | None = None,
 
 
 def create_items(rows: list[tuple[str | None, ItemContent]], author,
-                 syllabus_version: str | None = None, pool: ItemPool = ItemPool.OPEN) -> None:
+                 syllabus_version: str | None = None, pool: ItemPool = ItemPool.OPEN, *,
+                 defaulted: list[tuple[str, ...]] | None = None) -> None:
     """Create many DRAFT items at once (imports), written against *syllabus_version*
     (default: the version in force); every content must be valid against it already.
+    A row without an external id gets a new one; *defaulted* (parallel to *rows*) names
+    the fields each took from its file's defaults.
 
     Bulk INSERTs instead of one unit of work per item: an import of 100,000 items
     would otherwise spend minutes in per-object bookkeeping.
@@ -89,10 +92,13 @@ def create_items(rows: list[tuple[str | None, ItemContent]], author,
         db.session.execute(sa.text("SET LOCAL gin_pending_list_limit = '256MB'"))
     for start in range(0, len(rows), _BULK_CHUNK):
         chunk = rows[start:start + _BULK_CHUNK]
-        item_rows = [{"external_id": external_id, "subject": content.subject,
-                      "item_type": content.item_type, "status": ItemStatus.DRAFT, "pool": pool,
+        fields = defaulted[start:start + _BULK_CHUNK] if defaulted else [()] * len(chunk)
+        item_rows = [{"external_id": external_id or new_external_id(),
+                      "subject": content.subject, "item_type": content.item_type,
+                      "status": ItemStatus.DRAFT, "pool": pool,
+                      "defaulted_fields": ",".join(names),
                       "created_by_id": author.id, "created_at": now, "updated_at": now}
-                     for external_id, content in chunk]
+                     for (external_id, content), names in zip(chunk, fields, strict=True)]
         item_ids = _insert(Item, item_rows, postgresql)
         versions, links = [], []
         for item_id, (_, content) in zip(item_ids, chunk, strict=True):
@@ -169,12 +175,15 @@ def lock_items(item_ids: list[int]) -> list[Item]:
 
 
 def revise_item(item: Item, content: ItemContent, author, *,
-                syllabus_version: str | None = None) -> ItemVersion:
+                syllabus_version: str | None = None,
+                defaulted: tuple[str, ...] = ()) -> ItemVersion:
     """Change what an item says, written against *syllabus_version* (default: the
     version its newest version is written against).
 
     A draft (or a version still waiting for review) is changed in place; a published
     item gets a new version pending review, and candidates keep the approved one.
+    The fields of *content* that still hold an import file's defaults are *defaulted*
+    (none when a trainer saved the item: it is complete).
     """
     _lock(item)
     secure_pool.check_writer(item.pool, author)
@@ -197,6 +206,7 @@ def revise_item(item: Item, content: ItemContent, author, *,
                                status=ItemStatus.REVIEW, syllabus_version=version_code)
         item.current_version = version
         item.status = ItemStatus.REVIEW
+    item.defaulted_fields = ",".join(defaulted)
     db.session.flush()
     return version
 
@@ -224,9 +234,14 @@ def submit_items(item_ids: list[int], actor) -> None:
     db.session.flush()
 
 
+def submit_locked(item: Item, actor) -> None:
+    """Send the current draft of *item*, already locked (lock_items), for review."""
+    _submit(item, actor)
+
+
 def _submit(item: Item, actor) -> None:
     secure_pool.check_writer(item.pool, actor)
-    problem = workflow.submit_problem(item.current_version.status)
+    problem = workflow.submit_problem(item.current_version.status) or completion_problem(item)
     if problem:
         raise ServiceError(gettext(problem))
     item.current_version.status = ItemStatus.REVIEW
@@ -234,11 +249,24 @@ def _submit(item: Item, actor) -> None:
     item.status = ItemStatus.REVIEW
 
 
+DEFAULTED_LABELS = {"subject": N_("科目"), "difficulty": N_("难度"), "syllabus": N_("大纲知识点"),
+                    "explanation": N_("解析")}
+
+
+COMPLETION_PROBLEM = N_("这道题还有导入时填入的默认值，请先补全或确认后再提交审核。")
+
+
+def completion_problem(item: Item) -> str | None:
+    """Why *item* cannot go on to review: fields still holding an import file's
+    defaults (a message id, rendered by the caller), or None."""
+    return COMPLETION_PROBLEM if item.needs_completing else None
+
+
 def approve_item(item: Item, reviewer, comment: str) -> None:
     """Publish the version under review; the one published before is superseded."""
     _lock(item)
     version = _publish(item, reviewer, comment)
-    pools.bank_changed(item.subject)
+    pools.bank_changed(item.subject, [item.id])
     audit.record("item.approved", target=item, actor=reviewer,
                  details={"version": version.number})
     db.session.flush()
@@ -246,6 +274,9 @@ def approve_item(item: Item, reviewer, comment: str) -> None:
 
 def _publish(item: Item, reviewer, comment: str) -> ItemVersion:
     version = _check_review(item, reviewer, comment, approving=True)
+    problem = completion_problem(item)
+    if problem:
+        raise ServiceError(gettext(problem))
     if item.published_version is not None:
         item.published_version.status = ItemStatus.SUPERSEDED
     version.status = ItemStatus.PUBLISHED
@@ -280,28 +311,6 @@ def _check_review(item, reviewer, comment, *, approving) -> ItemVersion:
     return version
 
 
-def approve_items(item_ids: list[int], reviewer, comment: str) -> tuple[int, list[tuple]]:
-    """Approve several items; return how many, and (item, reason) for each refused one."""
-    approved, refused, subjects = [], [], set()
-    with db.session.no_autoflush:  # one flush for all, batched, below
-        for item in lock_items(item_ids):
-            try:
-                _publish(item, reviewer, comment)
-            except ServiceError as error:
-                refused.append((item, str(error)))
-            else:
-                approved.append(item.id)
-                subjects.add(item.subject)
-    for subject in sorted(subjects, key=lambda subject: subject.value):
-        pools.bank_changed(subject)
-    db.session.flush()
-    if approved:
-        # One audit event for the whole decision, naming every item it published.
-        audit.record("item.approved_in_bulk", actor=reviewer,
-                     details={"items": approved, "comment": comment.strip()[:500]})
-    return len(approved), refused
-
-
 def retire_item(item: Item, actor) -> None:
     """Withdraw an item: no candidate gets it any more; its history stays."""
     _lock(item)
@@ -313,7 +322,7 @@ def retire_item(item: Item, actor) -> None:
     if item.published_version is not None:
         item.published_version.status = ItemStatus.RETIRED
     item.published_version = None
-    pools.bank_changed(item.subject)
+    pools.bank_changed(item.subject, [item.id])
     audit.record("item.retired", target=item, actor=actor)
     db.session.flush()
 
@@ -323,73 +332,3 @@ def published_content(item: Item) -> ItemContent | None:
     if item.published_version is None:
         return None
     return item.published_version.to_domain()
-
-
-
-@dataclass(frozen=True)
-class ItemFilters:
-    """The trainers' list filters; empty values filter nothing. *pools* are the pools
-    the viewer may see (only the open pool unless said otherwise); *pool* narrows it."""
-
-    pools: tuple[ItemPool, ...] = (ItemPool.OPEN,)
-    pool: ItemPool | None = None
-    subject: Subject | None = None
-    item_type: ItemType | None = None
-    status: ItemStatus | None = None
-    difficulty: int | None = None
-    syllabus_version: str | None = None
-    chapter: str | None = None  # a chapter code of syllabus_version's tree
-    text: str | None = None
-
-    def item_conditions(self) -> list:
-        conditions = [Item.pool.in_(self.pools)]
-        if self.pool:
-            conditions.append(Item.pool == self.pool)
-        if self.subject:
-            conditions.append(Item.subject == self.subject)
-        if self.item_type:
-            conditions.append(Item.item_type == self.item_type)
-        if self.status:
-            conditions.append(Item.status == self.status)
-        return conditions
-
-    def version_conditions(self) -> list:
-        conditions = []
-        if self.difficulty:
-            conditions.append(ItemVersion.difficulty == self.difficulty)
-        if self.syllabus_version:
-            conditions.append(ItemVersion.syllabus_version == self.syllabus_version)
-        if self.chapter:
-            conditions.append(ItemVersion.chapter_code == self.chapter)
-        if self.text:
-            conditions.append(_text_match(self.text))
-        return conditions
-
-
-def item_query(filters: ItemFilters):
-    """Items, newest first, with their newest version loaded, matching *filters*."""
-    return (sa.select(Item).join(ItemVersion, Item.current_version_id == ItemVersion.id)
-            .where(*filters.item_conditions(), *filters.version_conditions())
-            .options(contains_eager(Item.current_version))
-            .order_by(Item.id.desc()))
-
-
-def count_items(filters: ItemFilters) -> int:
-    """How many items match; without version filters only the items table is read."""
-    version_conditions = filters.version_conditions()
-    query = sa.select(sa.func.count(Item.id)).where(*filters.item_conditions())
-    if version_conditions:
-        query = query.join(ItemVersion, Item.current_version_id == ItemVersion.id) \
-            .where(*version_conditions)
-    return db.session.scalar(query)
-
-
-def _text_match(text: str):
-    if db.session.get_bind().dialect.name == "sqlite" and len(text) >= 3:
-        # The FTS5 trigram index finds any substring of three characters or more.
-        phrase = '"' + text.replace('"', '""') + '"'
-        matches = (sa.select(sa.literal_column("rowid")).select_from(sa.table(SEARCH_TABLE))
-                   .where(sa.text(f"{SEARCH_TABLE} MATCH :phrase").bindparams(phrase=phrase)))
-        return ItemVersion.id.in_(matches)
-    # PostgreSQL serves this LIKE from its pg_trgm index; short SQLite searches scan.
-    return text_search.contains(ItemVersion.search_text, text, ignore_case=False)

@@ -1,5 +1,15 @@
-"""Item import: read a file, preview what would change, then apply it all or nothing."""
+"""Item import: read a file, preview what would change, then apply it.
 
+The portal's own files (XLSX, CSV, JSON) round-trip its items: by default a file with
+any error imports nothing. Files from other systems (GIFT, Moodle XML, QTI) hold
+questions the portal cannot represent, and lack fields it needs: the trainer gives
+defaults for the file (FileDefaults), and by default the representable questions are
+imported and the rest handed back (rejects) to fix. Either mode can be chosen for
+either kind of file. A question that took defaults becomes a draft that needs
+completing; an update never replaces what an item says with a default.
+"""
+
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -11,21 +21,24 @@ from exam_portal.extensions import db
 from exam_portal.models.bank import Item, ItemPool
 from exam_portal.services import ServiceError
 from exam_portal.services.item_bank import authoring, secure_pool
-from exam_portal.services.platform import audit
+from exam_portal.services.platform import audit, syllabi
 from question_bank import syllabus
 from question_bank.formats import (
     csv_format,
+    foreign,
     gift,
     json_format,
     limits,
     moodle_xml,
     qti,
+    rejects,
     xlsx_format,
 )
 from question_bank.formats.limits import UnreadableFile
-from question_bank.formats.records import ItemRecord
+from question_bank.formats.records import ItemRecord, to_record
 from question_bank.i18n import N_
-from question_bank.items import Problem
+from question_bank.items import ItemContent, Problem
+from question_bank.subjects import Subject
 from question_bank.workflow import ItemStatus
 
 READERS = {
@@ -34,6 +47,9 @@ READERS = {
 }
 # Formats that cannot express every item type return (data, refused) from write().
 PARTIAL_FORMATS = {gift, moodle_xml, qti}
+# Other systems' formats: read with the file's defaults, the representable questions
+# imported by default.
+FOREIGN_FORMATS = PARTIAL_FORMATS
 WEB_MAX_ITEMS = 5000
 
 
@@ -51,6 +67,14 @@ class PlannedRow:
     problems: list[Problem] = field(default_factory=list)
     item: Item | None = None
     syllabus_version: str = ""  # the version the row is written against
+    # What the item will say (the record's content, with an updated item's own values
+    # where the record holds the file's defaults), and the fields still defaulted.
+    content: ItemContent | None = None
+    defaulted: tuple[str, ...] = ()
+
+    @property
+    def needs_completing(self) -> bool:
+        return self.action in (Action.CREATE, Action.UPDATE) and bool(self.defaulted)
 
 
 @dataclass
@@ -64,17 +88,60 @@ class ImportPlan:
     def errors(self) -> list[PlannedRow]:
         return [row for row in self.rows if row.action is Action.ERROR]
 
+    @property
+    def completing(self) -> int:
+        return sum(1 for row in self.rows if row.needs_completing)
+
+    @property
+    def changes(self) -> int:
+        return self.count(Action.CREATE) + self.count(Action.UPDATE)
+
+
+def is_foreign(filename: str) -> bool:
+    """True when *filename* names another system's format (GIFT, Moodle XML, QTI)."""
+    return READERS.get(PurePath(filename or "").suffix.lower()) in FOREIGN_FORMATS
+
+
+def file_defaults(*, subject: Subject | None = None, difficulty: int | None = None,
+                  node: str | None = None,
+                  explanation: str = foreign.EXPLANATION_TO_WRITE) -> foreign.FileDefaults:
+    """The defaults a trainer chose for a file from another system, with syllabus nodes
+    found by code or title in the version in force (new items are written against it).
+    A default node names the subject when none is chosen; ServiceError when the node
+    is not in that tree or not in the chosen subject."""
+    tree = syllabus.load(authoring.writable_version(syllabi.in_force()))
+    nodes = ()
+    if node:
+        found = tree.node(node)
+        if found is None:
+            raise ServiceError(gettext("考试大纲中没有知识点 %(code)s。", code=node[:40]))
+        if subject is not None and found.subject is not subject:
+            raise ServiceError(gettext("所选大纲知识点不属于所选科目。"))
+        subject, nodes = found.subject, (found.code,)
+    return foreign.FileDefaults(subject=subject, difficulty=difficulty, syllabus=nodes,
+                                explanation=explanation.strip(),
+                                find_node=foreign.syllabus_finder(tree))
+
 
 def read_file(filename: str, data: bytes, *, max_items: int | None,
-              caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
-    """Read items from *data*; the file name's extension picks the format.
+              caps: limits.Limits = limits.WEB,
+              defaults: foreign.FileDefaults | None = None,
+              encoding: str | None = None) -> list[ItemRecord]:
+    """Read items from *data*; the file name's extension picks the format. Another
+    system's file is read with *defaults* (None: exactly what it says), a GIFT file in
+    *encoding* ("auto" guesses; None takes UTF-8 only).
 
     Pure work that may take seconds: call it inside extensions.no_write_lock()."""
     reader = READERS.get(PurePath(filename or "").suffix.lower())
     if reader is None:
         raise ServiceError(gettext("只支持 %(formats)s 文件。", formats="、".join(READERS)))
+    options = {}
+    if reader in FOREIGN_FORMATS:
+        options["defaults"] = defaults
+    if reader is gift:
+        options["encoding"] = encoding
     try:
-        return reader.read(data, max_items=max_items, caps=caps)
+        return reader.read(data, max_items=max_items, caps=caps, **options)
     except UnreadableFile as error:
         raise ServiceError(gettext(error.message, **error.params)) from error
 
@@ -96,19 +163,21 @@ def plan_import(records: list[ItemRecord], syllabus_version: str | None = None, 
         item = known.get(record.external_id) if record.external_id else None
         version = syllabus_version or (item.current_version.syllabus_version
                                        if item is not None else for_new)
-        if record.content is not None and syllabus.is_loaded(version):
+        content, defaulted = record.content, record.defaulted
+        if item is not None and content is not None and defaulted:
+            content, defaulted = _keeping_item_values(item, content, defaulted)
+        if content is not None and syllabus.is_loaded(version):
             # from_record validated the item rules already
-            problems += syllabus.link_problems(record.content, syllabus.load(version))
-        elif record.content is not None:
+            problems += syllabus.link_problems(content, syllabus.load(version))
+        elif content is not None:
             problems.append(Problem("syllabus", N_("没有 %(version)s 年版考试大纲的数据。"),
                                     {"version": version}))
         if record.external_id:
             if record.external_id in seen:
                 problems.append(Problem("external_id", N_("外部编号在文件中重复。")))
             seen.add(record.external_id)
-        if item is not None and record.content is not None and not problems:
-            if (item.subject, item.item_type) != (record.content.subject,
-                                                  record.content.item_type):
+        if item is not None and content is not None and not problems:
+            if (item.subject, item.item_type) != (content.subject, content.item_type):
                 problems.append(Problem("type", N_("已有同编号的题目，但科目或题型不同。")))
             elif item.status is ItemStatus.RETIRED:
                 problems.append(Problem("external_id", N_("同编号的题目已经停用。")))
@@ -117,12 +186,26 @@ def plan_import(records: list[ItemRecord], syllabus_version: str | None = None, 
         if problems:
             rows.append(PlannedRow(record, Action.ERROR, problems, item, version))
         elif item is None:
-            rows.append(PlannedRow(record, Action.CREATE, syllabus_version=version))
-        elif authoring.is_unchanged(item, record.content, version):
-            rows.append(PlannedRow(record, Action.UNCHANGED, item=item, syllabus_version=version))
+            rows.append(PlannedRow(record, Action.CREATE, syllabus_version=version,
+                                   content=content, defaulted=defaulted))
+        elif authoring.is_unchanged(item, content, version):
+            rows.append(PlannedRow(record, Action.UNCHANGED, item=item, syllabus_version=version,
+                                   content=content))
         else:
-            rows.append(PlannedRow(record, Action.UPDATE, item=item, syllabus_version=version))
+            rows.append(PlannedRow(record, Action.UPDATE, item=item, syllabus_version=version,
+                                   content=content, defaulted=defaulted))
     return ImportPlan(rows)
+
+
+def _keeping_item_values(item: Item, content: ItemContent,
+                         defaulted: tuple[str, ...]) -> tuple[ItemContent, tuple[str, ...]]:
+    """*content* with the item's own subject, difficulty, syllabus links and explanation
+    where the file gave only its defaults: an update never replaces what an item says
+    with a default. Those fields stay "to complete" only where the item's were too."""
+    current = item.current_version.to_domain()
+    content = dataclasses.replace(content, **{name: getattr(current, name)
+                                              for name in defaulted})
+    return content, tuple(name for name in defaulted if name in item.needs_completing)
 
 
 def _items_by_external_id(external_ids: list[str]) -> dict[str, Item]:
@@ -135,26 +218,51 @@ def _items_by_external_id(external_ids: list[str]) -> dict[str, Item]:
 
 
 def apply_import(plan: ImportPlan, author, *, filename: str,
-                 pool: ItemPool = ItemPool.OPEN) -> dict[str, int]:
-    """Create drafts (new items in *pool*) and pending versions for the whole plan, or
-    nothing when any row fails."""
-    if plan.errors:
+                 pool: ItemPool = ItemPool.OPEN, partial: bool = False) -> dict[str, int]:
+    """Create drafts (new items in *pool*) and pending versions for the plan: all of it,
+    or nothing when any row fails; with *partial*, every row that can be imported."""
+    if plan.errors and not partial:
         raise ServiceError(gettext("文件中有 %(n)d 处错误，未导入任何题目。", n=len(plan.errors)))
     creating: dict[str, list[PlannedRow]] = {}
     for row in plan.rows:
         if row.action is Action.CREATE:
             creating.setdefault(row.syllabus_version, []).append(row)
     for version, rows in sorted(creating.items()):
-        authoring.create_items([(row.record.external_id, row.record.content) for row in rows],
-                               author, version, pool=pool)
+        authoring.create_items([(row.record.external_id, row.content) for row in rows],
+                               author, version, pool=pool,
+                               defaulted=[row.defaulted for row in rows])
     for row in plan.rows:
         if row.action is Action.UPDATE:
-            authoring.revise_item(row.item, row.record.content, author,
-                                  syllabus_version=row.syllabus_version)
-    summary = {action.value: plan.count(action) for action in Action if action is not Action.ERROR}
-    audit.record("item.imported", actor=author, details={"file": filename[:200],
-                                                          "pool": pool.value, **summary})
+            authoring.revise_item(row.item, row.content, author,
+                                  syllabus_version=row.syllabus_version,
+                                  defaulted=row.defaulted)
+    summary = {action.value: plan.count(action) for action in Action}
+    summary["completing"] = plan.completing
+    audit.record("item.imported", actor=author, details={
+        "file": filename[:200], "pool": pool.value,
+        "mode": "partial" if partial else "all", **summary})
     return summary
+
+
+def rejected(plan: ImportPlan) -> list[ItemRecord]:
+    """The records of the rows that cannot be imported, each with every reason (the
+    file's and the plan's) and what was read of it, for rejects.write."""
+    records = []
+    for row in plan.errors:
+        record = row.record
+        fields = record.fields or (to_record(record.external_id, record.content)
+                                   if record.content is not None else {})
+        records.append(dataclasses.replace(record, content=None, problems=tuple(row.problems),
+                                           fields=fields))
+    return records
+
+
+def rejects_file(plan: ImportPlan) -> bytes | None:
+    """The rows that cannot be imported as the XLSX template to fix and import again, or
+    None when there is none."""
+    if not plan.errors:
+        return None
+    return rejects.write(rejected(plan), gettext)
 
 
 def refresh_statistics() -> None:

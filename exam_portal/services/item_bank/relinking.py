@@ -126,7 +126,7 @@ def accept(item: Item, version_id: int, actor) -> ItemVersion:
     saw); ServiceError with the reason when it cannot be."""
     [locked] = authoring.lock_items([item.id])
     version = _relink(locked, version_id, actor)
-    pools.bank_changed(locked.subject)
+    pools.bank_changed(locked.subject, [locked.id])
     db.session.flush()
     return version
 
@@ -138,7 +138,7 @@ def accept_many(version_ids: list[int], actor) -> tuple[int, list[tuple[int, str
     expected = dict(db.session.execute(
         sa.select(ItemVersion.item_id, ItemVersion.id)
         .where(ItemVersion.id.in_(version_ids))).all())
-    accepted, refused, subjects = 0, [], set()
+    accepted, refused, changed = 0, [], {}
     for item in authoring.lock_items(sorted(expected)):
         try:
             _relink(item, expected[item.id], actor)
@@ -146,9 +146,9 @@ def accept_many(version_ids: list[int], actor) -> tuple[int, list[tuple[int, str
             refused.append((item.id, str(error)))
         else:
             accepted += 1
-            subjects.add(item.subject)
-    for subject in sorted(subjects, key=lambda subject: subject.value):
-        pools.bank_changed(subject)
+            changed.setdefault(item.subject, []).append(item.id)
+    for subject in sorted(changed, key=lambda subject: subject.value):
+        pools.bank_changed(subject, changed[subject])
     db.session.flush()
     return accepted, refused
 

@@ -1,0 +1,115 @@
+"""The trainers' item list: its filters, the query behind a page of it, and its count."""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from exam_portal.extensions import db
+from exam_portal.models.bank import SEARCH_TABLE, Item, ItemPool, ItemVersion
+from exam_portal.services.item_bank import secure_pool
+from exam_portal.services.platform import syllabi, text_search
+from question_bank.items import ItemType
+from question_bank.subjects import Subject
+from question_bank.workflow import ItemStatus
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    """The trainers' list filters; empty values filter nothing. *pools* are the pools
+    the viewer may see (only the open pool unless said otherwise); *pool* narrows it."""
+
+    pools: tuple[ItemPool, ...] = (ItemPool.OPEN,)
+    pool: ItemPool | None = None
+    subject: Subject | None = None
+    item_type: ItemType | None = None
+    status: ItemStatus | None = None
+    difficulty: int | None = None
+    syllabus_version: str | None = None
+    chapter: str | None = None  # a chapter code of syllabus_version's tree
+    text: str | None = None
+    needs_completing: bool = False  # only imported drafts still holding defaults
+
+    def item_conditions(self) -> list:
+        conditions = [Item.pool.in_(self.pools)]
+        if self.pool:
+            conditions.append(Item.pool == self.pool)
+        if self.subject:
+            conditions.append(Item.subject == self.subject)
+        if self.item_type:
+            conditions.append(Item.item_type == self.item_type)
+        if self.status:
+            conditions.append(Item.status == self.status)
+        if self.needs_completing:
+            conditions.append(Item.defaulted_fields != "")
+        return conditions
+
+    def version_conditions(self) -> list:
+        conditions = []
+        if self.difficulty:
+            conditions.append(ItemVersion.difficulty == self.difficulty)
+        if self.syllabus_version:
+            conditions.append(ItemVersion.syllabus_version == self.syllabus_version)
+        if self.chapter:
+            conditions.append(ItemVersion.chapter_code == self.chapter)
+        if self.text:
+            conditions.append(_text_match(self.text))
+        return conditions
+
+
+def filters_from(chosen: dict[str, str], viewer) -> ItemFilters:
+    """The filters of the item list's parameters *chosen* (already checked: each empty
+    or a valid value), for *viewer*; also how a job re-reads the list a trainer saw."""
+    return ItemFilters(
+        pools=secure_pool.visible_pools(viewer),
+        pool=ItemPool(chosen["pool"]) if chosen.get("pool") else None,
+        subject=Subject(chosen["subject"]) if chosen.get("subject") else None,
+        item_type=ItemType(chosen["item_type"]) if chosen.get("item_type") else None,
+        status=ItemStatus(chosen["status"]) if chosen.get("status") else None,
+        difficulty=int(chosen["difficulty"]) if chosen.get("difficulty") else None,
+        # A chapter code names a chapter of one tree: without a version, the one in force.
+        syllabus_version=chosen.get("syllabus") or (syllabi.in_force() if chosen.get("chapter")
+                                                    else None),
+        chapter=chosen.get("chapter") or None,
+        text=chosen.get("q") or None,
+        needs_completing=bool(chosen.get("completing")),
+    )
+
+
+def item_query(filters: ItemFilters):
+    """Items, newest first, with their newest version loaded, matching *filters*."""
+    return (sa.select(Item).join(ItemVersion, Item.current_version_id == ItemVersion.id)
+            .where(*filters.item_conditions(), *filters.version_conditions())
+            .options(contains_eager(Item.current_version))
+            .order_by(Item.id.desc()))
+
+
+def id_query(filters: ItemFilters):
+    """The ids of the items matching *filters*, as a subquery (column `id`)."""
+    query = sa.select(Item.id).where(*filters.item_conditions())
+    version_conditions = filters.version_conditions()
+    if version_conditions:
+        query = query.join(ItemVersion, Item.current_version_id == ItemVersion.id) \
+            .where(*version_conditions)
+    return query.subquery()
+
+
+def count_items(filters: ItemFilters) -> int:
+    """How many items match; without version filters only the items table is read."""
+    version_conditions = filters.version_conditions()
+    query = sa.select(sa.func.count(Item.id)).where(*filters.item_conditions())
+    if version_conditions:
+        query = query.join(ItemVersion, Item.current_version_id == ItemVersion.id) \
+            .where(*version_conditions)
+    return db.session.scalar(query)
+
+
+def _text_match(text: str):
+    if db.session.get_bind().dialect.name == "sqlite" and len(text) >= 3:
+        # The FTS5 trigram index finds any substring of three characters or more.
+        phrase = '"' + text.replace('"', '""') + '"'
+        matches = (sa.select(sa.literal_column("rowid")).select_from(sa.table(SEARCH_TABLE))
+                   .where(sa.text(f"{SEARCH_TABLE} MATCH :phrase").bindparams(phrase=phrase)))
+        return ItemVersion.id.in_(matches)
+    # PostgreSQL serves this LIKE from its pg_trgm index; short SQLite searches scan.
+    return text_search.contains(ItemVersion.search_text, text, ignore_case=False)
