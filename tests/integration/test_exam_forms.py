@@ -55,7 +55,7 @@ def _plan(app, session_id, admin, **changes):
         db.session.commit()
 
 
-def test_a_form_follows_its_plan_and_locking_audits_its_hash(app, session_id, admin):
+def test_a_form_follows_its_plan_and_locking_audits_its_hash(one_leg, app, session_id, admin):
     _plan(app, session_id, admin)
     [form_id] = lock_forms(app, session_id, admin, [Subject.COMP_JR])[Subject.COMP_JR]
     with app.app_context():
@@ -104,7 +104,8 @@ def test_a_locked_form_cannot_change_in_the_portal_or_the_database(app, session_
         assert form.is_locked and forms.hash_of(form) == form.content_hash
 
 
-def test_every_candidate_sits_the_locked_items_in_an_order_of_their_own(app, session_id, admin):
+def test_every_candidate_sits_the_locked_items_in_an_order_of_their_own(one_leg, app,
+                                                                         session_id, admin):
     objective_bank(app, Subject.PRAC_JR, pool=ItemPool.SECURE)
     [form_id] = lock_forms(app, session_id, admin)[Subject.COMP_JR]
     with app.app_context():

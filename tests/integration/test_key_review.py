@@ -136,7 +136,7 @@ def test_a_miskeyed_item_is_flagged_rekeyed_and_only_its_papers_change(app, admi
         assert stored == 2
 
 
-def test_results_wait_for_a_decision_on_every_flagged_item(app, admin, sat_form):  # noqa: F811
+def test_results_wait_for_a_decision_on_every_flagged_item(one_leg, app, admin, sat_form):  # noqa: F811
     session_id, form_id, x, _other, _attempts = sat_form
     later = EXAM_OPENS + timedelta(days=2)
     with app.app_context():
