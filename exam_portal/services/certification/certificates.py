@@ -232,7 +232,7 @@ def issue_session(session: ExamSession, actor: User, *, now: datetime,
                 sa.select(Qualification, CandidateProfile)
                 .outerjoin(CandidateProfile,
                            CandidateProfile.user_id == Qualification.candidate_id)
-                .where(Qualification.id.in_(ids))):
+                .where(Qualification.id.in_(ids)).order_by(Qualification.id)):
             try:
                 batch.append(_for_qualification(qualification, session, profile, actor, now))
             except ServiceError as error:

@@ -109,7 +109,10 @@ def _record_qualifications(session: ExamSession, now: datetime) -> tuple[int, in
         sa.select(Registration.id, Registration.candidate_id, Registration.level,
                   Registration.status)
         .where(Registration.session_id == session.id,
-               Registration.status != RegistrationStatus.REJECTED)).all()
+               Registration.status != RegistrationStatus.REJECTED)
+        # Qualifications (and so certificate numbers) follow registration order on every
+        # database, run after run.
+        .order_by(Registration.id)).all()
     widest = max(pass_rules.level_rule(level).window_years for level in Level)
     # One join each rather than batches of ids: the planner hashes them, at any size.
     sitting = sa.select(Registration.candidate_id).where(
