@@ -28,7 +28,7 @@ from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.exam_sessions import forms, sittings
 from exam_portal.services.item_bank import pools
-from exam_portal.services.platform import audit, jobs
+from exam_portal.services.platform import audit, bulk, jobs
 from question_bank import item_analysis, key_review, specs
 from question_bank.key_review import DecisionKind, VoidPolicy
 from question_bank.practice import Mode
@@ -69,33 +69,31 @@ def load(form: ExamForm) -> Sat:
         else:
             items.append(item_analysis.FormItem(content.item_type, entry.points_halves))
             keys.append("")
-    column = {entry.item_id: index for index, entry in enumerate(entries)}
     attempt_ids = np.array(db.session.scalars(
         sa.select(Attempt.id).where(*_sat(form)).order_by(Attempt.id)).all(), dtype=np.int64)
     shape = (len(attempt_ids), len(entries))
     scores = np.zeros(shape, dtype=np.int32)
     choices = np.zeros(shape, dtype=np.uint8)
     positions = np.zeros(shape, dtype=np.int16)
-    masks = {}
-    rows = db.session.execute(
-        sa.select(AttemptItem.attempt_id, AttemptItem.item_id, AttemptItem.position,
-                  Response.selected, Response.score_halves)
-        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
-        .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
-                   & (Response.position == AttemptItem.position))
-        .where(*_sat(form)).execution_options(yield_per=20_000))
-    row_of = {int(attempt_id): index for index, attempt_id in enumerate(attempt_ids)}
-    for attempt_id, item_id, position, selected, score in rows:
-        r, c = row_of[attempt_id], column[item_id]
-        positions[r, c] = position
-        if keys[c]:
-            if selected:
-                mask = masks.get(selected)
-                if mask is None:
-                    mask = masks[selected] = item_analysis.mask_of(selected)
-                choices[r, c] = mask
-        elif score:
-            scores[r, c] = score
+    item_ids = np.array([entry.item_id for entry in entries], dtype=np.int64)
+    order = np.argsort(item_ids)
+    choice = np.array([bool(key) for key in keys], dtype=bool)
+    # The options chosen as a bitmask, in SQL: no Python object per answer.
+    mask = sum(sa.case((Response.selected.contains(letter), bit), else_=0)
+               for letter, bit in item_analysis.BIT.items())
+    rows = (sa.select(AttemptItem.attempt_id, AttemptItem.item_id, AttemptItem.position,
+                      sa.func.coalesce(mask, 0), sa.func.coalesce(Response.score_halves, 0))
+            .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+            .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
+                       & (Response.position == AttemptItem.position))
+            .where(*_sat(form)))
+    for block in bulk.int_rows(rows):
+        r = np.searchsorted(attempt_ids, block[:, 0])
+        c = order[np.searchsorted(item_ids, block[:, 1], sorter=order)]
+        positions[r, c] = block[:, 2]
+        picked = choice[c]
+        choices[r[picked], c[picked]] = block[picked, 3]
+        scores[r[~picked], c[~picked]] = block[~picked, 4]
     for c, item in enumerate(items):
         if keys[c]:  # the form's own keys, whatever earlier decisions wrote since
             table = key_review.score_table(item, [item.key_mask])
@@ -375,27 +373,29 @@ def rescore(form: ExamForm, *, changed_by: KeyDecision | None = None
 def _write_item_scores(sat: Sat, scores: np.ndarray, columns: set[int]) -> None:
     """The item scores of the form positions *columns*, where they differ from what is
     stored (an unanswered item has no response row, and keeps none)."""
-    for c in sorted(columns):
-        rows = [{"a": int(a), "p": int(p), "s": int(s)} for a, p, s in zip(
-            sat.attempt_ids, sat.positions[:, c], scores[:, c], strict=True)]
-        table = Response.__table__  # a Core executemany, not the ORM's bulk update by key
+    picked = sorted(columns)
+    if not picked or not len(sat.attempt_ids):
+        return
+    table = Response.__table__
+    with bulk.int_table(a=np.repeat(sat.attempt_ids, len(picked)),
+                        p=sat.positions[:, picked].ravel(),
+                        s=scores[:, picked].ravel()) as new:
         db.session.execute(
-            sa.update(table).where(table.c.attempt_id == sa.bindparam("a"),
-                                   table.c.position == sa.bindparam("p"),
-                                   table.c.score_halves.is_distinct_from(sa.bindparam("s")))
-            .values(score_halves=sa.bindparam("s")), rows)
+            sa.update(table).where(table.c.attempt_id == new.c.a,
+                                   table.c.position == new.c.p,
+                                   table.c.score_halves.is_distinct_from(new.c.s))
+            .values(score_halves=new.c.s))
 
 
 def _write_totals(attempt_ids: np.ndarray, totals: np.ndarray) -> None:
-    rows = [{"a": int(a), "s": int(s)} for a, s in zip(attempt_ids, totals, strict=True)]
     attempts, results = Attempt.__table__, SubjectResult.__table__
-    db.session.execute(
-        sa.update(attempts).where(attempts.c.id == sa.bindparam("a"))
-        .values(score_halves=sa.bindparam("s"),
-                passed=sa.bindparam("s") >= attempts.c.pass_halves), rows)
-    # The subject scores they became: recomputed before the results are.
-    db.session.execute(
-        sa.update(results).where(results.c.attempt_id == sa.bindparam("a"))
-        .values(score_halves=sa.bindparam("s"), passed=None, line_halves=None,
-                passed_region=None), rows)
+    with bulk.int_table(a=attempt_ids, s=totals) as new:
+        db.session.execute(
+            sa.update(attempts).where(attempts.c.id == new.c.a)
+            .values(score_halves=new.c.s, passed=new.c.s >= attempts.c.pass_halves))
+        # The subject scores they became: recomputed before the results are.
+        db.session.execute(
+            sa.update(results).where(results.c.attempt_id == new.c.a)
+            .values(score_halves=new.c.s, passed=None, line_halves=None,
+                    passed_region=None))
     db.session.expire_all()

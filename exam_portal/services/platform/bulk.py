@@ -1,0 +1,124 @@
+"""Millions of integer rows between the database and numpy, without a Python object
+per row.
+
+PostgreSQL streams them with COPY in its binary format: with every column an int4 that
+is never NULL, each row is the same number of bytes, so numpy reads a block of rows
+straight from the buffer, and writes the rows of a temporary table the same way.
+Other databases (SQLite) fetch in batches, converting each batch at once, and insert
+with executemany.
+"""
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import sqlalchemy as sa
+
+from exam_portal.extensions import db
+
+BATCH = 50_000
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_TRAILER = b"\xff\xff"
+_BLOCK_BYTES = 4 << 20
+
+
+def int_rows(select: sa.Select) -> Iterator[np.ndarray]:
+    """The rows of *select* (every column an integer, never NULL) in blocks, each an
+    int64 array of shape (rows, columns)."""
+    columns = len(select.selected_columns)
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        yield from _copy_rows(connection, select, columns)
+        return
+    result = connection.execute(select.execution_options(yield_per=BATCH))
+    for batch in result.partitions(BATCH):
+        yield np.array(batch, dtype=np.int64).reshape(len(batch), columns)
+
+
+def _copy_rows(connection: sa.Connection, select: sa.Select, columns: int
+               ) -> Iterator[np.ndarray]:
+    # The values bound are the caller's own integers and enum names, never user text:
+    # rendered into the statement, as COPY takes no parameters.
+    cast = select.with_only_columns(
+        *(sa.cast(column, sa.Integer) for column in select.selected_columns))
+    sql = str(cast.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    # Per row: the field count (int16), then per field its length (int32, always 4)
+    # and the value (int32), all big-endian.
+    row = np.dtype([("count", ">i2")] + [
+        part for index in range(columns)
+        for part in ((f"length{index}", ">i4"), (f"value{index}", ">i4"))])
+    raw = connection.connection.driver_connection
+    pending = bytearray()
+    started = False
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
+        for block in copy:
+            pending += block
+            if not started:
+                if len(pending) < 19:
+                    continue
+                if not pending.startswith(_SIGNATURE):
+                    raise RuntimeError("not a binary COPY stream")
+                extension = int.from_bytes(pending[15:19], "big")
+                if len(pending) < 19 + extension:
+                    continue
+                del pending[:19 + extension]
+                started = True
+            whole = len(pending) // row.itemsize * row.itemsize
+            if len(pending) >= _BLOCK_BYTES and whole:
+                yield _values(np.frombuffer(bytes(pending[:whole]), dtype=row), columns)
+                del pending[:whole]
+    # What is left: the last rows, then the two-byte trailer.
+    if pending[-2:] != _TRAILER or (len(pending) - 2) % row.itemsize:
+        raise RuntimeError("COPY ended inside a row")
+    if len(pending) > 2:
+        yield _values(np.frombuffer(bytes(pending[:-2]), dtype=row), columns)
+
+
+def _values(rows: np.ndarray, columns: int) -> np.ndarray:
+    out = np.empty((len(rows), columns), dtype=np.int64)
+    for index in range(columns):
+        if (rows[f"length{index}"] != 4).any():
+            raise RuntimeError("COPY row with a NULL or a value wider than int4")
+        out[:, index] = rows[f"value{index}"]
+    return out
+
+
+@contextmanager
+def int_table(**columns: np.ndarray) -> Iterator[sa.Table]:
+    """A temporary table of the given integer columns (equal-length arrays), filled, for
+    set-based statements (UPDATE … FROM) in the current transaction; dropped after."""
+    connection = db.session.connection()
+    table = sa.Table(f"bulk_{secrets.token_hex(4)}", sa.MetaData(),
+                     *(sa.Column(name, sa.Integer, nullable=False) for name in columns),
+                     prefixes=["TEMPORARY"])
+    table.create(connection)
+    try:
+        arrays = [np.asarray(values, dtype=np.int64) for values in columns.values()]
+        if connection.dialect.name == "postgresql":
+            _copy_in(connection, table.name, arrays)
+        elif len(arrays[0]):
+            names = list(columns)
+            connection.execute(table.insert(), [
+                dict(zip(names, row, strict=True))
+                for row in np.column_stack(arrays).tolist()])
+        yield table
+    finally:
+        table.drop(connection)
+
+
+def _copy_in(connection: sa.Connection, name: str, arrays: list[np.ndarray]) -> None:
+    row = np.dtype([("count", ">i2")] + [
+        part for index in range(len(arrays))
+        for part in ((f"length{index}", ">i4"), (f"value{index}", ">i4"))])
+    rows = np.empty(len(arrays[0]), dtype=row)
+    rows["count"] = len(arrays)
+    for index, values in enumerate(arrays):
+        rows[f"length{index}"] = 4
+        rows[f"value{index}"] = values
+    data = _SIGNATURE + bytes(8) + rows.tobytes() + _TRAILER
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+            f'COPY "{name}" FROM STDIN (FORMAT binary)') as copy:
+        for start in range(0, len(data), _BLOCK_BYTES):
+            copy.write(data[start:start + _BLOCK_BYTES])

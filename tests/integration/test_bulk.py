@@ -1,0 +1,47 @@
+"""Integer rows between the database and numpy (services/platform/bulk.py): what goes
+into a temporary table comes back row for row, however the stream is cut."""
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from exam_portal.extensions import db
+from exam_portal.models.accounts import User
+from exam_portal.services.platform import bulk
+
+from ..factories import make_user
+
+
+@pytest.mark.parametrize("block_bytes", [bulk._BLOCK_BYTES, 100, 19])
+def test_rows_written_to_a_temporary_table_read_back_unchanged(app, monkeypatch, block_bytes):
+    monkeypatch.setattr(bulk, "_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(7)
+    a = rng.integers(-2**31, 2**31 - 1, size=2_345)
+    b = np.arange(2_345)
+    with app.app_context():
+        with bulk.int_table(a=a, b=b) as table:
+            blocks = list(bulk.int_rows(sa.select(table.c.b, table.c.a).order_by(table.c.b)))
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(table)) == 2_345
+        db.session.rollback()
+    rows = np.concatenate(blocks)
+    assert rows.shape == (2_345, 2) and rows.dtype == np.int64
+    assert (rows[:, 0] == b).all() and (rows[:, 1] == a).all()
+
+
+def test_no_rows_is_an_empty_read_and_an_empty_table(app):
+    with app.app_context():
+        with bulk.int_table(a=np.array([], dtype=np.int64)) as table:
+            assert list(bulk.int_rows(sa.select(table.c.a))) == []
+        db.session.rollback()
+
+
+def test_an_update_from_the_temporary_table_changes_only_the_rows_it_names(app):
+    ids = [make_user(app, email=f"bulk{n}@example.com") for n in range(3)]
+    with app.app_context():
+        users = User.__table__
+        with bulk.int_table(i=np.array(ids[:2]), v=np.array([1, 0])) as new:
+            db.session.execute(sa.update(users).where(users.c.id == new.c.i)
+                               .values(is_exam_author=new.c.v == 1))
+        db.session.commit()
+        flags = dict(db.session.execute(sa.select(User.id, User.is_exam_author)).all())
+    assert flags == {ids[0]: True, ids[1]: False, ids[2]: False}
