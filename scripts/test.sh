@@ -44,5 +44,6 @@ esac
 # Three worker processes (pytest-xdist), each with its own databases: the suite spends
 # much of its time waiting on databases, servers and the browser, so on two cores a
 # third worker still shortens it (11.5 min with two, under 10 with three, measured on
-# the 2-core machine). PYTEST_WORKERS=0 runs it in one process.
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-3}" "$@"
+# the 2-core machine). PYTEST_WORKERS=0 runs it in one process. --dist loadgroup keeps
+# the tests of one xdist_group (the accessibility walk's portal) on one worker.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-3}" --dist loadgroup "$@"

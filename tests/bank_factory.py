@@ -65,13 +65,12 @@ def publish(app, contents: list[ItemContent], syllabus_version: str | None = Non
         newest = db.session.scalar(sa.select(sa.func.max(Item.id))) or 0
         authoring.create_items([(None, content) for content in contents], author,
                                syllabus_version, pool=pool)
-        items = db.session.scalars(sa.select(Item).where(Item.id > newest)
-                                   .order_by(Item.id)).all()
-        for item in items:
-            authoring.submit_item(item, author)
-        approvals.approve_items([item.id for item in items], reviewer, "内容准确")
+        ids = list(db.session.scalars(sa.select(Item.id).where(Item.id > newest)
+                                      .order_by(Item.id)))
+        authoring.submit_items(ids, author)
+        approvals.approve_items(ids, reviewer, "内容准确")
         db.session.commit()
-        return [item.id for item in items]
+        return ids
 
 
 def publish_bank(app, subject: Subject = Subject.PRAC_JR, *, singles: int = 60,

@@ -153,11 +153,12 @@ def database(request):
 
 
 @pytest.fixture
-def one_leg(database):
+def one_leg(database, request):
     """For a test of pages and rules where the database plays no part: it runs on the
     SQLite leg only, skipped (before anything is built) on the PostgreSQL leg. List it
-    before `app` so the skip comes first."""
-    if database[0] != "sqlite":
+    before `app` so the skip comes first. In a module that uses it for every test, a
+    test marked both_databases still runs on both."""
+    if database[0] != "sqlite" and not request.node.get_closest_marker("both_databases"):
         pytest.skip("pages and rules alike on both databases: checked on SQLite")
 
 
@@ -176,17 +177,22 @@ def database_url(database, tmp_path):
 _truncators: dict[str, tuple[sa.Engine, str]] = {}
 
 
-def _truncate_all(url: str) -> None:
+def _forget_caches() -> None:
+    """Drop what the process's caches hold: the next database numbers its rows from 1
+    again."""
     from exam_portal.blueprints.candidate import fragments
     from exam_portal.services.delivery import paper_cache
     from exam_portal.services.exam_sessions import forms
     from exam_portal.services.item_bank import pools
 
-    # Ids start again at 1 below: drop what the caches hold.
     paper_cache.clear()
     pools.forget()
     forms.forget()
     fragments.clear()
+
+
+def _truncate_all(url: str) -> None:
+    _forget_caches()
     if url not in _truncators:
         _truncators[url] = _reset_script(url)
     engine, script = _truncators[url]
@@ -242,6 +248,94 @@ def make_app(database_url, tmp_path):
 @pytest.fixture
 def app(make_app):
     return make_app()
+
+
+class _DemoTemplates:
+    """Per leg, one database the demo seed has filled, built on first use and copied for
+    each test that starts from it: the seed takes seconds, a copy a fraction of one."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.built: dict[str, tuple[str, str]] = {}  # kind -> (source, seed output)
+
+    def source(self, database) -> tuple[str, str]:
+        kind, empty = database
+        if kind not in self.built:
+            if kind == "sqlite":
+                url = f"sqlite:///{self.folder / 'demo.db'}"
+                shutil.copy(empty, self.folder / "demo.db")
+            else:
+                url = create_private_pg_database()
+                migrate_to_head(url)
+            self.built[kind] = (url, self._seed(url))
+        return self.built[kind]
+
+    def _seed(self, url: str) -> str:
+        from exam_portal import create_app
+        from exam_portal.extensions import db
+
+        _forget_caches()
+        app = create_app(portal_config(url, EVIDENCE_DIR=str(self.folder / "evidence")))
+        result = app.test_cli_runner().invoke(args=["demo", "seed"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        _forget_caches()
+        return result.output
+
+    def copy(self, database, tmp_path) -> tuple[str, str]:
+        """A new database holding the seeded one's rows; its URL and the seed's output."""
+        import psycopg
+
+        source, output = self.source(database)
+        if database[0] == "sqlite":
+            shutil.copy(source.removeprefix("sqlite:///"), tmp_path / "demo.db")
+            return f"sqlite:///{tmp_path / 'demo.db'}", output
+        template = sa.engine.make_url(source).database
+        name = f"test_{secrets.token_hex(6)}"
+        with psycopg.connect(_pg_admin_url(PG_URL), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        return sa.engine.make_url(source).set(database=name).render_as_string(
+            hide_password=False), output
+
+    def drop(self) -> None:
+        if "postgresql" in self.built:
+            drop_pg_database(self.built["postgresql"][0])
+
+
+@pytest.fixture(scope="session")
+def demo_templates(tmp_path_factory):
+    templates = _DemoTemplates(tmp_path_factory.mktemp("demo"))
+    yield templates
+    templates.drop()
+
+
+class Seeded:
+    def __init__(self, app, output: str):
+        self.app, self.output = app, output
+
+
+@pytest.fixture
+def seeded(database, demo_templates, tmp_path):
+    """An app on a copy of the leg's demo-seeded database, and what the seed printed as
+    it filled it (the first run's output)."""
+    from exam_portal import create_app
+    from exam_portal.extensions import db
+
+    url, output = demo_templates.copy(database, tmp_path)
+    _forget_caches()
+    app = create_app(portal_config(url, EVIDENCE_DIR=str(tmp_path / "evidence")))
+    try:
+        yield Seeded(app, output)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        _forget_caches()
+        if database[0] == "postgresql":
+            drop_pg_database(url)
 
 
 @pytest.fixture

@@ -12,6 +12,9 @@ from exam_portal.web.permissions import ACCESS, allowed
 from ..conftest import PASSWORD
 from ..factories import make_user
 
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 ROLES = [None, Role.CANDIDATE, Role.TRAINER, Role.ADMIN]
 
 

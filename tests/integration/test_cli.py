@@ -7,13 +7,12 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
 
 
-def test_demo_seed_is_idempotent_and_prints_the_logins(app):
+def test_demo_seed_is_idempotent_and_prints_the_logins(seeded):
+    app, first = seeded.app, seeded.output
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["demo", "seed"])
-    assert first.exit_code == 0, first.output
-    assert "9 new accounts" in first.output
-    assert "admin@demo.example.com" in first.output
-    assert "demo exam session open for registration" in first.output
+    assert "9 new accounts" in first
+    assert "admin@demo.example.com" in first
+    assert "demo exam session open for registration" in first
     second = runner.invoke(args=["demo", "seed"])
     assert second.exit_code == 0 and "0 new accounts" in second.output
     assert "demo exam session" not in second.output  # only once
@@ -39,9 +38,8 @@ def _eligible_levels(client, email):
     return page
 
 
-def test_demo_candidates_show_each_outcome(app):
-    app.test_cli_runner().invoke(args=["demo", "seed"])
-    client = app.test_client()
+def test_demo_candidates_show_each_outcome(seeded):
+    client = seeded.app.test_client()
     assistant = _eligible_levels(client, "assistant@demo.example.com")
     assert assistant.count("符合报考条件") == 1
     both = _eligible_levels(client, "intermediate@demo.example.com")
@@ -52,10 +50,9 @@ def test_demo_candidates_show_each_outcome(app):
     assert regional.count("符合报考条件") == 3 and "只能在西藏自治区报考" in regional
 
 
-def test_demo_logins_work(app):
-    app.test_cli_runner().invoke(args=["demo", "seed"])
+def test_demo_logins_work(seeded):
     for login in demo.DEMO_LOGINS:
-        client = app.test_client()
+        client = seeded.app.test_client()
         response = client.post("/auth/login", data={"email": login.email,
                                                    "password": login.password})
         assert response.status_code == 302, login.email
@@ -79,13 +76,12 @@ def test_create_admin_refuses_a_weak_password(app):
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
-def test_demo_seed_publishes_the_demo_bank_through_the_review_workflow(app):
+def test_demo_seed_publishes_the_demo_bank_through_the_review_workflow(seeded):
     from exam_portal.models.bank import Item, ItemPool, ItemReview, ItemVersion
     from question_bank.workflow import ItemStatus
 
+    app = seeded.app
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["demo", "seed"])
-    assert first.exit_code == 0, first.output
     with app.app_context():
         items = db.session.scalars(sa.select(Item)).all()
         assert items and {item.status for item in items} == {ItemStatus.PUBLISHED}
@@ -109,18 +105,17 @@ def test_demo_seed_publishes_the_demo_bank_through_the_review_workflow(app):
                 in second.output)
 
 
-def test_the_demo_assistant_can_register_for_the_demo_session(app):
-    app.test_cli_runner().invoke(args=["demo", "seed"])
-    client = app.test_client()
+def test_the_demo_assistant_can_register_for_the_demo_session(seeded):
+    client = seeded.app.test_client()
     client.post("/auth/login", data={"email": "assistant@demo.example.com",
                                      "password": demo.CANDIDATE_PASSWORD})
     page = client.get("/exams").get_data(as_text=True)
     assert demo.DEMO_SESSION_NAME in page and "符合报考条件" in page
 
 
-def test_the_demo_candidates_can_sit_the_demo_exam_in_progress(app):
-    result = app.test_cli_runner().invoke(args=["demo", "seed"])
-    assert demo.DEMO_EXAM_NAME in result.output, result.output
+def test_the_demo_candidates_can_sit_the_demo_exam_in_progress(seeded):
+    app = seeded.app
+    assert demo.DEMO_EXAM_NAME in seeded.output, seeded.output
     for email, subject in (("assistant@demo.example.com", "COMP_JR"),
                            ("intermediate@demo.example.com", "PRAC_MID")):
         client = app.test_client()
@@ -142,8 +137,8 @@ def test_the_demo_candidates_can_sit_the_demo_exam_in_progress(app):
     assert demo.DEMO_EXAM_NAME not in again.output
 
 
-def test_the_demo_seed_writes_a_development_signing_key(make_app, tmp_path):
-    app = make_app()
+def test_the_demo_seed_writes_a_development_signing_key(one_leg, seeded, tmp_path):
+    app = seeded.app
     # Not the checkout's instance folder: a key a local demo seed left there would do.
     app.instance_path = str(tmp_path)
     app.config["CERT_SIGNING_KEYS"] = None

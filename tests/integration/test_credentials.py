@@ -199,7 +199,7 @@ def test_the_command_says_when_it_has_no_usable_keys(app, tmp_path, keys):
     assert result.exit_code == 1 and "no keys to check with" in result.output
 
 
-def test_the_documented_command_runs_as_a_process(app, admin, tmp_path):  # noqa: F811
+def test_the_documented_command_runs_as_a_process(one_leg, app, admin, tmp_path):  # noqa: F811
     certificate, user_id = _owned_certificate(app, admin)
     (tmp_path / "mine.jwt").write_bytes(_login(app, user_id).get(
         f"/account/certificates/{certificate.id}/credential.jwt").data)

@@ -34,8 +34,8 @@ def _state(app) -> dict:
                 for item in db.session.scalars(sa.select(Item))}
 
 
-def test_running_the_seed_again_leaves_the_trainers_own_work_alone(app):
-    _seed(app)
+def test_running_the_seed_again_leaves_the_trainers_own_work_alone(seeded):
+    app = seeded.app
     with app.app_context():
         author = accounts.find_by_email(demo.DEMO_AUTHOR)
         reviewer = accounts.find_by_email(demo.DEMO_REVIEWER)
@@ -74,8 +74,8 @@ def test_running_the_seed_again_leaves_the_trainers_own_work_alone(app):
                                           ItemStatus.RETIRED]
 
 
-def test_a_demo_item_changed_in_the_shipped_bank_is_published_again(app):
-    _seed(app)
+def test_a_demo_item_changed_in_the_shipped_bank_is_published_again(seeded):
+    app = seeded.app
     with app.app_context():
         item = db.session.scalars(sa.select(Item).where(
             Item.external_id.like("demo-comp-jr-%")).order_by(Item.id)).first()
@@ -98,12 +98,11 @@ def test_a_demo_item_changed_in_the_shipped_bank_is_published_again(app):
             ItemReview.version_id == item.current_version_id)) == reviewer.id
 
 
-def test_the_demo_bank_and_sessions_follow_the_2025_syllabus(app):
+def test_the_demo_bank_and_sessions_follow_the_2025_syllabus(seeded):
     from exam_portal.models.bank import ItemVersion
     from exam_portal.models.sittings import ExamSession
 
-    _seed(app)
-    with app.app_context():
+    with seeded.app.app_context():
         versions = set(db.session.scalars(
             sa.select(ItemVersion.syllabus_version).join(
                 Item, Item.published_version_id == ItemVersion.id).distinct()))
@@ -112,8 +111,8 @@ def test_the_demo_bank_and_sessions_follow_the_2025_syllabus(app):
             assert session.syllabus_version == syllabus.version_for_year(session.year)
 
 
-def test_a_demo_item_seeded_under_2018_moves_to_2025_as_a_new_version(app):
-    _seed(app)
+def test_a_demo_item_seeded_under_2018_moves_to_2025_as_a_new_version(seeded):
+    app = seeded.app
     with app.app_context():
         # As an older seed left it: the same links, filed under the 2018 tree (this
         # item's codes are in both trees).

@@ -27,6 +27,9 @@ from .test_awarded_qualifications import _intermediate_by_the_portal
 from .test_evidence import _documents, _email, _stored_files, _upload
 from .test_sittings import NOW, _candidate, _register, _session
 
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 
 @pytest.fixture
 def admin(app) -> int:

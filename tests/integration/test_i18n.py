@@ -4,7 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
+
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "exam_portal/translations/en/LC_MESSAGES/messages.po"

@@ -56,6 +56,9 @@ from .test_exam_marking import _bank as prac_mid_bank
 from .test_results import _intermediate_candidate
 from .test_sittings import NOW, _actor, _session
 
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 EXAM_TIME = NOW + timedelta(days=60, hours=1)  # inside the online session's exam window
 
 # URL parameters naming one of A's own objects: B (or a trainer) seeing any 2xx is a leak.

@@ -10,6 +10,9 @@ from exam_portal.models.bank import Item
 from ..factories import make_user
 from .test_authoring import _editor_data, _login
 
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 URL = "/authoring/items/preview?subject=COMP_JR&item_type=SINGLE"
 
 

@@ -11,6 +11,9 @@ from question_bank.subjects import Subject
 from .practice_support import candidate, case_item, objective_bank, open_attempt, publish, start
 from .test_practice import _responses
 
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 DEEP = 50_000
 # Nested arrays are the smallest deep body (100 KB), so one also goes through the save's
 # hot path, which reads bodies up to 128 KB; nested objects are larger and go to Flask.

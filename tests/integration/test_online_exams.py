@@ -33,6 +33,10 @@ from .practice_support import SENTINEL, login, objective_bank, save, shown_keys,
 from .test_sittings import NOW, _actor, _candidate, _fields, _register, _session
 from .test_sittings_pages import _admin_client
 
+# Sittings as pages and rules: the same on both databases (their races run on both in
+# test_state_races.py and test_hand_in_race.py).
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 EXAM_OPENS = NOW + timedelta(days=60)
 
 
@@ -215,6 +219,7 @@ def test_exam_items_cannot_be_bookmarked(app, sitting):
     assert response.status_code == 404
 
 
+@pytest.mark.both_databases
 def test_two_starts_at_once_give_one_paper(app, sitting):
     session_id, registration_id, user_id, _client = sitting
     with app.app_context():

@@ -26,6 +26,9 @@ from .test_fees import AFTER_DEADLINE, DEADLINE, account, fee_session, verified
 from .test_sittings import NOW, _candidate, _register
 from .test_sittings_pages import _signed_in
 
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 STATEMENT_DAY = NOW + timedelta(days=4)  # 2026-03-14, after the fixture's payments
 

@@ -11,6 +11,9 @@ from exam_portal.models.accounts import CandidateProfile
 from ..conftest import PASSWORD
 from ..factories import make_user
 
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 VALID_ID = "11010519491231002X"
 
 

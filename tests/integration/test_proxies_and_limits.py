@@ -176,7 +176,7 @@ def _worker_config(database_url, **overrides) -> dict:
     return config
 
 
-def test_production_with_redis_shares_the_limits_between_workers(database_url):
+def test_production_with_redis_shares_the_limits_between_workers(one_leg, database_url):
     _redis_or_skip()
     config = _worker_config(database_url, REDIS_URL=REDIS_URL, JOB_RUNNER="inline",
                             RATELIMIT_STORAGE_URI="memory://", RATELIMIT_PER_PROCESS=False)
@@ -185,7 +185,7 @@ def test_production_with_redis_shares_the_limits_between_workers(database_url):
     assert _worker_statuses(config, 3) == [200, 429, 429]
 
 
-def test_limits_in_memory_are_per_worker(database_url):
+def test_limits_in_memory_are_per_worker(one_leg, database_url):
     # What RATELIMIT_PER_PROCESS accepts, and why production refuses it by default.
     config = _worker_config(database_url, RATELIMIT_PER_PROCESS=True)
     assert _worker_statuses(config, 3) == [200] * 3

@@ -4,6 +4,7 @@ review registrations; candidates register and open their admission ticket."""
 import itertools
 import re
 
+import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
@@ -14,6 +15,9 @@ from exam_portal.models.sittings import ExamSession, Registration, RegistrationS
 from ..conftest import PASSWORD
 from ..factories import make_user
 from .test_sittings import NOW, _candidate
+
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
 
 _numbers = itertools.count(1)
 SESSION_FORM = {

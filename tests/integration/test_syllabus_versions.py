@@ -28,6 +28,10 @@ from .test_online_exams import EXAM_OPENS, _start, verified_registration
 from .test_online_exams import admin as admin  # noqa: F401 - the fixture
 from .test_sittings import _actor, _fields, _session
 
+# Sittings as pages and rules: the same on both databases (their races run on both in
+# test_state_races.py and test_hand_in_race.py).
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 POLITICAL_THEORY = "开展社会工作服务应重点掌握的相关政治理论"  # a 2025 chapter only
 OLD_FIRST_CHAPTER = "社会工作的内涵、原则及主要领域"  # 2018's first 综合能力 chapter
 

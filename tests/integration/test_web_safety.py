@@ -13,6 +13,9 @@ from ..conftest import PASSWORD
 from ..factories import make_user
 from .test_profile import profile_data
 
+# Pages, forms and access rules: they read and write alike on both databases.
+pytestmark = pytest.mark.usefixtures("one_leg")
+
 HOSTILE = [
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(1)>',
