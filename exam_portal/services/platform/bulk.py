@@ -43,11 +43,7 @@ def _copy_rows(connection: sa.Connection, select: sa.Select, columns: int
     cast = select.with_only_columns(
         *(sa.cast(column, sa.Integer) for column in select.selected_columns))
     sql = str(cast.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    # Per row: the field count (int16), then per field its length (int32, always 4)
-    # and the value (int32), all big-endian.
-    row = np.dtype([("count", ">i2")] + [
-        part for index in range(columns)
-        for part in ((f"length{index}", ">i4"), (f"value{index}", ">i4"))])
+    row = _row_dtype(columns)
     raw = connection.connection.driver_connection
     pending = bytearray()
     started = False
@@ -73,6 +69,14 @@ def _copy_rows(connection: sa.Connection, select: sa.Select, columns: int
         raise RuntimeError("COPY ended inside a row")
     if len(pending) > 2:
         yield _values(np.frombuffer(bytes(pending[:-2]), dtype=row), columns)
+
+
+def _row_dtype(columns: int) -> np.dtype:
+    """A row of binary COPY with *columns* int4 fields: the field count (int16), then
+    per field its length (int32, always 4) and the value (int32), all big-endian."""
+    return np.dtype([("count", ">i2")] + [
+        part for index in range(columns)
+        for part in ((f"length{index}", ">i4"), (f"value{index}", ">i4"))])
 
 
 def _values(rows: np.ndarray, columns: int) -> np.ndarray:
@@ -108,9 +112,7 @@ def int_table(**columns: np.ndarray) -> Iterator[sa.Table]:
 
 
 def _copy_in(connection: sa.Connection, name: str, arrays: list[np.ndarray]) -> None:
-    row = np.dtype([("count", ">i2")] + [
-        part for index in range(len(arrays))
-        for part in ((f"length{index}", ">i4"), (f"value{index}", ">i4"))])
+    row = _row_dtype(len(arrays))
     rows = np.empty(len(arrays[0]), dtype=row)
     rows["count"] = len(arrays)
     for index, values in enumerate(arrays):
