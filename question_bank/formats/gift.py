@@ -89,10 +89,14 @@ def escape(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\\n")
 
 
+_GIFT_ESCAPE = re.compile(r"\\([\\~=#{}:n])")
+
+
 def _unescape(text: str) -> str:
     # Only GIFT's own escapes: a backslash before anything else (TeX's \( ...) stays.
-    return re.sub(r"\\([\\~=#{}:n])", lambda m: "\n" if m.group(1) == "n" else m.group(1),
-                  text)
+    if "\\" not in text:
+        return text
+    return _GIFT_ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), text)
 
 
 def write(items) -> tuple[bytes, list[tuple[str | None, Problem]]]:
@@ -283,32 +287,30 @@ def _read_comments(question: Parsed, comments: list[str]) -> dict:
     return verbatim if isinstance(verbatim, dict) else {}
 
 
-# Read left to right, a backslash takes the character after it: the scans below match
-# an escape pair or what they look for at each position, so an escaped character is
-# never found, and the regular expression engine, not a Python loop, walks the text.
-_SCANS: dict[str, re.Pattern] = {}
+# Read left to right, a backslash takes the character after it. The searches below look
+# in a copy of the text where every such pair is two NULs (the same length, so indexes
+# carry over): an escaped character is never found, and str.find and the regular
+# expression engine, not a Python loop, walk the text.
+_ESCAPE_PAIR = re.compile(r"\\.", re.DOTALL)
+_CHARACTER_SETS: dict[str, re.Pattern] = {}
 
 
-def _scan(key: str, pattern: str) -> re.Pattern:
-    if key not in _SCANS:
-        _SCANS[key] = re.compile(r"\\.|" + pattern, re.DOTALL)
-    return _SCANS[key]
+def _unescaped(text: str) -> str:
+    return _ESCAPE_PAIR.sub("\0\0", text) if "\\" in text else text
 
 
 def _positions(text: str, characters: str, start: int = 0) -> list[int]:
     """The index of every character of *text* in *characters* not escaped by a backslash."""
-    scan = _scan(f"[{characters}]", f"[{re.escape(characters)}]")
-    return [match.start() for match in scan.finditer(text)
-            if match.group() != "" and match.group()[0] != "\\" and match.start() >= start]
+    if characters not in _CHARACTER_SETS:
+        _CHARACTER_SETS[characters] = re.compile(f"[{re.escape(characters)}]")
+    return [match.start() for match in _CHARACTER_SETS[characters].finditer(
+        _unescaped(text), start)]
 
 
 def _find(text: str, token: str, start: int = 0) -> int:
     """The index of the first *token* at or after *start* whose first character is not
     escaped, or -1."""
-    for match in _scan(token, f"(?={re.escape(token)})").finditer(text):
-        if not match.group() and match.start() >= start:
-            return match.start()
-    return -1
+    return _unescaped(text).find(token, start)
 
 
 def _read_question(question: Parsed, text: str, ids: StableIds) -> None:

@@ -160,7 +160,10 @@ class _Builder:
             self.out.append(text.replace(" ", _KEPT).replace("\t", _KEPT * 4))
         else:
             text = _PRIVATE.sub("", text).replace("\xa0", _NBSP)
-            self.out.append(_SPACES.sub(_collapse, text))
+            # Only a run holding a line break needs looking at (it may vanish between
+            # Chinese characters); any other run is one space.
+            self.out.append(_SPACES.sub(_collapse if "\n" in text or "\r" in text else " ",
+                                        text))
 
     def _soft_break(self) -> None:
         if self.preserve:
@@ -193,7 +196,18 @@ _SOFTS = re.compile(f"{_SOFT}+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+_MULTILINE = re.compile(f"[\n{_SEGMENT}{_KEPT}]")
+
+
 def _tidy(text: str) -> str:
+    core = text.strip(f"{_SOFT}{_SEGMENT} ")
+    if _SOFT not in core and not _MULTILINE.search(core):
+        # One block of one line (most question text): what the steps below come to.
+        return _SPACE_RUN.sub(" ", core).strip(f" {_NBSP}").replace(_NBSP, " ")
+    return _tidy_lines(text)
+
+
+def _tidy_lines(text: str) -> str:
     # A run of spaces and segment breaks is one segment break if it holds one, else one
     # space; none is kept beside a line break or a block boundary.
     text = _SPACE_RUN.sub(" ", _RUN_WITH_SEGMENT.sub(_SEGMENT, text))
@@ -235,26 +249,25 @@ _PLAIN_TAGS = frozenset({"p", "div", "br", "span", "strong", "b", "em", "i", "u"
                          "strike", "font", "small", "big", "code", "h1", "h2", "h3", "h4",
                          "h5", "h6", "blockquote", "center"})
 _ATTRIBUTE = r"""[A-Za-z_:][-A-Za-z0-9_:.]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=`]+))?"""
-_PLAIN_TAG = re.compile(rf"<(/?)([A-Za-z][A-Za-z0-9]*)((?:\s+{_ATTRIBUTE})*)\s*(/?)>")
+# A text, a tag written plainly, or a "<" that begins anything else.
+_PLAIN_PART = re.compile(
+    rf"([^<]+)|<(/?)([A-Za-z][A-Za-z0-9]*)((?:\s+{_ATTRIBUTE})*)\s*(/?)>|<")
 
 
 def _plain_markup(html: str):
     """The tags and texts of *html* in order, as (tag, is_end, is_empty) or a text,
     when every "<" in it opens one of _PLAIN_TAGS written plainly; else None, and the
     HTML parser reads it (comments, other tags, unusual attributes, broken markup)."""
-    parts, position = [], 0
-    while True:
-        start = html.find("<", position)
-        if start < 0:
-            parts.append(html[position:])
-            return parts
-        tag = _PLAIN_TAG.match(html, start)
-        if tag is None or tag.group(2).lower() not in _PLAIN_TAGS or (
-                tag.group(1) and (tag.group(3) or tag.group(4))):
+    parts = []
+    for match in _PLAIN_PART.finditer(html):
+        text, end, name, attributes, empty = match.groups()
+        if text is not None:
+            parts.append(text)
+            continue
+        if name is None or name.lower() not in _PLAIN_TAGS or (end and (attributes or empty)):
             return None
-        parts.append(html[position:start])
-        parts.append((tag.group(2).lower(), bool(tag.group(1)), bool(tag.group(4))))
-        position = tag.end()
+        parts.append((name.lower(), bool(end), bool(empty)))
+    return parts
 
 
 def html_to_text(html: str, *, preserve: bool = False) -> Converted:

@@ -109,3 +109,15 @@ def test_plain_markup_converts_exactly_as_the_html_parser_does(fragments):
     parser.feed(html)
     parser.close()
     assert fast == builder.result()
+
+
+_MARKS = [html_text._SEGMENT, html_text._SOFT, html_text._KEPT, html_text._NBSP]
+_ONE_LINE = st.builds(  # a block of one line, as most question text is
+    "{}{}{}".format, st.text(alphabet=[html_text._SOFT, html_text._SEGMENT, " "], max_size=3),
+    st.text(alphabet=[" ", "a", "社", html_text._NBSP], max_size=12),
+    st.text(alphabet=[html_text._SOFT, html_text._SEGMENT, " "], max_size=3))
+
+
+@given(st.one_of(_ONE_LINE, st.text(alphabet=[" ", "\n", "a", "社", *_MARKS], max_size=30)))
+def test_one_line_text_is_tidied_as_text_of_many_lines_is(text):
+    assert html_text._tidy(text) == html_text._tidy_lines(text)
