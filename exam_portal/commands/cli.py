@@ -290,8 +290,7 @@ def _import_bank(path, author_email, dry_run, syllabus_version, pool, partial, r
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
-    if plan.count(importing.Action.CREATE) >= 10_000:
-        importing.refresh_statistics()
+    importing.after_import(plan)
     click.echo("imported")
 
 

@@ -45,3 +45,43 @@ def test_an_update_from_the_temporary_table_changes_only_the_rows_it_names(app):
         db.session.commit()
         flags = dict(db.session.execute(sa.select(User.id, User.is_exam_author)).all())
     assert flags == {ids[0]: True, ids[1]: False, ids[2]: False}
+
+
+def test_rows_of_any_columns_go_in_as_an_insert_would_write_them(app):
+    """Enums, JSON, dates, text with COPY's special characters, NULLs: read back as
+    written, on both databases."""
+    from datetime import UTC, datetime
+
+    from exam_portal.models.bank import Item, ItemPool, ItemType, ItemVersion
+    from question_bank.subjects import Subject
+    from question_bank.workflow import ItemStatus
+
+    author = make_user(app, email="bulk-author@example.com")
+    now = datetime(2026, 12, 7, 3, 4, 5, tzinfo=UTC)
+    texts = ["制表\t换行\n反斜杠\\N 与 \\.", "", "引号\"'"]
+    with app.app_context():
+        first = (db.session.scalar(sa.select(sa.func.max(Item.id))) or 0) + 1
+        bulk.insert_rows(Item.__table__, [
+            {"id": first + n, "external_id": f"bulk-{n}", "subject": Subject.COMP_JR,
+             "item_type": ItemType.SINGLE, "status": ItemStatus.DRAFT, "pool": ItemPool.OPEN,
+             "defaulted_fields": text, "created_by_id": author, "created_at": now,
+             "updated_at": now}
+            for n, text in enumerate(texts)])
+        bulk.insert_rows(ItemVersion.__table__, [
+            {"item_id": first, "number": 1, "status": ItemStatus.DRAFT,
+             "content": {"stem": texts[0], "keys": ["A"], "nested": {"n": None}},
+             "content_hash": "0" * 64, "syllabus_version": "2025", "chapter_code": "X",
+             "difficulty": 3, "fixed_order": True, "points_halves": None,
+             "law_valid_from": None, "law_valid_to": None, "search_text": texts[0],
+             "author_id": author, "created_at": now}])
+        db.session.commit()
+        items = db.session.scalars(sa.select(Item).where(Item.id >= first)
+                                   .order_by(Item.id)).all()
+        assert [(i.external_id, i.subject, i.pool, i.defaulted_fields, i.created_at)
+                for i in items] == [(f"bulk-{n}", Subject.COMP_JR, ItemPool.OPEN, text, now)
+                                    for n, text in enumerate(texts)]
+        version = db.session.scalars(sa.select(ItemVersion).where(
+            ItemVersion.item_id == first)).one()
+        assert version.content == {"stem": texts[0], "keys": ["A"], "nested": {"n": None}}
+        assert (version.fixed_order, version.points_halves, version.search_text,
+                version.status) == (True, None, texts[0], ItemStatus.DRAFT)

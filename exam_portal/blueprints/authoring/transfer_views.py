@@ -122,6 +122,7 @@ def confirm_import():
         "导入完成：新建 %(create)d 道，更新 %(update)d 道，未变 %(unchanged)d 道。", **summary))
     if not done.ok:
         return redirect(url_for("authoring.import_items"))
+    importing.after_import(planned[0])
     summary = done.result
     return redirect(url_for(
         "authoring.import_result", skipped=summary["error"] if partial else 0,

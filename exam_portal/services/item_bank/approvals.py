@@ -18,7 +18,6 @@ from flask_babel import gettext
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.bank import (
-    SEARCH_INDEX,
     Item,
     ItemReview,
     ItemVersion,
@@ -70,9 +69,7 @@ def _approve_chunk(ids: list[int], reviewer, comment: str) -> tuple[int, list[tu
     if db.session.get_bind().dialect.name == "postgresql":
         # A status change writes each version's row anew, and its trigram index entries
         # with it (the rows of an import fill their pages: no room for a HOT update).
-        # The GIN index takes them into its pending list, merged in one go later,
-        # instead of updating the index row by row (as an import does).
-        db.session.execute(sa.text("SET LOCAL gin_pending_list_limit = '256MB'"))
+        authoring.hold_search_entries()
     item_ids = [row.id for row in publishing]
     version_ids = [row.current_version_id for row in publishing]
     superseded = [row.published_version_id for row in publishing
@@ -213,11 +210,7 @@ def _approve_job(params: dict, progress: jobs.Progress) -> dict:
         # Each chunk commits with its progress: a run started again finds the approved
         # items no longer under review and carries on with the rest.
         progress(PHASE_APPROVING, min(len(ids), start + CHUNK), len(ids))
-    if approved and db.session.get_bind().dialect.name == "postgresql":
-        # Merge the trigram entries now, in the job, rather than leave the pending list
-        # for a trainer's next save to merge (or for searches to scan meanwhile).
-        db.session.execute(sa.select(sa.func.gin_clean_pending_list(
-            sa.text(f"'{SEARCH_INDEX}'::regclass"))))
-        db.session.commit()
+    if approved:
+        authoring.merge_search_entries()
     return {"approved": approved, "refused": sum(reasons.values()),
             "refused_reasons": dict(reasons)}

@@ -265,6 +265,14 @@ def rejects_file(plan: ImportPlan) -> bytes | None:
     return rejects.write(rejected(plan), gettext)
 
 
+def after_import(plan: ImportPlan) -> None:
+    """Once the import has committed: its search entries merged into the index, and after
+    a large one the planner's statistics refreshed."""
+    authoring.merge_search_entries()
+    if plan.count(Action.CREATE) >= 10_000:
+        refresh_statistics()
+
+
 def refresh_statistics() -> None:
     """After a large import, let the query planner see the new size of the bank at once.
 

@@ -6,6 +6,9 @@ is never NULL, each row is the same number of bytes, so numpy reads a block of r
 straight from the buffer, and writes the rows of a temporary table the same way.
 Other databases (SQLite) fetch in batches, converting each batch at once, and insert
 with executemany.
+
+Rows of any columns go in the same way (insert_rows): COPY on PostgreSQL, in its text
+format, each value made by the column's own type as an INSERT would bind it.
 """
 
 import secrets
@@ -124,3 +127,27 @@ def _copy_in(connection: sa.Connection, name: str, arrays: list[np.ndarray]) -> 
             f'COPY "{name}" FROM STDIN (FORMAT binary)') as copy:
         for start in range(0, len(data), _BLOCK_BYTES):
             copy.write(data[start:start + _BLOCK_BYTES])
+
+
+def insert_rows(table: sa.Table, rows: list[dict]) -> None:
+    """Insert *rows*, dicts with the same keys (column names), in the current
+    transaction. Column defaults made in Python are not applied: give every value."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        connection.execute(table.insert(), rows)
+        return
+    names = list(rows[0])
+    binders = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+               for name in names]
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY {dialect.identifier_preparer.format_table(table)} ({quoted}) "
+            "FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([bind(value) if bind else value
+                            for bind, value in zip(binders, map(row.__getitem__, names),
+                                                   strict=True)])
