@@ -93,8 +93,15 @@ def _item_or_404(item_id: int) -> Item:
 
 def _shown(items, via: str) -> None:
     """Audit what secure items the page shows (committed before it is rendered)."""
-    secure_pool.record_views(items, current_user, via=via)
-    db.session.commit()
+    if not secure_pool.record_views(items, current_user, via=via):
+        return
+    # The rows shown are the ones just read: not read again, one query each, to render.
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def _to_item(item: Item):

@@ -76,9 +76,16 @@ def filters_from(chosen: dict[str, str], viewer) -> ItemFilters:
     )
 
 
+# Also by the version's item: a text search then goes from the few matching versions to
+# their items by primary key, instead of from every item to its version (32 ms → 9 ms
+# at 100,000 items on SQLite).
+_CURRENT_VERSION = sa.and_(Item.id == ItemVersion.item_id,
+                           Item.current_version_id == ItemVersion.id)
+
+
 def item_query(filters: ItemFilters):
     """Items, newest first, with their newest version loaded, matching *filters*."""
-    return (sa.select(Item).join(ItemVersion, Item.current_version_id == ItemVersion.id)
+    return (sa.select(Item).join(ItemVersion, _CURRENT_VERSION)
             .where(*filters.item_conditions(), *filters.version_conditions())
             .options(contains_eager(Item.current_version))
             .order_by(Item.id.desc()))
@@ -89,7 +96,7 @@ def id_query(filters: ItemFilters):
     query = sa.select(Item.id).where(*filters.item_conditions())
     version_conditions = filters.version_conditions()
     if version_conditions:
-        query = query.join(ItemVersion, Item.current_version_id == ItemVersion.id) \
+        query = query.join(ItemVersion, _CURRENT_VERSION) \
             .where(*version_conditions)
     return query.subquery()
 
@@ -99,7 +106,7 @@ def count_items(filters: ItemFilters) -> int:
     version_conditions = filters.version_conditions()
     query = sa.select(sa.func.count(Item.id)).where(*filters.item_conditions())
     if version_conditions:
-        query = query.join(ItemVersion, Item.current_version_id == ItemVersion.id) \
+        query = query.join(ItemVersion, _CURRENT_VERSION) \
             .where(*version_conditions)
     return db.session.scalar(query)
 

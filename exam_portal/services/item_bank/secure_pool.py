@@ -31,9 +31,10 @@ def visible_pools(user) -> tuple[ItemPool, ...]:
     return tuple(ItemPool) if user.sees_secure_items else (ItemPool.OPEN,)
 
 
-def record_views(items: Iterable[Item], user, *, via: str) -> None:
+def record_views(items: Iterable[Item], user, *, via: str) -> bool:
     """One audit event naming every secure item among *items* that *user* was shown
-    (via: "list", "detail", "editor", "export", "form"…); nothing when there is none."""
+    (via: "list", "detail", "editor", "export", "form"…); nothing when there is none.
+    Whether an event was recorded."""
     secure = sorted((item for item in items if item.pool is ItemPool.SECURE),
                     key=lambda item: item.id)
     if len(secure) == 1:
@@ -41,3 +42,4 @@ def record_views(items: Iterable[Item], user, *, via: str) -> None:
     elif secure:
         audit.record("item.secure_viewed", actor=user,
                      details={"via": via, "items": [item.id for item in secure]})
+    return bool(secure)
