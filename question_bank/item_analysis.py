@@ -422,3 +422,33 @@ def _form_stats(counts, totals: _Totals, k: int, s_xx_sum: int, dichotomous: boo
         pass_rate = (n - under(pass_line_halves)) / n
     return FormStats(n, full, mean, sd, alpha, alpha if dichotomous else None, sem,
                      ScoreDistribution(edges, bins), pass_line_halves, pass_rate)
+
+
+# The rest of a paper, as a share of what it could earn, on one scale for every paper.
+REST_SCALE = 200
+
+
+def analyse_across_papers(item: FormItem, scores, choices, rest_shares, *,
+                          thresholds: Thresholds = DEFAULT_THRESHOLDS) -> ItemStats:
+    """One item as answered in papers that differ (mock papers, drawn per candidate).
+
+    Each answer's rest score R is what the rest of its paper earned as a share of what
+    the rest could earn (0…1), put on one scale (REST_SCALE steps) so papers of any
+    length compare; the item is then read as the first column of a two-column form
+    beside R, with every figure as `analyse` defines it: discrimination = r(X, R),
+    groups and quintiles by X + R.
+
+    :param scores: (n,) half-points earned on the item.
+    :param choices: (n,) uint8 option bitmasks (choice items), or None.
+    :param rest_shares: (n,) floats in [0, 1].
+    """
+    shares = np.asarray(rest_shares, dtype=float)
+    if shares.ndim != 1 or ((shares < 0) | (shares > 1)).any():
+        raise ValueError("rest shares must be a 1-D array of values from 0 to 1")
+    rest = np.rint(shares * REST_SCALE).astype(np.int64)
+    matrix = np.column_stack([np.asarray(scores, dtype=np.int64), rest])
+    if choices is not None:
+        choices = np.column_stack([np.asarray(choices, dtype=np.uint8),
+                                   np.zeros(len(rest), dtype=np.uint8)])
+    rest_column = FormItem(ItemType.ESSAY, REST_SCALE)
+    return analyse(matrix, [item, rest_column], choices, thresholds=thresholds).items[0]

@@ -294,6 +294,18 @@ def _import_bank(path, author_email, dry_run, syllabus_version, pool, partial, r
     click.echo("imported")
 
 
+@bank_cli.command("statistics")
+def open_pool_statistics():
+    """Compute the open pool's item statistics afresh from candidates' first answers in
+    mock papers (answer rate, discrimination, options chosen, flags for review)."""
+    from exam_portal.services.delivery import open_statistics
+
+    summary = open_statistics.compute()
+    db.session.commit()
+    click.echo("{versions} item versions from {answers} first answers; "
+               "{flagged} flagged for review".format(**summary))
+
+
 @bank_cli.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @click.option("--subject", help="Only this subject, e.g. LAW_MID.")

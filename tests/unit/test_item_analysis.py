@@ -204,3 +204,30 @@ def test_an_option_the_item_does_not_have_is_refused():
     choices[0, 0] = E  # a SINGLE item has four options
     with pytest.raises(ValueError, match="item 0"):
         analyse(SCORES, ITEMS, choices)
+
+
+def test_an_item_across_papers_is_read_against_the_rest_of_each_paper():
+    """Six answers to one single-choice item (key B) in mock papers of different
+    lengths: the rest of each paper as a share, scaled to 200 steps."""
+    from question_bank.item_analysis import REST_SCALE, analyse_across_papers
+
+    item = FormItem.choice(ItemType.SINGLE, "B")
+    scores = [2, 2, 2, 0, 0, 0]  # half-points: 1 point for the key
+    choices = [mask_of("B"), mask_of("B"), mask_of("B"), mask_of("A"), mask_of("C"), 0]
+    shares = [0.9, 0.75, 0.5, 0.6, 0.25, 0.1]
+    stats = analyse_across_papers(item, scores, choices, shares)
+    assert stats.facility == pytest.approx(0.5)
+    rest = [round(share * REST_SCALE) for share in shares]
+    assert stats.discrimination == pytest.approx(float(np.corrcoef(scores, rest)[0, 1]))
+    assert stats.blank == pytest.approx(1 / 6)
+    shares_by_letter = {option.letter: option.chosen for option in stats.options}
+    assert shares_by_letter == pytest.approx({"A": 1 / 6, "B": 0.5, "C": 1 / 6, "D": 0})
+    assert any(flag.code == "DISTRACTOR_RARE" and flag.option == "D"  # nobody chose D
+               for flag in stats.flags)
+
+
+def test_rest_shares_outside_zero_to_one_are_refused():
+    from question_bank.item_analysis import analyse_across_papers
+
+    with pytest.raises(ValueError):
+        analyse_across_papers(FormItem.choice(ItemType.SINGLE, "A"), [2], [1], [1.5])

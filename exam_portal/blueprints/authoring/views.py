@@ -26,7 +26,7 @@ from exam_portal.blueprints.authoring.forms import (
 from exam_portal.extensions import db
 from exam_portal.models.bank import Item, ItemPool
 from exam_portal.services.item_bank import approvals, authoring, item_list, relinking, secure_pool
-from exam_portal.services.platform import syllabi
+from exam_portal.services.platform import labels, syllabi
 from exam_portal.web import outcomes
 from exam_portal.web.forms import posted_ids
 from exam_portal.web.pagination import Page, page_argument
@@ -54,6 +54,9 @@ def list_filters() -> dict[str, str]:
         "pool": args.get("pool", "") if args.get("pool") in ItemPool.__members__
         and current_user.sees_secure_items else "",
         "completing": "1" if args.get("completing") == "1" else "",
+        "flagged": "1" if args.get("flagged") == "1" else "",
+        "mine": "1" if args.get("mine") == "1" else "",
+        "sort": args.get("sort", "") if args.get("sort") in item_list.SORTS else "",
     }
     return chosen
 
@@ -76,6 +79,8 @@ def list_items():
     chapter_version = filters["syllabus"] or syllabi.in_force()
     return render_template("authoring/list_items.html",
                            items=Page(rows, page, per_page, total), filters=filters,
+                           statistics=item_list.open_statistics(rows),
+                           analysis_flags=labels.ANALYSIS_FLAGS,
                            syllabus=syllabus.load(chapter_version),
                            chapter_version=syllabi.short_label(chapter_version),
                            versions=[(code, syllabi.short_label(code))
@@ -126,6 +131,8 @@ def item_detail(item_id):
         review_form=ReviewForm(), confirm_form=ConfirmForm(),
         relink=relinking.proposal_for(item), relink_form=ConfirmForm(),
         relink_fit_labels=FIT_LABELS, defaulted_labels=authoring.DEFAULTED_LABELS,
+        practice_statistics=item_list.version_statistics(item),
+        analysis_flags=labels.ANALYSIS_FLAGS,
     )
 
 

@@ -20,22 +20,11 @@ from exam_portal.services.exam_sessions import form_analysis, forms, past_papers
 from exam_portal.services.item_bank import secure_pool
 from exam_portal.services.platform import labels
 from exam_portal.web import charts, outcomes
-from question_bank.item_analysis import FlagCode
 from question_bank.items import ItemType
 from question_bank.key_review import DecisionKind, VoidPolicy
 from question_bank.subjects import Subject
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FLAG_LABELS = {
-    FlagCode.FACILITY_LOW: _l("通过率过低"),
-    FlagCode.FACILITY_HIGH: _l("通过率过高"),
-    FlagCode.DISCRIMINATION_NEGATIVE: _l("区分度为负"),
-    FlagCode.DISCRIMINATION_LOW: _l("区分度接近零"),
-    FlagCode.DISCRIMINATION_UNDEFINED: _l("区分度无法计算"),
-    FlagCode.DISTRACTOR_RARE: _l("干扰项很少被选"),
-    FlagCode.DISTRACTOR_POSITIVE: _l("干扰项区分度为正"),
-    FlagCode.DISTRACTOR_PREFERRED_BY_TOP_GROUP: _l("高分组更多选择干扰项"),
-}
 DECISION_LABELS = {
     DecisionKind.KEEP: _l("维持原答案"),
     DecisionKind.REKEY: _l("更正答案"),
@@ -245,7 +234,7 @@ def form_analysis_page(form_id):
         content=detail and db.session.get(ItemVersion, detail.item_version_id).to_domain(),
         curves=detail and charts.option_curves(detail.options), histogram=histogram,
         decisions=form_analysis.decisions_of(form), decision_form=KeyDecisionForm(),
-        flag_labels=FLAG_LABELS, kind_labels=DECISION_LABELS, policy_labels=POLICY_LABELS,
+        flag_labels=labels.ANALYSIS_FLAGS, kind_labels=DECISION_LABELS, policy_labels=POLICY_LABELS,
         **page_context())
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import contains_eager
 
 from exam_portal.extensions import db
 from exam_portal.models.bank import SEARCH_TABLE, Item, ItemPool, ItemVersion
+from exam_portal.models.statistics import ItemStatistics
 from exam_portal.services.item_bank import secure_pool
 from exam_portal.services.platform import syllabi, text_search
 from question_bank.items import ItemType
@@ -29,6 +30,9 @@ class ItemFilters:
     chapter: str | None = None  # a chapter code of syllabus_version's tree
     text: str | None = None
     needs_completing: bool = False  # only imported drafts still holding defaults
+    flagged: bool = False  # only items whose practice statistics are flagged
+    author_id: int | None = None  # only items this user created
+    sort: str | None = None  # a key of SORTS
 
     def item_conditions(self) -> list:
         conditions = [Item.pool.in_(self.pools)]
@@ -42,6 +46,13 @@ class ItemFilters:
             conditions.append(Item.status == self.status)
         if self.needs_completing:
             conditions.append(Item.defaulted_fields != "")
+        if self.author_id:
+            conditions.append(Item.created_by_id == self.author_id)
+        if self.flagged:
+            conditions.append(Item.published_version_id.in_(
+                sa.select(ItemStatistics.item_version_id).where(
+                    ItemStatistics.form_id.is_(None),
+                    sa.func.json_array_length(ItemStatistics.flags) > 0)))
         return conditions
 
     def version_conditions(self) -> list:
@@ -73,7 +84,41 @@ def filters_from(chosen: dict[str, str], viewer) -> ItemFilters:
         chapter=chosen.get("chapter") or None,
         text=chosen.get("q") or None,
         needs_completing=bool(chosen.get("completing")),
+        flagged=bool(chosen.get("flagged")),
+        author_id=viewer.id if chosen.get("mine") else None,
+        sort=chosen.get("sort") if chosen.get("sort") in SORTS else None,
     )
+
+
+# The practice statistics of an item's published version (what candidates answer).
+_OPEN_STATISTICS = sa.and_(ItemStatistics.form_id.is_(None),
+                           ItemStatistics.item_version_id == Item.published_version_id)
+SORTS = {
+    "facility": ItemStatistics.facility.asc(),
+    "-facility": ItemStatistics.facility.desc(),
+    "discrimination": ItemStatistics.discrimination.asc(),
+    "-discrimination": ItemStatistics.discrimination.desc(),
+}
+
+
+def version_statistics(item: Item) -> list[tuple[int, ItemStatistics]]:
+    """The practice statistics of each version of *item* that has them, newest first,
+    with the version's number."""
+    return [(number, row) for number, row in db.session.execute(
+        sa.select(ItemVersion.number, ItemStatistics)
+        .join(ItemStatistics, ItemStatistics.item_version_id == ItemVersion.id)
+        .where(ItemVersion.item_id == item.id, ItemStatistics.form_id.is_(None))
+        .order_by(ItemVersion.number.desc()))]
+
+
+def open_statistics(items) -> dict[int, ItemStatistics]:
+    """The practice statistics of the published versions of *items*, by item id."""
+    version_ids = [item.published_version_id for item in items
+                   if item.published_version_id is not None]
+    if not version_ids:
+        return {}
+    return {row.item_id: row for row in db.session.scalars(sa.select(ItemStatistics).where(
+        ItemStatistics.form_id.is_(None), ItemStatistics.item_version_id.in_(version_ids)))}
 
 
 # Also by the version's item: a text search then goes from the few matching versions to
@@ -85,10 +130,13 @@ _CURRENT_VERSION = sa.and_(Item.id == ItemVersion.item_id,
 
 def item_query(filters: ItemFilters):
     """Items, newest first, with their newest version loaded, matching *filters*."""
-    return (sa.select(Item).join(ItemVersion, _CURRENT_VERSION)
-            .where(*filters.item_conditions(), *filters.version_conditions())
-            .options(contains_eager(Item.current_version))
-            .order_by(Item.id.desc()))
+    query = (sa.select(Item).join(ItemVersion, _CURRENT_VERSION)
+             .where(*filters.item_conditions(), *filters.version_conditions())
+             .options(contains_eager(Item.current_version)))
+    if filters.sort:
+        query = query.outerjoin(ItemStatistics, _OPEN_STATISTICS).order_by(
+            SORTS[filters.sort].nulls_last())
+    return query.order_by(Item.id.desc())
 
 
 def id_query(filters: ItemFilters):

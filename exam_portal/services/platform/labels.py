@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from exam_portal.models.jobs import JobStatus
 from exam_portal.services.platform.clock import date_text
 from question_bank import dates, eligibility, regions
+from question_bank.item_analysis import FlagCode
 from question_bank.items import ItemType
 from question_bank.levels import CertificateMethod, Education, Gender, Level
 from question_bank.subjects import Subject
@@ -134,3 +135,16 @@ def describe_shortfall(shortfall: eligibility.Shortfall, cutoff) -> str:
             level=LEVELS[route.required_certificate], duration=duration,
         )
     return _("还需 %(duration)s 的社会工作经历。", duration=duration)
+
+
+# Why an item's statistics send it for review (question_bank.item_analysis).
+ANALYSIS_FLAGS = {
+    FlagCode.FACILITY_LOW: _l("通过率过低"),
+    FlagCode.FACILITY_HIGH: _l("通过率过高"),
+    FlagCode.DISCRIMINATION_NEGATIVE: _l("区分度为负"),
+    FlagCode.DISCRIMINATION_LOW: _l("区分度接近零"),
+    FlagCode.DISCRIMINATION_UNDEFINED: _l("区分度无法计算"),
+    FlagCode.DISTRACTOR_RARE: _l("干扰项很少被选"),
+    FlagCode.DISTRACTOR_POSITIVE: _l("干扰项区分度为正"),
+    FlagCode.DISTRACTOR_PREFERRED_BY_TOP_GROUP: _l("高分组更多选择干扰项"),
+}
