@@ -121,16 +121,20 @@ def open_statistics(items) -> dict[int, ItemStatistics]:
         ItemStatistics.form_id.is_(None), ItemStatistics.item_version_id.in_(version_ids)))}
 
 
-# Also by the version's item: a text search then goes from the few matching versions to
-# their items by primary key, instead of from every item to its version (32 ms → 9 ms
-# at 100,000 items on SQLite).
-_CURRENT_VERSION = sa.and_(Item.id == ItemVersion.item_id,
-                           Item.current_version_id == ItemVersion.id)
+def _current_version(filters: ItemFilters):
+    """How an item meets its newest version. With a text search also by the version's
+    item: the few matching versions then find their items by primary key, instead of
+    every item its version (32 ms → 9 ms at 100,000 items on SQLite, 36 → 11 ms on
+    PostgreSQL). Not otherwise: PostgreSQL takes the two conditions for independent,
+    expects one row, and hashes both tables (106 ms instead of 0.1 ms)."""
+    if filters.text:
+        return sa.and_(Item.id == ItemVersion.item_id, Item.current_version_id == ItemVersion.id)
+    return Item.current_version_id == ItemVersion.id
 
 
 def item_query(filters: ItemFilters):
     """Items, newest first, with their newest version loaded, matching *filters*."""
-    query = (sa.select(Item).join(ItemVersion, _CURRENT_VERSION)
+    query = (sa.select(Item).join(ItemVersion, _current_version(filters))
              .where(*filters.item_conditions(), *filters.version_conditions())
              .options(contains_eager(Item.current_version)))
     if filters.sort:
@@ -144,7 +148,7 @@ def id_query(filters: ItemFilters):
     query = sa.select(Item.id).where(*filters.item_conditions())
     version_conditions = filters.version_conditions()
     if version_conditions:
-        query = query.join(ItemVersion, _CURRENT_VERSION) \
+        query = query.join(ItemVersion, _current_version(filters)) \
             .where(*version_conditions)
     return query.subquery()
 
@@ -154,7 +158,7 @@ def count_items(filters: ItemFilters) -> int:
     version_conditions = filters.version_conditions()
     query = sa.select(sa.func.count(Item.id)).where(*filters.item_conditions())
     if version_conditions:
-        query = query.join(ItemVersion, _CURRENT_VERSION) \
+        query = query.join(ItemVersion, _current_version(filters)) \
             .where(*version_conditions)
     return db.session.scalar(query)
 
