@@ -25,3 +25,12 @@ def email_of(app, user_id: int) -> str:
 
     with app.app_context():
         return db.session.get(User, user_id).email
+
+
+def logged_in(app, user_id: int):
+    """A test client signed in as the user."""
+    client = app.test_client()
+    response = client.post("/auth/login", data={"email": email_of(app, user_id),
+                                                "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+    return client

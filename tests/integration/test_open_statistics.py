@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from exam_portal.extensions import db
-from exam_portal.models.attempts import Attempt, AttemptItem, AttemptStatus, Response
 from exam_portal.models.accounts import Role
+from exam_portal.models.attempts import Attempt, AttemptItem, AttemptStatus, Response
 from exam_portal.models.bank import Item, ItemPool
 from exam_portal.models.statistics import ItemStatistics
 from exam_portal.services.delivery import open_statistics
@@ -17,7 +17,7 @@ from question_bank.item_analysis import REST_SCALE
 from question_bank.practice import Mode
 
 from ..bank_factory import publish
-from ..factories import make_user
+from ..factories import logged_in, make_user
 from ..unit.bank_samples import SINGLE
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -115,18 +115,8 @@ def test_secure_items_have_no_open_statistics(app):
         assert open_statistics.compute(NOW)["versions"] == 0
 
 
-def _login(app, email):
-    from ..conftest import PASSWORD
-
-    client = app.test_client()
-    assert client.post("/auth/login", data={"email": email, "password": PASSWORD}
-                       ).status_code == 302
-    return client
-
-
 def test_trainers_see_sort_and_review_the_figures(app):
     from ..bank_factory import trainers
-    from ..factories import email_of
 
     easy, hard = publish(app, [SINGLE, SINGLE])
     candidates = [make_user(app, email=f"page{n}@example.com")
@@ -140,7 +130,7 @@ def test_trainers_see_sort_and_review_the_figures(app):
         open_statistics.compute(NOW)
         db.session.commit()
     author, _ = trainers(app)
-    client = _login(app, email_of(app, author))
+    client = logged_in(app, author)
     page = client.get("/authoring/items?sort=facility").get_data(as_text=True)
     assert "答对率" in page and "50%" in page and "100%" in page
     assert page.index(f"/authoring/items/{hard}") < page.index(f"/authoring/items/{easy}")
@@ -150,8 +140,8 @@ def test_trainers_see_sort_and_review_the_figures(app):
     review = client.get("/authoring/items?flagged=1&mine=1").get_data(as_text=True)
     assert f"/authoring/items/{easy}" in review and f"/authoring/items/{hard}" not in review
     other = make_user(app, Role.TRAINER, email="other-trainer@example.com")
-    assert f"/authoring/items/{easy}" not in _login(
-        app, email_of(app, other)).get("/authoring/items?flagged=1&mine=1").get_data(as_text=True)
+    assert f"/authoring/items/{easy}" not in logged_in(app, other).get(
+        "/authoring/items?flagged=1&mine=1").get_data(as_text=True)
     detail = client.get(f"/authoring/items/{hard}").get_data(as_text=True)
     assert "练习统计" in detail and "50%" in detail
 
