@@ -31,7 +31,7 @@ Read from Moodle (4.x exports, as its XML format documentation describes them):
 
 import copy
 import dataclasses
-import xml.etree.ElementTree as ET  # noqa: S405 - only for writing; reading uses defusedxml
+import xml.etree.ElementTree as ET  # noqa: S405 - writing; reading is limits.parse_xml
 
 from ..i18n import N_
 from ..items import LETTERS, Problem
