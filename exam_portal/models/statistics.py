@@ -1,6 +1,7 @@
 """Item statistics of a sitting (classical item analysis of a locked form), and the key
 decisions administrators take on flagged items before the results."""
 
+import dataclasses
 import enum
 from datetime import datetime
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from exam_portal.extensions import db
 from exam_portal.models.types import UTCDateTime, enum_type, utcnow
+from question_bank.item_analysis import ItemStats
 from question_bank.key_review import DecisionKind, VoidPolicy
 
 
@@ -62,6 +64,16 @@ class ItemStatistics(db.Model):
     @property
     def is_flagged(self) -> bool:
         return bool(self.flags)
+
+    @staticmethod
+    def figures(stats: ItemStats, flags=None) -> dict:
+        """The columns that hold *stats*, with *flags* instead of its own when given."""
+        return {"facility": stats.facility, "discrimination": stats.discrimination,
+                "upper_lower": stats.upper_lower, "blank": stats.blank,
+                "options": [dataclasses.asdict(option) for option in stats.options],
+                "flags": [{"code": flag.code.value, "value": flag.value,
+                           "limit": flag.limit, "option": flag.option}
+                          for flag in (stats.flags if flags is None else flags)]}
 
 
 class KeyDecision(db.Model):

@@ -8,7 +8,6 @@ The figures are stored as item statistics without a form, one row per item versi
 replaced whenever they are computed again; flags need MIN_ANSWERS answers.
 """
 
-import dataclasses
 from datetime import datetime
 
 import numpy as np
@@ -19,6 +18,7 @@ from exam_portal.models.attempts import Attempt, AttemptItem, AttemptStatus, Res
 from exam_portal.models.bank import Item, ItemPool, ItemVersion
 from exam_portal.models.statistics import ItemStatistics
 from exam_portal.models.types import utcnow
+from exam_portal.services.delivery import responses
 from exam_portal.services.platform import bulk
 from question_bank import item_analysis
 from question_bank.items import ItemType
@@ -55,11 +55,7 @@ def compute(now: datetime | None = None) -> dict:
         flagged += bool(flags)
         rows.append(ItemStatistics(
             form_id=None, item_id=version.item_id, item_version_id=version_id,
-            candidates=len(part), facility=stats.facility,
-            discrimination=stats.discrimination, upper_lower=stats.upper_lower,
-            blank=stats.blank, options=[dataclasses.asdict(o) for o in stats.options],
-            flags=[{"code": flag.code.value, "value": flag.value, "limit": flag.limit,
-                    "option": flag.option} for flag in flags], computed_at=now))
+            candidates=len(part), computed_at=now, **ItemStatistics.figures(stats, flags)))
     db.session.add_all(rows)
     db.session.flush()
     return {"versions": len(rows), "answers": int(len(answers)), "flagged": flagged}
@@ -69,12 +65,10 @@ def _first_answers() -> np.ndarray:
     """Each candidate's first handed-in answer to each open-pool choice item version in
     a mock paper, as rows (version id, item id, options chosen as a bitmask, half-points
     earned, the item's points, the paper's score, the paper's maximum), by version."""
-    mask = sum(sa.case((Response.selected.contains(letter), bit), else_=0)
-               for letter, bit in item_analysis.BIT.items())
     ranked = (
         sa.select(AttemptItem.item_version_id.label("version_id"),
                   AttemptItem.item_id.label("item_id"),
-                  sa.func.coalesce(mask, 0).label("mask"),
+                  responses.selected_mask().label("mask"),
                   sa.func.coalesce(Response.score_halves, 0).label("earned"),
                   AttemptItem.points_halves.label("points"),
                   Attempt.score_halves.label("paper"), Attempt.full_halves.label("full"),

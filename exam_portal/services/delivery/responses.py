@@ -26,7 +26,7 @@ from exam_portal.models.attempts import (
 from exam_portal.models.types import UTCDateTime, dialect_insert
 from exam_portal.services.delivery import attempts, hand_in, learning, pages, paper_cache
 from exam_portal.services.platform import driver_sql
-from question_bank import delivery
+from question_bank import delivery, item_analysis
 
 MAX_SEQ = 2**31 - 1
 
@@ -330,3 +330,10 @@ def self_score(attempt: Attempt, position: int, points) -> Decimal:
             sa.select(sa.func.sum(Response.self_score_halves))
             .where(Response.attempt_id == attempt.id))
     return value
+
+
+def selected_mask():
+    """In SQL: the options a response chose as item_analysis's bitmask (stored option
+    order; 0 for none), so millions of answers need no Python object each."""
+    return sa.func.coalesce(sum(sa.case((Response.selected.contains(letter), bit), else_=0)
+                                for letter, bit in item_analysis.BIT.items()), 0)

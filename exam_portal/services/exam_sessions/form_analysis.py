@@ -26,6 +26,7 @@ from exam_portal.models.sittings import ExamSession, PassLine, SubjectResult
 from exam_portal.models.statistics import FormStatistics, ItemStatistics, KeyDecision
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
+from exam_portal.services.delivery import responses
 from exam_portal.services.exam_sessions import forms, sittings
 from exam_portal.services.item_bank import pools
 from exam_portal.services.platform import audit, bulk, jobs
@@ -79,10 +80,8 @@ def load(form: ExamForm) -> Sat:
     order = np.argsort(item_ids)
     choice = np.array([bool(key) for key in keys], dtype=bool)
     # The options chosen as a bitmask, in SQL: no Python object per answer.
-    mask = sum(sa.case((Response.selected.contains(letter), bit), else_=0)
-               for letter, bit in item_analysis.BIT.items())
     rows = (sa.select(AttemptItem.attempt_id, AttemptItem.item_id, AttemptItem.position,
-                      sa.func.coalesce(mask, 0), sa.func.coalesce(Response.score_halves, 0))
+                      responses.selected_mask(), sa.func.coalesce(Response.score_halves, 0))
             .join(Attempt, Attempt.id == AttemptItem.attempt_id)
             .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
                        & (Response.position == AttemptItem.position))
@@ -172,11 +171,8 @@ def analyse(form: ExamForm, actor: User | None, *, now: datetime) -> FormStatist
     db.session.add(statistics)
     db.session.add_all(ItemStatistics(
         form_id=form.id, item_id=entry.item_id, item_version_id=entry.item_version_id,
-        position=entry.position, candidates=stats.n, facility=item.facility,
-        discrimination=item.discrimination, upper_lower=item.upper_lower, blank=item.blank,
-        options=[dataclasses.asdict(option) for option in item.options],
-        flags=[{"code": flag.code.value, "value": flag.value, "limit": flag.limit,
-                "option": flag.option} for flag in item.flags], computed_at=now)
+        position=entry.position, candidates=stats.n, computed_at=now,
+        **ItemStatistics.figures(item))
         for entry, item in zip(sat.entries, result.items, strict=True))
     if first and stats.n:
         # The exam's candidates are uses of its items: counted once, at the first analysis.
