@@ -109,8 +109,10 @@ class Config:
     # resumed, not counted; exam sittings are never limited. 0 turns the limit off.
     PRACTICE_START_LIMIT = 30
     PRACTICE_START_WINDOW_MINUTES = 60
-    # Right answers in a row that take an item out of the wrong-answer book.
-    WRONG_ANSWER_STREAK = 2
+    # Spaced review: the chance of recall at which a card falls due (FSRS's desired
+    # retention, in per cent: higher means more reviews), and the longest interval.
+    REVIEW_RETENTION_PERCENT = 90
+    REVIEW_MAX_INTERVAL_DAYS = 365
     # Seconds the solver may spend building a subject's exam forms from its plan.
     FORM_ASSEMBLY_SECONDS = 30
     # A mock paper avoids items already in more than this share of the papers drawn
@@ -220,7 +222,8 @@ _ENV_KEYS = {
     "PASSWORD_MIN_LENGTH": "PASSWORD_MIN_LENGTH",
     "REAUTH_WINDOW_SECONDS": "REAUTH_WINDOW_SECONDS",
     "ATTEMPT_GRACE_SECONDS": "ATTEMPT_GRACE_SECONDS",
-    "WRONG_ANSWER_STREAK": "WRONG_ANSWER_STREAK",
+    "REVIEW_RETENTION_PERCENT": "REVIEW_RETENTION_PERCENT",
+    "REVIEW_MAX_INTERVAL_DAYS": "REVIEW_MAX_INTERVAL_DAYS",
     "PRACTICE_START_LIMIT": "PRACTICE_START_LIMIT",
     "PRACTICE_START_WINDOW_MINUTES": "PRACTICE_START_WINDOW_MINUTES",
     "LAW_CUTOFF": "LAW_CUTOFF",
@@ -252,7 +255,8 @@ _ENV_KEYS = {
     "LOGIN_MAX_WAIT_SECONDS": "LOGIN_MAX_WAIT_SECONDS",
 }
 _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
-             "ATTEMPT_GRACE_SECONDS", "WRONG_ANSWER_STREAK", "SMTP_TIMEOUT_SECONDS",
+             "ATTEMPT_GRACE_SECONDS", "REVIEW_RETENTION_PERCENT", "REVIEW_MAX_INTERVAL_DAYS",
+             "SMTP_TIMEOUT_SECONDS",
              "MAIL_MAX_ATTEMPTS", "MAIL_RETRY_BASE_SECONDS", "MAIL_RETRY_MAX_SECONDS",
              "MAIL_CLAIM_SECONDS", "SIGN_UP_LINK_MAX_AGE_SECONDS", "PRACTICE_START_LIMIT",
              "PRACTICE_START_WINDOW_MINUTES", "TRUSTED_PROXIES",
@@ -325,6 +329,10 @@ def finish_config(app) -> None:
     hops = config["TRUSTED_PROXIES"]
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
         raise RuntimeError("TRUSTED_PROXIES must be a whole number of proxy hops (0 or more).")
+    if not 70 <= config["REVIEW_RETENTION_PERCENT"] <= 97:
+        raise RuntimeError("REVIEW_RETENTION_PERCENT must be from 70 to 97.")
+    if not 1 <= config["REVIEW_MAX_INTERVAL_DAYS"] <= 36500:
+        raise RuntimeError("REVIEW_MAX_INTERVAL_DAYS must be from 1 to 36500.")
     key_file = Path(app.instance_path) / DEV_SIGNING_KEY_FILE
     if not config.get("CERT_SIGNING_KEYS") and not config["PRODUCTION"] and key_file.exists():
         config["CERT_SIGNING_KEYS"] = key_file.read_text(encoding="utf-8").strip()

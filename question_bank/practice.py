@@ -16,6 +16,7 @@ class Mode(StrEnum):
     REDO = "REDO"  # 错题重做: from the wrong-answer book
     BOOKMARKS = "BOOKMARKS"  # 收藏练习
     EXAM = "EXAM"  # 正式考试: one subject of an exam session, reviewed only after publication
+    REVIEW = "REVIEW"  # 今日复习: the candidate's review cards due today, in due order
 
     @property
     def is_full_paper(self) -> bool:
@@ -55,6 +56,7 @@ SET_SIZES = {
         Mode.RANDOM: SetSize(20, (10, 20, 30, 50)),
         Mode.REDO: SetSize(20, (10, 20, 30, 50)),
         Mode.BOOKMARKS: SetSize(20, (10, 20, 30, 50)),
+        Mode.REVIEW: SetSize(20, (10, 20, 30, 50)),
     },
     SubjectKind.SUBJECTIVE: {
         Mode.CHAPTER: SetSize(2, (1, 2, 3)),

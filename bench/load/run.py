@@ -558,7 +558,7 @@ def check(env: dict, candidates: list, run: int) -> dict:
         AttemptStatus,
         EndedBy,
         Response,
-        WrongAnswer,
+        ReviewCard,
     )
     from exam_portal.services.delivery import hand_in, paper_cache
     from question_bank import delivery
@@ -631,8 +631,8 @@ def check(env: dict, candidates: list, run: int) -> dict:
                 found["lost acknowledged saves"] += 1
                 found["problems"].append(f"attempt {attempt.id} position {position}: "
                                          f"acknowledged {ack}, nothing stored")
-            twice = db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer).where(
-                WrongAnswer.candidate_id == user_id, WrongAnswer.times_wrong > 1))
+            twice = db.session.scalar(sa.select(sa.func.count()).select_from(ReviewCard).where(
+                ReviewCard.candidate_id == user_id, ReviewCard.times_wrong > 1))
             if twice:
                 found["wrong-answer rows counted twice"] += 1
                 found["problems"].append(f"{candidate.email}: {twice} items counted twice")

@@ -17,7 +17,8 @@ from exam_portal.models.attempts import (  # noqa: F401
     BankRevision,
     Bookmark,
     Response,
-    WrongAnswer,
+    ReviewCard,
+    ReviewLog,
 )
 from exam_portal.models.audit import AuditEvent  # noqa: F401
 from exam_portal.models.bank import (  # noqa: F401

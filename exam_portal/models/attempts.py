@@ -119,21 +119,57 @@ class Response(db.Model):
     self_score_halves: Mapped[int | None]
 
 
-class WrongAnswer(db.Model):
-    """A candidate's standing with one item in the wrong-answer book (错题本)."""
+class ReviewCard(db.Model):
+    """A candidate's card for one item in spaced review (间隔复习), scheduled by FSRS.
 
-    __tablename__ = "wrong_answers"
-    __table_args__ = (sa.Index("ix_wrong_answers_candidate_id_in_book", "candidate_id",
-                               "in_book"),)
+    An item answered wrong gets one (and is in the wrong-answer book, 错题本); so does a
+    bookmarked item the candidate adds. Every later marked answer reviews it
+    (review_logs keeps the history that replays to this state).
+    """
+
+    __tablename__ = "review_cards"
+    __table_args__ = (
+        # The daily queue: a candidate's cards in due order.
+        sa.Index("ix_review_cards_candidate_id_due", "candidate_id", "due"),
+    )
 
     candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("items.id"), primary_key=True)
     subject: Mapped[Subject] = mapped_column(enum_type(Subject, "subject"))
+    # FSRS state: 1 learning, 2 review, 3 relearning (fsrs.State).
+    state: Mapped[int] = mapped_column(sa.SmallInteger)
+    step: Mapped[int | None]
+    stability: Mapped[float | None] = mapped_column(sa.Float)
+    difficulty: Mapped[float | None] = mapped_column(sa.Float)
+    due: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_review: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviews: Mapped[int] = mapped_column(default=0)
+    # In the wrong-answer book: answered wrong at least once (bookmarked cards are not).
     in_book: Mapped[bool]
-    streak: Mapped[int] = mapped_column(default=0)
     times_wrong: Mapped[int] = mapped_column(default=0)
     last_wrong_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The candidate's latest marked answer (the item's own option letters), shown
+    # beside the key in the wrong-answer book.
+    last_selected: Mapped[str | None] = mapped_column(sa.String(5))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewLog(db.Model):
+    """One review of a card: the rating a marked answer gave it, and where it was given."""
+
+    __tablename__ = "review_logs"
+    __table_args__ = (
+        sa.Index("ix_review_logs_candidate_id_item_id", "candidate_id", "item_id"),
+        sa.Index("ix_review_logs_attempt_id_position", "attempt_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("items.id"))
+    rating: Mapped[int] = mapped_column(sa.SmallInteger)  # fsrs.Rating: 1 again … 4 easy
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attempts.id"))
+    position: Mapped[int | None]
 
 
 class Bookmark(db.Model):

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from exam_portal.extensions import db
-from exam_portal.models.attempts import Attempt, AttemptStatus, Response, WrongAnswer
+from exam_portal.models.attempts import Attempt, AttemptStatus, Response, ReviewCard
 
 from ..conftest import PASSWORD
 from ..factories import make_user
@@ -165,7 +165,7 @@ def test_twenty_concurrent_submits_of_one_attempt_mark_it_exactly_once(app, serv
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt.status is AttemptStatus.SUBMITTED and attempt.score_halves == 0
         # Marking twice would have counted each wrong answer twice.
-        assert db.session.scalars(sa.select(WrongAnswer.times_wrong)).all() == [1] * 10
+        assert db.session.scalars(sa.select(ReviewCard.times_wrong)).all() == [1] * 10
 
 
 def test_twenty_concurrent_starts_open_one_mock_paper(app, server):

@@ -21,7 +21,13 @@ from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
-from exam_portal.models.attempts import Attempt, AttemptStatus, Response, WrongAnswer
+from exam_portal.models.attempts import (
+    Attempt,
+    AttemptStatus,
+    Response,
+    ReviewCard,
+    ReviewLog,
+)
 from exam_portal.models.bank import ItemPool
 from exam_portal.models.sittings import SubjectResult
 from exam_portal.services.delivery import hand_in
@@ -225,9 +231,12 @@ def test_checks_racing_the_hand_in_count_each_answer_once(app):
         with app.app_context():
             attempt = db.session.get(Attempt, attempt_id)
             assert attempt.score_halves == hand_in.recompute_score(attempt) == 0
-            counts = db.session.scalars(sa.select(WrongAnswer.times_wrong).where(
-                WrongAnswer.candidate_id == attempt.candidate_id)).all()
+            counts = db.session.scalars(sa.select(ReviewCard.times_wrong).where(
+                ReviewCard.candidate_id == attempt.candidate_id)).all()
             assert sorted(counts) == [1] * len(keys), counts
+            # Each wrong answer reviewed its card once, by the check or by the hand-in.
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(ReviewLog).where(
+                ReviewLog.candidate_id == attempt.candidate_id)) == len(keys)
 
 
 def test_self_scores_racing_the_hand_in_and_each_other_are_all_in_the_sum(app):

@@ -129,9 +129,9 @@ def test_a_wrong_answer_in_an_exam_never_enters_the_wrong_answer_book(app, sitti
     save(client, attempt_id, position, device, 1, selected=[wrong])
     client.post(f"/practice/attempts/{attempt_id}/submit")
     with app.app_context():
-        from exam_portal.models.attempts import WrongAnswer
+        from exam_portal.models.attempts import ReviewCard
 
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReviewCard)) == 0
 
 
 def test_the_exam_paper_is_reviewed_once_released_as_a_past_paper(app, sitting, admin):

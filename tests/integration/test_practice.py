@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from exam_portal.extensions import db
-from exam_portal.models.attempts import Attempt, AttemptStatus, Bookmark, Response, WrongAnswer
+from exam_portal.models.attempts import Attempt, AttemptStatus, Bookmark, Response, ReviewCard
 from exam_portal.models.bank import Item
 from exam_portal.models.types import utcnow
 from exam_portal.services.delivery import hand_in, learning, responses
@@ -203,7 +203,7 @@ def test_the_expire_command_hands_in_overdue_attempts_once_with_their_saved_answ
     assert attempt.status is AttemptStatus.SUBMITTED and attempt.ended_by.value == "DEADLINE"
     assert attempt.score_halves == 2  # position 2 right (1 point = 2 halves), position 1 wrong
     with app.app_context():
-        assert db.session.scalars(sa.select(WrongAnswer.times_wrong)).all() == [1]
+        assert db.session.scalars(sa.select(ReviewCard.times_wrong)).all() == [1]
 
 
 def test_an_older_save_never_overwrites_a_newer_one_whatever_the_arrival_order(app):
@@ -371,58 +371,6 @@ def test_chapter_practice_shows_the_key_after_each_answer_and_locks_it(app):
     assert "feedback" in state["responses"]["1"] and str(state).count("SENTINEL") == 1
 
 
-def test_the_wrong_answer_book_fills_from_wrong_answers_and_empties_after_two_right(app):
-    objective_bank(app, singles=30, multis=0, chapters=1)
-    user_id, client = candidate(app)
-
-    def answer_all(mode, correct):
-        attempt_id = start(client, mode=mode, count="10")
-        device = open_attempt(client, attempt_id)["device"]
-        keys = shown_keys(app, attempt_id)
-        for seq, (position, key) in enumerate(keys.items(), 1):
-            save(client, attempt_id, position, device, seq, key if correct else
-                 wrong_choice(key))
-            client.post(f"/practice/attempts/{attempt_id}/responses/{position}/check")
-        client.post(f"/practice/attempts/{attempt_id}/submit")
-        return {item.item_id for item in layout(app, attempt_id)}
-
-    def book():
-        with app.app_context():
-            return set(db.session.scalars(sa.select(WrongAnswer.item_id).where(
-                WrongAnswer.candidate_id == user_id, WrongAnswer.in_book.is_(True))))
-
-    wrong = answer_all("RANDOM", correct=False)
-    assert book() == wrong
-    page = client.get("/practice/wrong-answers?subject=COMP_JR").get_data(as_text=True)
-    assert page.count('class="card mb-3"') == 10 and "重做这些错题" in page
-    redo = answer_all("REDO", correct=True)
-    assert redo == wrong and book() == wrong  # one right answer is not enough
-    assert answer_all("REDO", correct=True) == wrong
-    assert book() == set()
-    response = client.post("/practice/subjects/COMP_JR/start", data={"mode": "REDO"},
-                           follow_redirects=True)
-    assert "没有可以练习的题目" in response.get_data(as_text=True)
-
-
-def test_the_streak_that_empties_the_book_is_configurable(make_app):
-    app = make_app(WRONG_ANSWER_STREAK=1)
-    objective_bank(app, singles=12, multis=0, chapters=1)
-    user_id, client = candidate(app)
-    attempt_id = start(client, mode="RANDOM", count="10")
-    device = open_attempt(client, attempt_id)["device"]
-    keys = shown_keys(app, attempt_id)
-    save(client, attempt_id, 1, device, 1, wrong_choice(keys[1]))
-    client.post(f"/practice/attempts/{attempt_id}/responses/1/check")
-    with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer)) == 1
-        item_id = db.session.scalar(sa.select(WrongAnswer.item_id))
-        with app.test_request_context():
-            learning.record_answers(user_id, [learning.MarkedAnswer(
-                item_id, Subject.COMP_JR, True)], now=utcnow())
-            db.session.commit()
-        assert db.session.scalar(sa.select(WrongAnswer.in_book)) is False
-
-
 def test_bookmarks_are_kept_and_practised(app):
     objective_bank(app, singles=20, multis=0, chapters=1)
     _, client = candidate(app)
@@ -537,7 +485,7 @@ def test_a_failure_while_submitting_leaves_the_attempt_open_and_unmarked(app, mo
     assert attempt.is_open and attempt.score_halves is None and attempt.submitted_at is None
     assert _responses(app, attempt_id)[1][0] is not None
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReviewCard)) == 0
     monkeypatch.undo()
     assert client.post(f"/practice/attempts/{attempt_id}/submit").status_code == 302
     assert not _attempt(app, attempt_id).is_open
@@ -631,7 +579,7 @@ def test_subjective_practice_shows_key_points_after_answering_and_keeps_self_sco
     attempt = _attempt(app, attempt_id)
     assert (attempt.score_halves, attempt.self_score_halves) == (None, 15)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongAnswer)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReviewCard)) == 0
 
 
 @pytest.mark.parametrize("change", ["role", "inactive", "logout"])

@@ -53,7 +53,7 @@ def dashboard():
         trends=learning.score_trends(candidate_id),
         chapters=learning.chapter_accuracy(candidate_id, version)[:10],
         days=learning.study_days(candidate_id, today_local()),
-        counts=learning.book_counts(candidate_id),
+        counts=learning.book_counts(candidate_id, now=utcnow()),
         training_progress=training.candidate_progress(candidate_id),
         training_held=training.held_programme_ids(candidate_id),
         **_version_context(version),
@@ -71,7 +71,8 @@ def choose_practice(code):
     subject = _subject_or_404(code)
     version = practice_version(request.args.get("syllabus"))
     tree = syllabus.load(version).trees[subject]
-    counts = learning.book_counts(current_user.id).get(subject, (0, 0))
+    counts = learning.book_counts(current_user.id, now=utcnow()).get(subject,
+                                                                     learning.BookCounts())
     sizes = attempts.chapter_sizes(subject, today_local(), version)
     forms = {}
     for mode in (mode for mode in Mode if mode.is_practice):
@@ -146,26 +147,31 @@ def _subject_filter() -> Subject | None:
     return Subject(code) if code in Subject.__members__ else None
 
 
-def _book_page(query_of, template: str, mode: Mode, **context):
-    """A page of one of the candidate's books (wrong answers, bookmarks), filtered by
-    subject, with the form that starts a practice set in *mode* from it."""
-    subject = _subject_filter()
-    query = query_of(current_user.id, subject)
+def _page_of(query):
     per_page = current_app.config["PAGE_SIZE"]
     total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
     page = min(page_argument(), max(1, -(-total // per_page)))
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    contents = paper_cache.contents(item.published_version_id for _, item in rows)
-    return render_template(template, pagination=Page(rows, page, per_page, total),
+    return Page(rows, page, per_page, total)
+
+
+def _book_page(query_of, template: str, mode: Mode, **context):
+    """A page of one of the candidate's books (wrong answers, bookmarks), filtered by
+    subject, with the form that starts a practice set in *mode* from it."""
+    subject = _subject_filter()
+    pagination = _page_of(query_of(current_user.id, subject))
+    contents = paper_cache.contents(item.published_version_id for _, item in pagination.items)
+    return render_template(template, pagination=pagination,
                            contents=contents, subjects=list(Subject), subject=subject,
-                           counts=learning.book_counts(current_user.id),
+                           counts=learning.book_counts(current_user.id, now=utcnow()),
                            start_form=StartAttemptForm(mode=mode.value), **context)
 
 
 @bp.get("/wrong-answers")
 def wrong_answers():
+    # 背题 shows each key at once; 答题 hides it until the candidate has chosen.
     return _book_page(learning.wrong_answer_query, "candidate/wrong_answers.html", Mode.REDO,
-                      streak=current_app.config["WRONG_ANSWER_STREAK"])
+                      answering=request.args.get("view") == "answer")
 
 
 @bp.get("/bookmarks")
@@ -180,3 +186,41 @@ def delete_bookmark(item_id):
     if not done.result:
         abort(404)
     return redirect(url_for("candidate.bookmarks", subject=request.args.get("subject", "")))
+
+
+@bp.post("/bookmarks/review")
+def review_bookmarks():
+    subject = _subject_filter()
+    if subject is None:
+        abort(404)
+    outcomes.commit(
+        lambda: learning.add_bookmarks_to_review(current_user.id, subject, now=utcnow()),
+        lambda added: _("已把 %(n)d 道收藏的题加入复习。", n=added) if added
+        else _("收藏的选择题都已在复习中。"))
+    return redirect(url_for("candidate.review_queue"))
+
+
+@bp.get("/review")
+def review_queue():
+    now = utcnow()
+    pagination = _page_of(learning.review_queue(current_user.id, now=now))
+    contents = paper_cache.contents(item.published_version_id for _, item in pagination.items)
+    counts = learning.book_counts(current_user.id, now=now)
+    forms = {subject: StartAttemptForm(mode=Mode.REVIEW.value) for subject in Subject
+             if counts.get(subject) and counts[subject].due}
+    return render_template("candidate/review_queue.html", pagination=pagination,
+                           contents=contents, counts=counts, forms=forms,
+                           load=learning.review_load(current_user.id, now=now))
+
+
+@bp.post("/review/cards/<int:item_id>/delete")
+def remove_card(item_id):
+    done = outcomes.commit(lambda: learning.remove_card(current_user.id, item_id),
+                           lambda removed: _("这道题不再复习，已移出错题本。")
+                           if removed else None)
+    if not done.result:
+        abort(404)
+    back = request.form.get("next", "")
+    return redirect(url_for("candidate.review_queue") if back != "book"
+                    else url_for("candidate.wrong_answers",
+                                 subject=request.args.get("subject", "")))

@@ -37,6 +37,7 @@ from exam_portal.services.delivery import (
 from exam_portal.services.exam_sessions import online_exams, past_papers
 from exam_portal.web import outcomes
 from exam_portal.web.locale import select_locale
+from question_bank.spaced_review import Feeling
 
 bp = Blueprint("candidate", __name__, url_prefix="/practice")
 
@@ -175,6 +176,22 @@ def self_score(attempt_id, position):
     flash(_("自评分已保存（仅供参考，不计入成绩）。"), "success")
     return redirect(url_for("candidate.result", attempt_id=attempt.id,
                             _anchor=f"item-{position}"))
+
+
+@bp.post("/attempts/<int:attempt_id>/responses/<int:position>/recall")
+def rate_recall(attempt_id, position):
+    """How a right answer felt (秒答 / 想了很久): its review card is rescheduled."""
+    attempt = _own_attempt(attempt_id)
+    feeling = (_json_object() or {}).get("feeling")
+    if feeling not in {f.value for f in Feeling}:
+        return _invalid(attempts.InvalidResponse(_("请选择“容易”或“困难”。")))
+    try:
+        rating = learning.rate_recall(current_user.id, attempt.id, position, Feeling(feeling))
+    except learning.CannotReview as error:
+        db.session.rollback()
+        return _refusal(error)
+    db.session.commit()
+    return jsonify(review_rating=int(rating))
 
 
 @bp.post("/attempts/<int:attempt_id>/responses/<int:position>/bookmark")

@@ -163,9 +163,15 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         if size is None:
             raise CannotStart(gettext("这个科目没有这种练习方式。"))
         paper_spec = specs.practice_spec(spec, count if count in size.choices else size.default)
-    if mode in (Mode.REDO, Mode.BOOKMARKS):
-        ids = (learning.book_item_ids if mode is Mode.REDO
-               else learning.bookmarked_item_ids)(candidate_id, subject)
+    if mode in (Mode.REDO, Mode.BOOKMARKS, Mode.REVIEW):
+        if mode is Mode.REVIEW:
+            ids = learning.due_item_ids(candidate_id, subject, now=now,
+                                        limit=sum(s.count for s in paper_spec.sections))
+            if not ids:
+                raise CannotStart(gettext("今天这个科目没有要复习的题目。"))
+        else:
+            ids = (learning.book_item_ids if mode is Mode.REDO
+                   else learning.bookmarked_item_ids)(candidate_id, subject)
         every = _published_by_item(subject, cutoff)
         pool = Pool(every[item_id] for item_id in ids if item_id in every)
         chosen_chapters, weights = None, None

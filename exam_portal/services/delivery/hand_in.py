@@ -85,8 +85,9 @@ def _mark(attempt: Attempt, now: datetime) -> None:
         if response is None:
             continue
         if not response.is_locked and response.selected:
-            answers.append(learning.MarkedAnswer(item.item_id, attempt.subject,
-                                                 halves == item.points_halves))
+            answers.append(learning.MarkedAnswer(
+                item.item_id, attempt.subject, halves == item.points_halves,
+                response.selected, attempt.id, item.position))
         updates.append({"attempt_id": attempt.id, "position": item.position,
                         "score_halves": halves})
     if updates:

@@ -1,4 +1,5 @@
-"""The candidate's study record: wrong-answer book, bookmarks, and the dashboard figures."""
+"""The candidate's study record: review cards (spaced review and the wrong-answer book),
+bookmarks, and the dashboard figures."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -6,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 
 from exam_portal.extensions import db
 from exam_portal.models.attempts import (
@@ -14,14 +16,24 @@ from exam_portal.models.attempts import (
     AttemptStatus,
     Bookmark,
     Response,
-    WrongAnswer,
+    ReviewCard,
+    ReviewLog,
 )
 from exam_portal.models.bank import Item, ItemVersion
+from exam_portal.models.types import dialect_insert
+from exam_portal.services import ServiceError
 from exam_portal.services.platform.clock import LOCAL_ZONE
-from question_bank import learning, syllabus
+from question_bank import spaced_review, syllabus
 from question_bank.items import ItemType
 from question_bank.practice import Mode
+from question_bank.spaced_review import CardState, Feeling, Rating, State
 from question_bank.subjects import Subject
+
+
+class CannotReview(ServiceError):
+    """A review the candidate asked for cannot be changed or made."""
+
+    code = "review"
 
 
 @dataclass(frozen=True)
@@ -29,43 +41,182 @@ class MarkedAnswer:
     item_id: int
     subject: Subject
     correct: bool
+    selected: str | None = None  # the item's own option letters
+    attempt_id: int | None = None
+    position: int | None = None
+
+
+def review_settings() -> spaced_review.Settings:
+    config = current_app.config
+    return spaced_review.Settings(
+        desired_retention=config["REVIEW_RETENTION_PERCENT"] / 100,
+        maximum_interval_days=config["REVIEW_MAX_INTERVAL_DAYS"])
+
+
+def _state(card: ReviewCard) -> CardState:
+    return CardState(State(card.state), card.step, card.stability, card.difficulty,
+                     card.due, card.last_review)
+
+
+def _store(card: ReviewCard, state: CardState) -> None:
+    card.state, card.step = int(state.state), state.step
+    card.stability, card.difficulty = state.stability, state.difficulty
+    card.due, card.last_review = state.due, state.last_review
+
+
+def _locked_cards(candidate_id: int, item_ids) -> dict[int, ReviewCard]:
+    # In item order, so two transactions reviewing the same cards lock them alike.
+    return {card.item_id: card for card in db.session.scalars(
+        sa.select(ReviewCard).where(ReviewCard.candidate_id == candidate_id,
+                                    ReviewCard.item_id.in_(sorted(set(item_ids))))
+        .order_by(ReviewCard.item_id).with_for_update()
+        .execution_options(populate_existing=True))}
+
+
+def _add_cards(candidate_id: int, subjects: dict[int, Subject], *, now: datetime,
+               in_book: bool) -> None:
+    """New cards, due at once, for the items that have none (a parallel answer may
+    have just made one: that one stands)."""
+    if not subjects:
+        return
+    fresh = spaced_review.new_card(now)
+    insert = dialect_insert(ReviewCard.__table__, db.session.get_bind().dialect.name)
+    db.session.execute(insert.on_conflict_do_nothing(), [
+        {"candidate_id": candidate_id, "item_id": item_id, "subject": subject,
+         "state": int(fresh.state), "step": fresh.step, "due": fresh.due, "reviews": 0,
+         "in_book": in_book, "times_wrong": 0, "created_at": now}
+        for item_id, subject in sorted(subjects.items())])
 
 
 def record_answers(candidate_id: int, answers: list[MarkedAnswer], *, now: datetime) -> None:
-    """Move items in or out of the candidate's wrong-answer book after marked answers."""
+    """Review the candidate's cards with marked answers: a wrong answer makes the item a
+    card (and puts it in the wrong-answer book) and rates it Again; a right answer to
+    an item with a card rates it Good. Items never answered wrong get no card."""
     if not answers:
         return
-    streak = current_app.config["WRONG_ANSWER_STREAK"]
-    rows = {row.item_id: row for row in db.session.scalars(
-        sa.select(WrongAnswer).where(WrongAnswer.candidate_id == candidate_id,
-                                     WrongAnswer.item_id.in_({a.item_id for a in answers}))
-        .with_for_update())}
+    _add_cards(candidate_id, {a.item_id: a.subject for a in answers if not a.correct},
+               now=now, in_book=True)
+    cards = _locked_cards(candidate_id, (a.item_id for a in answers))
+    settings = review_settings()
+    logs = []
     for answer in answers:
-        row = rows.get(answer.item_id)
-        before = (learning.BookEntry(row.in_book, row.streak, row.times_wrong)
-                  if row else None)
-        after = learning.after_answer(before, correct=answer.correct, streak_to_leave=streak)
-        if after is None or after == before:
+        card = cards.get(answer.item_id)
+        if card is None:
             continue
-        if row is None:
-            row = WrongAnswer(candidate_id=candidate_id, item_id=answer.item_id,
-                              subject=answer.subject)
-            db.session.add(row)
-            rows[answer.item_id] = row
-        row.in_book, row.streak, row.times_wrong = after.in_book, after.streak, after.times_wrong
-        row.updated_at = now
+        rating = spaced_review.rating_for(answer.correct)
+        _store(card, spaced_review.review(_state(card), rating, now, settings))
+        card.reviews += 1
+        card.last_selected = answer.selected
         if not answer.correct:
-            row.last_wrong_at = now
+            card.in_book, card.times_wrong, card.last_wrong_at = True, card.times_wrong + 1, now
+        logs.append({"candidate_id": candidate_id, "item_id": answer.item_id,
+                     "rating": int(rating), "reviewed_at": now,
+                     "attempt_id": answer.attempt_id, "position": answer.position})
+    if logs:
+        db.session.execute(sa.insert(ReviewLog), logs)
     db.session.flush()
+
+
+def reviewed_positions(attempt_id: int) -> dict[int, int]:
+    """Positions of the attempt whose marked answer reviewed a card: their ratings."""
+    return dict(db.session.execute(
+        sa.select(ReviewLog.position, ReviewLog.rating)
+        .where(ReviewLog.attempt_id == attempt_id)).all())
+
+
+def rate_recall(candidate_id: int, attempt_id: int, position: int, feeling: Feeling) -> Rating:
+    """The candidate says how a right answer felt: its review is rated Easy or Hard
+    instead of Good, and the card is scheduled again from its whole history. Only the
+    card's latest review can change (later ones were scheduled from it)."""
+    log = db.session.scalar(sa.select(ReviewLog).where(
+        ReviewLog.attempt_id == attempt_id, ReviewLog.position == position,
+        ReviewLog.candidate_id == candidate_id))
+    if log is None:
+        raise CannotReview(gettext("这道题没有复习记录。"))
+    card = _locked_cards(candidate_id, [log.item_id]).get(log.item_id)
+    history = db.session.scalars(
+        sa.select(ReviewLog).where(ReviewLog.candidate_id == candidate_id,
+                                   ReviewLog.item_id == log.item_id)
+        .order_by(ReviewLog.reviewed_at, ReviewLog.id)
+        .execution_options(populate_existing=True)).all()
+    if card is None or history[-1].id != log.id:
+        raise CannotReview(gettext("这道题之后又复习过，不能再改这次的感受。"))
+    if log.rating == Rating.Again:
+        raise CannotReview(gettext("答错的题按“忘记”安排复习。"))
+    log.rating = int(spaced_review.rating_for(True, feeling))
+    _store(card, spaced_review.replay(((Rating(entry.rating), entry.reviewed_at)
+                                       for entry in history), review_settings()))
+    db.session.flush()
+    return Rating(log.rating)
+
+
+def add_bookmarks_to_review(candidate_id: int, subject: Subject, *, now: datetime) -> int:
+    """Make a card of every bookmarked choice item of *subject* that has none; how many."""
+    before = _card_count(candidate_id, subject)
+    item_ids = db.session.scalars(
+        sa.select(Bookmark.item_id).join(Item, Item.id == Bookmark.item_id)
+        .where(Bookmark.candidate_id == candidate_id, Bookmark.subject == subject,
+               Item.item_type.in_([ItemType.SINGLE, ItemType.MULTI]))).all()
+    _add_cards(candidate_id, dict.fromkeys(item_ids, subject), now=now, in_book=False)
+    return _card_count(candidate_id, subject) - before
+
+
+def _card_count(candidate_id: int, subject: Subject) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ReviewCard).where(
+        ReviewCard.candidate_id == candidate_id, ReviewCard.subject == subject))
+
+
+def remove_card(candidate_id: int, item_id: int) -> bool:
+    """Stop reviewing an item (it leaves the wrong-answer book); False when it had no
+    card. Its review history stays."""
+    deleted = db.session.execute(sa.delete(ReviewCard).where(
+        ReviewCard.candidate_id == candidate_id, ReviewCard.item_id == item_id))
+    return deleted.rowcount == 1
+
+
+def due_until(now: datetime) -> datetime:
+    """Cards due before this are in today's review (today as in China)."""
+    return spaced_review.end_of_day(now.astimezone(LOCAL_ZONE).date(), LOCAL_ZONE)
+
+
+def due_item_ids(candidate_id: int, subject: Subject, *, now: datetime,
+                 limit: int) -> list[int]:
+    """The candidate's cards of *subject* due today, the longest due first."""
+    return list(db.session.scalars(
+        sa.select(ReviewCard.item_id).where(ReviewCard.candidate_id == candidate_id,
+                                            ReviewCard.due < due_until(now),
+                                            ReviewCard.subject == subject)
+        .order_by(ReviewCard.due, ReviewCard.item_id).limit(limit)))
+
+
+def review_queue(candidate_id: int, *, now: datetime):
+    """Today's review (今日复习): the candidate's due cards with their items, in due order."""
+    return (sa.select(ReviewCard, Item).join(Item, Item.id == ReviewCard.item_id)
+            .where(ReviewCard.candidate_id == candidate_id, ReviewCard.due < due_until(now),
+                   Item.published_version_id.is_not(None))
+            .order_by(ReviewCard.due, ReviewCard.item_id))
+
+
+def review_load(candidate_id: int, *, now: datetime, days: int = 7) -> list[tuple[date, int]]:
+    """Cards falling due on each of the next *days* days (today counts what is overdue)."""
+    until = due_until(now)
+    rows = db.session.scalars(
+        sa.select(ReviewCard.due).where(ReviewCard.candidate_id == candidate_id,
+                                        ReviewCard.due < until + timedelta(days=days - 1)))
+    today = now.astimezone(LOCAL_ZONE).date()
+    load = dict.fromkeys((today + timedelta(days=n) for n in range(days)), 0)
+    for due in rows:
+        load[max(today, due.astimezone(LOCAL_ZONE).date())] += 1
+    return list(load.items())
 
 
 def book_item_ids(candidate_id: int, subject: Subject) -> list[int]:
     """Items in the candidate's wrong-answer book for *subject*, most often wrong first."""
     return list(db.session.scalars(
-        sa.select(WrongAnswer.item_id).where(WrongAnswer.candidate_id == candidate_id,
-                                             WrongAnswer.subject == subject,
-                                             WrongAnswer.in_book.is_(True))
-        .order_by(WrongAnswer.times_wrong.desc(), WrongAnswer.item_id)))
+        sa.select(ReviewCard.item_id).where(ReviewCard.candidate_id == candidate_id,
+                                            ReviewCard.subject == subject,
+                                            ReviewCard.in_book.is_(True))
+        .order_by(ReviewCard.times_wrong.desc(), ReviewCard.item_id)))
 
 
 def bookmarked_item_ids(candidate_id: int, subject: Subject) -> list[int]:
@@ -75,29 +226,40 @@ def bookmarked_item_ids(candidate_id: int, subject: Subject) -> list[int]:
         .order_by(Bookmark.created_at.desc())))
 
 
-def book_counts(candidate_id: int) -> dict[Subject, tuple[int, int]]:
-    """Per subject: (items in the wrong-answer book, bookmarks)."""
-    counts: dict[Subject, list[int]] = defaultdict(lambda: [0, 0])
-    for subject, number in db.session.execute(
-            sa.select(WrongAnswer.subject, sa.func.count())
-            .where(WrongAnswer.candidate_id == candidate_id, WrongAnswer.in_book.is_(True))
-            .group_by(WrongAnswer.subject)):
-        counts[subject][0] = number
+@dataclass(frozen=True)
+class BookCounts:
+    """Per subject: items in the wrong-answer book, bookmarks, cards due today."""
+
+    book: int = 0
+    bookmarks: int = 0
+    due: int = 0
+
+
+def book_counts(candidate_id: int, *, now: datetime) -> dict[Subject, BookCounts]:
+    """The candidate's book, bookmark and due-card counts per subject (in one pass over
+    their cards, which the daily queue's index covers)."""
+    counts: dict[Subject, dict[str, int]] = defaultdict(dict)
+    in_book = sa.func.sum(sa.case((ReviewCard.in_book.is_(True), 1), else_=0))
+    due = sa.func.sum(sa.case((ReviewCard.due < due_until(now), 1), else_=0))
+    for subject, book, due_now in db.session.execute(
+            sa.select(ReviewCard.subject, in_book, due)
+            .where(ReviewCard.candidate_id == candidate_id).group_by(ReviewCard.subject)):
+        counts[subject].update(book=int(book or 0), due=int(due_now or 0))
     for subject, number in db.session.execute(
             sa.select(Bookmark.subject, sa.func.count())
             .where(Bookmark.candidate_id == candidate_id).group_by(Bookmark.subject)):
-        counts[subject][1] = number
-    return {subject: (book, marks) for subject, (book, marks) in counts.items()}
+        counts[subject]["bookmarks"] = number
+    return {subject: BookCounts(**values) for subject, values in counts.items()}
 
 
 def wrong_answer_query(candidate_id: int, subject: Subject | None):
     """The candidate's book entries with their items' current published versions."""
-    query = (sa.select(WrongAnswer, Item).join(Item, Item.id == WrongAnswer.item_id)
-             .where(WrongAnswer.candidate_id == candidate_id, WrongAnswer.in_book.is_(True),
+    query = (sa.select(ReviewCard, Item).join(Item, Item.id == ReviewCard.item_id)
+             .where(ReviewCard.candidate_id == candidate_id, ReviewCard.in_book.is_(True),
                     Item.published_version_id.is_not(None)))
     if subject:
-        query = query.where(WrongAnswer.subject == subject)
-    return query.order_by(WrongAnswer.last_wrong_at.desc(), WrongAnswer.item_id)
+        query = query.where(ReviewCard.subject == subject)
+    return query.order_by(ReviewCard.last_wrong_at.desc(), ReviewCard.item_id)
 
 
 def bookmark_query(candidate_id: int, subject: Subject | None):

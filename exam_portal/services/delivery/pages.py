@@ -19,7 +19,7 @@ from exam_portal.models.attempts import (
     EndedBy,
     Response,
 )
-from exam_portal.services.delivery import attempts, hand_in, paper_cache
+from exam_portal.services.delivery import attempts, hand_in, learning, paper_cache
 from exam_portal.services.platform import driver_sql
 from question_bank import delivery
 
@@ -63,6 +63,7 @@ def _state(attempt, rows, now: datetime) -> dict:
     layout = paper_cache.layout(attempt.id)
     responses = {}
     max_seq = 0
+    ratings = None  # read once, only when some answer is already marked
     for row in rows:
         response = _StateRow(*row)
         slot = layout.slots.get(response.position)
@@ -77,7 +78,10 @@ def _state(attempt, rows, now: datetime) -> dict:
             if response.self_score_halves is not None:
                 entry["self_score"] = show_halves(response.self_score_halves)
         if response.is_locked:
-            entry["feedback"] = feedback(attempt, response.position, response)
+            if ratings is None:
+                ratings = learning.reviewed_positions(attempt.id)
+            entry["feedback"] = feedback(attempt, response.position, response,
+                                         ratings.get(response.position))
         responses[str(response.position)] = entry
         max_seq = max(max_seq, response.seq)
     return {"status": attempt.status.value, "remaining": attempts.remaining_seconds(attempt, now),
@@ -158,14 +162,17 @@ def delivery_page_data(attempt_id: int, user_id: int, session_token: str, *,
     return PageData(email, locale, layout.seed, _state(attempt, rows, now), bookmarked)
 
 
-def feedback(attempt: Attempt, position: int, response) -> dict:
-    """Key, explanation and points earned at *position*; only once policy allows."""
+def feedback(attempt: Attempt, position: int, response, rating: int | None = None) -> dict:
+    """Key, explanation and points earned at *position*; only once policy allows. With
+    the *rating* the answer gave the item's review card, when it reviewed one."""
     item = paper_cache.layout(attempt.id).slots[position]
     content = paper_cache.content(item.item_version_id)
     view = delivery.feedback_view(content, item.order)
     if response is not None and response.score_halves is not None:
         view["score"] = show_halves(response.score_halves)
         view["correct"] = response.score_halves == item.points_halves
+    if rating is not None:
+        view["review_rating"] = rating
     return view
 
 

@@ -293,8 +293,10 @@ def check_response(attempt: Attempt, position: int, *, now: datetime) -> dict:
         db.session.refresh(response)
         if locked and content.item_type.is_choice:
             learning.record_answers(attempt.candidate_id, [learning.MarkedAnswer(
-                item.item_id, attempt.subject, halves == item.points_halves)], now=now)
-    return pages.feedback(attempt, position, response)
+                item.item_id, attempt.subject, halves == item.points_halves,
+                response.selected, attempt.id, position)], now=now)
+    return pages.feedback(attempt, position, response,
+                          learning.reviewed_positions(attempt.id).get(position))
 
 
 def self_score(attempt: Attempt, position: int, points) -> Decimal:

@@ -182,6 +182,31 @@
         selfScoreForm(q, box, selfScore);
       }
       box.appendChild(el("p", "mb-0 pre-wrap", msg.explanation + fb.explanation));
+      if (fb.correct && fb.review_rating !== undefined) recallButtons(q, box, fb.review_rating);
+    }
+    // A right answer to an item under review: the candidate may say how it felt, and
+    // the server schedules the card again (Good unless they do).
+    function recallButtons(q, box, rating) {
+      var row = el("div", "d-flex flex-wrap gap-2 align-items-center mt-2 recall");
+      row.appendChild(el("span", "small", msg.recallQuestion));
+      var note = el("span", "small text-success");
+      note.setAttribute("role", "status");
+      [["easy", msg.recallEasy, 4], ["hard", msg.recallHard, 2]].forEach(function (choice) {
+        var button = el("button", "btn btn-sm btn-outline-secondary", choice[1]);
+        button.type = "button";
+        button.setAttribute("aria-pressed", rating === choice[2] ? "true" : "false");
+        button.addEventListener("click", function () {
+          post(url(data.urls.recall, q.dataset.position), {feeling: choice[0]}).then(function (r) {
+            if (!r.ok) { note.textContent = r.body.message || ""; return; }
+            row.querySelectorAll("button").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+            button.setAttribute("aria-pressed", "true");
+            note.textContent = msg.recallSaved;
+          });
+        });
+        row.appendChild(button);
+      });
+      row.appendChild(note);
+      box.appendChild(row);
     }
     function selfScoreForm(q, box, selfScore) {
       var row = el("div", "d-flex flex-wrap gap-2 align-items-center my-2");
