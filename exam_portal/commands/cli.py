@@ -323,6 +323,27 @@ def export_bank(path, subject):
     click.echo(f"exported to {path} ({len(refused)} items left out)")
 
 
+@attempts_cli.command("fit-mastery")
+def fit_mastery():
+    """Fit knowledge tracing (mastery per syllabus node) to candidates' marked practice
+    and mock answers, put the parameters in use, and report how well they predict the
+    answers of candidates held out of the fit."""
+    from exam_portal.models.types import utcnow
+    from exam_portal.services.delivery import mastery
+
+    row, result = mastery.fit_and_store(now=utcnow())
+    db.session.commit()
+    click.echo(f"model {row.id}: {result.sequences} answer sequences, "
+               f"{result.answers} answers")
+    for kind, params in (("single", result.model.single), ("multi", result.model.multi)):
+        quality = result.quality[kind]
+        click.echo(
+            f"{kind}: p_init {params.p_init}, p_learn {params.p_learn}, "
+            f"p_slip {params.p_slip}, p_guess {params.p_guess}; held out {quality.answers} "
+            f"answers: log loss {quality.log_loss} (baseline {quality.baseline_log_loss}), "
+            f"Brier {quality.brier} (baseline {quality.baseline_brier}), AUC {quality.auc}")
+
+
 @attempts_cli.command("expire")
 def expire_attempts():
     """Hand in every attempt past its deadline and grace with the answers saved (for cron;

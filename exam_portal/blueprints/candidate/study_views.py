@@ -13,7 +13,7 @@ from exam_portal.blueprints.candidate.views import bp
 from exam_portal.extensions import db
 from exam_portal.models.types import utcnow
 from exam_portal.services.certification import training
-from exam_portal.services.delivery import attempts, learning, paper_cache
+from exam_portal.services.delivery import attempts, learning, mastery, paper_cache
 from exam_portal.services.exam_sessions import past_papers, sittings
 from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import today_local
@@ -198,6 +198,18 @@ def review_bookmarks():
         lambda added: _("已把 %(n)d 道收藏的题加入复习。", n=added) if added
         else _("收藏的选择题都已在复习中。"))
     return redirect(url_for("candidate.review_queue"))
+
+
+@bp.get("/mastery")
+def mastery_map():
+    """The syllabus as a map of the candidate's mastery: one subject's chapters, each
+    with its sections and knowledge points."""
+    version = practice_version(request.args.get("syllabus"))
+    subject = _subject_filter() or Subject.COMP_JR
+    chapters = mastery.mastery_map(current_user.id, version).get(subject, [])
+    return render_template("candidate/mastery.html", subject=subject, chapters=chapters,
+                           subjects=list(Subject), start_form=StartAttemptForm,
+                           **_version_context(version))
 
 
 @bp.get("/review")

@@ -87,7 +87,8 @@ def _mark(attempt: Attempt, now: datetime) -> None:
         if not response.is_locked and response.selected:
             answers.append(learning.MarkedAnswer(
                 item.item_id, attempt.subject, halves == item.points_halves,
-                response.selected, attempt.id, item.position))
+                response.selected, attempt.id, item.position, item.item_version_id,
+                content.item_type))
         updates.append({"attempt_id": attempt.id, "position": item.position,
                         "score_halves": halves})
     if updates:

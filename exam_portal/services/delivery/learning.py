@@ -22,6 +22,7 @@ from exam_portal.models.attempts import (
 from exam_portal.models.bank import Item, ItemVersion
 from exam_portal.models.types import dialect_insert
 from exam_portal.services import ServiceError
+from exam_portal.services.delivery import mastery
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import spaced_review, syllabus
 from question_bank.items import ItemType
@@ -44,6 +45,8 @@ class MarkedAnswer:
     selected: str | None = None  # the item's own option letters
     attempt_id: int | None = None
     position: int | None = None
+    item_version_id: int | None = None
+    item_type: ItemType = ItemType.SINGLE
 
 
 def review_settings() -> spaced_review.Settings:
@@ -91,9 +94,13 @@ def _add_cards(candidate_id: int, subjects: dict[int, Subject], *, now: datetime
 def record_answers(candidate_id: int, answers: list[MarkedAnswer], *, now: datetime) -> None:
     """Review the candidate's cards with marked answers: a wrong answer makes the item a
     card (and puts it in the wrong-answer book) and rates it Again; a right answer to
-    an item with a card rates it Good. Items never answered wrong get no card."""
+    an item with a card rates it Good. Items never answered wrong get no card. Then
+    trace the candidate's mastery of the syllabus nodes the items are linked to."""
     if not answers:
         return
+    mastery.record(candidate_id, [
+        mastery.Answer(a.item_version_id, a.item_type, a.subject, a.correct)
+        for a in answers if a.item_version_id is not None], now=now)
     _add_cards(candidate_id, {a.item_id: a.subject for a in answers if not a.correct},
                now=now, in_book=True)
     cards = _locked_cards(candidate_id, (a.item_id for a in answers))

@@ -294,7 +294,8 @@ def check_response(attempt: Attempt, position: int, *, now: datetime) -> dict:
         if locked and content.item_type.is_choice:
             learning.record_answers(attempt.candidate_id, [learning.MarkedAnswer(
                 item.item_id, attempt.subject, halves == item.points_halves,
-                response.selected, attempt.id, position)], now=now)
+                response.selected, attempt.id, position, item.item_version_id,
+                content.item_type)], now=now)
     return pages.feedback(attempt, position, response,
                           learning.reviewed_positions(attempt.id).get(position))
 
