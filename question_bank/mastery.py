@@ -179,8 +179,11 @@ def fit_parameters(sequences: list[AnswerSequence], fallback: Parameters) -> Par
     best = None
     for steps in (6, 5):
         grid = _grid(best, steps)
-        scores = np.concatenate([_log_likelihood(grid[start:start + 256], answers, mask)
-                                 for start in range(0, len(grid), 256)])
+        # A block of the grid at a time: (block × sequences × length) floats stay near
+        # 20 million, whatever the number of answers.
+        block = max(1, int(2e7 // answers.size))
+        scores = np.concatenate([_log_likelihood(grid[start:start + block], answers, mask)
+                                 for start in range(0, len(grid), block)])
         best = grid[int(np.argmax(scores))]
     init, learn, slip, guess = (round(float(v), 4) for v in best)
     return Parameters(init, learn, slip, guess)

@@ -326,15 +326,23 @@ def export_bank(path, subject):
 @attempts_cli.command("fit-mastery")
 def fit_mastery():
     """Fit knowledge tracing (mastery per syllabus node) to candidates' marked practice
-    and mock answers, put the parameters in use, and report how well they predict the
-    answers of candidates held out of the fit."""
+    and mock answers, calibrate predicted pass probabilities against mock results, put
+    both in use, and report how well the model predicts the answers of candidates held
+    out of the fit."""
     from exam_portal.models.types import utcnow
     from exam_portal.services.delivery import mastery
 
-    row, result = mastery.fit_and_store(now=utcnow())
+    row, result, mocks = mastery.fit_and_store(now=utcnow())
     db.session.commit()
     click.echo(f"model {row.id}: {result.sequences} answer sequences, "
                f"{result.answers} answers")
+    if mocks:
+        scaling = row.parameters["scaling"]
+        click.echo(f"pass probabilities calibrated on {mocks} mock papers "
+                   f"(a {scaling['a']}, b {scaling['b']})")
+    else:
+        click.echo("pass probabilities not calibrated: fewer than "
+                   f"{mastery.MIN_MOCKS_TO_CALIBRATE} mock papers with a prediction before them")
     for kind, params in (("single", result.model.single), ("multi", result.model.multi)):
         quality = result.quality[kind]
         click.echo(

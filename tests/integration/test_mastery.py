@@ -1,6 +1,7 @@
 """Mastery of knowledge points through the portal: marked answers trace every node their
 item is linked to, the map shows it in words, and the fit puts new parameters in use."""
 
+import re
 import threading
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from exam_portal.models.mastery import KnowledgeMastery, MasteryModel
 from exam_portal.services.delivery import mastery as mastery_service
 from question_bank import mastery
 from question_bank.items import ItemType
+from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
 from .practice_support import (
@@ -153,3 +155,88 @@ def test_answers_to_one_knowledge_point_marked_at_once_are_all_counted(app):
     assert not errors, errors
     row = _rows(app, user_id)[POINT]
     assert (row.answered, row.right) == (6, 3)
+
+
+def test_the_dashboard_predicts_a_score_only_with_enough_answers_across_the_syllabus(
+        one_leg, app):
+    from .practice_support import objective_bank
+
+    objective_bank(app, singles=80, multis=20, chapters=12, syllabus_version="2025")
+    _user_id, client = candidate(app)
+
+    def practise(count):
+        attempt_id = start(client, mode="RANDOM", count=count, syllabus_version="2025")
+        device = open_attempt(client, attempt_id)["device"]
+        keys = shown_keys(app, attempt_id)
+        for seq, position in enumerate(sorted(keys), 1):
+            save(client, attempt_id, position, device, seq,
+                 keys[position] if position % 4 else wrong_choice(keys[position]))
+        client.post(f"/practice/attempts/{attempt_id}/submit")
+
+    practise("10")
+    page = client.get("/practice/?syllabus=2025").get_data(as_text=True)
+    assert "预测分数" in page and "至少答 60 道本科目的选择题" in page and "通过概率" in page
+    practise("50")
+    practise("50")
+    page = client.get("/practice/?syllabus=2025").get_data(as_text=True)
+    assert "至少答 60 道" not in page and "尚未用模拟考试的实际结果校准" in page
+    assert re.search(r"约 \d+ 分（\d+–\d+）", page) and re.search(r"<td>\d+%</td>", page)
+
+
+def _history(candidate_id, right_share, rng, mock_passed):
+    """70 practice answers over eight chapters, then one handed-in mock paper."""
+    chapters = [f"COMP_JR.{n:02d}" for n in range(1, 9)]
+    answers = [mastery_service._Marked(
+        candidate_id, candidate_id * 10, Mode.CHAPTER, Subject.COMP_JR, None, "2025",
+        chapters[n % 8], chapters[n % 8], ItemType.SINGLE, rng.random() < right_share)
+        for n in range(70)]
+    answers.append(mastery_service._Marked(
+        candidate_id, candidate_id * 10 + 1, Mode.MOCK, Subject.COMP_JR, mock_passed, "2025",
+        chapters[0], chapters[0], ItemType.SINGLE, True))
+    return answers
+
+
+def test_a_prediction_is_replayed_before_each_mock_paper_from_the_answers_before_it():
+    import random
+
+    rng = random.Random(1)
+    answers = _history(1, 0.9, rng, True)
+    predicted, passed = mastery_service.mock_outcomes(answers, mastery.DEFAULT_MODEL)
+    assert passed == [True] and predicted[0] > 0.5
+    # A mock paper with too few answers before it gives no pair.
+    assert mastery_service.mock_outcomes(answers[60:], mastery.DEFAULT_MODEL) == ([], [])
+
+
+def test_fit_mastery_calibrates_pass_probabilities_against_mock_results(
+        one_leg, app, monkeypatch):
+    import random
+
+    rng = random.Random(2)
+    answers = []
+    for candidate_id in range(1, 61):
+        share = rng.uniform(0.3, 0.95)
+        answers += _history(candidate_id, share, rng, rng.random() < share - 0.2)
+    monkeypatch.setattr(mastery_service, "_marked_answers", lambda: answers)
+    result = app.test_cli_runner().invoke(args=["attempts", "fit-mastery"])
+    assert result.exit_code == 0, result.output
+    assert "calibrated on 60 mock papers" in result.output
+    with app.app_context():
+        scaling, mocks = mastery_service.current_scaling()
+    assert mocks == 60 and (scaling.a, scaling.b) != (1.0, 0.0)
+    # A candidate's pass probability is the calibrated one from now on.
+    user_id, client = candidate(app)
+    with app.app_context():
+        for n in range(1, 9):
+            db.session.add(KnowledgeMastery(
+                candidate_id=user_id, syllabus_version="2025", code=f"COMP_JR.{n:02d}",
+                subject=Subject.COMP_JR, chapter_code=f"COMP_JR.{n:02d}", p_known=0.6,
+                answered=10, right=7, updated_at=T0))
+        db.session.commit()
+        shown = mastery_service.predictions(user_id, "2025")[Subject.COMP_JR]
+        nodes = {f"COMP_JR.{n:02d}": (f"COMP_JR.{n:02d}", 0.6, 10) for n in range(1, 9)}
+        raw = mastery_service._predict(Subject.COMP_JR, "2025", nodes,
+                                       mastery_service.current_model())
+    assert shown.pass_probability == pytest.approx(scaling.apply(raw.pass_probability),
+                                                   abs=1e-3)
+    assert "已按 60 份模拟考试的实际结果校准" in client.get("/practice/?syllabus=2025") \
+        .get_data(as_text=True)

@@ -524,6 +524,9 @@ def test_the_result_shows_score_pass_sections_chapters_and_every_item(app):
     assert page.count('class="card mb-3 review-item"') == 80
     dashboard = client.get("/practice/").get_data(as_text=True)
     assert "<polyline" not in dashboard and "<circle" in dashboard  # one point so far
+    # The chart has axes in per cent, the pass line named, and its figures as a table.
+    assert '>100%</text>' in dashboard and '>60%</text>' in dashboard and "合格线" in dashboard
+    assert "成绩数据" in dashboard and "<td>100.0%</td>" in dashboard
     assert 'data-testid="study-days">1<' in dashboard
 
 

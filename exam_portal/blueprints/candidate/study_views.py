@@ -22,6 +22,7 @@ from exam_portal.web.pagination import Page, page_argument
 from question_bank import practice as modes
 from question_bank import specs, syllabus
 from question_bank.practice import Mode
+from question_bank.prediction import MIN_ANSWERS
 from question_bank.subjects import Subject
 
 
@@ -53,6 +54,9 @@ def dashboard():
         trends=learning.score_trends(candidate_id),
         chapters=learning.chapter_accuracy(candidate_id, version)[:10],
         days=learning.study_days(candidate_id, today_local()),
+        predictions=mastery.predictions(candidate_id, version),
+        calibration=mastery.current_scaling(),
+        min_answers=MIN_ANSWERS,
         counts=learning.book_counts(candidate_id, now=utcnow()),
         training_progress=training.candidate_progress(candidate_id),
         training_held=training.held_programme_ids(candidate_id),

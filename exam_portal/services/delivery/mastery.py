@@ -1,6 +1,7 @@
 """Mastery of knowledge points: updated when an answer is marked, shown as a map of the
 syllabus, and its parameters fitted from the portal's own answers."""
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,10 +13,10 @@ from exam_portal.models.attempts import Attempt, AttemptItem, Response
 from exam_portal.models.bank import Item, ItemLink, ItemVersion
 from exam_portal.models.mastery import KnowledgeMastery, MasteryModel
 from exam_portal.models.types import dialect_insert
-from question_bank import mastery, syllabus
+from question_bank import mastery, prediction, specs, syllabus
 from question_bank.items import ItemType
 from question_bank.practice import Mode
-from question_bank.subjects import Subject
+from question_bank.subjects import Subject, SubjectKind
 
 
 @dataclass(frozen=True)
@@ -161,15 +162,85 @@ def weakest(candidate_id: int, version: str, limit: int = 10) -> list[KnowledgeM
         .order_by(KnowledgeMastery.p_known, KnowledgeMastery.code).limit(limit)))
 
 
+# Prediction ------------------------------------------------------------------------
+
+# Mock papers whose outcome the raw predictions are scaled against, at the least.
+MIN_MOCKS_TO_CALIBRATE = 30
+
+
+def current_scaling() -> tuple[prediction.Scaling, int] | None:
+    """The calibration of pass probabilities against mock results in use, and how many
+    mock papers it was fitted on (None: not calibrated yet)."""
+    stored = db.session.scalar(sa.select(MasteryModel.parameters)
+                               .order_by(MasteryModel.id.desc()).limit(1))
+    scaling = (stored or {}).get("scaling")
+    if not scaling:
+        return None
+    return prediction.Scaling(scaling["a"], scaling["b"]), scaling["mocks"]
+
+
+def _predict(subject: Subject, version: str, nodes: dict[str, tuple[str, float, int]],
+             model: mastery.Model) -> prediction.Prediction:
+    """A raw prediction from a candidate's traced nodes of one subject and version:
+    code → (chapter, p_known, answers)."""
+    by_chapter: dict[str, list[float]] = defaultdict(list)
+    for chapter, p_known, _answered in nodes.values():
+        by_chapter[chapter].append(p_known)
+    return prediction.predict(
+        specs.load(subject), [c.code for c in syllabus.load(version).trees[subject].chapters],
+        {chapter: sum(ps) / len(ps) for chapter, ps in by_chapter.items()},
+        sum(answered for _chapter, _p, answered in nodes.values()), model)
+
+
+def predictions(candidate_id: int, version: str) -> dict[Subject, prediction.Prediction]:
+    """The predicted score of each objective subject the candidate has practised against
+    *version*'s syllabus (with the reason where there is too little to go on); pass
+    probabilities calibrated against mock results once `fit-mastery` could."""
+    nodes: dict[Subject, dict[str, tuple[str, float, int]]] = defaultdict(dict)
+    for row in db.session.scalars(
+            sa.select(KnowledgeMastery).where(KnowledgeMastery.candidate_id == candidate_id,
+                                              KnowledgeMastery.syllabus_version == version,
+                                              KnowledgeMastery.answered > 0)):
+        nodes[row.subject][row.code] = (row.chapter_code, row.p_known, row.answered)
+    if not nodes:
+        return {}
+    model, tree, scaling = current_model(), syllabus.load(version), current_scaling()
+    result = {}
+    for subject in sorted(nodes):
+        if subject.kind is not SubjectKind.OBJECTIVE or subject not in tree.trees:
+            continue
+        raw = _predict(subject, version, nodes[subject], model)
+        if raw.enough and scaling is not None:
+            raw = dataclasses.replace(raw, pass_probability=round(
+                scaling[0].apply(raw.pass_probability), 3))
+        result[subject] = raw
+    return result
+
+
 # Fitting -------------------------------------------------------------------------
 
-def answer_sequences() -> dict[str, list[tuple[int, list[int]]]]:
-    """Every candidate's marked practice and mock choice answers, as right/wrong
-    sequences per candidate × syllabus node × item type, in marking order."""
+@dataclass(frozen=True)
+class _Marked:
+    candidate_id: int
+    attempt_id: int
+    mode: Mode
+    subject: Subject
+    passed: bool | None
+    version: str
+    code: str
+    chapter: str
+    item_type: ItemType
+    right: bool
+
+
+def _marked_answers() -> list[_Marked]:
+    """Every marked practice and mock choice answer, once per syllabus node its item
+    version is linked to, per candidate in marking order."""
     right = sa.case((Response.score_halves == AttemptItem.points_halves, 1), else_=0)
     rows = db.session.execute(
-        sa.select(Attempt.candidate_id, ItemLink.code, ItemVersion.syllabus_version,
-                  Item.item_type, right)
+        sa.select(Attempt.candidate_id, Attempt.id, Attempt.mode, Attempt.subject,
+                  Attempt.passed, ItemVersion.syllabus_version, ItemLink.code,
+                  ItemLink.chapter_code, Item.item_type, right)
         .select_from(Response)
         .join(AttemptItem, sa.and_(AttemptItem.attempt_id == Response.attempt_id,
                                    AttemptItem.position == Response.position))
@@ -183,22 +254,58 @@ def answer_sequences() -> dict[str, list[tuple[int, list[int]]]]:
         .order_by(Attempt.candidate_id, Response.saved_at, Response.attempt_id,
                   Response.position)
         .execution_options(yield_per=10_000))
+    return [_Marked(*row[:9], bool(row[9])) for row in rows]
+
+
+def answer_sequences(answers: list[_Marked]) -> dict[str, list[tuple[int, list[int]]]]:
+    """Right/wrong sequences per candidate × syllabus node × item type."""
     sequences: dict[tuple, list[int]] = defaultdict(list)
-    for candidate_id, code, version, item_type, is_right in rows:
-        kind = "multi" if item_type is ItemType.MULTI else "single"
-        sequences[(kind, candidate_id, version, code)].append(int(is_right))
+    for answer in answers:
+        kind = "multi" if answer.item_type is ItemType.MULTI else "single"
+        sequences[(kind, answer.candidate_id, answer.version, answer.code)].append(
+            int(answer.right))
     by_type: dict[str, list[tuple[int, list[int]]]] = defaultdict(list)
-    for (kind, candidate_id, _version, _code), answers in sequences.items():
-        by_type[kind].append((candidate_id, answers))
+    for (kind, candidate_id, _version, _code), run in sequences.items():
+        by_type[kind].append((candidate_id, run))
     return dict(by_type)
 
 
-def fit_and_store(*, now: datetime) -> tuple[MasteryModel, mastery.Fit]:
-    """Fit knowledge tracing to the answers so far and put the result in use."""
-    result = mastery.fit(answer_sequences(), fallback=current_model())
-    row = MasteryModel(parameters=result.model.to_dict(),
+def mock_outcomes(answers: list[_Marked], model: mastery.Model) -> tuple[list, list]:
+    """Replay every candidate's answers with *model*: at each handed-in mock paper, the
+    raw pass probability their answers before it gave, and whether they passed it."""
+    predicted, passed = [], []
+    state: dict[tuple, dict[str, tuple[str, float, int]]] = defaultdict(dict)
+    seen: set[int] = set()
+    for answer in answers:
+        key = (answer.candidate_id, answer.version, answer.subject)
+        if answer.mode is Mode.MOCK and answer.attempt_id not in seen \
+                and answer.passed is not None and answer.subject.kind is SubjectKind.OBJECTIVE:
+            guess = _predict(answer.subject, answer.version, state[key], model)
+            if guess.enough:
+                predicted.append(guess.pass_probability)
+                passed.append(answer.passed)
+        seen.add(answer.attempt_id)
+        chapter, p_known, count = state[key].get(answer.code, (answer.chapter, None, 0))
+        state[key][answer.code] = (
+            chapter, mastery.update(p_known, answer.right, model.for_type(answer.item_type)),
+            count + 1)
+    return predicted, passed
+
+
+def fit_and_store(*, now: datetime) -> tuple[MasteryModel, mastery.Fit, int]:
+    """Fit knowledge tracing to the answers so far, calibrate its pass probabilities
+    against the mock papers handed in (when there are enough), and put both in use;
+    how many mock papers the calibration rests on (0: none)."""
+    answers = _marked_answers()
+    result = mastery.fit(answer_sequences(answers), fallback=current_model())
+    parameters = result.model.to_dict()
+    predicted, passed = mock_outcomes(answers, result.model)
+    if len(predicted) >= MIN_MOCKS_TO_CALIBRATE and 0 < sum(passed) < len(passed):
+        scaling = prediction.fit_scaling(predicted, passed)
+        parameters["scaling"] = {"a": scaling.a, "b": scaling.b, "mocks": len(predicted)}
+    row = MasteryModel(parameters=parameters,
                        quality={kind: vars(q) for kind, q in result.quality.items()},
                        sequences=result.sequences, answers=result.answers, fitted_at=now)
     db.session.add(row)
     db.session.flush()
-    return row, result
+    return row, result, parameters.get("scaling", {}).get("mocks", 0)

@@ -192,7 +192,7 @@
       var note = el("span", "small text-success");
       note.setAttribute("role", "status");
       [["easy", msg.recallEasy, 4], ["hard", msg.recallHard, 2]].forEach(function (choice) {
-        var button = el("button", "btn btn-sm btn-outline-secondary", choice[1]);
+        var button = el("button", "btn btn-sm btn-outline-dark", choice[1]);
         button.type = "button";
         button.setAttribute("aria-pressed", rating === choice[2] ? "true" : "false");
         button.addEventListener("click", function () {
