@@ -1,7 +1,7 @@
 """Mastery of knowledge points: each candidate's standing per syllabus node, and the
 knowledge-tracing parameters fitted from the portal's answers."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,3 +41,13 @@ class MasteryModel(db.Model):
     sequences: Mapped[int]
     answers: Mapped[int]
     fitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StudyGoal(db.Model):
+    """The exam date a candidate plans for when no registration gives one."""
+
+    __tablename__ = "study_goals"
+
+    candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    exam_day: Mapped[date]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

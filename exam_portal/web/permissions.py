@@ -84,6 +84,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "candidate.review_bookmarks": CANDIDATE,
     "candidate.review_queue": CANDIDATE,
     "candidate.mastery_map": CANDIDATE,
+    "candidate.plan": CANDIDATE,
     "candidate.remove_card": CANDIDATE,
     "candidate.delete_bookmark": CANDIDATE,
     "authoring.list_items": STAFF,

@@ -318,7 +318,7 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/practice/attempts/{i['sitting']}", "exam", ready="#q-1 .options"),
             Stop(f"/practice/attempts/{i['review']}/result"),
             Stop("/practice/attempts"), Stop("/practice/wrong-answers"), Stop("/practice/review"),
-            Stop("/practice/mastery?subject=COMP_JR"),
+            Stop("/practice/mastery?subject=COMP_JR"), Stop("/practice/plan"),
             Stop("/practice/bookmarks"), Stop("/account/eligibility"), Stop("/exams"),
             Stop(f"/exams/registrations/{i['ticket']}/ticket"),
             Stop(f"/exams/registrations/{i['unpaid']}/ticket", "awaiting-payment"),

@@ -1,7 +1,14 @@
 """Forms for candidates' practice: starting a set, self-scoring, bookmarks."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, HiddenField, SelectField, SelectMultipleField, SubmitField
+from wtforms import (
+    DateField,
+    DecimalField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -34,3 +41,10 @@ class SelfScoreForm(BaseForm):
 
 class BookmarkForm(BaseForm):
     submit = SubmitField(_l("收藏"))
+
+
+class ExamDayForm(BaseForm):
+    """The exam date a candidate plans for when no registration gives one."""
+
+    exam_day = DateField(_l("考试日期"), validators=[DataRequired(_l("请填写考试日期。"))])
+    submit = SubmitField(_l("保存并生成计划"))

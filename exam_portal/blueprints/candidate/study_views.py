@@ -2,18 +2,19 @@
 or mock paper, the attempt history, the wrong-answer book and bookmarks."""
 
 from collections import Counter
+from datetime import date
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from exam_portal.blueprints.account.forms import ConfirmForm
-from exam_portal.blueprints.candidate.forms import StartAttemptForm
+from exam_portal.blueprints.candidate.forms import ExamDayForm, StartAttemptForm
 from exam_portal.blueprints.candidate.views import bp
 from exam_portal.extensions import db
 from exam_portal.models.types import utcnow
 from exam_portal.services.certification import training
-from exam_portal.services.delivery import attempts, learning, mastery, paper_cache
+from exam_portal.services.delivery import attempts, learning, mastery, paper_cache, study_plan
 from exam_portal.services.exam_sessions import past_papers, sittings
 from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import today_local
@@ -23,6 +24,7 @@ from question_bank import practice as modes
 from question_bank import specs, syllabus
 from question_bank.practice import Mode
 from question_bank.prediction import MIN_ANSWERS
+from question_bank.study_plan import REVISION_DAYS
 from question_bank.subjects import Subject
 
 
@@ -47,6 +49,7 @@ def _version_context(version: str) -> dict:
 def dashboard():
     candidate_id = current_user.id
     version = practice_version(request.args.get("syllabus"))
+    exam_day, _registered = _exam_day(candidate_id)
     return render_template(
         "candidate/dashboard.html",
         subjects=list(Subject),
@@ -55,6 +58,8 @@ def dashboard():
         chapters=learning.chapter_accuracy(candidate_id, version)[:10],
         days=learning.study_days(candidate_id, today_local()),
         predictions=mastery.predictions(candidate_id, version),
+        exam_day=exam_day,
+        tasks=study_plan.plans(candidate_id, version, exam_day, now=utcnow()) if exam_day else {},
         calibration=mastery.current_scaling(),
         min_answers=MIN_ANSWERS,
         counts=learning.book_counts(candidate_id, now=utcnow()),
@@ -202,6 +207,39 @@ def review_bookmarks():
         lambda added: _("已把 %(n)d 道收藏的题加入复习。", n=added) if added
         else _("收藏的选择题都已在复习中。"))
     return redirect(url_for("candidate.review_queue"))
+
+
+def _exam_day(candidate_id: int) -> tuple[date | None, bool]:
+    """The day to plan for, and whether it is a registered exam's (else the candidate's
+    own choice, or None)."""
+    registered = sittings.next_exam_day(candidate_id, utcnow())
+    if registered:
+        return registered, True
+    return study_plan.stored_exam_day(candidate_id), False
+
+
+@bp.route("/plan", methods=["GET", "POST"])
+def plan():
+    """备考计划: new items and reviews a day to the exam date, per subject and chapter."""
+    form = ExamDayForm()
+    if form.validate_on_submit():
+        done = outcomes.commit(
+            lambda: study_plan.set_exam_day(current_user.id, form.exam_day.data, now=utcnow()),
+            _("考试日期已保存，计划已按新日期重新安排。"), refusals=study_plan.InvalidGoal,
+            field=form.exam_day)
+        if done.ok:
+            return redirect(url_for("candidate.plan"))
+    version = practice_version(request.args.get("syllabus"))
+    day, registered = _exam_day(current_user.id)
+    if day and not form.exam_day.data:
+        form.exam_day.data = day
+    plans = study_plan.plans(current_user.id, version, day, now=utcnow()) if day else {}
+    tree = syllabus.load(version)
+    return render_template("candidate/plan.html", form=form, exam_day=day,
+                           registered=registered, plans=plans,
+                           revision_days=REVISION_DAYS,
+                           titles={code: node.title for code, node in tree.by_code.items()},
+                           **_version_context(version))
 
 
 @bp.get("/mastery")

@@ -204,12 +204,16 @@ def review_queue(candidate_id: int, *, now: datetime):
             .order_by(ReviewCard.due, ReviewCard.item_id))
 
 
-def review_load(candidate_id: int, *, now: datetime, days: int = 7) -> list[tuple[date, int]]:
-    """Cards falling due on each of the next *days* days (today counts what is overdue)."""
+def review_load(candidate_id: int, *, now: datetime, days: int = 7,
+                subject: Subject | None = None) -> list[tuple[date, int]]:
+    """Cards falling due on each of the next *days* days (today counts what is overdue),
+    of one subject or all."""
     until = due_until(now)
-    rows = db.session.scalars(
-        sa.select(ReviewCard.due).where(ReviewCard.candidate_id == candidate_id,
-                                        ReviewCard.due < until + timedelta(days=days - 1)))
+    query = sa.select(ReviewCard.due).where(ReviewCard.candidate_id == candidate_id,
+                                            ReviewCard.due < until + timedelta(days=days - 1))
+    if subject is not None:
+        query = query.where(ReviewCard.subject == subject)
+    rows = db.session.scalars(query)
     today = now.astimezone(LOCAL_ZONE).date()
     load = dict.fromkeys((today + timedelta(days=n) for n in range(days)), 0)
     for due in rows:

@@ -378,6 +378,18 @@ def prepared_version(candidate_id: int, now: datetime) -> str | None:
         .order_by(ExamSession.exam_opens_at, ExamSession.id).limit(1))
 
 
+def next_exam_day(candidate_id: int, now: datetime) -> date | None:
+    """The first day (in China) of the next exam the candidate is registered for."""
+    opens = db.session.scalar(
+        sa.select(ExamSession.exam_opens_at)
+        .join(Registration, Registration.session_id == ExamSession.id)
+        .where(Registration.candidate_id == candidate_id,
+               Registration.status != RegistrationStatus.REJECTED,
+               ExamSession.exam_closes_at > now)
+        .order_by(ExamSession.exam_opens_at, ExamSession.id).limit(1))
+    return opens.astimezone(LOCAL_ZONE).date() if opens else None
+
+
 def registration_query(session: ExamSession, *, status: RegistrationStatus | None = None,
                        level: Level | None = None, search: str = ""):
     """The review queue of a session, oldest first, with the candidates' profiles."""

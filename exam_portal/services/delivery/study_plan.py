@@ -1,0 +1,75 @@
+"""The candidate's plan to the exam date (备考计划) and today's tasks (今日任务), worked
+out afresh from where they stand each time it is shown."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext
+
+from exam_portal.extensions import db
+from exam_portal.models.attempts import Attempt, AttemptItem
+from exam_portal.models.mastery import StudyGoal
+from exam_portal.services import ServiceError
+from exam_portal.services.delivery import attempts, learning, mastery
+from exam_portal.services.platform.clock import LOCAL_ZONE
+from question_bank import prediction, specs, study_plan
+from question_bank.study_plan import ChapterNeed, Plan
+from question_bank.subjects import Subject, SubjectKind
+
+# How far ahead a candidate may plan (the exam is yearly).
+MAX_DAYS_AHEAD = 2 * 366
+
+
+class InvalidGoal(ServiceError):
+    """An exam date that cannot be planned for."""
+
+
+def stored_exam_day(candidate_id: int) -> date | None:
+    goal = db.session.get(StudyGoal, candidate_id)
+    return goal.exam_day if goal else None
+
+
+def set_exam_day(candidate_id: int, day: date, *, now: datetime) -> None:
+    today = now.astimezone(LOCAL_ZONE).date()
+    if day <= today or (day - today).days > MAX_DAYS_AHEAD:
+        raise InvalidGoal(gettext("考试日期应在今天之后的两年之内。"))
+    goal = db.session.get(StudyGoal, candidate_id, with_for_update=True)
+    if goal is None:
+        db.session.add(StudyGoal(candidate_id=candidate_id, exam_day=day, updated_at=now))
+    else:
+        goal.exam_day, goal.updated_at = day, now
+    db.session.flush()
+
+
+def _seen_per_chapter(candidate_id: int, subject: Subject) -> dict[str, int]:
+    """Distinct items the candidate has drawn in practice, per chapter."""
+    return dict(db.session.execute(
+        sa.select(AttemptItem.chapter_code, sa.func.count(sa.distinct(AttemptItem.item_id)))
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .where(Attempt.candidate_id == candidate_id, Attempt.subject == subject)
+        .group_by(AttemptItem.chapter_code)).all())
+
+
+def plans(candidate_id: int, version: str, exam_day: date, *,
+          now: datetime) -> dict[Subject, Plan]:
+    """A plan per objective subject the candidate practises against *version*."""
+    today = now.astimezone(LOCAL_ZONE).date()
+    chapters_by_subject = mastery.mastery_map(candidate_id, version)
+    practised = {subject for subject, chapters in chapters_by_subject.items()
+                 if any(chapter.answered for chapter in chapters)}
+    result = {}
+    for subject in sorted(practised):
+        if subject.kind is not SubjectKind.OBJECTIVE:
+            continue
+        chapters = chapters_by_subject[subject]
+        weights = prediction.chapter_weights(specs.load(subject),
+                                             [c.chapter.code for c in chapters])
+        sizes = attempts.chapter_sizes(subject, today, version)
+        seen = _seen_per_chapter(candidate_id, subject)
+        needs = [ChapterNeed(c.chapter.code, weights[c.chapter.code], c.level,
+                             seen.get(c.chapter.code, 0), sizes.get(c.chapter.code, 0))
+                 for c in chapters]
+        forecast = [n for _day, n in learning.review_load(candidate_id, now=now,
+                                                          subject=subject)]
+        result[subject] = study_plan.make_plan(today, exam_day, needs, forecast)
+    return result
