@@ -60,3 +60,28 @@ def test_a_candidate_sets_an_exam_date_and_gets_todays_tasks(one_leg, app):
         assert "设置考试日期" in other.get("/practice/").get_data(as_text=True)
         with app.app_context():
             assert db.session.scalar(sa.select(sa.func.count()).select_from(StudyGoal)) == 1
+
+
+def test_study_days_are_counted_by_the_day_in_china_on_both_databases(app):
+    """A paper started at 15:59 UTC is on one day in China, one handed in at 16:01 on
+    the next; the database works the day out (PostgreSQL's time zones, SQLite's fixed
+    +8 hours)."""
+    from exam_portal.models.attempts import Attempt
+    from exam_portal.services.delivery import learning
+
+    objective_bank(app, singles=12, multis=0, chapters=1)
+    user_id, client = candidate(app)
+    first = start(client, mode="RANDOM", count="10")
+    client.post(f"/practice/attempts/{first}/submit")
+    second = start(client, mode="RANDOM", count="10")
+    times = {first: (datetime(2027, 2, 8, 15, 59, tzinfo=UTC),
+                     datetime(2027, 2, 8, 16, 1, tzinfo=UTC)),
+             second: (datetime(2027, 2, 10, 3, 0, tzinfo=UTC), None)}
+    with app.app_context():
+        for attempt_id, (started, submitted) in times.items():
+            db.session.execute(sa.update(Attempt).where(Attempt.id == attempt_id)
+                               .values(started_at=started, submitted_at=submitted))
+        db.session.commit()
+        days = learning.study_days(user_id, date(2027, 2, 10))
+    # 8 Feb and 9 Feb (China) and 10 Feb: three days, all in a row up to today.
+    assert (days.total, days.last_30, days.streak) == (3, 3, 3)

@@ -248,7 +248,7 @@ def mastery_map():
     with its sections and knowledge points."""
     version = practice_version(request.args.get("syllabus"))
     subject = _subject_filter() or Subject.COMP_JR
-    chapters = mastery.mastery_map(current_user.id, version).get(subject, [])
+    chapters = mastery.mastery_map(current_user.id, version, [subject]).get(subject, [])
     return render_template("candidate/mastery.html", subject=subject, chapters=chapters,
                            subjects=list(Subject), start_form=StartAttemptForm,
                            **_version_context(version))

@@ -132,15 +132,22 @@ class ChapterMastery:
         return mastery.Level.of(p) if p is not None else None
 
 
-def mastery_map(candidate_id: int, version: str) -> dict[Subject, list[ChapterMastery]]:
-    """Every chapter of *version*'s syllabus per subject, with the candidate's answers and
-    mastery at each node (nodes never answered show as such)."""
-    traced = {row.code: row for row in db.session.scalars(
-        sa.select(KnowledgeMastery).where(KnowledgeMastery.candidate_id == candidate_id,
-                                          KnowledgeMastery.syllabus_version == version))}
+def mastery_map(candidate_id: int, version: str,
+                subjects=None) -> dict[Subject, list[ChapterMastery]]:
+    """Every chapter of *version*'s syllabus per subject (of *subjects*, or all), with
+    the candidate's answers and mastery at each node (nodes never answered show as
+    such)."""
+    query = sa.select(KnowledgeMastery).where(KnowledgeMastery.candidate_id == candidate_id,
+                                              KnowledgeMastery.syllabus_version == version)
+    if subjects is not None:
+        query = query.where(KnowledgeMastery.subject.in_(list(subjects)))
+    traced = {row.code: row for row in db.session.scalars(query)}
+    wanted = set(subjects) if subjects is not None else None
     tree = syllabus.load(version)
     result = {}
     for subject, subject_tree in tree.trees.items():
+        if wanted is not None and subject not in wanted:
+            continue
         by_chapter = defaultdict(list)
         for node in subject_tree.nodes:
             row = traced.get(node.code)
@@ -192,15 +199,32 @@ def _predict(subject: Subject, version: str, nodes: dict[str, tuple[str, float, 
         sum(answered for _chapter, _p, answered in nodes.values()), model)
 
 
+def chapter_mastery(candidate_id: int, version: str) -> dict[Subject, dict[str, float]]:
+    """Per subject, the candidate's mean mastery over each chapter's traced nodes."""
+    result: dict[Subject, dict[str, float]] = defaultdict(dict)
+    for subject, chapter, p_known in db.session.execute(
+            sa.select(KnowledgeMastery.subject, KnowledgeMastery.chapter_code,
+                      sa.func.avg(KnowledgeMastery.p_known))
+            .where(KnowledgeMastery.candidate_id == candidate_id,
+                   KnowledgeMastery.syllabus_version == version,
+                   KnowledgeMastery.answered > 0)
+            .group_by(KnowledgeMastery.subject, KnowledgeMastery.chapter_code)):
+        result[subject][chapter] = float(p_known)
+    return dict(result)
+
+
 def predictions(candidate_id: int, version: str) -> dict[Subject, prediction.Prediction]:
     """The predicted score of each objective subject the candidate has practised against
     *version*'s syllabus (with the reason where there is too little to go on); pass
     probabilities calibrated against mock results once `fit-mastery` could."""
     nodes: dict[Subject, dict[str, tuple[str, float, int]]] = defaultdict(dict)
-    for row in db.session.scalars(
-            sa.select(KnowledgeMastery).where(KnowledgeMastery.candidate_id == candidate_id,
-                                              KnowledgeMastery.syllabus_version == version,
-                                              KnowledgeMastery.answered > 0)):
+    for row in db.session.execute(
+            sa.select(KnowledgeMastery.subject, KnowledgeMastery.code,
+                      KnowledgeMastery.chapter_code, KnowledgeMastery.p_known,
+                      KnowledgeMastery.answered)
+            .where(KnowledgeMastery.candidate_id == candidate_id,
+                   KnowledgeMastery.syllabus_version == version,
+                   KnowledgeMastery.answered > 0)):
         nodes[row.subject][row.code] = (row.chapter_code, row.p_known, row.answered)
     if not nodes:
         return {}

@@ -12,7 +12,8 @@ from exam_portal.models.mastery import StudyGoal
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import attempts, learning, mastery
 from exam_portal.services.platform.clock import LOCAL_ZONE
-from question_bank import prediction, specs, study_plan
+from question_bank import prediction, specs, study_plan, syllabus
+from question_bank.mastery import Level
 from question_bank.study_plan import ChapterNeed, Plan
 from question_bank.subjects import Subject, SubjectKind
 
@@ -41,12 +42,13 @@ def set_exam_day(candidate_id: int, day: date, *, now: datetime) -> None:
     db.session.flush()
 
 
-def _seen_per_chapter(candidate_id: int, subject: Subject) -> dict[str, int]:
-    """Distinct items the candidate has drawn in practice, per chapter."""
+def _seen_per_chapter(candidate_id: int) -> dict[str, int]:
+    """Distinct items the candidate has drawn, per chapter code (codes name their
+    subject)."""
     return dict(db.session.execute(
         sa.select(AttemptItem.chapter_code, sa.func.count(sa.distinct(AttemptItem.item_id)))
         .join(Attempt, Attempt.id == AttemptItem.attempt_id)
-        .where(Attempt.candidate_id == candidate_id, Attempt.subject == subject)
+        .where(Attempt.candidate_id == candidate_id)
         .group_by(AttemptItem.chapter_code)).all())
 
 
@@ -54,22 +56,21 @@ def plans(candidate_id: int, version: str, exam_day: date, *,
           now: datetime) -> dict[Subject, Plan]:
     """A plan per objective subject the candidate practises against *version*."""
     today = now.astimezone(LOCAL_ZONE).date()
-    chapters_by_subject = mastery.mastery_map(candidate_id, version)
-    practised = {subject for subject, chapters in chapters_by_subject.items()
-                 if any(chapter.answered for chapter in chapters)}
-    result = {}
-    for subject in sorted(practised):
-        if subject.kind is not SubjectKind.OBJECTIVE:
+    tree = syllabus.load(version)
+    result, seen, loads = {}, None, None
+    for subject, traced in sorted(mastery.chapter_mastery(candidate_id, version).items()):
+        if subject.kind is not SubjectKind.OBJECTIVE or subject not in tree.trees:
             continue
-        chapters = chapters_by_subject[subject]
-        weights = prediction.chapter_weights(specs.load(subject),
-                                             [c.chapter.code for c in chapters])
+        codes = [chapter.code for chapter in tree.trees[subject].chapters]
+        weights = prediction.chapter_weights(specs.load(subject), codes)
         sizes = attempts.chapter_sizes(subject, today, version)
-        seen = _seen_per_chapter(candidate_id, subject)
-        needs = [ChapterNeed(c.chapter.code, weights[c.chapter.code], c.level,
-                             seen.get(c.chapter.code, 0), sizes.get(c.chapter.code, 0))
-                 for c in chapters]
-        forecast = [n for _day, n in learning.review_load(candidate_id, now=now,
-                                                          subject=subject)]
+        if seen is None:
+            seen = _seen_per_chapter(candidate_id)
+            loads = learning.review_loads(candidate_id, now=now)
+        needs = [ChapterNeed(code, weights[code],
+                             Level.of(traced[code]) if code in traced else None,
+                             seen.get(code, 0), sizes.get(code, 0))
+                 for code in codes]
+        forecast = [n for _day, n in loads.get(subject, [])]
         result[subject] = study_plan.make_plan(today, exam_day, needs, forecast)
     return result
