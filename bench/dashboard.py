@@ -16,10 +16,8 @@ server time. Target: ≤ 50 ms median on PostgreSQL.
 import argparse
 import platform
 import random
-import statistics
 import sys
 import tempfile
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bank import PASSWORD, ROOT, database, make_items, prepare  # noqa: E402
+from page_timing import summary, time_get  # noqa: E402
 
 SET_SIZE = 50
 
@@ -128,43 +127,6 @@ def build(url: str, answers: int, now: datetime) -> None:
         print(f"{len(response_rows)} answers, {len(traced)} traced nodes, {len(wrong)} cards")
 
 
-def time_page(url: str, repeat: int, now: datetime, profile: bool = False) -> list[float]:
-    from freezegun import freeze_time
-
-    from exam_portal import create_app
-
-    # Signing in once, as a browser would; the timed requests are plain GETs.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret",
-                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
-    times = []
-    with freeze_time(now, tick=True):
-        client = app.test_client()
-        login = client.post("/auth/login", data={"email": "learner@bench.example.com",
-                                                 "password": PASSWORD})
-        assert login.status_code == 302, login.status_code
-        profiler = None
-        for number in range(repeat + 20):
-            if profile and number == 20:
-                import cProfile
-
-                profiler = cProfile.Profile()
-                profiler.enable()
-            began = time.perf_counter()
-            response = client.get("/practice/?syllabus=2025")
-            took = time.perf_counter() - began
-            assert response.status_code == 200, response.status_code
-            if number >= 20:  # the first requests fill the caches
-                times.append(took * 1000)
-        page = response.get_data(as_text=True)
-        if profiler is not None:
-            import pstats
-
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-    assert "今日任务" in page and "预测分数" in page, "the dashboard lacks its parts"
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
@@ -180,11 +142,11 @@ def main() -> None:
     try:
         prepare(url)
         build(url, args.answers, now)
-        times = sorted(time_page(url, args.repeat, now, args.profile))
-        p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-        print(f"{args.db}: GET /practice/, {args.answers} answered items: median "
-              f"{statistics.median(times):.1f} ms, p99 {p99:.1f} ms over {len(times)} "
-              f"requests ({platform.node()}, {ROOT.name})")
+        times, page = time_get(url, "/practice/?syllabus=2025", "learner@bench.example.com",
+                               PASSWORD, repeat=args.repeat, now=now, profile=args.profile)
+        assert "今日任务" in page and "预测分数" in page, "the dashboard lacks its parts"
+        print(f"{args.db}: GET /practice/, {args.answers} answered items: "
+              f"{summary(times)} ({platform.node()}, {ROOT.name})")
     finally:
         drop()
 

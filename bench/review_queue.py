@@ -17,7 +17,6 @@ the server runs it: median and p99 server time. Target (issue 20): ≤ 20 ms med
 import argparse
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bank import PASSWORD, ROOT, database, make_items, prepare  # noqa: E402
+from page_timing import summary, time_get  # noqa: E402
 
 OTHERS = 20
 
@@ -78,32 +78,6 @@ def build(url: str, cards: int, due: int, now: datetime) -> None:
         db.engine.dispose()
 
 
-def time_page(url: str, repeat: int, now: datetime) -> list[float]:
-    from freezegun import freeze_time
-
-    from exam_portal import create_app
-
-    # Signing in once, as a browser would; the timed requests are plain GETs.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret",
-                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
-    times = []
-    with freeze_time(now, tick=True):
-        client = app.test_client()
-        login = client.post("/auth/login", data={"email": "learner@bench.example.com",
-                                                 "password": PASSWORD})
-        assert login.status_code == 302, login.status_code
-        for number in range(repeat + 20):
-            began = time.perf_counter()
-            response = client.get("/practice/review")
-            took = time.perf_counter() - began
-            assert response.status_code == 200, response.status_code
-            if number >= 20:  # the first requests fill the caches
-                times.append(took * 1000)
-        page = response.get_data(as_text=True)
-    assert "今日复习" in page
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
@@ -122,12 +96,11 @@ def main() -> None:
         build(url, args.cards, args.due, now)
         print(f"built {args.cards} items and {(OTHERS + 1) * args.cards} cards "
               f"in {time.perf_counter() - began:.1f} s")
-        times = sorted(time_page(url, args.repeat, now))
-        p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+        times, page = time_get(url, "/practice/review", "learner@bench.example.com",
+                               PASSWORD, repeat=args.repeat, now=now)
+        assert "今日复习" in page
         print(f"{args.db}: GET /practice/review, {args.cards} cards ({args.due} due): "
-              f"median {statistics.median(times):.1f} ms, p99 {p99:.1f} ms "
-              f"over {len(times)} requests ({platform.node()}, {platform.processor() or 'cpu'},"
-              f" {ROOT.name})")
+              f"{summary(times)} ({platform.node()}, {ROOT.name})")
     finally:
         drop()
 

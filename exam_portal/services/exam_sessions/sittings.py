@@ -366,27 +366,25 @@ def own_registrations(candidate: User) -> list[Registration]:
         .order_by(Registration.declared_at.desc())))
 
 
+def _next_exam(column, candidate_id: int, now: datetime):
+    """*column* of the earliest session the candidate is registered for (registration
+    not refused) whose exam has not ended."""
+    return (sa.select(column).join(Registration, Registration.session_id == ExamSession.id)
+            .where(Registration.candidate_id == candidate_id,
+                   Registration.status != RegistrationStatus.REJECTED,
+                   ExamSession.exam_closes_at > now)
+            .order_by(ExamSession.exam_opens_at, ExamSession.id).limit(1))
+
+
 def prepared_version(candidate_id: int, now: datetime) -> str | None:
     """The syllabus version of the next exam the candidate is registered for (the
     earliest whose exam has not ended, registration not refused), or None."""
-    return db.session.scalar(
-        sa.select(ExamSession.syllabus_version)
-        .join(Registration, Registration.session_id == ExamSession.id)
-        .where(Registration.candidate_id == candidate_id,
-               Registration.status != RegistrationStatus.REJECTED,
-               ExamSession.exam_closes_at > now)
-        .order_by(ExamSession.exam_opens_at, ExamSession.id).limit(1))
+    return db.session.scalar(_next_exam(ExamSession.syllabus_version, candidate_id, now))
 
 
 def next_exam_day(candidate_id: int, now: datetime) -> date | None:
     """The first day (in China) of the next exam the candidate is registered for."""
-    opens = db.session.scalar(
-        sa.select(ExamSession.exam_opens_at)
-        .join(Registration, Registration.session_id == ExamSession.id)
-        .where(Registration.candidate_id == candidate_id,
-               Registration.status != RegistrationStatus.REJECTED,
-               ExamSession.exam_closes_at > now)
-        .order_by(ExamSession.exam_opens_at, ExamSession.id).limit(1))
+    opens = db.session.scalar(_next_exam(ExamSession.exam_opens_at, candidate_id, now))
     return opens.astimezone(LOCAL_ZONE).date() if opens else None
 
 
