@@ -46,7 +46,8 @@ class Prediction:
 
 def chapter_weights(spec: ExamSpec, chapters: Sequence[str]) -> dict[str, float]:
     """Each chapter's share of the exam's items: the spec's weights, else equal."""
-    given = {code: weight for code, weight in spec.chapter_weights if code in chapters}
+    given = {code: weight for code, weight in spec.chapter_weights
+             if code in chapters and weight > 0}
     weights = given or dict.fromkeys(chapters, 1.0)
     total = sum(weights.values())
     return {code: weight / total for code, weight in weights.items()}

@@ -154,8 +154,9 @@ def test_the_candidate_says_a_right_answer_was_easy_or_hard_and_the_card_follows
         lapse = client.post(f"/practice/attempts/{attempt_id}/responses/2/recall",
                             json={"feeling": "easy"})
         assert lapse.status_code == 409 and "忘记" in lapse.get_json()["message"]
-        assert client.post(f"/practice/attempts/{attempt_id}/responses/1/recall",
-                           json={"feeling": "bored"}).status_code == 400
+        for nonsense in ("bored", [], {"a": 1}, None):
+            assert client.post(f"/practice/attempts/{attempt_id}/responses/1/recall",
+                               json={"feeling": nonsense}).status_code == 400, nonsense
         assert client.post(f"/practice/attempts/{attempt_id}/responses/3/recall",
                            json={"feeling": "easy"}).status_code == 409
 
@@ -258,3 +259,50 @@ def test_answers_to_one_item_marked_at_once_review_its_card_once_each(app):
     # Right answers that came before any wrong one found no card: each wrong one
     # reviewed it, and so did every right one after the first wrong.
     assert card.times_wrong == 3 and card.reviews == logs and 3 <= logs <= workers
+
+
+def test_a_retired_items_card_neither_blocks_nor_counts_in_todays_review(one_leg, app):
+    objective_bank(app, singles=12, multis=0, chapters=1)
+    with freeze_time(T0) as clock:
+        user_id, client = candidate(app)
+        _, wrong = _answer(client, app, "RANDOM", correct=False)
+        retired = min(wrong)
+        with app.app_context():
+            db.session.execute(sa.update(Item).where(Item.id == retired)
+                               .values(published_version_id=None))
+            db.session.commit()
+        assert "今日复习 9 题" in client.get("/practice/review").get_data(as_text=True)
+        clock.move_to(T0 + timedelta(minutes=2))
+        _, reviewed = _answer(client, app, "REVIEW", correct=True, count="10")
+        assert reviewed == wrong - {retired}
+
+
+def test_a_card_made_again_after_removal_replays_only_its_own_reviews(one_leg, app):
+    objective_bank(app, singles=12, multis=0, chapters=1)
+    with freeze_time(T0) as clock:
+        user_id, client = candidate(app, "learner@example.com")
+        _, wrong = _answer(client, app, "RANDOM", correct=False)
+        for item_id in wrong:
+            client.post(f"/practice/review/cards/{item_id}/delete")
+        assert _cards(app, user_id) == {}
+        clock.move_to(T0 + timedelta(days=3))
+        client = login(app, "learner@example.com")
+        _answer(client, app, "RANDOM", correct=False)
+        clock.move_to(T0 + timedelta(days=3, minutes=2))
+        attempt_id = start(client, mode="REVIEW", count="10")
+        device = open_attempt(client, attempt_id)["device"]
+        keys = shown_keys(app, attempt_id)
+        # An item that was a card before, with a day-0 review in its history.
+        position, item_id = next((i.position, i.item_id) for i in layout(app, attempt_id)
+                                 if i.item_id in wrong)
+        save(client, attempt_id, position, device, 1, keys[position])
+        client.post(f"/practice/attempts/{attempt_id}/responses/{position}/check")
+        easy = client.post(f"/practice/attempts/{attempt_id}/responses/{position}/recall",
+                           json={"feeling": "easy"})
+        assert easy.status_code == 200
+        card = _cards(app, user_id)[item_id]
+        # Again at day 3, Easy two minutes later: the old day-0 lapse plays no part.
+        expected = spaced_review.replay(
+            [(Rating.Again, card.created_at), (Rating.Easy, card.last_review)],
+            spaced_review.Settings(maximum_interval_days=365))
+        assert card.due == expected.due and card.reviews == 2

@@ -54,6 +54,10 @@ def test_a_candidate_sets_an_exam_date_and_gets_todays_tasks(one_leg, app):
             assert db.session.get(StudyGoal, user_id).exam_day == date(2027, 5, 21)
         dashboard = client.get("/practice/?syllabus=2025").get_data(as_text=True)
         assert "新题 1 道 · 复习约 0 道 · 距考试 100 天" in dashboard
+        # A new date replaces the old one.
+        client.post("/practice/plan?syllabus=2025", data={"exam_day": "2027-05-28"})
+        with app.app_context():
+            assert db.session.get(StudyGoal, user_id).exam_day == date(2027, 5, 28)
     # Another candidate has no plan of this one's.
     with freeze_time(NOW):
         _, other = candidate(app, "other@example.com")

@@ -183,13 +183,12 @@ def rate_recall(attempt_id, position):
     """How a right answer felt (秒答 / 想了很久): its review card is rescheduled."""
     attempt = _own_attempt(attempt_id)
     feeling = (_json_object() or {}).get("feeling")
-    if feeling not in {f.value for f in Feeling}:
+    if not isinstance(feeling, str) or feeling not in {f.value for f in Feeling}:
         return _invalid(attempts.InvalidResponse(_("请选择“容易”或“困难”。")))
     try:
         rating = learning.rate_recall(current_user.id, attempt.id, position, Feeling(feeling))
     except learning.CannotReview as error:
-        db.session.rollback()
-        return _refusal(error)
+        return _refusal(error)  # refused before any change; commits a hand-in it caused
     db.session.commit()
     return jsonify(review_rating=int(rating))
 

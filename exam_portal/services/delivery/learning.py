@@ -140,12 +140,17 @@ def rate_recall(candidate_id: int, attempt_id: int, position: int, feeling: Feel
     if log is None:
         raise CannotReview(gettext("这道题没有复习记录。"))
     card = _locked_cards(candidate_id, [log.item_id]).get(log.item_id)
+    if card is None:
+        raise CannotReview(gettext("这道题已不在复习中。"))
+    # The card's own history: an item taken out of review and answered wrong again
+    # starts a new card, which owes nothing to the reviews before it.
     history = db.session.scalars(
         sa.select(ReviewLog).where(ReviewLog.candidate_id == candidate_id,
-                                   ReviewLog.item_id == log.item_id)
+                                   ReviewLog.item_id == log.item_id,
+                                   ReviewLog.reviewed_at >= card.created_at)
         .order_by(ReviewLog.reviewed_at, ReviewLog.id)
         .execution_options(populate_existing=True)).all()
-    if card is None or history[-1].id != log.id:
+    if not history or history[-1].id != log.id:
         raise CannotReview(gettext("这道题之后又复习过，不能再改这次的感受。"))
     if log.rating == Rating.Again:
         raise CannotReview(gettext("答错的题按“忘记”安排复习。"))
@@ -187,11 +192,12 @@ def due_until(now: datetime) -> datetime:
 
 def due_item_ids(candidate_id: int, subject: Subject, *, now: datetime,
                  limit: int) -> list[int]:
-    """The candidate's cards of *subject* due today, the longest due first."""
+    """The candidate's cards of *subject* due today whose items are still published, the
+    longest due first (a retired item's card must not hold the queue up)."""
     return list(db.session.scalars(
-        sa.select(ReviewCard.item_id).where(ReviewCard.candidate_id == candidate_id,
-                                            ReviewCard.due < due_until(now),
-                                            ReviewCard.subject == subject)
+        sa.select(ReviewCard.item_id).join(Item, Item.id == ReviewCard.item_id)
+        .where(ReviewCard.candidate_id == candidate_id, ReviewCard.due < due_until(now),
+               ReviewCard.subject == subject, Item.published_version_id.is_not(None))
         .order_by(ReviewCard.due, ReviewCard.item_id).limit(limit)))
 
 
@@ -260,9 +266,13 @@ def book_counts(candidate_id: int, *, now: datetime) -> dict[Subject, BookCounts
     counts: dict[Subject, dict[str, int]] = defaultdict(dict)
     in_book = sa.func.sum(sa.case((ReviewCard.in_book.is_(True), 1), else_=0))
     due = sa.func.sum(sa.case((ReviewCard.due < due_until(now), 1), else_=0))
+    # Cards of retired items are left out, as the book and the queue leave them out.
     for subject, book, due_now in db.session.execute(
             sa.select(ReviewCard.subject, in_book, due)
-            .where(ReviewCard.candidate_id == candidate_id).group_by(ReviewCard.subject)):
+            .join(Item, Item.id == ReviewCard.item_id)
+            .where(ReviewCard.candidate_id == candidate_id,
+                   Item.published_version_id.is_not(None))
+            .group_by(ReviewCard.subject)):
         counts[subject].update(book=int(book or 0), due=int(due_now or 0))
     for subject, number in db.session.execute(
             sa.select(Bookmark.subject, sa.func.count())

@@ -9,6 +9,7 @@ from flask_babel import gettext
 from exam_portal.extensions import db
 from exam_portal.models.attempts import Attempt, AttemptItem
 from exam_portal.models.mastery import StudyGoal
+from exam_portal.models.types import dialect_insert
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import attempts, learning, mastery
 from exam_portal.services.platform.clock import LOCAL_ZONE
@@ -34,12 +35,11 @@ def set_exam_day(candidate_id: int, day: date, *, now: datetime) -> None:
     today = now.astimezone(LOCAL_ZONE).date()
     if day <= today or (day - today).days > MAX_DAYS_AHEAD:
         raise InvalidGoal(gettext("考试日期应在今天之后的两年之内。"))
-    goal = db.session.get(StudyGoal, candidate_id, with_for_update=True)
-    if goal is None:
-        db.session.add(StudyGoal(candidate_id=candidate_id, exam_day=day, updated_at=now))
-    else:
-        goal.exam_day, goal.updated_at = day, now
-    db.session.flush()
+    # One statement: two tabs saving a first date at once must not collide on the key.
+    insert = dialect_insert(StudyGoal.__table__, db.session.get_bind().dialect.name)
+    db.session.execute(insert.values(candidate_id=candidate_id, exam_day=day, updated_at=now)
+                       .on_conflict_do_update(index_elements=["candidate_id"],
+                                              set_={"exam_day": day, "updated_at": now}))
 
 
 def _seen_per_chapter(candidate_id: int) -> dict[str, int]:
@@ -67,7 +67,7 @@ def plans(candidate_id: int, version: str, exam_day: date, *,
         if seen is None:
             seen = _seen_per_chapter(candidate_id)
             loads = learning.review_loads(candidate_id, now=now)
-        needs = [ChapterNeed(code, weights[code],
+        needs = [ChapterNeed(code, weights.get(code, 0.0),
                              Level.of(traced[code]) if code in traced else None,
                              seen.get(code, 0), sizes.get(code, 0))
                  for code in codes]
