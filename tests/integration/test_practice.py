@@ -522,6 +522,10 @@ def test_the_result_shows_score_pass_sections_chapters_and_every_item(app):
     assert 'data-testid="score">100 ' in page and "及格" in page
     assert "单项选择题" in page and "多项选择题" in page and "各章得分" in page
     assert page.count('class="card mb-3 review-item"') == 80
+    only_wrong = client.get(f"/practice/attempts/{attempt_id}/result?only=wrong")
+    text = only_wrong.get_data(as_text=True)
+    assert "只看错题（0）" in text and "这次没有答错的题" in text
+    assert text.count('class="card mb-3 review-item"') == 0
     dashboard = client.get("/practice/").get_data(as_text=True)
     assert "<polyline" not in dashboard and "<circle" in dashboard  # one point so far
     # The chart has axes in per cent, the pass line named, and its figures as a table.

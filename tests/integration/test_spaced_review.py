@@ -116,6 +116,13 @@ def test_a_mock_papers_wrong_answers_join_the_review_at_hand_in(one_leg, app):
     cards = _cards(app, user_id)
     assert set(cards) == {items[1]}  # a right answer to a new item makes no card
     assert cards[items[1]].last_selected is not None
+    # The result's 只看错题 leaves out only the right answer (blank ones count as wrong).
+    with freeze_time(T0 + timedelta(minutes=5)):
+        only_wrong = client.get(f"/practice/attempts/{attempt_id}/result?only=wrong") \
+            .get_data(as_text=True)
+    total = len(items)
+    assert f"只看错题（{total - 1}）" in only_wrong
+    assert only_wrong.count('class="card mb-3 review-item"') == total - 1
 
 
 def test_the_candidate_says_a_right_answer_was_easy_or_hard_and_the_card_follows(one_leg, app):

@@ -247,7 +247,12 @@ def result(attempt_id):
         # An exam paper: neither keys nor marks before the results are published.
         return render_template("candidate/exam_submitted.html", attempt=attempt)
     entries = review.review_entries(attempt)
-    return render_template("candidate/result.html", attempt=attempt, entries=entries,
+    # 只看错题: the choice answers not fully right (wrong, partly right or left blank).
+    wrong = [entry for entry in entries if entry.is_choice and not entry.is_correct]
+    only_wrong = request.args.get("only") == "wrong"
+    return render_template("candidate/result.html", attempt=attempt,
+                           entries=wrong if only_wrong else entries, only_wrong=only_wrong,
+                           wrong_count=len(wrong),
                            sections=review.by_section(attempt, entries),
                            chapters=review.by_chapter(entries), self_form=SelfScoreForm(),
                            national_rates=past_papers.national_rates(attempt))
