@@ -233,8 +233,8 @@ def test_fit_mastery_calibrates_pass_probabilities_against_mock_results(
                 answered=10, right=7, updated_at=T0))
         db.session.commit()
         shown = mastery_service.predictions(user_id, "2025")[Subject.COMP_JR]
-        nodes = {f"COMP_JR.{n:02d}": (f"COMP_JR.{n:02d}", 0.6, 10) for n in range(1, 9)}
-        raw = mastery_service._predict(Subject.COMP_JR, "2025", nodes,
+        by_chapter = {f"COMP_JR.{n:02d}": 0.6 for n in range(1, 9)}
+        raw = mastery_service._predict(Subject.COMP_JR, "2025", by_chapter, 80,
                                        mastery_service.current_model())
     assert shown.pass_probability == pytest.approx(scaling.apply(raw.pass_probability),
                                                    abs=1e-3)

@@ -250,7 +250,7 @@ def mastery_map():
     subject = _subject_filter() or Subject.COMP_JR
     chapters = mastery.mastery_map(current_user.id, version, [subject]).get(subject, [])
     return render_template("candidate/mastery.html", subject=subject, chapters=chapters,
-                           subjects=list(Subject), start_form=StartAttemptForm,
+                           subjects=list(Subject),
                            **_version_context(version))
 
 

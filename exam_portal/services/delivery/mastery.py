@@ -160,15 +160,6 @@ def mastery_map(candidate_id: int, version: str,
     return result
 
 
-def weakest(candidate_id: int, version: str, limit: int = 10) -> list[KnowledgeMastery]:
-    """The candidate's least mastered nodes of *version* that they have answered."""
-    return list(db.session.scalars(
-        sa.select(KnowledgeMastery).where(KnowledgeMastery.candidate_id == candidate_id,
-                                          KnowledgeMastery.syllabus_version == version,
-                                          KnowledgeMastery.answered > 0)
-        .order_by(KnowledgeMastery.p_known, KnowledgeMastery.code).limit(limit)))
-
-
 # Prediction ------------------------------------------------------------------------
 
 # Mock papers whose outcome the raw predictions are scaled against, at the least.
@@ -186,54 +177,53 @@ def current_scaling() -> tuple[prediction.Scaling, int] | None:
     return prediction.Scaling(scaling["a"], scaling["b"]), scaling["mocks"]
 
 
-def _predict(subject: Subject, version: str, nodes: dict[str, tuple[str, float, int]],
+def _predict(subject: Subject, version: str, by_chapter: dict[str, float], answered: int,
              model: mastery.Model) -> prediction.Prediction:
-    """A raw prediction from a candidate's traced nodes of one subject and version:
-    code → (chapter, p_known, answers)."""
-    by_chapter: dict[str, list[float]] = defaultdict(list)
-    for chapter, p_known, _answered in nodes.values():
-        by_chapter[chapter].append(p_known)
+    """A raw prediction from a candidate's mean mastery per chapter of one subject and
+    version, and the answers it rests on."""
     return prediction.predict(
         specs.load(subject), [c.code for c in syllabus.load(version).trees[subject].chapters],
-        {chapter: sum(ps) / len(ps) for chapter, ps in by_chapter.items()},
-        sum(answered for _chapter, _p, answered in nodes.values()), model)
+        by_chapter, answered, model)
 
 
-def chapter_mastery(candidate_id: int, version: str) -> dict[Subject, dict[str, float]]:
-    """Per subject, the candidate's mean mastery over each chapter's traced nodes."""
-    result: dict[Subject, dict[str, float]] = defaultdict(dict)
-    for subject, chapter, p_known in db.session.execute(
+@dataclass(frozen=True)
+class SubjectMastery:
+    by_chapter: dict[str, float]  # mean mastery over each chapter's traced nodes
+    answered: int  # answers traced, counted at each node
+
+
+def chapter_mastery(candidate_id: int, version: str) -> dict[Subject, SubjectMastery]:
+    """Per subject the candidate has practised against *version*: their mean mastery
+    over each chapter's traced nodes, and the answers traced."""
+    chapters: dict[Subject, dict[str, float]] = defaultdict(dict)
+    answered: dict[Subject, int] = defaultdict(int)
+    for subject, chapter, p_known, count in db.session.execute(
             sa.select(KnowledgeMastery.subject, KnowledgeMastery.chapter_code,
-                      sa.func.avg(KnowledgeMastery.p_known))
+                      sa.func.avg(KnowledgeMastery.p_known),
+                      sa.func.sum(KnowledgeMastery.answered))
             .where(KnowledgeMastery.candidate_id == candidate_id,
                    KnowledgeMastery.syllabus_version == version,
                    KnowledgeMastery.answered > 0)
             .group_by(KnowledgeMastery.subject, KnowledgeMastery.chapter_code)):
-        result[subject][chapter] = float(p_known)
-    return dict(result)
+        chapters[subject][chapter] = float(p_known)
+        answered[subject] += int(count)
+    return {subject: SubjectMastery(by_chapter, answered[subject])
+            for subject, by_chapter in chapters.items()}
 
 
 def predictions(candidate_id: int, version: str) -> dict[Subject, prediction.Prediction]:
     """The predicted score of each objective subject the candidate has practised against
     *version*'s syllabus (with the reason where there is too little to go on); pass
     probabilities calibrated against mock results once `fit-mastery` could."""
-    nodes: dict[Subject, dict[str, tuple[str, float, int]]] = defaultdict(dict)
-    for row in db.session.execute(
-            sa.select(KnowledgeMastery.subject, KnowledgeMastery.code,
-                      KnowledgeMastery.chapter_code, KnowledgeMastery.p_known,
-                      KnowledgeMastery.answered)
-            .where(KnowledgeMastery.candidate_id == candidate_id,
-                   KnowledgeMastery.syllabus_version == version,
-                   KnowledgeMastery.answered > 0)):
-        nodes[row.subject][row.code] = (row.chapter_code, row.p_known, row.answered)
-    if not nodes:
+    practised = chapter_mastery(candidate_id, version)
+    if not practised:
         return {}
     model, tree, scaling = current_model(), syllabus.load(version), current_scaling()
     result = {}
-    for subject in sorted(nodes):
+    for subject, known in sorted(practised.items()):
         if subject.kind is not SubjectKind.OBJECTIVE or subject not in tree.trees:
             continue
-        raw = _predict(subject, version, nodes[subject], model)
+        raw = _predict(subject, version, known.by_chapter, known.answered, model)
         if raw.enough and scaling is not None:
             raw = dataclasses.replace(raw, pass_probability=round(
                 scaling[0].apply(raw.pass_probability), 3))
@@ -304,7 +294,13 @@ def mock_outcomes(answers: list[_Marked], model: mastery.Model) -> tuple[list, l
         key = (answer.candidate_id, answer.version, answer.subject)
         if answer.mode is Mode.MOCK and answer.attempt_id not in seen \
                 and answer.passed is not None and answer.subject.kind is SubjectKind.OBJECTIVE:
-            guess = _predict(answer.subject, answer.version, state[key], model)
+            nodes = state[key].values()
+            means: dict[str, list[float]] = defaultdict(list)
+            for chapter, p_known, _count in nodes:
+                means[chapter].append(p_known)
+            guess = _predict(answer.subject, answer.version,
+                             {chapter: sum(ps) / len(ps) for chapter, ps in means.items()},
+                             sum(count for _chapter, _p, count in nodes), model)
             if guess.enough:
                 predicted.append(guess.pass_probability)
                 passed.append(answer.passed)

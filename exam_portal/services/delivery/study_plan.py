@@ -58,7 +58,7 @@ def plans(candidate_id: int, version: str, exam_day: date, *,
     today = now.astimezone(LOCAL_ZONE).date()
     tree = syllabus.load(version)
     result, seen, loads = {}, None, None
-    for subject, traced in sorted(mastery.chapter_mastery(candidate_id, version).items()):
+    for subject, known in sorted(mastery.chapter_mastery(candidate_id, version).items()):
         if subject.kind is not SubjectKind.OBJECTIVE or subject not in tree.trees:
             continue
         codes = [chapter.code for chapter in tree.trees[subject].chapters]
@@ -68,7 +68,8 @@ def plans(candidate_id: int, version: str, exam_day: date, *,
             seen = _seen_per_chapter(candidate_id)
             loads = learning.review_loads(candidate_id, now=now)
         needs = [ChapterNeed(code, weights.get(code, 0.0),
-                             Level.of(traced[code]) if code in traced else None,
+                             Level.of(known.by_chapter[code])
+                             if code in known.by_chapter else None,
                              seen.get(code, 0), sizes.get(code, 0))
                  for code in codes]
         forecast = [n for _day, n in loads.get(subject, [])]
