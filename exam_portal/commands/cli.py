@@ -343,6 +343,8 @@ def fit_mastery():
     else:
         click.echo("pass probabilities not calibrated: fewer than "
                    f"{mastery.MIN_MOCKS_TO_CALIBRATE} mock papers with a prediction before them")
+    click.echo("run `flask attempts replay-mastery` to recompute candidates' mastery "
+               "with the new parameters")
     for kind, params in (("single", result.model.single), ("multi", result.model.multi)):
         quality = result.quality[kind]
         click.echo(
@@ -350,6 +352,25 @@ def fit_mastery():
             f"p_slip {params.p_slip}, p_guess {params.p_guess}; held out {quality.answers} "
             f"answers: log loss {quality.log_loss} (baseline {quality.baseline_log_loss}), "
             f"Brier {quality.brier} (baseline {quality.baseline_brier}), AUC {quality.auc}")
+
+
+@attempts_cli.command("replay-mastery")
+@click.option("--candidate", "candidate_ids", type=int, multiple=True,
+              help="Only this candidate's user id (repeatable).")
+def replay_mastery(candidate_ids):
+    """Recompute candidates' mastery of knowledge points from all their marked practice
+    and mock answers with the model in use: after a fit, or for answers marked before
+    mastery was traced (safe alongside the portal: each candidate in a transaction of
+    their own)."""
+    from exam_portal.models.types import utcnow
+    from exam_portal.services.delivery import mastery
+
+    candidates = list(candidate_ids) or mastery.candidates_with_answers()
+    answers = 0
+    for candidate_id in candidates:
+        answers += mastery.replay(candidate_id, now=utcnow())
+        db.session.commit()
+    click.echo(f"replayed {len(candidates)} candidates, {answers} answers")
 
 
 @attempts_cli.command("expire")

@@ -25,11 +25,15 @@ class KnowledgeMastery(db.Model):
     p_known: Mapped[float] = mapped_column(sa.Float)
     answered: Mapped[int] = mapped_column(default=0)
     right: Mapped[int] = mapped_column(default=0)
+    # An answer to an item linked to k nodes counts 1/k at each: summed over a chapter
+    # or subject they count every answer once, however its item is linked.
+    answer_share: Mapped[float] = mapped_column(sa.Float, default=0, server_default="0")
+    right_share: Mapped[float] = mapped_column(sa.Float, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class MasteryModel(db.Model):
-    """Knowledge-tracing parameters fitted by `flask learning fit-mastery`; the newest
+    """Knowledge-tracing parameters fitted by `flask attempts fit-mastery`; the newest
     is in use (the built-in defaults before the first fit)."""
 
     __tablename__ = "mastery_models"

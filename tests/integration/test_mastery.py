@@ -1,6 +1,7 @@
 """Mastery of knowledge points through the portal: marked answers trace every node their
 item is linked to, the map shows it in words, and the fit puts new parameters in use."""
 
+import dataclasses
 import re
 import threading
 from datetime import UTC, datetime
@@ -230,7 +231,7 @@ def test_fit_mastery_calibrates_pass_probabilities_against_mock_results(
             db.session.add(KnowledgeMastery(
                 candidate_id=user_id, syllabus_version="2025", code=f"COMP_JR.{n:02d}",
                 subject=Subject.COMP_JR, chapter_code=f"COMP_JR.{n:02d}", p_known=0.6,
-                answered=10, right=7, updated_at=T0))
+                answered=10, right=7, answer_share=10, right_share=7, updated_at=T0))
         db.session.commit()
         shown = mastery_service.predictions(user_id, "2025")[Subject.COMP_JR]
         by_chapter = {f"COMP_JR.{n:02d}": 0.6 for n in range(1, 9)}
@@ -240,3 +241,121 @@ def test_fit_mastery_calibrates_pass_probabilities_against_mock_results(
                                                    abs=1e-3)
     assert "已按 60 份模拟考试的实际结果校准" in client.get("/practice/?syllabus=2025") \
         .get_data(as_text=True)
+
+
+SECOND_POINT = "COMP_JR.02.01.01"  # a knowledge point of chapter 02
+
+
+def _practise_linked_twice(app, client, pattern):
+    """A practice set of items each linked to a point of chapter 01 and one of
+    chapter 02, checked one by one: right where *pattern* says."""
+    contents = [choice_item(Subject.COMP_JR, ItemType.SINGLE, POINT) for _ in pattern]
+    contents = [dataclasses.replace(content, syllabus=(POINT, SECOND_POINT))
+                for content in contents]
+    publish(app, contents, "2025")
+    attempt_id = start(client, mode="CHAPTER", chapters=["COMP_JR.01"], count="10",
+                       syllabus_version="2025")
+    device = open_attempt(client, attempt_id)["device"]
+    keys = shown_keys(app, attempt_id)
+    for seq, (position, right) in enumerate(zip(sorted(keys), pattern, strict=True), 1):
+        save(client, attempt_id, position, device, seq,
+             keys[position] if right else wrong_choice(keys[position]))
+        client.post(f"/practice/attempts/{attempt_id}/responses/{position}/check")
+    return attempt_id
+
+
+def test_an_answer_linked_to_several_points_counts_once_in_chapters_and_subjects(
+        one_leg, app):
+    from exam_portal.services.delivery import learning
+
+    user_id, client = candidate(app)
+    _practise_linked_twice(app, client, [True, True, False, True])
+    rows = _rows(app, user_id)
+    # Each point still counts every answer to it...
+    assert {code: (row.answered, row.right) for code, row in rows.items()} == \
+        {POINT: (4, 3), SECOND_POINT: (4, 3)}
+    with app.app_context():
+        # ...but the subject has four answers, not eight, and each chapter half of them.
+        assert mastery_service.chapter_mastery(user_id, "2025")[Subject.COMP_JR].answered == 4
+        accuracy = {row.chapter: row for row in learning.chapter_accuracy(user_id, "2025")}
+    assert {chapter: (row.right, row.answered) for chapter, row in accuracy.items()} == \
+        {"COMP_JR.01": (1.5, 2.0), "COMP_JR.02": (1.5, 2.0)}
+    assert accuracy["COMP_JR.01"].percent == pytest.approx(75)
+
+
+def test_replaying_a_candidates_answers_gives_the_mastery_their_marking_traced(
+        one_leg, app):
+    user_id, client = candidate(app)
+    _practise_linked_twice(app, client, [False, True, True, False, True])
+    traced = _rows(app, user_id)
+    with app.app_context():
+        assert mastery_service.replay(user_id, now=T0) == 5
+        db.session.commit()
+    replayed = _rows(app, user_id)
+    assert set(replayed) == set(traced) == {POINT, SECOND_POINT}
+    for code, row in traced.items():
+        again = replayed[code]
+        assert (again.answered, again.right, again.subject, again.chapter_code) == \
+            (row.answered, row.right, row.subject, row.chapter_code)
+        assert (again.p_known, again.answer_share, again.right_share) == \
+            pytest.approx((row.p_known, row.answer_share, row.right_share))
+    # Knowledge traced before mastery was recorded (rows gone) comes back from the
+    # answers, and after a fit the rows follow the parameters in use.
+    with app.app_context():
+        db.session.execute(sa.delete(KnowledgeMastery))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["attempts", "replay-mastery"])
+    assert result.exit_code == 0, result.output
+    assert "replayed 1 candidates, 5 answers" in result.output
+    assert _rows(app, user_id)[POINT].p_known == pytest.approx(traced[POINT].p_known)
+
+
+@pytest.mark.db
+def test_answers_marked_while_a_replay_runs_are_not_lost(app):
+    """Replays recompute a candidate's rows from their answers while the candidate's
+    answers are being checked: every checked answer counts, once, and the rows end as a
+    replay of every answer gives them."""
+    from exam_portal.models.attempts import Attempt
+    from exam_portal.services.delivery import responses
+
+    user_id, client = candidate(app)
+    _practise_linked_twice(app, client, [True, False, True])
+    _bank(app, count=6)
+    attempt_id = start(client, mode="CHAPTER", chapters=["COMP_JR.01"], count="10",
+                       syllabus_version="2025")
+    device = open_attempt(client, attempt_id)["device"]
+    keys = shown_keys(app, attempt_id)
+    for seq, position in enumerate(sorted(keys), 1):
+        save(client, attempt_id, position, device, seq, keys[position])
+    barrier, errors = threading.Barrier(len(keys) + 2), []
+
+    def run(work):
+        with app.app_context(), app.test_request_context(method="POST"):
+            try:
+                barrier.wait(timeout=10)
+                work()
+                db.session.commit()
+            except BaseException as error:  # noqa: BLE001 - the test reads it
+                db.session.rollback()
+                errors.append(error)
+
+    def check(position):
+        return lambda: responses.check_response(db.session.get(Attempt, attempt_id),
+                                                position, now=T0)
+
+    works = [check(position) for position in sorted(keys)]
+    works += [lambda: mastery_service.replay(user_id, now=T0)] * 2
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    raced = _rows(app, user_id)
+    assert raced[POINT].answered == 3 + len(keys)
+    with app.app_context():
+        mastery_service.replay(user_id, now=T0)
+        db.session.commit()
+    for code, row in _rows(app, user_id).items():
+        assert (raced[code].answered, raced[code].right) == (row.answered, row.right)
+        assert raced[code].p_known == pytest.approx(row.p_known)

@@ -338,8 +338,8 @@ class ChapterAccuracy:
     subject: Subject
     chapter: str
     title: str
-    right: int
-    answered: int
+    right: float  # answers, an answer to an item linked across chapters shared out
+    answered: float
 
     @property
     def percent(self) -> float:
@@ -383,12 +383,13 @@ def score_trends(candidate_id: int, per_subject: int = 20) -> dict[Subject, list
 
 def chapter_accuracy(candidate_id: int, syllabus_version: str) -> list[ChapterAccuracy]:
     """Right answers out of marked practice and mock choice answers, per chapter of
-    *syllabus_version*'s tree, the weakest first: the sums of the chapter's traced
-    nodes (an answer counts at each node its item is linked to), which the marking
+    *syllabus_version*'s tree, the weakest first: the sums of the shares of the
+    answers at the chapter's traced nodes (each answer counted once), which the marking
     keeps, so the dashboard reads a few rows instead of every answer."""
     rows = db.session.execute(
         sa.select(KnowledgeMastery.subject, KnowledgeMastery.chapter_code,
-                  sa.func.sum(KnowledgeMastery.answered), sa.func.sum(KnowledgeMastery.right))
+                  sa.func.sum(KnowledgeMastery.answer_share),
+                  sa.func.sum(KnowledgeMastery.right_share))
         .where(KnowledgeMastery.candidate_id == candidate_id,
                KnowledgeMastery.syllabus_version == syllabus_version,
                KnowledgeMastery.answered > 0)
@@ -398,7 +399,7 @@ def chapter_accuracy(candidate_id: int, syllabus_version: str) -> list[ChapterAc
     for subject, chapter, answered, right in rows:
         node = tree.node(chapter)
         result.append(ChapterAccuracy(subject, chapter, node.title if node else chapter,
-                                      int(right or 0), int(answered)))
+                                      float(right or 0), float(answered)))
     return sorted(result, key=lambda row: (row.percent, -row.answered, row.chapter))
 
 

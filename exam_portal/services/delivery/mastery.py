@@ -2,6 +2,7 @@
 syllabus, and its parameters fitted from the portal's own answers."""
 
 import dataclasses
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from exam_portal.extensions import db
+from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt, AttemptItem, Response
 from exam_portal.models.bank import Item, ItemLink, ItemVersion
 from exam_portal.models.mastery import KnowledgeMastery, MasteryModel
@@ -35,24 +37,50 @@ def current_model() -> mastery.Model:
     return mastery.Model.from_dict(stored) if stored else mastery.DEFAULT_MODEL
 
 
-def record(candidate_id: int, answers: list[Answer], *, now: datetime) -> None:
-    """Trace the candidate's knowledge of every syllabus node the answered item
-    versions are linked to, in answer order."""
-    if not answers:
-        return
+def _links(version_ids) -> dict[int, list[tuple[str, str, str]]]:
+    """The syllabus nodes (version, code, chapter) each item version is linked to."""
     links = defaultdict(list)
     for version_id, code, chapter, version in db.session.execute(
             sa.select(ItemLink.version_id, ItemLink.code, ItemLink.chapter_code,
                       ItemVersion.syllabus_version)
             .join(ItemVersion, ItemVersion.id == ItemLink.version_id)
-            .where(ItemLink.version_id.in_({a.item_version_id for a in answers}))):
+            .where(ItemLink.version_id.in_(set(version_ids)))
+            .order_by(ItemLink.version_id, ItemLink.code)):
         links[version_id].append((version, code, chapter))
+    return links
+
+
+def _count(row: KnowledgeMastery, correct: bool, params: mastery.Parameters, share: float,
+           now: datetime) -> None:
+    """One answer at one of the nodes its item is linked to (*share*: 1 / how many)."""
+    row.p_known = mastery.update(row.p_known if row.answered else None, correct, params)
+    row.answered += 1
+    row.right += int(correct)
+    row.answer_share += share
+    row.right_share += share * int(correct)
+    row.updated_at = now
+
+
+def _hold_candidate(candidate_id: int, *, exclusive: bool) -> None:
+    """Markings of one candidate's answers share their candidate's row; a replay of
+    their mastery holds it alone, so that no answer marked meanwhile is lost to it."""
+    query = sa.select(User.id).where(User.id == candidate_id)
+    db.session.execute(query.with_for_update(read=not exclusive))
+
+
+def record(candidate_id: int, answers: list[Answer], *, now: datetime) -> None:
+    """Trace the candidate's knowledge of every syllabus node the answered item
+    versions are linked to, in answer order."""
+    if not answers:
+        return
+    links = _links(a.item_version_id for a in answers)
     nodes = {}
     for answer in answers:
         for version, code, chapter in links[answer.item_version_id]:
             nodes.setdefault((version, code), (answer.subject, chapter))
     if not nodes:
         return
+    _hold_candidate(candidate_id, exclusive=False)
     model = current_model()
     # A row no answer has reached yet holds answered = 0: its first answer starts from
     # the prior of its item type. Inserting first, then locking, lets parallel
@@ -61,7 +89,8 @@ def record(candidate_id: int, answers: list[Answer], *, now: datetime) -> None:
     db.session.execute(insert.on_conflict_do_nothing(), [
         {"candidate_id": candidate_id, "syllabus_version": version, "code": code,
          "subject": subject, "chapter_code": chapter, "p_known": model.single.p_init,
-         "answered": 0, "right": 0, "updated_at": now}
+         "answered": 0, "right": 0, "answer_share": 0.0, "right_share": 0.0,
+         "updated_at": now}
         for (version, code), (subject, chapter) in sorted(nodes.items())])
     keys = sorted(nodes)
     rows = {(row.syllabus_version, row.code): row for row in db.session.scalars(
@@ -72,15 +101,40 @@ def record(candidate_id: int, answers: list[Answer], *, now: datetime) -> None:
         .order_by(KnowledgeMastery.syllabus_version, KnowledgeMastery.code)
         .with_for_update().execution_options(populate_existing=True))}
     for answer in answers:
-        params = model.for_type(answer.item_type)
-        for version, code, _chapter in links[answer.item_version_id]:
-            row = rows[(version, code)]
-            row.p_known = mastery.update(row.p_known if row.answered else None,
-                                         answer.correct, params)
-            row.answered += 1
-            row.right += int(answer.correct)
-            row.updated_at = now
+        nodes = links[answer.item_version_id]
+        for version, code, _chapter in nodes:
+            _count(rows[(version, code)], answer.correct, model.for_type(answer.item_type),
+                   1 / len(nodes), now)
     db.session.flush()
+
+
+def replay(candidate_id: int, *, now: datetime) -> int:
+    """Recompute the candidate's mastery from all their marked practice and mock choice
+    answers with the model in use (after a fit, or over answers marked before mastery
+    was traced); how many answers were replayed."""
+    _hold_candidate(candidate_id, exclusive=True)
+    db.session.execute(sa.delete(KnowledgeMastery)
+                       .where(KnowledgeMastery.candidate_id == candidate_id))
+    model, rows, answers = current_model(), {}, 0.0
+    for answer in _marked_answers(candidate_id):
+        row = rows.get((answer.version, answer.code))
+        if row is None:
+            row = rows[(answer.version, answer.code)] = KnowledgeMastery(
+                candidate_id=candidate_id, syllabus_version=answer.version, code=answer.code,
+                subject=answer.subject, chapter_code=answer.chapter, p_known=0.0,
+                answered=0, right=0, answer_share=0.0, right_share=0.0, updated_at=now)
+        _count(row, answer.right, model.for_type(answer.item_type), answer.share, now)
+        answers += answer.share
+    db.session.add_all(rows[key] for key in sorted(rows))
+    db.session.flush()
+    return round(answers)
+
+
+def candidates_with_answers() -> list[int]:
+    """Every candidate with a practice or mock attempt, for replaying them all."""
+    return list(db.session.scalars(sa.select(Attempt.candidate_id).distinct()
+                                   .where(Attempt.mode != Mode.EXAM)
+                                   .order_by(Attempt.candidate_id)))
 
 
 # The map -------------------------------------------------------------------------
@@ -189,7 +243,7 @@ def _predict(subject: Subject, version: str, by_chapter: dict[str, float], answe
 @dataclass(frozen=True)
 class SubjectMastery:
     by_chapter: dict[str, float]  # mean mastery over each chapter's traced nodes
-    answered: int  # answers traced, counted at each node
+    answered: int  # answers traced, each counted once
 
 
 def chapter_mastery(candidate_id: int, version: str) -> dict[Subject, SubjectMastery]:
@@ -200,14 +254,14 @@ def chapter_mastery(candidate_id: int, version: str) -> dict[Subject, SubjectMas
     for subject, chapter, p_known, count in db.session.execute(
             sa.select(KnowledgeMastery.subject, KnowledgeMastery.chapter_code,
                       sa.func.avg(KnowledgeMastery.p_known),
-                      sa.func.sum(KnowledgeMastery.answered))
+                      sa.func.sum(KnowledgeMastery.answer_share))
             .where(KnowledgeMastery.candidate_id == candidate_id,
                    KnowledgeMastery.syllabus_version == version,
                    KnowledgeMastery.answered > 0)
             .group_by(KnowledgeMastery.subject, KnowledgeMastery.chapter_code)):
         chapters[subject][chapter] = float(p_known)
-        answered[subject] += int(count)
-    return {subject: SubjectMastery(by_chapter, answered[subject])
+        answered[subject] += float(count)
+    return {subject: SubjectMastery(by_chapter, round(answered[subject]))
             for subject, by_chapter in chapters.items()}
 
 
@@ -245,16 +299,17 @@ class _Marked:
     chapter: str
     item_type: ItemType
     right: bool
+    share: float = 1.0  # 1 / the nodes the answer's item is linked to
 
 
-def _marked_answers() -> list[_Marked]:
-    """Every marked practice and mock choice answer, once per syllabus node its item
-    version is linked to, per candidate in marking order."""
+def _marked_answers(candidate_id: int | None = None) -> list[_Marked]:
+    """Every marked practice and mock choice answer (of one candidate, or of all), once
+    per syllabus node its item version is linked to, per candidate in marking order."""
     right = sa.case((Response.score_halves == AttemptItem.points_halves, 1), else_=0)
-    rows = db.session.execute(
+    query = (
         sa.select(Attempt.candidate_id, Attempt.id, Attempt.mode, Attempt.subject,
                   Attempt.passed, ItemVersion.syllabus_version, ItemLink.code,
-                  ItemLink.chapter_code, Item.item_type, right)
+                  ItemLink.chapter_code, Item.item_type, right, Response.position)
         .select_from(Response)
         .join(AttemptItem, sa.and_(AttemptItem.attempt_id == Response.attempt_id,
                                    AttemptItem.position == Response.position))
@@ -266,9 +321,17 @@ def _marked_answers() -> list[_Marked]:
                Response.selected.is_not(None), Response.selected != "",
                Item.item_type.in_([ItemType.SINGLE, ItemType.MULTI]))
         .order_by(Attempt.candidate_id, Response.saved_at, Response.attempt_id,
-                  Response.position)
+                  Response.position, ItemLink.code)
         .execution_options(yield_per=10_000))
-    return [_Marked(*row[:9], bool(row[9])) for row in rows]
+    if candidate_id is not None:
+        query = query.where(Attempt.candidate_id == candidate_id)
+    marked = []
+    # One answer's rows (a row per linked node) come together.
+    for _answer, nodes in itertools.groupby(db.session.execute(query),
+                                            key=lambda row: (row[1], row[10])):
+        nodes = list(nodes)
+        marked += [_Marked(*row[:9], bool(row[9]), 1 / len(nodes)) for row in nodes]
+    return marked
 
 
 def answer_sequences(answers: list[_Marked]) -> dict[str, list[tuple[int, list[int]]]]:
@@ -288,27 +351,27 @@ def mock_outcomes(answers: list[_Marked], model: mastery.Model) -> tuple[list, l
     """Replay every candidate's answers with *model*: at each handed-in mock paper, the
     raw pass probability their answers before it gave, and whether they passed it."""
     predicted, passed = [], []
-    state: dict[tuple, dict[str, tuple[str, float, int]]] = defaultdict(dict)
+    state: dict[tuple, dict[str, tuple[str, float]]] = defaultdict(dict)
+    answered: dict[tuple, float] = defaultdict(float)
     seen: set[int] = set()
     for answer in answers:
         key = (answer.candidate_id, answer.version, answer.subject)
         if answer.mode is Mode.MOCK and answer.attempt_id not in seen \
                 and answer.passed is not None and answer.subject.kind is SubjectKind.OBJECTIVE:
-            nodes = state[key].values()
             means: dict[str, list[float]] = defaultdict(list)
-            for chapter, p_known, _count in nodes:
+            for chapter, p_known in state[key].values():
                 means[chapter].append(p_known)
             guess = _predict(answer.subject, answer.version,
                              {chapter: sum(ps) / len(ps) for chapter, ps in means.items()},
-                             sum(count for _chapter, _p, count in nodes), model)
+                             round(answered[key]), model)
             if guess.enough:
                 predicted.append(guess.pass_probability)
                 passed.append(answer.passed)
         seen.add(answer.attempt_id)
-        chapter, p_known, count = state[key].get(answer.code, (answer.chapter, None, 0))
+        chapter, p_known = state[key].get(answer.code, (answer.chapter, None))
         state[key][answer.code] = (
-            chapter, mastery.update(p_known, answer.right, model.for_type(answer.item_type)),
-            count + 1)
+            chapter, mastery.update(p_known, answer.right, model.for_type(answer.item_type)))
+        answered[key] += answer.share
     return predicted, passed
 
 
