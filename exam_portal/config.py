@@ -109,6 +109,9 @@ class Config:
     # resumed, not counted; exam sittings are never limited. 0 turns the limit off.
     PRACTICE_START_LIMIT = 30
     PRACTICE_START_WINDOW_MINUTES = 60
+    # Error reports (纠错) one candidate may file in a day: each lands on the trainers'
+    # list, so a script could otherwise bury it. One open report per item regardless.
+    ERROR_REPORT_DAILY_LIMIT = 20
     # Spaced review: the chance of recall at which a card falls due (FSRS's desired
     # retention, in per cent: higher means more reviews), and the longest interval.
     REVIEW_RETENTION_PERCENT = 90

@@ -36,7 +36,14 @@ from exam_portal.models.training import TrainingProgramme
 from exam_portal.models.types import utcnow
 from exam_portal.services.accounts import photos
 from exam_portal.services.certification import certificates, training_certificates
-from exam_portal.services.delivery import attempts, hand_in, learning, pages, responses
+from exam_portal.services.delivery import (
+    attempts,
+    hand_in,
+    item_notes,
+    learning,
+    pages,
+    responses,
+)
 from exam_portal.services.exam_sessions import (
     evidence,
     exam_marking,
@@ -48,7 +55,7 @@ from exam_portal.services.exam_sessions import (
     seating,
     sittings,
 )
-from exam_portal.services.item_bank import authoring
+from exam_portal.services.item_bank import authoring, error_reports
 from question_bank import seat_sheet
 from question_bank.items import ItemContent, ItemType
 from question_bank.levels import Level
@@ -97,6 +104,7 @@ def build(app) -> Tour:
         tour.ids.update(_published_session(admin, candidate, now))
         tour.ids.update(_marked_exam(examinee, trainer, now))
         tour.ids.update(_candidate_practice(candidate, now))
+        tour.ids.update(_notes_and_reports(candidate, trainer, tour.ids["review"], now))
         tour.ids.update(_evidence(examinee, _user(APPLICANT), now))
         programme = db.session.scalar(sa.select(TrainingProgramme).where(
             TrainingProgramme.name == demo.DEMO_PROGRAMME_NAME))
@@ -225,6 +233,22 @@ def _candidate_practice(candidate: User, now) -> dict:
             "sitting": sitting.id}
 
 
+def _notes_and_reports(candidate: User, trainer: User, attempt_id: int, now) -> dict:
+    """On the handed-in practice set: a note, an error report still open, and one the
+    trainer has answered."""
+    first, second = (db.session.scalar(sa.select(AttemptItem.item_id).where(
+        AttemptItem.attempt_id == attempt_id, AttemptItem.position == position))
+        for position in (2, 3))
+    item_notes.save_note(candidate.id, first, "先评估需求，再制定服务计划。", now=now)
+    item_notes.report_error(candidate.id, first, None, "KEY", "答案应为 B：教材第三章写明了。",
+                            now=now)
+    answered = item_notes.report_error(candidate.id, second, None, "WORDING",
+                                       "选项 C 有错别字。", now=now)
+    error_reports.resolve(answered, trainer, "ACCEPTED", "已更正，谢谢指正。", now=now)
+    db.session.commit()
+    return {"noted_item": first}
+
+
 def _evidence(examinee: User, applicant: User, now) -> dict:
     """Registrations for the demo session open now, under review before the exam: the
     examinee's for 社会工作师 with the degree uploaded (the proof of employment and the
@@ -319,7 +343,8 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/practice/attempts/{i['review']}/result"),
             Stop("/practice/attempts"), Stop("/practice/wrong-answers"), Stop("/practice/review"),
             Stop("/practice/mastery?subject=COMP_JR"), Stop("/practice/plan"),
-            Stop("/practice/bookmarks"), Stop("/account/eligibility"), Stop("/exams"),
+            Stop("/practice/bookmarks"), Stop(f"/practice/items/{i['noted_item']}/notes"),
+            Stop("/practice/reports"), Stop("/account/eligibility"), Stop("/exams"),
             Stop(f"/exams/registrations/{i['ticket']}/ticket"),
             Stop(f"/exams/registrations/{i['unpaid']}/ticket", "awaiting-payment"),
             Stop(f"/exams/registrations/{i['score_report']}/ticket", "seats"),
@@ -336,6 +361,7 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop("/authoring/items"), Stop(f"/authoring/items/{i['item']}"),
             Stop(f"/authoring/items/{i['item']}/edit", ready="#item-preview"),
             Stop("/authoring/items/new"), Stop("/authoring/import"), Stop("/authoring/relink"),
+            Stop("/authoring/reports"),
             Stop(f"/authoring/items/{i['old_item']}", "relink"), Stop("/marking"),
             Stop(f"/marking/marks/{i['mark']}"),
             Stop(f"/marking/sessions/{i['live_session']}/progress"),

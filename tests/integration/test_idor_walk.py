@@ -27,6 +27,7 @@ from exam_portal.models.bank import Item
 from exam_portal.models.certificates import Certificate
 from exam_portal.models.evidence import EvidenceDocument, EvidenceKind
 from exam_portal.models.jobs import Job
+from exam_portal.models.notes import ErrorReport
 from exam_portal.models.sittings import (
     ExamSession,
     PassLine,
@@ -66,7 +67,8 @@ OWNED = {"attempt_id", "registration_id", "certificate_id", "period_id", "qualif
          "user_id", "mark_id", "document_id"}
 # Objects every holder of the route's role may see (a session, an item, a job): a 2xx is
 # fine as long as none of A's data is in it.
-SHARED = {"session_id", "item_id", "line_id", "job_id", "programme_id", "form_id"}
+SHARED = {"session_id", "item_id", "line_id", "job_id", "programme_id", "form_id",
+          "report_id"}
 # Not ids: filled with a value that makes sense next to A's ids.
 PLAIN = {"position": [1], "code": ["PRAC_MID"]}
 WRITE_FORM = {
@@ -227,8 +229,9 @@ def _exam_attempt(app, client, registration_id, text) -> int:
     return attempt_id
 
 
-def _practice(app, client, user_id) -> tuple[int, int, int]:
-    """An open practice attempt with a bookmark, and a handed-in mock paper."""
+def _practice(app, client, user_id, word) -> tuple[int, int, int]:
+    """An open practice attempt with a bookmark, a note and an error report on the
+    bookmarked item, and a handed-in mock paper."""
     practice_id = start(client, mode="RANDOM", count="10")
     device = client.post(f"/practice/attempts/{practice_id}/open").get_json()["device"]
     assert save(client, practice_id, 1, device, 1, selected=["A"]).status_code == 200
@@ -244,6 +247,10 @@ def _practice(app, client, user_id) -> tuple[int, int, int]:
 
         item_id = db.session.scalar(sa.select(Bookmark.item_id).where(
             Bookmark.candidate_id == user_id))
+    assert client.post(f"/practice/items/{item_id}/note",
+                       data={"text": f"{word}的笔记"}).status_code == 302
+    assert client.post(f"/practice/items/{item_id}/report",
+                       data={"kind": "KEY", "text": f"{word}的纠错说明"}).status_code == 302
     return practice_id, mock_id, item_id
 
 
@@ -302,6 +309,7 @@ def _markers_of(app, user_id, tag) -> tuple[list[str], list[str]]:
                 Certificate.candidate_id == user_id)).all()
         identity = [user.email, f"{tag}某某", *numbers]
         markers = [*identity, f"{tag}方社工服务中心", f"{tag}的案例作答", f"{tag}的DEGREE材料",
+                   f"{tag}的笔记", f"{tag}的纠错说明",
                    *(value for row in certificates for value in row)]
         return markers, identity
 
@@ -350,7 +358,8 @@ def world(app) -> World:
                                                   db.session.get(User, marker), now=EXAM_TIME)
                     db.session.commit()
                     mark_id = mark.id
-            practice_id, _mock_id, bookmarked[tag] = _practice(app, clients[tag], user_id)
+            practice_id, _mock_id, bookmarked[tag] = _practice(
+                app, clients[tag], user_id, "甲" if tag == "A" else "乙")
             if tag == "B" and bookmarked["B"] == bookmarked["A"]:
                 # Both drew the same item: B removing its own bookmark of A's item would
                 # be B's right, and the walk would see a row change. B keeps another.
@@ -363,10 +372,12 @@ def world(app) -> World:
         job_ids = list(db.session.scalars(sa.select(Job.id)))
         line_ids = list(db.session.scalars(sa.select(PassLine.id)))
         item_ids = [bookmarked["A"], db.session.scalar(sa.select(sa.func.min(Item.id)))]
+        report_ids = list(db.session.scalars(sa.select(ErrorReport.id).where(
+            ErrorReport.candidate_id == a_id)))
     owned_a, owned_b = _ids_of(app, a_id), _ids_of(app, b_id)
     ids = {name: sorted(values) for name, values in owned_a.items()}
     ids |= {"mark_id": [mark_id], "session_id": [online_id, published_id], "item_id": item_ids,
-            "line_id": line_ids, "job_id": job_ids, "form_id": form_ids}
+            "line_id": line_ids, "job_id": job_ids, "form_id": form_ids, "report_id": report_ids}
     ids["programme_id"] = _programme_ids(app, admin)
     for name in OWNED | SHARED:
         assert ids.get(name), f"the world has no object for {name}"

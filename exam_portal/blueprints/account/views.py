@@ -19,6 +19,7 @@ from exam_portal.extensions import no_write_lock
 from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate
 from exam_portal.models.types import utcnow
 from exam_portal.services.accounts import accounts, photos, profiles
+from exam_portal.services.delivery import item_notes
 from exam_portal.services.platform.clock import date_text as show_date
 from exam_portal.services.platform.clock import today_local
 from exam_portal.web import outcomes, security
@@ -208,7 +209,10 @@ def change_password():
 def export_my_data():
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    data = outcomes.commit(lambda: profiles.export_data(current_user)).result
+    # The account's own records, then what the candidate wrote about items (notes and
+    # error reports live in the contexts above accounts).
+    data = outcomes.commit(lambda: profiles.export_data(current_user)
+                           | item_notes.export_for(current_user.id)).result
     body = json.dumps(data, ensure_ascii=False, indent=2)
     filename = f"my-data-{today_local().isoformat()}.json"
     return Response(

@@ -29,6 +29,17 @@ class ReviewForm(BaseForm):
     reject = SubmitField(_l("退回修改"))
 
 
+class ResolveReportForm(BaseForm):
+    """A trainer's answer to an error report; outcome and reply are checked by the service."""
+
+    outcome = RadioField(_l("处理结果"), choices=as_choices([("ACCEPTED", _l("采纳")),
+                                                            ("REJECTED", _l("不采纳"))]),
+                         validate_choice=False)
+    reply = TextAreaField(_l("给考生的回复"))
+    next = HiddenField()
+    submit = SubmitField(_l("提交处理结果"))
+
+
 class BulkApproveForm(BaseForm):
     comment = TextAreaField(_l("审核意见"), validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField(_l("批量通过所选题目"))

@@ -21,11 +21,19 @@ from exam_portal.blueprints.authoring.forms import (
     ApproveAllForm,
     BulkApproveForm,
     ItemForm,
+    ResolveReportForm,
     ReviewForm,
 )
 from exam_portal.extensions import db
 from exam_portal.models.bank import Item, ItemPool
-from exam_portal.services.item_bank import approvals, authoring, item_list, relinking, secure_pool
+from exam_portal.services.item_bank import (
+    approvals,
+    authoring,
+    error_reports,
+    item_list,
+    relinking,
+    secure_pool,
+)
 from exam_portal.services.platform import labels, syllabi
 from exam_portal.web import outcomes
 from exam_portal.web.forms import posted_ids
@@ -75,7 +83,7 @@ def list_items():
     rows = db.session.scalars(
         item_list.item_query(chosen).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    _shown(rows, "list")
+    shown(rows, "list")
     chapter_version = filters["syllabus"] or syllabi.in_force()
     return render_template("authoring/list_items.html",
                            items=Page(rows, page, per_page, total), filters=filters,
@@ -96,7 +104,7 @@ def _item_or_404(item_id: int) -> Item:
     return item
 
 
-def _shown(items, via: str) -> None:
+def shown(items, via: str) -> None:
     """Audit what secure items the page shows (committed before it is rendered)."""
     if not secure_pool.record_views(items, current_user, via=via):
         return
@@ -116,7 +124,7 @@ def _to_item(item: Item):
 @bp.get("/items/<int:item_id>")
 def item_detail(item_id):
     item = _item_or_404(item_id)
-    _shown([item], "detail")
+    shown([item], "detail")
     versions = list(item.versions)
     changes = []
     compare = request.args.get("compare", "")
@@ -133,6 +141,7 @@ def item_detail(item_id):
         relink_fit_labels=FIT_LABELS, defaulted_labels=authoring.DEFAULTED_LABELS,
         practice_statistics=item_list.version_statistics(item),
         analysis_flags=labels.ANALYSIS_FLAGS,
+        reports=error_reports.for_item(item), resolve_form=ResolveReportForm(),
     )
 
 
@@ -205,7 +214,7 @@ def edit_item(item_id):
     form = _editor_form(item.subject, version)
     proposed = False
     if request.method == "GET":
-        _shown([item], "editor")
+        shown([item], "editor")
         content = item.current_version.to_domain()
         editor.fill(form, content)
         written_against = item.current_version.syllabus_version

@@ -1,4 +1,5 @@
-"""Forms for candidates' practice: starting a set, self-scoring, bookmarks."""
+"""Forms for candidates' practice: starting a set, self-scoring, bookmarks, notes and
+error reports."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -8,6 +9,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -48,3 +50,23 @@ class ExamDayForm(BaseForm):
 
     exam_day = DateField(_l("考试日期"), validators=[DataRequired(_l("请填写考试日期。"))])
     submit = SubmitField(_l("保存并生成计划"))
+
+
+class NoteForm(BaseForm):
+    """A note on an item; its length and an empty note's meaning are the service's."""
+
+    text = TextAreaField(_l("笔记"))
+    next = HiddenField()
+
+
+class ReportForm(BaseForm):
+    """A report of an error in an item (纠错); kind and text are checked by the service."""
+
+    kind = SelectField(_l("错误类型"), validate_choice=False)
+    text = TextAreaField(_l("哪里有误"))
+    version_id = HiddenField()
+    next = HiddenField()
+
+    def asked_version(self) -> int | None:
+        value = self.version_id.data or ""
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None

@@ -34,7 +34,8 @@ def questions_html(items, *, feedback_mode: bool) -> Markup:
             if parts[index] is None:
                 parts[index] = render_template("candidate/_question.html",
                                                v=views[item.position], total=total,
-                                               feedback_mode=feedback_mode)
+                                               feedback_mode=feedback_mode,
+                                               item_id=item.item_id)
                 _fragments.put(keys[index], parts[index])
     return Markup("".join(parts))  # noqa: S704 - each part is an escaped template render
 

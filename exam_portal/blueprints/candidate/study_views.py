@@ -14,8 +14,16 @@ from exam_portal.blueprints.candidate.views import bp
 from exam_portal.extensions import db
 from exam_portal.models.types import utcnow
 from exam_portal.services.certification import training
-from exam_portal.services.delivery import attempts, learning, mastery, paper_cache, study_plan
+from exam_portal.services.delivery import (
+    attempts,
+    item_notes,
+    learning,
+    mastery,
+    paper_cache,
+    study_plan,
+)
 from exam_portal.services.exam_sessions import past_papers, sittings
+from exam_portal.services.item_bank import error_reports
 from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import today_local
 from exam_portal.web import outcomes
@@ -65,6 +73,7 @@ def dashboard():
         counts=learning.book_counts(candidate_id, now=utcnow()),
         training_progress=training.candidate_progress(candidate_id),
         training_held=training.held_programme_ids(candidate_id),
+        answered_reports=error_reports.unseen_replies(candidate_id),
         **_version_context(version),
     )
 
@@ -156,7 +165,7 @@ def _subject_filter() -> Subject | None:
     return Subject(code) if code in Subject.__members__ else None
 
 
-def _page_of(query):
+def page_of(query):
     per_page = current_app.config["PAGE_SIZE"]
     total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
     page = min(page_argument(), max(1, -(-total // per_page)))
@@ -168,9 +177,11 @@ def _book_page(query_of, template: str, mode: Mode, **context):
     """A page of one of the candidate's books (wrong answers, bookmarks), filtered by
     subject, with the form that starts a practice set in *mode* from it."""
     subject = _subject_filter()
-    pagination = _page_of(query_of(current_user.id, subject))
+    pagination = page_of(query_of(current_user.id, subject))
     contents = paper_cache.contents(item.published_version_id for _, item in pagination.items)
-    return render_template(template, pagination=pagination,
+    annotations = item_notes.annotations(current_user.id,
+                                         [item.id for _, item in pagination.items])
+    return render_template(template, pagination=pagination, annotations=annotations,
                            contents=contents, subjects=list(Subject), subject=subject,
                            counts=learning.book_counts(current_user.id, now=utcnow()),
                            start_form=StartAttemptForm(mode=mode.value), **context)
@@ -257,7 +268,7 @@ def mastery_map():
 @bp.get("/review")
 def review_queue():
     now = utcnow()
-    pagination = _page_of(learning.review_queue(current_user.id, now=now))
+    pagination = page_of(learning.review_queue(current_user.id, now=now))
     contents = paper_cache.contents(item.published_version_id for _, item in pagination.items)
     counts = learning.book_counts(current_user.id, now=now)
     forms = {subject: StartAttemptForm(mode=Mode.REVIEW.value) for subject in Subject

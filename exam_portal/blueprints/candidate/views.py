@@ -28,6 +28,7 @@ from exam_portal.models.types import utcnow
 from exam_portal.services.delivery import (
     attempts,
     hand_in,
+    item_notes,
     learning,
     pages,
     paper_cache,
@@ -250,7 +251,12 @@ def result(attempt_id):
     # 只看错题: the choice answers not fully right (wrong, partly right or left blank).
     wrong = [entry for entry in entries if entry.is_choice and not entry.is_correct]
     only_wrong = request.args.get("only") == "wrong"
-    return render_template("candidate/result.html", attempt=attempt,
+    # Notes and error reports: on practice items only, as bookmarks.
+    annotations = item_notes.annotations(current_user.id, [entry.item_id for entry in entries]) \
+        if attempt.mode.is_practice else None
+    return render_template("candidate/result.html", attempt=attempt, annotations=annotations,
+                           versions={item.position: item.item_version_id
+                                     for item in paper_cache.attempt_items(attempt.id)},
                            entries=wrong if only_wrong else entries, only_wrong=only_wrong,
                            wrong_count=len(wrong),
                            sections=review.by_section(attempt, entries),
