@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     from exam_portal.blueprints.authoring import bp as authoring_bp
     from exam_portal.blueprints.candidate import bp as candidate_bp
     from exam_portal.blueprints.certificates import bp as certificates_bp
+    from exam_portal.blueprints.contests import bp as contests_bp
     from exam_portal.blueprints.jobs import bp as jobs_bp
     from exam_portal.blueprints.main import bp as main_bp
     from exam_portal.blueprints.marking import bp as marking_bp
@@ -18,7 +19,7 @@ def register(app: Flask) -> None:
     from exam_portal.blueprints.training import bp as training_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp,
-                      sittings_bp, jobs_bp, marking_bp, certificates_bp, training_bp):
+                      sittings_bp, jobs_bp, marking_bp, certificates_bp, contests_bp, training_bp):
         app.register_blueprint(blueprint)
 
     from exam_portal.blueprints.candidate.hot_paths import HotPaths

@@ -54,6 +54,10 @@ def seed_demo():
         db.session.commit()
         click.echo(f"demo training programme: {demo.DEMO_PROGRAMME_NAME} (intermediate@ has "
                    "completed it; administrators issue under 培训项目)")
+    if demo.seed_contests(utcnow()):
+        db.session.commit()
+        click.echo(f"demo mock contests: {demo.DEMO_CONTEST_NAME}, open for a week, and last "
+                   "week's, ranked (candidates under 模考大赛)")
     key_id = demo.ensure_signing_key(current_app)
     if key_id:
         click.echo(f"development certificate signing key {key_id} written to the instance "

@@ -385,12 +385,18 @@ def seed_training(now: datetime) -> bool:
 def _sit_mock(candidate_id: int, subject, share: float, started: datetime) -> None:
     """Draw a mock paper, answer the first *share* of its items with the key and the
     rest wrong, and hand it in an hour later (marked as any paper is)."""
-    from exam_portal.models.attempts import EndedBy, Response
-    from exam_portal.services.delivery import attempts, hand_in, paper_cache
+    from exam_portal.services.delivery import attempts
     from question_bank.practice import Mode
 
     attempt = attempts.start_attempt(candidate_id, subject, Mode.MOCK, now=started,
                                      syllabus_version=DEMO_BANK_SYLLABUS)
+    _answer_and_hand_in(attempt, share, started)
+
+
+def _answer_and_hand_in(attempt, share: float, started: datetime) -> None:
+    from exam_portal.models.attempts import EndedBy, Response
+    from exam_portal.services.delivery import hand_in, paper_cache
+
     items = paper_cache.attempt_items(attempt.id)
     right = int(len(items) * share)
     for n, item in enumerate(items):
@@ -401,3 +407,36 @@ def _sit_mock(candidate_id: int, subject, share: float, started: datetime) -> No
                                 saved_at=started + timedelta(minutes=1)))
     db.session.flush()
     hand_in.finalise(attempt.id, now=started + timedelta(hours=1), ended_by=EndedBy.CANDIDATE)
+
+
+DEMO_CONTEST_NAME = "实务（初级）模考大赛（演示）"
+
+
+def seed_contests(now: datetime) -> bool:
+    """Two mock contests of 实务（初级）: last week's, sat by three demo candidates in its
+    window and one after it, and ranked; and this week's, open for seven days. Unless
+    they exist. Return whether they were created."""
+    from exam_portal.models.contests import Contest
+    from exam_portal.services.exam_sessions import contests
+    from question_bank.subjects import Subject
+
+    if db.session.scalar(sa.select(Contest.id).where(Contest.title == DEMO_CONTEST_NAME)):
+        return False
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.example.com"))
+    opened = now - timedelta(days=8)
+    past = contests.schedule(contests.ContestFields(
+        f"{DEMO_CONTEST_NAME}（上周）", Subject.PRAC_JR, None, opened,
+        opened + timedelta(days=1)), admin, now=opened - timedelta(days=1))
+    sitters = (("intermediate@demo.example.com", 0.9, 2), ("assistant@demo.example.com", 0.7, 3),
+               ("regional@demo.example.com", 0.7, 4), ("none@demo.example.com", 0.6, 30))
+    for email, share, hours in sitters:
+        candidate = db.session.scalar(sa.select(User).where(User.email == email))
+        if candidate is None:
+            continue
+        started = opened + timedelta(hours=hours)
+        _answer_and_hand_in(contests.start(past, candidate, now=started), share, started)
+    contests.rank(past, now=opened + timedelta(days=2))
+    contests.schedule(contests.ContestFields(
+        DEMO_CONTEST_NAME, Subject.PRAC_JR, None, now - timedelta(hours=1),
+        now + timedelta(days=7)), admin, now=now)
+    return True

@@ -29,6 +29,13 @@ from exam_portal.models.bank import (  # noqa: F401
     ItemVersion,
 )
 from exam_portal.models.certificates import Certificate  # noqa: F401
+from exam_portal.models.contests import (  # noqa: F401
+    Contest,
+    ContestEntry,
+    ContestItem,
+    ContestItemRate,
+    ContestStanding,
+)
 from exam_portal.models.evidence import EvidenceDocument  # noqa: F401
 from exam_portal.models.forms import AssemblyPlan, ExamForm, ExamFormItem  # noqa: F401
 from exam_portal.models.jobs import Job  # noqa: F401

@@ -22,6 +22,7 @@ from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt, AttemptItem
 from exam_portal.models.bank import Item
 from exam_portal.models.certificates import Certificate
+from exam_portal.models.contests import Contest
 from exam_portal.models.evidence import EvidenceKind
 from exam_portal.models.forms import ExamForm
 from exam_portal.models.sittings import (
@@ -120,6 +121,8 @@ def build(app) -> Tour:
         tour.ids["item"] = db.session.scalar(sa.select(sa.func.min(Item.id)))
         tour.ids["old_item"] = _items_of_2018(trainer)
         tour.ids["admin"], tour.ids["candidate"] = admin.id, candidate.id
+        tour.ids["contest"] = db.session.scalar(sa.select(Contest.id).where(
+            Contest.ranked_at.is_not(None)))
         db.session.commit()
         certificate = db.session.get(Certificate, tour.ids["certificate"])
         tour.verify_query = f"n={certificate.number}&c={certificate.verification_code}"
@@ -343,6 +346,8 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/practice/attempts/{i['review']}/result"),
             Stop("/practice/attempts"), Stop("/practice/wrong-answers"), Stop("/practice/review"),
             Stop("/practice/mastery?subject=COMP_JR"), Stop("/practice/plan"),
+            Stop("/practice/report"), Stop("/contests"),
+            Stop(f"/contests/{i['contest']}/report"),
             Stop("/practice/bookmarks"), Stop(f"/practice/items/{i['noted_item']}/notes"),
             Stop("/practice/reports"), Stop("/account/eligibility"), Stop("/exams"),
             Stop(f"/exams/registrations/{i['ticket']}/ticket"),
@@ -391,6 +396,8 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop("/admin/certificates"), Stop(f"/admin/certificates/{i['certificate']}"),
             Stop("/admin/training"), Stop(f"/admin/training/{i['programme']}"),
             Stop(f"/admin/training/{i['programme']}/edit"), Stop("/admin/training/new"),
+            Stop("/admin/contests"), Stop("/admin/contests/new"),
+            Stop(f"/admin/contests/{i['contest']}"),
             Stop("/admin/jobs"), Stop(f"/admin/jobs/{i['job']}"),
             Stop("/admin/users"), Stop(f"/admin/users/{i['candidate']}"),
             Stop("/admin/users/new"), Stop("/admin/audit"),

@@ -68,7 +68,7 @@ OWNED = {"attempt_id", "registration_id", "certificate_id", "period_id", "qualif
 # Objects every holder of the route's role may see (a session, an item, a job): a 2xx is
 # fine as long as none of A's data is in it.
 SHARED = {"session_id", "item_id", "line_id", "job_id", "programme_id", "form_id",
-          "report_id"}
+          "report_id", "contest_id"}
 # Not ids: filled with a value that makes sense next to A's ids.
 PLAIN = {"position": [1], "code": ["PRAC_MID"]}
 WRITE_FORM = {
@@ -379,6 +379,7 @@ def world(app) -> World:
     ids |= {"mark_id": [mark_id], "session_id": [online_id, published_id], "item_id": item_ids,
             "line_id": line_ids, "job_id": job_ids, "form_id": form_ids, "report_id": report_ids}
     ids["programme_id"] = _programme_ids(app, admin)
+    ids["contest_id"] = [_contest_sat_by(app, admin, a_id)]
     for name in OWNED | SHARED:
         assert ids.get(name), f"the world has no object for {name}"
     for name, values in owned_b.items():
@@ -388,6 +389,24 @@ def world(app) -> World:
     return World(ids=ids, b_ids=owned_b, markers=markers, identity=identity,
                  clients={**clients, "admin": admin_client},
                  emails={"A": emails[a_id], "B": emails[b_id]})
+
+
+def _contest_sat_by(app, admin, user_id) -> int:
+    """A mock contest open now, whose paper A has started and handed in."""
+    from exam_portal.models.types import utcnow
+    from exam_portal.services.delivery import hand_in
+    from exam_portal.services.exam_sessions import contests
+
+    now = utcnow()
+    # A POST, as the pages that do this are: on SQLite it begins the write transaction.
+    with app.app_context(), app.test_request_context(method="POST"):
+        contest = contests.schedule(contests.ContestFields(
+            "越权遍历模考", Subject.COMP_JR, None, now - timedelta(hours=1),
+            now + timedelta(hours=1)), db.session.get(User, admin), now=now)
+        attempt = contests.start(contest, db.session.get(User, user_id), now=now)
+        hand_in.submit_attempt(attempt, now=now)
+        db.session.commit()
+        return contest.id
 
 
 # --- the walks -------------------------------------------------------------------------

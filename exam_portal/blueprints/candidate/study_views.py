@@ -71,6 +71,7 @@ def dashboard():
         calibration=mastery.current_scaling(),
         min_answers=MIN_ANSWERS,
         counts=learning.book_counts(candidate_id, now=utcnow()),
+        load=learning.review_load(candidate_id, now=utcnow()),
         training_progress=training.candidate_progress(candidate_id),
         training_held=training.held_programme_ids(candidate_id),
         answered_reports=error_reports.unseen_replies(candidate_id),

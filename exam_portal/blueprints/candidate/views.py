@@ -35,7 +35,7 @@ from exam_portal.services.delivery import (
     responses,
     review,
 )
-from exam_portal.services.exam_sessions import online_exams, past_papers
+from exam_portal.services.exam_sessions import contests, online_exams, past_papers
 from exam_portal.web import outcomes
 from exam_portal.web.locale import select_locale
 from question_bank.spaced_review import Feeling
@@ -247,6 +247,10 @@ def result(attempt_id):
     if not online_exams.review_allowed(attempt):
         # An exam paper: neither keys nor marks before the results are published.
         return render_template("candidate/exam_submitted.html", attempt=attempt)
+    contest = contests.contest_of(attempt)
+    if contest is not None and utcnow() < contest.ends_at:
+        # A contest paper: no keys while anyone may still be sitting it.
+        return redirect(url_for("contests.contest_report", contest_id=contest.id))
     entries = review.review_entries(attempt)
     # 只看错题: the choice answers not fully right (wrong, partly right or left blank).
     wrong = [entry for entry in entries if entry.is_choice and not entry.is_correct]
@@ -261,4 +265,5 @@ def result(attempt_id):
                            wrong_count=len(wrong),
                            sections=review.by_section(attempt, entries),
                            chapters=review.by_chapter(entries), self_form=SelfScoreForm(),
-                           national_rates=past_papers.national_rates(attempt))
+                           national_rates=contests.national_rates(contest) if contest
+                           else past_papers.national_rates(attempt))

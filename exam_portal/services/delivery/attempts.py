@@ -107,7 +107,7 @@ class Sitting:
 class FormPaper:
     """A locked exam form, as a sitting takes it."""
 
-    form_id: int
+    form_id: int | None  # None: a contest paper, no exam form of its own
     spec_variant: str | None
     items: tuple[FormPosition, ...]
 
@@ -191,22 +191,8 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
     seen = frozenset(
         cached.by_item[item_id].version_id
         for item_id in seen_item_ids(candidate_id, subject) if item_id in cached.by_item)
-    try:
-        paper = assemble(
-            # A seeded, replayable draw: the paper is rebuilt from its stored seed.
-            paper_spec, pool, random.Random(seed), seen=seen,  # noqa: S311
-            chapters=chosen_chapters,
-            chapter_weights=weights, strict=mode.is_full_paper,
-            match_points=mode.is_full_paper,
-            exposure=cached.exposure if mode is Mode.MOCK else None,
-            papers=cached.papers(sum(section.count for section in paper_spec.sections)),
-            max_exposure=current_app.config["MOCK_MAX_EXPOSURE"])
-    except QuotaNotMet as error:
-        section = next(s for s in paper_spec.sections if s.code == error.section)
-        raise CannotStart(gettext(
-            "题库中可用于“%(section)s”的题目不足：需要 %(needed)d 道，现有 %(available)d 道。",
-            section=gettext(section.title), needed=error.needed,
-            available=error.available)) from error
+    paper = _draw(paper_spec, pool, cached, seed, seen=seen, chapters=chosen_chapters,
+                  weights=weights, full=mode.is_full_paper, exposure=mode is Mode.MOCK)
     if not paper:
         raise CannotStart(gettext("没有可以练习的题目。"))
     sections = {section.code: section for section in paper_spec.sections}
@@ -241,6 +227,70 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
         db.session.flush()
     pools.record_uses((item.item_id for item in attempt.items), now)
     return attempt
+
+
+def _draw(paper_spec: specs.ExamSpec, pool: Pool, cached, seed: int, *, seen, chapters,
+          weights, full: bool, exposure: bool):
+    try:
+        return assemble(
+            # A seeded, replayable draw: the paper is rebuilt from its stored seed.
+            paper_spec, pool, random.Random(seed), seen=seen,  # noqa: S311
+            chapters=chapters, chapter_weights=weights, strict=full, match_points=full,
+            exposure=cached.exposure if exposure else None,
+            papers=cached.papers(sum(section.count for section in paper_spec.sections)),
+            max_exposure=current_app.config["MOCK_MAX_EXPOSURE"])
+    except QuotaNotMet as error:
+        section = next(s for s in paper_spec.sections if s.code == error.section)
+        raise CannotStart(gettext(
+            "题库中可用于“%(section)s”的题目不足：需要 %(needed)d 道，现有 %(available)d 道。",
+            section=gettext(section.title), needed=error.needed,
+            available=error.available)) from error
+
+
+def draw_full_paper(subject: Subject, *, now: datetime) -> FormPaper:
+    """One paper built like the real exam (the subject's mock spec, chapter quotas of
+    the syllabus in force) from the open pool, for everyone who sits it: a contest's."""
+    version = syllabi.in_force()
+    if not syllabus.is_loaded(version):
+        raise CannotStart(gettext("没有 %(version)s 年版考试大纲的数据，不能抽题。",
+                                  version=str(version)[:10]))
+    spec = specs.load(subject)
+    chapters = frozenset(chapter.code
+                         for chapter in syllabus.load(version).trees[subject].chapters)
+    cutoff = law_cutoff(now.astimezone(LOCAL_ZONE).date()) if subject.is_law else None
+    cached = pools.current_pool(subject, version, cutoff)
+    weights = {code: weight for code, weight in (spec.weights or {}).items()
+               if code in chapters} or None
+    paper = _draw(spec, cached.pool, cached, secrets.randbits(62), seen=frozenset(),
+                  chapters=chapters, weights=weights, full=True, exposure=False)
+    sections = {section.code: section for section in spec.sections}
+    positions = []
+    for entry in paper:
+        drawn = cached.pool.by_version[entry.version_id]
+        positions.append(FormPosition(
+            entry.section, entry.position, drawn.version_id, drawn.item_id, drawn.item_type,
+            drawn.chapter, int(sections[entry.section].points * 2), drawn.option_count,
+            drawn.fixed_order))
+    return FormPaper(None, spec.variant, tuple(positions))
+
+
+def start_contest_paper(candidate_id: int, subject: Subject, *, now: datetime,
+                        form: FormPaper) -> Attempt:
+    """The candidate's timed mock paper of a contest, with the exam's own time: the
+    contest's items for everyone, in a per-candidate order (as a sitting). Refused while
+    another mock paper of the subject is open (a candidate has one at a time)."""
+    existing = open_mock(candidate_id, subject)
+    if existing is not None:
+        raise CannotStart(gettext("你有一份这个科目的模拟考试还没交卷：请先交卷，再参加模考大赛。"))
+    if _sitting_in_progress(candidate_id, subject):
+        raise CannotStart(gettext("你正在参加这个科目的正式考试，交卷前不能练习这个科目。"))
+    spec = specs.load(subject, form.spec_variant)
+    attempt = _seated(candidate_id, subject, Mode.MOCK, form, now=now,
+                      deadline=now + timedelta(minutes=spec.minutes))
+    stored = _insert_mock(attempt)
+    if stored is attempt:
+        pools.record_uses((item.item_id for item in attempt.items), now)
+    return stored
 
 
 def start_sitting(candidate_id: int, subject: Subject, *, now: datetime, sitting: Sitting,
