@@ -161,7 +161,13 @@ def _shrink(path: Path):
 # pages are the same templates and widgets, with every message translated: the i18n
 # tests check that; a walk of them in English costs 70 s of the suite's ten minutes).
 # DOCS_SCREENSHOTS=1 walks every pair, for the docs' English screenshots.
-WALKS = [(role, lang) for lang in LANGUAGES
+# The longest walks go to workers of their own (each builds its own portal): on the
+# 2-core machine one worker walking them all was the suite's longest path.
+_WALK_GROUPS = {("candidate", "zh-CN"): "walk-candidate", ("admin", "zh-CN"): "walk-staff",
+                ("trainer", "zh-CN"): "walk-staff"}
+WALKS = [pytest.param(role, lang, marks=[pytest.mark.xdist_group(_WALK_GROUPS[role, lang])]
+                      if (role, lang) in _WALK_GROUPS else [])
+         for lang in LANGUAGES
          for role in ("visitor", "candidate", "examinee", "trainer", "admin")
          if lang == "zh-CN" or role in ("visitor", "candidate", "examinee")
          or os.environ.get("DOCS_SCREENSHOTS") == "1"]
@@ -577,3 +583,87 @@ def test_every_menu_fits_one_row_at_1366_px_and_folds_on_a_phone(browser, portal
             assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
         finally:
             page.context.close()
+
+
+# A candidate's week, on a wide screen and on a phone: practice, the review it leaves,
+# the plan to the exam date, the week's report and a mock contest. DOCS_SCREENSHOTS=1
+# keeps each step as docs/screenshots/week-<step>-<width>.png.
+WEEK_WIDTHS = {"1366": WIDE, "360": PHONE}
+
+
+def _fits_the_width(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def _hand_in(page):
+    page.locator("#submit-button").click()
+    expect(page.locator("#submit-dialog")).to_be_visible()
+    page.locator("#confirm-submit").click()
+
+
+@pytest.mark.xdist_group("week")
+@pytest.mark.parametrize("width", WEEK_WIDTHS)
+def test_a_candidates_week_of_practice_review_plan_report_and_contest(browser, portal, width):
+    _user_id, email = _candidate(portal)
+    page = _new_page(browser, WEEK_WIDTHS[width])
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirmations say yes
+
+    def step(name):
+        assert _fits_the_width(page), f"{name} is wider than {width} px"
+        if os.environ.get("DOCS_SCREENSHOTS") == "1":
+            target = SCREENSHOTS / f"week-{name}-{width}.png"
+            page.screenshot(path=str(target), full_page=True, animations="disabled",
+                            caret="hide")
+            _shrink(target)
+
+    try:
+        log_in(page, portal.url, email, PASSWORD)
+        # Practice: a random set of 综合能力（初级）, two answers checked, handed in.
+        page.goto(f"{portal.url}/practice/subjects/COMP_JR")
+        page.locator("form.start-form[data-mode=RANDOM] button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/practice/attempts/\d+$"))
+        _attempt_ready(page)
+        for position, letter in ((1, "A"), (2, "B")):
+            question = page.locator(f"#q-{position}")
+            if position > 1:
+                page.locator("#q-1 [data-action=next]").click()
+            question.locator(f".options input[value={letter}]").check()
+            expect(page.locator("#save-status")).to_have_class(re.compile("status-saved"))
+            question.locator("[data-action=check]").click()
+            expect(question.locator(".feedback")).to_be_visible()
+        step("practice")
+        _hand_in(page)
+        expect(page).to_have_url(re.compile(r"/result$"))
+        # The dashboard: today's review, the progress charts with their tables.
+        page.goto(f"{portal.url}/practice/")
+        expect(page.locator(".progress-charts svg[role=img]")).to_have_count(2)
+        step("dashboard")
+        page.goto(f"{portal.url}/practice/review")
+        expect(page.locator("h1")).to_be_visible()
+        step("review")
+        # The plan to an exam date four months away.
+        page.goto(f"{portal.url}/practice/plan")
+        if page.locator("#exam_day").count():
+            page.locator("#exam_day").fill(
+                (utcnow() + timedelta(days=120)).date().isoformat())
+            page.locator("main form [type=submit]").first.click()
+        expect(page.locator("h1")).to_be_visible()
+        step("plan")
+        page.goto(f"{portal.url}/practice/report")
+        expect(page.get_by_text("答选择题 2 道")).to_be_visible()
+        step("report")
+        # The mock contest open this week: started, one answer, handed in; its report
+        # waits for the window's end before ranks and keys.
+        page.goto(f"{portal.url}/contests")
+        step("contests")
+        page.locator("form[action$='/start'] button[type=submit]").first.click()
+        expect(page).to_have_url(re.compile(r"/practice/attempts/\d+$"))
+        _attempt_ready(page)
+        page.locator("#q-1 .options input").first.check()
+        expect(page.locator("#save-status")).to_have_class(re.compile("status-saved"))
+        _hand_in(page)
+        expect(page).to_have_url(re.compile(r"/contests/\d+/report$"), timeout=20_000)
+        expect(page.get_by_text(re.compile("排名在 .* 之后公布"))).to_be_visible()
+        step("contest-report")
+    finally:
+        page.context.close()
