@@ -58,6 +58,8 @@ def dashboard():
     candidate_id = current_user.id
     version = practice_version(request.args.get("syllabus"))
     exam_day, _registered = _exam_day(candidate_id)
+    now = utcnow()
+    loads = learning.review_loads(candidate_id, now=now)
     return render_template(
         "candidate/dashboard.html",
         subjects=list(Subject),
@@ -67,11 +69,12 @@ def dashboard():
         days=learning.study_days(candidate_id, today_local()),
         predictions=mastery.predictions(candidate_id, version),
         exam_day=exam_day,
-        tasks=study_plan.plans(candidate_id, version, exam_day, now=utcnow()) if exam_day else {},
+        tasks=study_plan.plans(candidate_id, version, exam_day, now=now, loads=loads)
+        if exam_day else {},
         calibration=mastery.current_scaling(),
         min_answers=MIN_ANSWERS,
-        counts=learning.book_counts(candidate_id, now=utcnow()),
-        load=learning.review_load(candidate_id, now=utcnow()),
+        counts=learning.book_counts(candidate_id, now=now),
+        load=learning.review_load(candidate_id, now=now, loads=loads),
         training_progress=training.candidate_progress(candidate_id),
         training_held=training.held_programme_ids(candidate_id),
         answered_reports=error_reports.unseen_replies(candidate_id),

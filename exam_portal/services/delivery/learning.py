@@ -225,11 +225,16 @@ def review_loads(candidate_id: int, *, now: datetime,
     return {subject: list(load.items()) for subject, load in loads.items()}
 
 
-def review_load(candidate_id: int, *, now: datetime, days: int = 7) -> list[tuple[date, int]]:
-    """Cards of every subject falling due on each of the next *days* days."""
+def review_load(candidate_id: int, *, now: datetime, days: int = 7,
+                loads: dict[Subject, list[tuple[date, int]]] | None = None,
+                ) -> list[tuple[date, int]]:
+    """Cards of every subject falling due on each of the next *days* days (summed from
+    *loads*, review_loads' answer, when the caller has it)."""
     today = now.astimezone(LOCAL_ZONE).date()
     total = dict.fromkeys((today + timedelta(days=n) for n in range(days)), 0)
-    for load in review_loads(candidate_id, now=now, days=days).values():
+    if loads is None:
+        loads = review_loads(candidate_id, now=now, days=days)
+    for load in loads.values():
         for day, count in load:
             total[day] += count
     return list(total.items())

@@ -52,12 +52,13 @@ def _seen_per_chapter(candidate_id: int) -> dict[str, int]:
         .group_by(AttemptItem.chapter_code)).all())
 
 
-def plans(candidate_id: int, version: str, exam_day: date, *,
-          now: datetime) -> dict[Subject, Plan]:
-    """A plan per objective subject the candidate practises against *version*."""
+def plans(candidate_id: int, version: str, exam_day: date, *, now: datetime,
+          loads: dict | None = None) -> dict[Subject, Plan]:
+    """A plan per objective subject the candidate practises against *version* (*loads*:
+    learning.review_loads' answer, when the caller has it)."""
     today = now.astimezone(LOCAL_ZONE).date()
     tree = syllabus.load(version)
-    result, seen, loads = {}, None, None
+    result, seen = {}, None
     for subject, known in sorted(mastery.chapter_mastery(candidate_id, version).items()):
         if subject.kind is not SubjectKind.OBJECTIVE or subject not in tree.trees:
             continue
@@ -66,7 +67,8 @@ def plans(candidate_id: int, version: str, exam_day: date, *,
         sizes = attempts.chapter_sizes(subject, today, version)
         if seen is None:
             seen = _seen_per_chapter(candidate_id)
-            loads = learning.review_loads(candidate_id, now=now)
+            if loads is None:
+                loads = learning.review_loads(candidate_id, now=now)
         needs = [ChapterNeed(code, weights.get(code, 0.0),
                              Level.of(known.by_chapter[code])
                              if code in known.by_chapter else None,
