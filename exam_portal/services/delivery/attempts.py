@@ -282,15 +282,7 @@ def start_contest_paper(candidate_id: int, subject: Subject, *, now: datetime,
     existing = open_mock(candidate_id, subject)
     if existing is not None:
         raise CannotStart(gettext("你有一份这个科目的模拟考试还没交卷：请先交卷，再参加模考大赛。"))
-    if _sitting_in_progress(candidate_id, subject):
-        raise CannotStart(gettext("你正在参加这个科目的正式考试，交卷前不能练习这个科目。"))
-    spec = specs.load(subject, form.spec_variant)
-    attempt = _seated(candidate_id, subject, Mode.MOCK, form, now=now,
-                      deadline=now + timedelta(minutes=spec.minutes))
-    stored = _insert_mock(attempt)
-    if stored is attempt:
-        pools.record_uses((item.item_id for item in attempt.items), now)
-    return stored
+    return _seat_mock(candidate_id, subject, form, now=now)
 
 
 def start_sitting(candidate_id: int, subject: Subject, *, now: datetime, sitting: Sitting,
@@ -312,9 +304,16 @@ def start_past_paper(candidate_id: int, subject: Subject, *, now: datetime,
     existing = open_mock(candidate_id, subject)
     if existing is not None:
         return existing
+    _refuse_too_many_starts(candidate_id, now)
+    return _seat_mock(candidate_id, subject, form, now=now)
+
+
+def _seat_mock(candidate_id: int, subject: Subject, form: FormPaper, *,
+               now: datetime) -> Attempt:
+    """A timed mock paper of *form* with the exam's own time (or the paper a parallel
+    start made first), unless the candidate is sitting the subject's exam."""
     if _sitting_in_progress(candidate_id, subject):
         raise CannotStart(gettext("你正在参加这个科目的正式考试，交卷前不能练习这个科目。"))
-    _refuse_too_many_starts(candidate_id, now)
     spec = specs.load(subject, form.spec_variant)
     attempt = _seated(candidate_id, subject, Mode.MOCK, form, now=now,
                       deadline=now + timedelta(minutes=spec.minutes))
