@@ -1,7 +1,6 @@
 """A candidate's week of study (学习报告): what they did, what improved, what to do
 next. Weeks run Monday to Sunday in China."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -161,11 +160,9 @@ def weeks_with_study(candidate_id: int, today: date) -> list[date]:
     """The Mondays of the weeks (up to a year back) in which the candidate handed in
     practice, newest first, this week always included."""
     since = _utc(week_of(today) - timedelta(weeks=MAX_WEEKS_BACK))
-    mondays = defaultdict(int)
-    mondays[week_of(today)] = 0
-    for moment in db.session.scalars(
+    mondays = {week_of(today)} | {
+        week_of(moment.astimezone(LOCAL_ZONE).date()) for moment in db.session.scalars(
             sa.select(Attempt.submitted_at).where(
                 Attempt.candidate_id == candidate_id, Attempt.mode != Mode.EXAM,
-                Attempt.submitted_at >= since)):
-        mondays[week_of(moment.astimezone(LOCAL_ZONE).date())] += 1
+                Attempt.submitted_at >= since))}
     return sorted(mondays, reverse=True)
