@@ -38,6 +38,7 @@ from exam_portal.models.contests import (  # noqa: F401
 )
 from exam_portal.models.evidence import EvidenceDocument  # noqa: F401
 from exam_portal.models.forms import AssemblyPlan, ExamForm, ExamFormItem  # noqa: F401
+from exam_portal.models.institutions import Institution, InstitutionMember  # noqa: F401
 from exam_portal.models.jobs import Job  # noqa: F401
 from exam_portal.models.mail import OutboxMail  # noqa: F401
 from exam_portal.models.marking import Mark  # noqa: F401
