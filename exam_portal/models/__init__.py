@@ -29,6 +29,20 @@ from exam_portal.models.bank import (  # noqa: F401
     ItemVersion,
 )
 from exam_portal.models.certificates import Certificate  # noqa: F401
+from exam_portal.models.classes import (  # noqa: F401
+    AssignmentAttempt,
+    ClassAssignment,
+    ClassEnrolment,
+    TrainingClass,
+)
+from exam_portal.models.continuing_education import (  # noqa: F401
+    CeCompletion,
+    CeCourse,
+    CePeriod,
+    CeRegistration,
+    CeRenewal,
+    CeTranscript,
+)
 from exam_portal.models.contests import (  # noqa: F401
     Contest,
     ContestEntry,
