@@ -195,6 +195,13 @@ class Config:
     AUDIT_CHECKPOINT_PUBLIC_KEYS = None
     AUDIT_CHECKPOINT_DIR = None
 
+    # Notifications: mail of a notice sent to many users at once (a session's results)
+    # is spread out at this many messages a minute after any still waiting, so the
+    # relay is not flooded (0: as fast as the deliverer goes). Further channels (SMS,
+    # WeChat templates): "package.module:ClassName, …", each a notifications.Channel.
+    NOTIFICATION_MAIL_PER_MINUTE = 600
+    NOTIFICATION_CHANNELS = None
+
     PAGE_SIZE = 20
     PRODUCTION = False
 
@@ -233,6 +240,8 @@ _ENV_KEYS = {
     "FORM_ASSEMBLY_SECONDS": "FORM_ASSEMBLY_SECONDS",
     "SQLITE_SYNCHRONOUS": "SQLITE_SYNCHRONOUS",
     "JOB_RUNNER": "JOB_RUNNER",
+    "NOTIFICATION_MAIL_PER_MINUTE": "NOTIFICATION_MAIL_PER_MINUTE",
+    "NOTIFICATION_CHANNELS": "NOTIFICATION_CHANNELS",
     "MARKING_ADJUDICATION_THRESHOLD": "MARKING_ADJUDICATION_THRESHOLD",
     "CERT_SIGNING_KEYS": "CERT_SIGNING_KEYS",
     "CERT_ISSUER": "CERT_ISSUER",
@@ -265,7 +274,7 @@ _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "PRACTICE_START_WINDOW_MINUTES", "TRUSTED_PROXIES",
              "LOGIN_FREE_FAILURES_PER_ACCOUNT", "LOGIN_FREE_FAILURES_PER_ADDRESS",
              "LOGIN_MAX_WAIT_SECONDS", "EVIDENCE_MAX_BYTES", "EVIDENCE_RETENTION_DAYS",
-             "FORM_ASSEMBLY_SECONDS"}
+             "FORM_ASSEMBLY_SECONDS", "NOTIFICATION_MAIL_PER_MINUTE"}
 _BOOL_KEYS = {"SMTP_USE_TLS", "RATELIMIT_PER_PROCESS"}
 _TRUE = ("1", "true", "yes", "on")
 

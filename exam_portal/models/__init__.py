@@ -58,6 +58,10 @@ from exam_portal.models.mail import OutboxMail  # noqa: F401
 from exam_portal.models.marking import Mark  # noqa: F401
 from exam_portal.models.mastery import KnowledgeMastery, MasteryModel, StudyGoal  # noqa: F401
 from exam_portal.models.notes import ErrorReport, ItemNote  # noqa: F401
+from exam_portal.models.notifications import (  # noqa: F401
+    Notification,
+    NotificationPreference,
+)
 from exam_portal.models.payments import Payment  # noqa: F401
 from exam_portal.models.seating import SeatAssignment, SubjectTime  # noqa: F401
 from exam_portal.models.sittings import (  # noqa: F401

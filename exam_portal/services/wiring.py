@@ -7,9 +7,11 @@ The app factory calls `connect()` once per app; connecting again changes nothing
 
 from exam_portal.services.delivery import hand_in
 from exam_portal.services.exam_sessions import contests, exam_marking
+from exam_portal.services.platform import notifications
 
 
 def connect() -> None:
     """Connect every hook between contexts."""
     hand_in.after_marking("exam_sessions.paper_score", exam_marking.record_paper_score)
     hand_in.after_marking("exam_sessions.contest_score", contests.record_contest_score)
+    notifications.connect_channels()
