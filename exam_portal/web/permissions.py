@@ -16,6 +16,7 @@ SIGNED_IN = frozenset(Role)
 CANDIDATE = frozenset({Role.CANDIDATE})
 ADMIN = frozenset({Role.ADMIN})
 STAFF = frozenset({Role.TRAINER, Role.ADMIN})
+TRAINER = frozenset({Role.TRAINER})
 
 ACCESS: dict[str, str | frozenset[Role]] = {
     "static": ANYONE,
@@ -38,6 +39,24 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "certificates.published_keys": ANYONE,
     "certificates.download_my_credential": CANDIDATE,
     "certificates.download_credential": ADMIN,
+    "continuing_education.my_registrations": CANDIDATE,
+    "continuing_education.register_qualification": CANDIDATE,
+    "continuing_education.declare_qualification": CANDIDATE,
+    "continuing_education.my_document": CANDIDATE,
+    "continuing_education.apply_renewal": CANDIDATE,
+    "continuing_education.issue_transcript": CANDIDATE,
+    "continuing_education.download_transcript": CANDIDATE,
+    "continuing_education.download_transcript_credential": CANDIDATE,
+    # Courses: an institution's trainers (others get 404 from the view) and administrators.
+    "continuing_education.list_courses": STAFF,
+    "continuing_education.create_course": STAFF,
+    "continuing_education.course_detail": STAFF,
+    "continuing_education.record_completion": STAFF,
+    "continuing_education.import_attendance": STAFF,
+    "continuing_education.review": ADMIN,
+    "continuing_education.decide_declaration": ADMIN,
+    "continuing_education.registration_document": ADMIN,
+    "continuing_education.decide_renewal": ADMIN,
     "contests.list_contests": ADMIN,
     "contests.create_contest": ADMIN,
     "contests.contest_detail": ADMIN,
@@ -203,6 +222,39 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "marking.mark_answer": STAFF,
     "marking.release_mark": STAFF,
     "marking.session_progress": STAFF,
+    # Institutions (administrators), their trainers and classes (trainers of the
+    # institution: the views answer 404 to anyone else), classes for candidates.
+    "classes.list_institutions": ADMIN,
+    "classes.create_institution": ADMIN,
+    "classes.institution_detail": ADMIN,
+    "classes.set_institution_active": ADMIN,
+    "classes.name_institution_admin": ADMIN,
+    "classes.my_institutions": TRAINER,
+    "classes.institution_trainers": TRAINER,
+    "classes.add_trainer": TRAINER,
+    "classes.remove_trainer": TRAINER,
+    "classes.trainer_classes": TRAINER,
+    "classes.open_class": TRAINER,
+    "classes.class_detail": TRAINER,
+    "classes.edit_class": TRAINER,
+    "classes.close_class": TRAINER,
+    "classes.new_code": TRAINER,
+    "classes.import_list": TRAINER,
+    "classes.set_assignment": TRAINER,
+    "classes.withdraw_assignment": TRAINER,
+    "classes.my_classes": CANDIDATE,
+    "classes.join_class": CANDIDATE,
+    "classes.accept_invitation": CANDIDATE,
+    "classes.leave_class": CANDIDATE,
+    "classes.my_assignments": CANDIDATE,
+    "classes.start_assignment": CANDIDATE,
+    # A class's dashboard and the marking of its answers: trainers of the class only
+    # (the views answer 404 to any other trainer).
+    "teaching.class_dashboard_page": TRAINER,
+    "teaching.export_dashboard": TRAINER,
+    "teaching.marking_queue": TRAINER,
+    "teaching.next_practice_answer": TRAINER,
+    "teaching.mark_practice_answer": TRAINER,
     "jobs.list_jobs": ADMIN,
     "jobs.job_detail": ADMIN,
     "jobs.job_progress": ADMIN,

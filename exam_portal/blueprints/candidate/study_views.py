@@ -22,7 +22,7 @@ from exam_portal.services.delivery import (
     paper_cache,
     study_plan,
 )
-from exam_portal.services.exam_sessions import past_papers, sittings
+from exam_portal.services.exam_sessions import classes, past_papers, sittings
 from exam_portal.services.item_bank import error_reports
 from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import today_local
@@ -78,6 +78,7 @@ def dashboard():
         training_progress=training.candidate_progress(candidate_id),
         training_held=training.held_programme_ids(candidate_id),
         answered_reports=error_reports.unseen_replies(candidate_id),
+        class_tasks=classes.open_tasks(candidate_id, now=now),
         **_version_context(version),
     )
 
@@ -169,9 +170,11 @@ def _subject_filter() -> Subject | None:
     return Subject(code) if code in Subject.__members__ else None
 
 
-def page_of(query):
+def page_of(query, total: int | None = None):
+    """A page of *query*'s rows; *total*, when the caller has already counted them."""
     per_page = current_app.config["PAGE_SIZE"]
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    if total is None:
+        total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
     page = min(page_argument(), max(1, -(-total // per_page)))
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     return Page(rows, page, per_page, total)
@@ -253,6 +256,7 @@ def plan():
     return render_template("candidate/plan.html", form=form, exam_day=day,
                            registered=registered, plans=plans,
                            revision_days=REVISION_DAYS,
+                           class_tasks=classes.open_tasks(current_user.id, now=utcnow()),
                            titles={code: node.title for code, node in tree.by_code.items()},
                            **_version_context(version))
 
@@ -272,14 +276,17 @@ def mastery_map():
 @bp.get("/review")
 def review_queue():
     now = utcnow()
-    pagination = page_of(learning.review_queue(current_user.id, now=now))
+    loads = learning.review_loads(current_user.id, now=now)
+    # Today's entry of a subject's load is what is due now, overdue included: the
+    # queue's own count.
+    due = {subject: load[0][1] for subject, load in loads.items() if load[0][1]}
+    pagination = page_of(learning.review_queue(current_user.id, now=now),
+                         total=sum(due.values()))
     contents = paper_cache.contents(item.published_version_id for _, item in pagination.items)
-    counts = learning.book_counts(current_user.id, now=now)
-    forms = {subject: StartAttemptForm(mode=Mode.REVIEW.value) for subject in Subject
-             if counts.get(subject) and counts[subject].due}
+    forms = {subject: StartAttemptForm(mode=Mode.REVIEW.value) for subject in due}
     return render_template("candidate/review_queue.html", pagination=pagination,
-                           contents=contents, counts=counts, forms=forms,
-                           load=learning.review_load(current_user.id, now=now))
+                           contents=contents, due=due, forms=forms,
+                           load=learning.review_load(current_user.id, now=now, loads=loads))
 
 
 @bp.post("/review/cards/<int:item_id>/delete")
