@@ -84,6 +84,8 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=5000)
     parser.add_argument("--due", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=300)
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the timed requests spend their time")
     args = parser.parse_args()
     # 10:00 in China: a working day's morning review.
     now = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
@@ -97,7 +99,8 @@ def main() -> None:
         print(f"built {args.cards} items and {(OTHERS + 1) * args.cards} cards "
               f"in {time.perf_counter() - began:.1f} s")
         times, page = time_get(url, "/practice/review", "learner@bench.example.com",
-                               PASSWORD, repeat=args.repeat, now=now)
+                               PASSWORD, repeat=args.repeat, now=now,
+                               profile=args.profile)
         assert "今日复习" in page
         print(f"{args.db}: GET /practice/review, {args.cards} cards ({args.due} due): "
               f"{summary(times)} ({platform.node()}, {ROOT.name})")

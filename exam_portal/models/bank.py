@@ -60,6 +60,11 @@ class Item(db.Model):
         sa.Index("ix_items_needs_completing", "id",
                  sqlite_where=sa.text("defaulted_fields <> ''"),
                  postgresql_where=sa.text("defaulted_fields <> ''")),
+        # Items not published (drafts, retired): few beside the published bank, and what
+        # the review counts leave out of a candidate's cards.
+        sa.Index("ix_items_unpublished", "id",
+                 sqlite_where=sa.text("published_version_id IS NULL"),
+                 postgresql_where=sa.text("published_version_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

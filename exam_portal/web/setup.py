@@ -58,6 +58,7 @@ def register_extensions(app: Flask) -> None:
                 f"{key}={app.config[key]}" for key in sorted(app.config)
                 if key.endswith("_LIMIT_PER_ADDRESS") or key.endswith("_LIMIT_PER_ACCOUNT")))
     babel.init_app(app, locale_selector=locale.select_locale)
+    locale.install_template_gettext(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

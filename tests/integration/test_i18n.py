@@ -58,3 +58,17 @@ def test_pages_default_to_chinese_and_switch_to_english(client):
 def test_an_unknown_language_is_ignored(client):
     client.post("/language", data={"locale": "xx"})
     assert 'lang="zh-CN"' in client.get("/").get_data(as_text=True)
+
+
+def test_a_template_follows_a_forced_language_within_one_request(app):
+    # Templates keep the request's catalogue once looked up: a language forced for a
+    # moment (a message in its recipient's language) must still get its own.
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('忘记密码？') }}"
+    with app.test_request_context("/"):
+        assert render_template_string(page) == "忘记密码？"
+        with force_locale("en"):
+            assert render_template_string(page) == "Forgot your password?"
+        assert render_template_string(page) == "忘记密码？"

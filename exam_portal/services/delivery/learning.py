@@ -185,6 +185,13 @@ def remove_card(candidate_id: int, item_id: int) -> bool:
     return deleted.rowcount == 1
 
 
+# A card whose item is not published (retired since): left out of the counts as the
+# queue and the book leave it out. Asked as NOT EXISTS against the few unpublished
+# items (a partial index holds them) rather than by joining every card to its item.
+_unpublished_item = sa.exists().where(Item.id == ReviewCard.item_id,
+                                      Item.published_version_id.is_(None))
+
+
 def due_until(now: datetime) -> datetime:
     """Cards due before this are in today's review (today as in China)."""
     return spaced_review.end_of_day(now.astimezone(LOCAL_ZONE).date(), LOCAL_ZONE)
@@ -212,16 +219,19 @@ def review_queue(candidate_id: int, *, now: datetime):
 def review_loads(candidate_id: int, *, now: datetime,
                  days: int = 7) -> dict[Subject, list[tuple[date, int]]]:
     """Per subject, cards falling due on each of the next *days* days (today counts
-    what is overdue)."""
+    what is overdue); as the queue, without cards of items no longer published. The
+    database counts per day, so a page reads a few dozen rows, not every card."""
     until = due_until(now)
     today = now.astimezone(LOCAL_ZONE).date()
     loads: dict[Subject, dict[date, int]] = defaultdict(
         lambda: dict.fromkeys((today + timedelta(days=n) for n in range(days)), 0))
-    for subject, due in db.session.execute(
-            sa.select(ReviewCard.subject, ReviewCard.due)
+    day = _china_day(ReviewCard.due)
+    for subject, due_day, count in db.session.execute(
+            sa.select(ReviewCard.subject, day, sa.func.count())
             .where(ReviewCard.candidate_id == candidate_id,
-                   ReviewCard.due < until + timedelta(days=days - 1))):
-        loads[subject][max(today, due.astimezone(LOCAL_ZONE).date())] += 1
+                   ReviewCard.due < until + timedelta(days=days - 1), ~_unpublished_item)
+            .group_by(ReviewCard.subject, day)):
+        loads[subject][max(today, _as_date(due_day))] += count
     return {subject: list(load.items()) for subject, load in loads.items()}
 
 
@@ -274,9 +284,7 @@ def book_counts(candidate_id: int, *, now: datetime) -> dict[Subject, BookCounts
     # Cards of retired items are left out, as the book and the queue leave them out.
     for subject, book, due_now in db.session.execute(
             sa.select(ReviewCard.subject, in_book, due)
-            .join(Item, Item.id == ReviewCard.item_id)
-            .where(ReviewCard.candidate_id == candidate_id,
-                   Item.published_version_id.is_not(None))
+            .where(ReviewCard.candidate_id == candidate_id, ~_unpublished_item)
             .group_by(ReviewCard.subject)):
         counts[subject].update(book=int(book or 0), due=int(due_now or 0))
     for subject, number in db.session.execute(
@@ -416,6 +424,11 @@ def _china_day(column):
     return sa.func.date(column, "+8 hours")
 
 
+def _as_date(value) -> date:
+    """A day as _china_day gives it back: a date (PostgreSQL) or ISO text (SQLite)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def study_days(candidate_id: int, today: date) -> StudyDays:
     """Days (in China) on which the candidate practised (started or handed in a paper or
     practice set): in all, lately, and in a row."""
@@ -426,8 +439,7 @@ def study_days(candidate_id: int, today: date) -> StudyDays:
         Attempt.candidate_id == candidate_id)
     handed_in = sa.select(_china_day(Attempt.submitted_at).label("day")).where(
         Attempt.candidate_id == candidate_id, Attempt.submitted_at.is_not(None))
-    days = {value if isinstance(value, date) else date.fromisoformat(value)
-            for value in db.session.scalars(sa.union(started, handed_in))}
+    days = {_as_date(value) for value in db.session.scalars(sa.union(started, handed_in))}
     streak, day = 0, today
     if day not in days:
         day -= timedelta(days=1)  # a streak is not broken before today is over

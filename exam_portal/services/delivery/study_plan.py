@@ -45,11 +45,13 @@ def set_exam_day(candidate_id: int, day: date, *, now: datetime) -> None:
 def _seen_per_chapter(candidate_id: int) -> dict[str, int]:
     """Distinct items the candidate has drawn, per chapter code (codes name their
     subject)."""
+    # Distinct pairs first, then a count per chapter: COUNT(DISTINCT …) makes
+    # PostgreSQL sort every drawn item by its chapter's text, the dashboard's costliest step.
+    drawn = (sa.select(AttemptItem.chapter_code, AttemptItem.item_id)
+             .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+             .where(Attempt.candidate_id == candidate_id).distinct().subquery())
     return dict(db.session.execute(
-        sa.select(AttemptItem.chapter_code, sa.func.count(sa.distinct(AttemptItem.item_id)))
-        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
-        .where(Attempt.candidate_id == candidate_id)
-        .group_by(AttemptItem.chapter_code)).all())
+        sa.select(drawn.c.chapter_code, sa.func.count()).group_by(drawn.c.chapter_code)).all())
 
 
 def plans(candidate_id: int, version: str, exam_day: date, *, now: datetime,
