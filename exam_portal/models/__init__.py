@@ -29,6 +29,7 @@ from exam_portal.models.bank import (  # noqa: F401
     ItemVersion,
 )
 from exam_portal.models.certificates import Certificate  # noqa: F401
+from exam_portal.models.class_marking import PracticeMark  # noqa: F401
 from exam_portal.models.classes import (  # noqa: F401
     AssignmentAttempt,
     ClassAssignment,

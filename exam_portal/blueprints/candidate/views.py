@@ -35,7 +35,12 @@ from exam_portal.services.delivery import (
     responses,
     review,
 )
-from exam_portal.services.exam_sessions import contests, online_exams, past_papers
+from exam_portal.services.exam_sessions import (
+    class_marking,
+    contests,
+    online_exams,
+    past_papers,
+)
 from exam_portal.web import outcomes
 from exam_portal.web.locale import select_locale
 from question_bank.spaced_review import Feeling
@@ -266,4 +271,6 @@ def result(attempt_id):
                            sections=review.by_section(attempt, entries),
                            chapters=review.by_chapter(entries), self_form=SelfScoreForm(),
                            national_rates=contests.national_rates(contest) if contest
-                           else past_papers.national_rates(attempt))
+                           else past_papers.national_rates(attempt),
+                           trainer_marks=class_marking.marks_of_attempt(attempt)
+                           if attempt.mode.is_practice else {})

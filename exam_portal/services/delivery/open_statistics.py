@@ -33,13 +33,33 @@ def compute(now: datetime | None = None) -> dict:
     now = now or utcnow()
     answers = _first_answers()
     db.session.execute(sa.delete(ItemStatistics).where(ItemStatistics.form_id.is_(None)))
+    rows, flagged = [], 0
+    for version, count, stats in analyse(answers):
+        flags = stats.flags if count >= MIN_ANSWERS else ()
+        flagged += bool(flags)
+        rows.append(ItemStatistics(
+            form_id=None, item_id=version.item_id, item_version_id=version.id,
+            candidates=count, computed_at=now, **ItemStatistics.figures(stats, flags)))
+    db.session.add_all(rows)
+    db.session.flush()
+    return {"versions": len(rows), "answers": int(len(answers)), "flagged": flagged}
+
+
+def among(attempt_ids) -> list[tuple[ItemVersion, int, item_analysis.ItemStats]]:
+    """The same figures, computed and not stored, over the first answers in the mock
+    papers *attempt_ids* (a select of attempt ids: a class's papers, say)."""
+    return analyse(_first_answers(Attempt.id.in_(attempt_ids)))
+
+
+def analyse(answers: np.ndarray) -> list[tuple[ItemVersion, int, item_analysis.ItemStats]]:
+    """Each item version's figures from its first answers (rows as `_first_answers`
+    gives them): the version, how many answered it, and its statistics."""
     if not len(answers):
-        db.session.flush()
-        return {"versions": 0, "answers": 0, "flagged": 0}
+        return []
     version_ids, starts = np.unique(answers[:, 0], return_index=True)
     versions = {version.id: version for version in db.session.scalars(
         sa.select(ItemVersion).where(ItemVersion.id.in_(version_ids.tolist())))}
-    rows, flagged = [], 0
+    result = []
     for version_id, part in zip(version_ids.tolist(), np.split(answers, starts[1:]),
                                 strict=True):
         version = versions[version_id]
@@ -49,22 +69,16 @@ def compute(now: datetime | None = None) -> dict:
                                       len(content.options))
         scores = np.minimum(part[:, 3], item.max_halves)
         shares = (part[:, 5] - part[:, 3]) / (part[:, 6] - part[:, 4])
-        stats = item_analysis.analyse_across_papers(
-            item, scores, part[:, 2].astype(np.uint8), np.clip(shares, 0, 1))
-        flags = stats.flags if len(part) >= MIN_ANSWERS else ()
-        flagged += bool(flags)
-        rows.append(ItemStatistics(
-            form_id=None, item_id=version.item_id, item_version_id=version_id,
-            candidates=len(part), computed_at=now, **ItemStatistics.figures(stats, flags)))
-    db.session.add_all(rows)
-    db.session.flush()
-    return {"versions": len(rows), "answers": int(len(answers)), "flagged": flagged}
+        result.append((version, len(part), item_analysis.analyse_across_papers(
+            item, scores, part[:, 2].astype(np.uint8), np.clip(shares, 0, 1))))
+    return result
 
 
-def _first_answers() -> np.ndarray:
+def _first_answers(*conditions) -> np.ndarray:
     """Each candidate's first handed-in answer to each open-pool choice item version in
-    a mock paper, as rows (version id, item id, options chosen as a bitmask, half-points
-    earned, the item's points, the paper's score, the paper's maximum), by version."""
+    a mock paper (of those meeting *conditions*), as rows (version id, item id, options
+    chosen as a bitmask, half-points earned, the item's points, the paper's score, the
+    paper's maximum), by version."""
     ranked = (
         sa.select(AttemptItem.item_version_id.label("version_id"),
                   AttemptItem.item_id.label("item_id"),
@@ -82,7 +96,7 @@ def _first_answers() -> np.ndarray:
         .where(Attempt.mode == Mode.MOCK, Attempt.status == AttemptStatus.SUBMITTED,
                Attempt.score_halves.is_not(None), Item.pool == ItemPool.OPEN,
                Item.item_type.in_(_CHOICE_TYPES),
-               Attempt.full_halves > AttemptItem.points_halves)
+               Attempt.full_halves > AttemptItem.points_halves, *conditions)
         .subquery())
     columns = [ranked.c.version_id, ranked.c.item_id, ranked.c.mask, ranked.c.earned,
                ranked.c.points, ranked.c.paper, ranked.c.full]
