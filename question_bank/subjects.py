@@ -45,6 +45,9 @@ _KINDS = {
     else SubjectKind.OBJECTIVE
     for subject in Subject
 }
+# The subjects of choice items only (every subject but the senior and intermediate
+# practice papers), in the official order.
+OBJECTIVE_SUBJECTS = tuple(s for s in Subject if _KINDS[s] is SubjectKind.OBJECTIVE)
 
 
 # The official subject names, as score sheets and syllabus documents write them.

@@ -1,7 +1,6 @@
 """Mock contests (模考大赛): administrators schedule, watch and rank them; candidates
 start their paper and read their report."""
 
-from datetime import UTC
 
 from flask import (
     Blueprint,
@@ -22,24 +21,14 @@ from exam_portal.models.contests import Contest
 from exam_portal.models.types import utcnow
 from exam_portal.services.exam_sessions import contests, past_papers
 from exam_portal.services.platform import labels
-from exam_portal.services.platform.clock import LOCAL_ZONE
+from exam_portal.services.platform.clock import from_local
 from exam_portal.web import outcomes
 from exam_portal.web.forms import as_choices, submitted
 from exam_portal.web.pagination import page_argument
-from question_bank.subjects import Subject, SubjectKind
+from question_bank.subjects import OBJECTIVE_SUBJECTS, Subject
 
 bp = Blueprint("contests", __name__)
 
-OBJECTIVE = [subject for subject in Subject if subject.kind is SubjectKind.OBJECTIVE]
-
-
-def _local(moment) -> str:
-    return moment.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-@bp.app_context_processor
-def _helpers():
-    return {"contest_local": _local}
 
 
 # Administrators ------------------------------------------------------------------------
@@ -54,7 +43,7 @@ def list_contests():
 
 def _source_choices():
     choices = [(DRAWN, _("按模拟考试规格从开放题库抽一套（所有人同一套）"))]
-    for subject in OBJECTIVE:
+    for subject in OBJECTIVE_SUBJECTS:
         papers = past_papers.released(subject)
         several = len(papers) > 1
         choices += [(str(form.id), past_papers.title(form, session, several=several))
@@ -65,15 +54,14 @@ def _source_choices():
 @bp.route("/admin/contests/new", methods=["GET", "POST"])
 def create_contest():
     form = ContestForm()
-    form.subject.choices = as_choices([(s.value, labels.SUBJECTS[s]) for s in OBJECTIVE])
+    form.subject.choices = as_choices([(s.value, labels.SUBJECTS[s]) for s in OBJECTIVE_SUBJECTS])
     form.source.choices = _source_choices()
 
     def schedule():
         return contests.schedule(contests.ContestFields(
             title=form.title.data or "", subject=Subject(form.subject.data),
             source_form_id=None if form.source.data == DRAWN else int(form.source.data),
-            opens_at=form.opens_at.data.replace(tzinfo=LOCAL_ZONE).astimezone(UTC),
-            closes_at=form.closes_at.data.replace(tzinfo=LOCAL_ZONE).astimezone(UTC)),
+            opens_at=from_local(form.opens_at.data), closes_at=from_local(form.closes_at.data)),
             current_user, now=utcnow())
 
     return outcomes.form_page(

@@ -5,14 +5,11 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from exam_portal.services.certification.training import (
-    MAX_DESCRIPTION,
-    MAX_NAME,
-    OBJECTIVE_SUBJECTS,
-)
+from exam_portal.services.certification.training import MAX_DESCRIPTION, MAX_NAME
 from exam_portal.services.platform import labels
 from exam_portal.web.forms import BaseForm, as_choices, strip_whitespace
 from question_bank.levels import Level
+from question_bank.subjects import OBJECTIVE_SUBJECTS
 from question_bank.training import MAX_PAPERS
 
 DEFAULT_PERCENT = 60  # the practice pass mark: 60 % of full marks

@@ -27,13 +27,14 @@ from exam_portal.web import outcomes
 from exam_portal.web.forms import submitted
 from exam_portal.web.pagination import page_argument
 from question_bank.levels import Level
+from question_bank.subjects import OBJECTIVE_SUBJECTS
 from question_bank.training import Requirement
 
 bp = Blueprint("training", __name__, url_prefix="/admin/training")
 
 def _context() -> dict:
     return {"level_labels": labels.LEVELS, "subject_labels": labels.SUBJECTS,
-            "subjects": training.OBJECTIVE_SUBJECTS}
+            "subjects": OBJECTIVE_SUBJECTS}
 
 
 @bp.get("")
@@ -51,7 +52,7 @@ def _fields(form: ProgrammeForm) -> training.ProgrammeFields:
         Requirement(subject, form.papers(subject).data,
                     DEFAULT_PERCENT if form.percent(subject).data is None
                     else form.percent(subject).data)
-        for subject in training.OBJECTIVE_SUBJECTS if form.papers(subject).data)
+        for subject in OBJECTIVE_SUBJECTS if form.papers(subject).data)
     return training.ProgrammeFields(
         name=form.name.data or "", description=form.description.data or "",
         level=Level(form.level.data) if form.level.data else None,

@@ -23,9 +23,8 @@ from exam_portal.services.platform import audit, labels, text_search
 from question_bank import training as rules
 from question_bank.levels import Level
 from question_bank.practice import Mode
-from question_bank.subjects import Subject, SubjectKind
+from question_bank.subjects import OBJECTIVE_SUBJECTS
 
-OBJECTIVE_SUBJECTS = tuple(s for s in Subject if s.kind is SubjectKind.OBJECTIVE)
 MAX_NAME, MAX_DESCRIPTION = 100, 1000
 
 
