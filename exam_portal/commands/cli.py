@@ -58,6 +58,11 @@ def seed_demo():
         db.session.commit()
         click.echo(f"demo mock contests: {demo.DEMO_CONTEST_NAME}, open for a week, and last "
                    "week's, ranked (candidates under 模考大赛)")
+    if demo.seed_classes(utcnow()):
+        db.session.commit()
+        click.echo(f"demo class: {demo.DEMO_CLASS_NAME} of {demo.DEMO_INSTITUTION_NAME} "
+                   "(trainer2@ its institution admin, trainer1@ a trainer; assistant@ "
+                   "enrolled, two assignments, one overdue)")
     key_id = demo.ensure_signing_key(current_app)
     if key_id:
         click.echo(f"development certificate signing key {key_id} written to the instance "
@@ -410,7 +415,8 @@ def register_commands(app: Flask) -> None:
     from exam_portal.commands.backup import backup_cli
     from exam_portal.commands.certificates import certificates_cli
     from exam_portal.commands.evidence import evidence_cli
+    from exam_portal.commands.notifications import notifications_cli
 
     for group in (demo_cli, users_cli, audit_cli, bank_cli, attempts_cli, jobs_cli, mail_cli,
-                  certificates_cli, backup_cli, evidence_cli):
+                  certificates_cli, backup_cli, evidence_cli, notifications_cli):
         app.cli.add_command(group)

@@ -440,3 +440,48 @@ def seed_contests(now: datetime) -> bool:
         DEMO_CONTEST_NAME, Subject.PRAC_JR, None, now - timedelta(hours=1),
         now + timedelta(days=7)), admin, now=now)
     return True
+
+
+DEMO_INSTITUTION_NAME = "阳光社会工作培训中心（演示）"
+DEMO_CLASS_NAME = "2027 助理社工师冲刺班（演示）"
+
+
+def seed_classes(now: datetime) -> bool:
+    """An institution (trainer2@ its institution admin, trainer1@ a trainer), and a class
+    of it that assistant@ joined, with two assignments: a chapter practice set due in
+    three days and a mock paper of 实务（初级） that went past its due time yesterday.
+    Unless it exists. Return whether it was created."""
+    from exam_portal.models.institutions import Institution
+    from exam_portal.services.exam_sessions import classes, institutions
+    from question_bank.assignments import AssignmentKind
+    from question_bank.institutions import InstitutionKind
+
+    if db.session.scalar(sa.select(Institution.id).where(
+            Institution.name == DEMO_INSTITUTION_NAME)):
+        return False
+    users = {user.email: user for user in db.session.scalars(sa.select(User).where(
+        User.email.in_(("admin@demo.example.com", DEMO_AUTHOR, DEMO_REVIEWER,
+                        "assistant@demo.example.com"))))}
+    if len(users) < 4:
+        return False
+    admin, head = users["admin@demo.example.com"], users[DEMO_REVIEWER]
+    opened = now - timedelta(days=7)
+    institution = institutions.create(institutions.InstitutionFields(
+        DEMO_INSTITUTION_NAME, InstitutionKind.TRAINING_ORG, "110000"), head.email, admin,
+        now=opened)
+    institutions.add_trainer(institution, DEMO_AUTHOR, head, now=opened)
+    today = now.astimezone(LOCAL_ZONE).date()
+    klass = classes.open_class(institution.id, classes.ClassFields(
+        DEMO_CLASS_NAME, Level.ASSISTANT, None, today - timedelta(days=7),
+        today + timedelta(days=120)), users[DEMO_AUTHOR], now=opened)
+    classes.join(klass, users["assistant@demo.example.com"], now=opened)
+    chapter = classes.chapter_choices(Subject.COMP_JR)[0][0]
+    classes.set_assignment(klass, classes.AssignmentFields(
+        AssignmentKind.PRACTICE, "第一章 章节练习", Subject.COMP_JR,
+        now + timedelta(days=3), chapters=(chapter,), item_count=20),
+        users[DEMO_AUTHOR], now=now)
+    classes.set_assignment(klass, classes.AssignmentFields(
+        AssignmentKind.MOCK, "实务（初级）模拟卷一", Subject.PRAC_JR,
+        now - timedelta(days=1)), users[DEMO_AUTHOR], now=now - timedelta(days=5))
+    return True
+

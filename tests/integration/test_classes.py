@@ -376,3 +376,28 @@ def test_enrolled_candidates_are_told_of_an_assignment_and_of_one_due_tomorrow(a
     assert invited not in {user for user, _event in _notices(app, "assignment_set")}
     page = client.get("/notifications/").get_data(as_text=True)
     assert "作业即将截止" in page and "第一章练习" in page
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_the_demo_seed_has_a_class_with_the_demo_candidate_and_an_overdue_assignment(seeded):
+    from exam_portal.commands import demo
+
+    app = seeded.app
+    assert demo.DEMO_CLASS_NAME in seeded.output
+    with app.app_context():
+        member = dict(db.session.execute(
+            sa.select(User.email, InstitutionMember.is_admin).join(
+                InstitutionMember, InstitutionMember.user_id == User.id)).all())
+        assert member == {demo.DEMO_REVIEWER: True, demo.DEMO_AUTHOR: False}
+    client = app.test_client()
+    assert client.post("/auth/login", data={"email": "assistant@demo.example.com",
+                                            "password": demo.CANDIDATE_PASSWORD}
+                       ).status_code == 302
+    page = client.get("/classes/assignments").get_data(as_text=True)
+    assert "第一章 章节练习" in page and "实务（初级）模拟卷一" in page and "已逾期" in page
+    assert demo.DEMO_CLASS_NAME in client.get("/classes").get_data(as_text=True)
+    # Seeding again adds nothing.
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0 and demo.DEMO_CLASS_NAME not in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(TrainingClass.id))) == 1

@@ -64,7 +64,10 @@ EXAM_TIME = NOW + timedelta(days=60, hours=1)  # inside the online session's exa
 
 # URL parameters naming one of A's own objects: B (or a trainer) seeing any 2xx is a leak.
 OWNED = {"attempt_id", "registration_id", "certificate_id", "period_id", "qualification_id",
-         "user_id", "mark_id", "document_id"}
+         "user_id", "mark_id", "document_id",
+         # A's class (of an institution neither B nor the walking trainer belongs to),
+         # its assignment A started, and the institution.
+         "class_id", "assignment_id", "institution_id"}
 # Objects every holder of the route's role may see (a session, an item, a job): a 2xx is
 # fine as long as none of A's data is in it.
 SHARED = {"session_id", "item_id", "line_id", "job_id", "programme_id", "form_id",
@@ -380,6 +383,7 @@ def world(app) -> World:
             "line_id": line_ids, "job_id": job_ids, "form_id": form_ids, "report_id": report_ids}
     ids["programme_id"] = _programme_ids(app, admin)
     ids["contest_id"] = [_contest_sat_by(app, admin, a_id)]
+    ids |= _class_joined_by(app, admin, a_id)
     for name in OWNED | SHARED:
         assert ids.get(name), f"the world has no object for {name}"
     for name, values in owned_b.items():
@@ -407,6 +411,37 @@ def _contest_sat_by(app, admin, user_id) -> int:
         hand_in.submit_attempt(attempt, now=now)
         db.session.commit()
         return contest.id
+
+
+def _class_joined_by(app, admin, user_id) -> dict[str, list[int]]:
+    """A class of an institution whose trainer is not the walker, which A joined, with an
+    assignment A has started."""
+    from exam_portal.models.institutions import Institution, InstitutionMember
+    from exam_portal.models.types import utcnow
+    from exam_portal.services.exam_sessions import classes
+    from question_bank.assignments import AssignmentKind
+    from question_bank.institutions import InstitutionKind
+
+    head = make_user(app, Role.TRAINER, email="idor-class-head@example.com")
+    now = utcnow()
+    with app.app_context(), app.test_request_context(method="POST"):
+        institution = Institution(name="越权遍历机构", kind=InstitutionKind.TRAINING_ORG,
+                                  created_by_id=admin)
+        institution.members.append(InstitutionMember(user_id=head, is_admin=True))
+        db.session.add(institution)
+        db.session.flush()
+        trainer = db.session.get(User, head)
+        klass = classes.open_class(institution.id, classes.ClassFields(
+            "越权遍历班", Level.ASSISTANT, None, now.date(), now.date() + timedelta(days=90)),
+            trainer, now=now)
+        classes.join(klass, db.session.get(User, user_id), now=now)
+        assignment = classes.set_assignment(klass, classes.AssignmentFields(
+            AssignmentKind.PRACTICE, "越权遍历作业", Subject.COMP_JR, now + timedelta(days=3),
+            chapters=("COMP_JR.01",), item_count=10), trainer, now=now)
+        classes.start(db.session.get(User, user_id), assignment.id, now=now)
+        db.session.commit()
+        return {"class_id": [klass.id], "assignment_id": [assignment.id],
+                "institution_id": [institution.id]}
 
 
 # --- the walks -------------------------------------------------------------------------
