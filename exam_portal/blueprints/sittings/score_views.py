@@ -23,7 +23,8 @@ from exam_portal.blueprints.sittings.views import (
 from exam_portal.extensions import db, no_write_lock
 from exam_portal.models.sittings import ExamSession, Qualification, Registration
 from exam_portal.models.types import utcnow
-from exam_portal.services.exam_sessions import results, score_import, scores
+from exam_portal.services import ServiceError
+from exam_portal.services.exam_sessions import notices, results, score_import, scores
 from exam_portal.services.platform import jobs, labels
 from exam_portal.web import outcomes, uploads
 from exam_portal.web.forms import submitted
@@ -60,8 +61,14 @@ def publish_results(session_id):
     session = session_or_404(session_id)
     if not submitted(ConfirmForm()):
         return _to_results(session)
-    outcomes.commit(lambda: results.publish(session, current_user, now=utcnow()),
-                    _("成绩已发布，考生现在可以查看成绩。"))
+    published = outcomes.commit(lambda: results.publish(session, current_user, now=utcnow()),
+                                _("成绩已发布，考生现在可以查看成绩。"))
+    if published.ok:
+        try:  # the notices go out as a job of their own, after the publication commits
+            notices.announce_results(session, current_user)
+        except ServiceError as error:
+            flash(_("成绩已发布，但通知考生的任务未能开始：%(reason)s", reason=str(error)),
+                  "warning")
     return _to_results(session)
 
 

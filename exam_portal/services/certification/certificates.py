@@ -29,6 +29,7 @@ from exam_portal.models.sittings import (
 )
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
+from exam_portal.services.certification import certificate_notices
 from exam_portal.services.platform import audit, jobs, text_search
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import certificates as signing
@@ -136,6 +137,7 @@ def add(certificate: Certificate, already_issued: str) -> None:
             db.session.add(certificate)
     except IntegrityError as error:
         raise ServiceError(already_issued) from error
+    certificate_notices.issued([certificate])
 
 
 PHASE_ISSUING = "issuing"
@@ -165,6 +167,7 @@ def issue_in_batches(waiting: list[int], build, *, target, actor: User, already_
                     skipped[str(error)] += 1
             batch = kept
         if batch:
+            certificate_notices.issued(batch)
             audit.record("certificate.issued_bulk", target=target, actor=actor, details={
                 "key_id": batch[0].key_id, "numbers": [c.number for c in batch]})
         issued += len(batch)
@@ -284,6 +287,7 @@ def revoke(certificate: Certificate, reason: str, actor: User, *, now: datetime)
         raise ServiceError(gettext("这张证书刚刚已被吊销。"))
     audit.record("certificate.revoked", target=certificate, actor=actor,
                  details={"number": certificate.number, "reason": reason[:MAX_REASON]})
+    certificate_notices.revoked(certificate, reason[:MAX_REASON])
 
 
 # Verifying ---------------------------------------------------------------------------

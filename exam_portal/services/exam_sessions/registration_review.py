@@ -13,7 +13,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import User
 from exam_portal.models.sittings import Registration, RegistrationStatus, VerificationMode
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import evidence, results, sittings
+from exam_portal.services.exam_sessions import evidence, notices, results, sittings
 from exam_portal.services.platform import audit
 
 
@@ -61,6 +61,7 @@ def review(registrations: list[Registration], *, verify: bool, reason: str,
                                            "reason": reason[:500]})
     db.session.flush()
     results.after_review(changed)
+    notices.registrations_decided(changed, verify=verify, reason=reason, now=now)
     return len(changed), refused
 
 

@@ -25,7 +25,7 @@ from exam_portal.models.accounts import User
 from exam_portal.models.seating import SeatAssignment
 from exam_portal.models.sittings import ExamSession, Registration, RegistrationStatus
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import fees, payments, timetables
+from exam_portal.services.exam_sessions import fees, notices, payments, timetables
 from exam_portal.services.platform import audit
 from question_bank import seat_sheet
 from question_bank.formats import csv_format, limits
@@ -163,6 +163,8 @@ def record(session: ExamSession, sheet: list[seat_sheet.SeatRow], actor: User, *
                if action is not Action.ERROR}
     audit.record("session.seats_imported", target=session, actor=actor,
                  details={"file": filename[:200], **summary, "rows": len(new)})
+    db.session.flush()
+    notices.tickets_ready(session, now=now)
     return summary
 
 

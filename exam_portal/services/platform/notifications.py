@@ -288,6 +288,52 @@ def _notify(audience, kind_name: str, params: dict, event: str, now: datetime, *
     return len(created)
 
 
+def notify_each(kind_name: str, items: Iterable[tuple[int, str, dict]], *,
+                now: datetime | None = None) -> int:
+    """Notify many users each of their own event ((user id, event, params) triples: a
+    certificate each); once per (user, kind, event) as notify() does. Returns the notices
+    created; their mail is paced as an audience's."""
+    if kind_name not in KINDS:
+        raise ValueError(f"unknown notification kind {kind_name!r}")
+    now = now or utcnow()
+    items = [(user_id, event, json.loads(json.dumps(params)))
+             for user_id, event, params in items]
+    created = 0
+    for start in range(0, len(items), 1000):
+        created += _notify_each(kind_name, items[start:start + 1000], now,
+                                paced=len(items) > 1)
+    return created
+
+
+def _notify_each(kind_name: str, items: list[tuple[int, str, dict]], now: datetime, *,
+                 paced: bool) -> int:
+    session = db.session
+    user_ids = sorted({user_id for user_id, _event, _params in items})
+    wanted = {row.id: row for row in session.execute(
+        sa.select(User.id, User.email, User.locale,
+                  _choice(User.id, kind_name, IN_APP).label("in_app"),
+                  _choice(User.id, kind_name, EMAIL).label("email"))
+        .where(User.id.in_(user_ids), User.is_active.is_(True)))}
+    rows = [{"user_id": user_id, "kind": kind_name, "event": event, "params": params,
+             "in_app": bool(wanted[user_id].in_app), "created_at": now}
+            for user_id, event, params in items
+            if user_id in wanted and (wanted[user_id].in_app or wanted[user_id].email)]
+    if not rows:
+        return 0
+    table = Notification.__table__
+    statement = (dialect_insert(table, session.get_bind().dialect.name)
+                 .on_conflict_do_nothing(index_elements=["user_id", "kind", "event"])
+                 .returning(table.c.id, table.c.user_id, table.c.params))
+    created = session.execute(statement, rows).all()
+    _queue_mail([(notice_id, wanted[user_id].email, wanted[user_id].locale)
+                 for notice_id, user_id, _params in created if wanted[user_id].email],
+                now, paced=paced)
+    if channels():
+        for notice_id, user_id, params in created:
+            _queue_channels({user_id: notice_id}, kind_name, params)
+    return len(created)
+
+
 def _queue_mail(mails: list[tuple[int, str, str | None]], now: datetime, *,
                 paced: bool) -> None:
     """Queue a mail per notice. A notice to one user goes at once; to an audience (a
