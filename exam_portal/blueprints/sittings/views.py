@@ -7,7 +7,6 @@ candidate_views (a candidate's own registrations) and evidence_views (their docu
 and photos). What they share (the blueprint, the page labels, a session or a
 candidate's registration by id) is here."""
 
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
@@ -33,7 +32,7 @@ from exam_portal.models.sittings import (
 )
 from exam_portal.services.exam_sessions import fees, results, sittings
 from exam_portal.services.platform import labels, syllabi
-from exam_portal.services.platform.clock import LOCAL_ZONE
+from exam_portal.services.platform.clock import from_local, to_local
 from exam_portal.web import outcomes
 from exam_portal.web.forms import submitted
 from exam_portal.web.locale import select_locale
@@ -63,16 +62,8 @@ def page_context() -> dict:
             "mode_labels": MODE_LABELS, "verification_labels": VERIFICATION_LABELS,
             "syllabus_label": syllabi.label,
             "subject_labels": labels.SUBJECTS, "region_name": labels.region_name,
-            "describe_route_code": labels.describe_route_code, "local": _local,
+            "describe_route_code": labels.describe_route_code,
             "yuan": fees.yuan}
-
-
-def _local(moment: datetime | None) -> str:
-    return moment.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _to_utc(local: datetime) -> datetime:
-    return local.replace(tzinfo=LOCAL_ZONE).astimezone(UTC)
 
 
 def session_or_404(session_id: int) -> ExamSession:
@@ -104,10 +95,10 @@ def _fields(form: SessionForm) -> sittings.SessionFields:
     return sittings.SessionFields(
         year=form.year.data, name=form.name.data, levels=tuple(
             Level(value) for value in form.levels.data),
-        registration_opens_at=_to_utc(form.registration_opens_at.data),
-        registration_closes_at=_to_utc(form.registration_closes_at.data),
-        exam_opens_at=_to_utc(form.exam_opens_at.data),
-        exam_closes_at=_to_utc(form.exam_closes_at.data),
+        registration_opens_at=from_local(form.registration_opens_at.data),
+        registration_closes_at=from_local(form.registration_closes_at.data),
+        exam_opens_at=from_local(form.exam_opens_at.data),
+        exam_closes_at=from_local(form.exam_closes_at.data),
         mode=SessionMode(form.mode.data),
         syllabus_version=form.syllabus_version.data or syllabus.version_for_year(form.year.data),
         law_cutoff=form.law_cutoff.data, experience_cutoff=form.experience_cutoff.data,
@@ -141,8 +132,7 @@ class _Values:
         self.year, self.name, self.levels = session.year, session.name, list(session.levels)
         for name in ("registration_opens_at", "registration_closes_at", "exam_opens_at",
                      "exam_closes_at"):
-            setattr(self, name, getattr(session, name).astimezone(LOCAL_ZONE).replace(
-                tzinfo=None))
+            setattr(self, name, to_local(getattr(session, name)))
         self.mode, self.syllabus_version = session.mode.value, session.syllabus_version
         self.law_cutoff, self.experience_cutoff = session.law_cutoff, session.experience_cutoff
         self.verification_mode = session.verification_mode.value
