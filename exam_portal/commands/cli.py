@@ -63,6 +63,10 @@ def seed_demo():
         click.echo(f"demo class: {demo.DEMO_CLASS_NAME} of {demo.DEMO_INSTITUTION_NAME} "
                    "(trainer2@ its institution admin, trainer1@ a trainer; assistant@ "
                    "enrolled, two assignments, one overdue)")
+    if demo.seed_class_marking(utcnow()):
+        db.session.commit()
+        click.echo(f"demo marking: {demo.DEMO_MARKING_CLASS_NAME} (intermediate@ handed in a "
+                   "mock paper of 实务（中级）; trainer1@ marked one answer, one waits)")
     key_id = demo.ensure_signing_key(current_app)
     if key_id:
         click.echo(f"development certificate signing key {key_id} written to the instance "

@@ -485,3 +485,70 @@ def seed_classes(now: datetime) -> bool:
         now - timedelta(days=1)), users[DEMO_AUTHOR], now=now - timedelta(days=5))
     return True
 
+
+DEMO_MARKING_CLASS_NAME = "2027 社会工作师实务班（演示）"
+DEMO_CASE_ANSWERS = (
+    "先评估服务对象的需要：生理照料、社会交往和情绪支持；再链接社区志愿者和居家养老服务，"
+    "定期探访，逐步扩大她的社会支持网络。",
+    "以小组工作形式开展：招募同楼的独居老人，设定互助目标，六次活动后用满意度问卷评估。",
+)
+
+
+def seed_class_marking(now: datetime) -> bool:
+    """A 社会工作师 class of the demo institution that intermediate@ joined, with a mock
+    paper of 实务（中级） she handed in two days ago: trainer1@ marked her first case
+    analysis with a comment per key point; her second answer waits in the class's
+    marking queue. Unless the class exists. Return whether it was created."""
+    from exam_portal.models.attempts import Attempt, AttemptItem, Response
+    from exam_portal.models.classes import AssignmentAttempt, TrainingClass
+    from exam_portal.models.institutions import Institution
+    from exam_portal.services.delivery import attempts, hand_in, paper_cache
+    from exam_portal.services.exam_sessions import class_marking, classes
+    from question_bank import marking
+    from question_bank.assignments import AssignmentKind
+    from question_bank.practice import Mode
+
+    if db.session.scalar(sa.select(TrainingClass.id).where(
+            TrainingClass.name == DEMO_MARKING_CLASS_NAME)):
+        return False
+    institution_id = db.session.scalar(sa.select(Institution.id).where(
+        Institution.name == DEMO_INSTITUTION_NAME))
+    users = {user.email: user for user in db.session.scalars(sa.select(User).where(
+        User.email.in_((DEMO_AUTHOR, "intermediate@demo.example.com"))))}
+    if institution_id is None or len(users) < 2:
+        return False
+    trainer, writer = users[DEMO_AUTHOR], users["intermediate@demo.example.com"]
+    opened, handed_in = now - timedelta(days=10), now - timedelta(days=2)
+    today = now.astimezone(LOCAL_ZONE).date()
+    klass = classes.open_class(institution_id, classes.ClassFields(
+        DEMO_MARKING_CLASS_NAME, Level.INTERMEDIATE, None, today - timedelta(days=10),
+        today + timedelta(days=150)), trainer, now=opened)
+    classes.join(klass, writer, now=opened)
+    assignment = classes.set_assignment(klass, classes.AssignmentFields(
+        AssignmentKind.MOCK, "实务（中级）模拟卷一", Subject.PRAC_MID,
+        now + timedelta(days=5)), trainer, now=opened)
+    started = handed_in - timedelta(hours=2)
+    attempt = attempts.start_attempt(writer.id, Subject.PRAC_MID, Mode.MOCK, now=started,
+                                     syllabus_version=DEMO_BANK_SYLLABUS)
+    db.session.add(AssignmentAttempt(assignment_id=assignment.id, candidate_id=writer.id,
+                                     attempt_id=attempt.id, started_at=started))
+    positions = [item.position for item in db.session.scalars(
+        sa.select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
+        .order_by(AttemptItem.position))][:len(DEMO_CASE_ANSWERS)]
+    for seq, (position, text) in enumerate(zip(positions, DEMO_CASE_ANSWERS,
+                                               strict=True), 1):
+        db.session.add(Response(attempt_id=attempt.id, position=position, text=text,
+                                seq=seq, saved_at=started + timedelta(minutes=30 * seq)))
+    db.session.flush()
+    hand_in.submit_attempt(db.session.get(Attempt, attempt.id), now=handed_in)
+    shown = class_marking.answer_for_trainer(trainer, klass.id, attempt.id, positions[0])
+    rubric = marking.rubric_of(paper_cache.content(
+        paper_cache.attempt_item(attempt.id, positions[0]).item_version_id))
+    # Half of each key point's points, a comment on the first of each sub-question.
+    awarded = [[(points / 2).quantize(Decimal("1")) for _text, points in part.key_points]
+               for part in rubric.parts]
+    feedback = [["要点提到了，但还需要结合案例中的具体情况展开。" if k == 0 else ""
+                 for k in range(len(part.key_points))] for part in rubric.parts]
+    class_marking.submit(shown, trainer, awarded, feedback, now=now - timedelta(days=1))
+    return True
+
