@@ -16,7 +16,7 @@ from exam_portal.models.notifications import Notification
 from exam_portal.models.types import utcnow
 from exam_portal.services.platform import mail_delivery, notifications
 
-from ..factories import make_user
+from ..factories import logged_in, make_user
 
 pytestmark = pytest.mark.db
 
@@ -47,8 +47,8 @@ def test_kinds():
     notifications.AUDIENCES.pop("test_everyone")
 
 
-def _user(app, locale=None, **kwargs):
-    user_id = make_user(app, **kwargs)
+def _user(app, locale=None, *, role=Role.CANDIDATE):
+    user_id = make_user(app, role)
     if locale:
         with app.app_context():
             db.session.get(User, user_id).locale = locale
@@ -205,3 +205,141 @@ def test_notices_of_one_event_from_many_threads_at_once_are_made_once(app):
     assert sum(created) == 30
     assert sorted(notice.user_id for notice in _notices(app)) == users
     assert len(_mails(app)) == 30
+
+
+# The pages --------------------------------------------------------------------------
+
+def _told_many(app, user_id, count):
+    with app.app_context():
+        for number in range(count):
+            notifications.notify(user_id, KIND, {"name": f"第{number}批"},
+                                 event=f"page:{number}")
+        db.session.commit()
+
+
+def test_the_centre_lists_newest_first_says_unread_in_words_and_pages(app, one_leg):
+    user_id = _user(app)
+    _told_many(app, user_id, 22)
+    client = logged_in(app, user_id)
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert page.index("第21批") < page.index("第20批")
+    assert "第1批" not in page and "未读" in page and "22 条未读" in page
+    assert "第1批" in client.get("/notifications/?page=2").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(User, user_id).locale = "en"
+        db.session.commit()
+    english = logged_in(app, user_id)
+    page = english.get("/notifications/").get_data(as_text=True)
+    assert "Unread" in page and "22 unread" in page and "Mark all as read" in page
+
+
+def test_reading_one_or_all_is_a_post_by_the_owner_only(app, one_leg):
+    owner, other = _user(app), _user(app, role=Role.TRAINER)
+    _told_many(app, owner, 2)
+    [first, second] = [notice.id for notice in _notices(app, owner)]
+    intruder = logged_in(app, other)
+    for url in (f"/notifications/{first}/read", f"/notifications/{first}/open",
+                "/notifications/999999/read"):
+        assert intruder.post(url).status_code == 404
+    client = logged_in(app, owner)
+    assert client.get(f"/notifications/{first}/read").status_code == 405
+    response = client.post(f"/notifications/{first}/open")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/notifications/")
+    with app.app_context():
+        assert notifications.unread_count(owner) == 1
+    assert "1 条未读" in client.get("/account/").get_data(as_text=True)
+    client.post("/notifications/read-all", follow_redirects=True)
+    with app.app_context():
+        assert notifications.unread_count(owner) == 0
+        assert db.session.get(Notification, second).read_at is not None
+    assert "条未读" not in client.get("/account/").get_data(as_text=True)
+
+
+def test_every_role_sees_the_unread_count_in_the_navigation(app, one_leg):
+    for role in Role:
+        user_id = _user(app, role=role)
+        _told_many(app, user_id, 3)
+        page = logged_in(app, user_id).get("/").get_data(as_text=True)
+        assert 'href="/notifications/"' in page and "3 条未读" in page, role
+
+
+def test_the_settings_page_saves_each_kind_and_channel(app, one_leg):
+    user_id = _user(app)
+    client = logged_in(app, user_id)
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert "需开启" in page and f'name="{KIND}:in_app" id' in page
+    assert f'name="{KIND}:in_app" id="pref-{KIND}-in_app" checked' in page
+    assert f'name="{OPT_IN}:in_app" id="pref-{OPT_IN}-in_app">' in page  # off by default
+    # Tick the opt-in kind's in-app box, untick the other kind's e-mail box.
+    client.post("/notifications/settings", data={f"{KIND}:in_app": "on",
+                                                 f"{OPT_IN}:in_app": "on",
+                                                 "unknown:in_app": "on"})
+    with app.app_context():
+        chosen = notifications.preferences(db.session.get(User, user_id))
+    assert chosen[(KIND, "in_app")] and not chosen[(KIND, "email")]
+    assert chosen[(OPT_IN, "in_app")] and not chosen[(OPT_IN, "email")]
+    with app.app_context():
+        db.session.get(User, user_id).locale = "en"
+        db.session.commit()
+    page = logged_in(app, user_id).get("/notifications/settings").get_data(as_text=True)
+    assert "Notification settings" in page and "opt-in" in page and "E-mail" in page
+
+
+class _Recorder(notifications.Channel):
+    name = "sms"
+    label = "短信"
+    sent: list = []
+
+    def send(self, user, notice):
+        self.sent.append((user.id, user.locale, notice.title))
+
+
+def test_a_plugged_in_channel_is_called_after_the_commit_for_those_who_turned_it_on(
+        make_app, one_leg):
+    app = make_app(NOTIFICATION_CHANNELS=[_Recorder])
+    keen, plain = _user(app, "en"), _user(app)
+    _Recorder.sent.clear()
+    with app.app_context():
+        notifications.set_preferences(db.session.get(User, keen), {(KIND, "sms"): True},
+                                      now=utcnow())
+        db.session.commit()
+        notifications.notify([keen, plain], KIND, {"name": "x"}, event="e")
+        assert _Recorder.sent == []  # nothing before the commit
+        db.session.commit()
+        assert _Recorder.sent == [(keen, "en", "Notifications：x")]
+        notifications.notify([keen], KIND, {"name": "y"}, event="e2")
+        db.session.rollback()
+        db.session.commit()
+    assert len(_Recorder.sent) == 1  # a rolled-back notice is never sent
+
+
+def test_the_sweep_command_and_job_call_every_source_once_a_rerun_adds_nothing(app, one_leg):
+    user_id = _user(app)
+    calls = []
+
+    @notifications.sweep_source("test_source")
+    def _source(now):
+        calls.append(now)
+        notifications.notify(user_id, KIND, {"name": "x"}, event=f"day:{now.date()}")
+
+    @notifications.sweep_source("test_broken")
+    def _broken(now):
+        raise RuntimeError("a broken source")
+
+    try:
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["notifications", "sweep", "--now", "2026-11-30T01:00"])
+        assert "test_source: ok" in result.output and "test_broken: failed" in result.output
+        assert result.exit_code == 1
+        runner.invoke(args=["notifications", "sweep", "--now", "2026-11-30T02:00"])
+        assert len(_notices(app, user_id)) == 1 and len(calls) == 2
+        with app.app_context(), app.test_request_context(method="POST"):
+            admin = db.session.get(User, _user(app, role=Role.ADMIN))
+            from exam_portal.services.platform import jobs
+
+            job = jobs.submit(notifications.SWEEP_JOB, target_id=0, params={}, actor=admin)
+            assert job.summary["test_source"] == "ok"
+        assert len(_notices(app, user_id)) == 2  # today, another day
+    finally:
+        notifications.SWEEP_SOURCES.pop("test_source")
+        notifications.SWEEP_SOURCES.pop("test_broken")
