@@ -98,6 +98,12 @@ def test_a_candidate_joins_with_the_code_after_reading_what_is_shared(app, schoo
     assert _status(app, school["class_id"], user_id) is EnrolmentStatus.ENROLLED
     assert _join(client, school["code"]).status_code in (200, 302)  # again: no change
     assert "2027 助理冲刺班" in client.get("/classes").get_data(as_text=True)
+    # In English too.
+    _english_user, english = candidate(app)
+    english.post("/language", data={"locale": "en"})
+    page = english.get(f"/classes/join?code={school['code']}").get_data(as_text=True)
+    assert "Once you join, the class's trainers can see:" in page
+    assert "Your resident ID number, ID photo or registration documents" in page
     # An unknown code says so.
     assert "没有找到" in client.get("/classes/join?code=ZZZZ2222").get_data(as_text=True)
     roster = school["client"].get(f"/trainer/classes/{school['class_id']}").get_data(
@@ -386,8 +392,10 @@ def test_the_demo_seed_has_a_class_with_the_demo_candidate_and_an_overdue_assign
     assert demo.DEMO_CLASS_NAME in seeded.output
     with app.app_context():
         member = dict(db.session.execute(
-            sa.select(User.email, InstitutionMember.is_admin).join(
-                InstitutionMember, InstitutionMember.user_id == User.id)).all())
+            sa.select(User.email, InstitutionMember.is_admin)
+            .join(InstitutionMember, InstitutionMember.user_id == User.id)
+            .join(Institution, Institution.id == InstitutionMember.institution_id)
+            .where(Institution.name == demo.DEMO_INSTITUTION_NAME)).all())
         assert member == {demo.DEMO_REVIEWER: True, demo.DEMO_AUTHOR: False}
     client = app.test_client()
     assert client.post("/auth/login", data={"email": "assistant@demo.example.com",
@@ -400,4 +408,40 @@ def test_the_demo_seed_has_a_class_with_the_demo_candidate_and_an_overdue_assign
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 0 and demo.DEMO_CLASS_NAME not in result.output
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(TrainingClass.id))) == 1
+        assert db.session.scalar(sa.select(sa.func.count(TrainingClass.id)).where(
+            TrainingClass.name == demo.DEMO_CLASS_NAME)) == 1
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_a_released_past_paper_can_be_assigned_and_a_secret_locked_form_cannot(app, school):
+    from exam_portal.models.bank import ItemPool
+    from exam_portal.models.forms import ExamForm
+    from question_bank.levels import Level
+
+    from .form_support import lock_forms
+    from .test_sittings import _session
+
+    objective_bank(app, Subject.COMP_JR, pool=ItemPool.SECURE)
+    admin = make_user(app, Role.ADMIN, email="paper-admin@example.com")
+    session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    [form_id] = lock_forms(app, session_id, admin, [Subject.COMP_JR])[Subject.COMP_JR]
+    user_id, client = candidate(app)
+    _join(client, school["code"])
+    new = f"/trainer/classes/{school['class_id']}/assignments/new"
+    assert f'value="{form_id}"' not in school["client"].get(new).get_data(as_text=True)
+    assert _assign(school["client"], school["class_id"], kind="past_paper",
+                   form_id=str(form_id)).status_code == 200
+    assert _assignment_ids(app, school["class_id"]) == []
+    with app.app_context():
+        db.session.get(ExamForm, form_id).released_at = utcnow()
+        db.session.commit()
+    assert f'value="{form_id}"' in school["client"].get(new).get_data(as_text=True)
+    assert _assign(school["client"], school["class_id"], kind="past_paper", title="真题一",
+                   form_id=str(form_id)).status_code == 302
+    [assignment_id] = _assignment_ids(app, school["class_id"])
+    response = client.post(f"/classes/assignments/{assignment_id}/start")
+    attempt_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.form_id == form_id and attempt.candidate_id == user_id
+        assert attempt.mode.value == "MOCK"
