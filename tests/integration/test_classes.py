@@ -445,3 +445,24 @@ def test_a_released_past_paper_can_be_assigned_and_a_secret_locked_form_cannot(a
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt.form_id == form_id and attempt.candidate_id == user_id
         assert attempt.mode.value == "MOCK"
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_a_mock_assignment_waits_for_an_open_mock_paper_of_the_subject(app, school):
+    from .practice_support import start as start_practice
+
+    objective_bank(app, Subject.COMP_JR, chapters=3)
+    user_id, client = candidate(app)
+    _join(client, school["code"])
+    own_mock = start_practice(client, Subject.COMP_JR, mode="MOCK")
+    _assign(school["client"], school["class_id"], kind="mock", title="模拟卷二")
+    [assignment_id] = _assignment_ids(app, school["class_id"])
+    refused = client.post(f"/classes/assignments/{assignment_id}/start", follow_redirects=True)
+    assert "请先交卷" in refused.get_data(as_text=True)
+    client.post(f"/practice/attempts/{own_mock}/submit")
+    started = client.post(f"/classes/assignments/{assignment_id}/start")
+    attempt_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    assert attempt_id != own_mock
+    with app.app_context():
+        assert db.session.get(AssignmentAttempt, (assignment_id, user_id)).attempt_id \
+            == attempt_id

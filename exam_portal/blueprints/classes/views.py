@@ -23,7 +23,7 @@ from exam_portal.blueprints.classes.forms import (
     NewInstitutionForm,
     TrainerEmailForm,
 )
-from exam_portal.extensions import db, no_write_lock
+from exam_portal.extensions import db, limiter, no_write_lock
 from exam_portal.models.institutions import Institution
 from exam_portal.models.sittings import ExamSession
 from exam_portal.models.types import utcnow
@@ -379,6 +379,7 @@ def my_classes():
 
 
 @bp.route("/classes/join", methods=["GET", "POST"])
+@limiter.limit("30 per minute")  # codes are not to be guessed by trying them
 def join_class():
     code = request.values.get("code", "")
     klass = classes.class_by_code(code) if code else None

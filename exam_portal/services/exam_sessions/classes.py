@@ -599,6 +599,11 @@ def start(candidate: User, assignment_id: int, *, now: datetime) -> Attempt:
     if rules.is_past_due(assignment.due_at, now):
         raise ServiceError(gettext("这项作业已过截止时间，不能再开始。"))
     attempt = _start_attempt(candidate, assignment, now)
+    if attempt.started_at != now:
+        # Delivery handed back a mock paper the candidate had open (started elsewhere at
+        # this moment): it is not this assignment's.
+        raise ServiceError(gettext(
+            "你有一份这个科目的模拟考试还没交卷：请先交卷，再开始这项作业。"))
     db.session.add(AssignmentAttempt(assignment_id=assignment.id, candidate_id=candidate.id,
                                      attempt_id=attempt.id, started_at=now))
     db.session.flush()
