@@ -112,7 +112,7 @@ def mark_practice_answer(class_id, attempt_id, position):
     form = ConfirmForm()
     mark = shown.mark
     mine = mark is None or mark.marker_id == current_user.id
-    entered = mark and [[halves / 2 for halves in part] for part in mark.awarded]
+    entered = mark and [[f"{halves / 2:g}" for halves in part] for part in mark.awarded]
     comments = mark.feedback if mark else None
     if request.method == "POST":
         awarded = _posted_points(shown.rubric)

@@ -285,6 +285,7 @@ class CandidateMark:
     revised_at: datetime | None
     class_name: str
     parts: tuple[tuple[tuple[str, Decimal, Decimal, str], ...], ...]
+    prompts: tuple[str, ...]  # the sub-questions' (the stem for an item without them)
 
 
 def marks_of_attempt(attempt: Attempt) -> dict[int, CandidateMark]:
@@ -308,5 +309,6 @@ def marks_of_attempt(attempt: Attempt) -> dict[int, CandidateMark]:
             for part, awarded, comments in zip(rubric.parts, mark.awarded, mark.feedback,
                                                strict=True))
         found[mark.position] = CandidateMark(mark.total_halves, mark.marked_at,
-                                             mark.revised_at, class_name, parts)
+                                             mark.revised_at, class_name, parts,
+                                             tuple(part.prompt for part in rubric.parts))
     return found
