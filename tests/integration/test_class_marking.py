@@ -199,6 +199,30 @@ def test_a_blank_answer_and_a_paper_not_set_by_the_class_never_wait(app, marked_
     assert count == 2 and {row.attempt_id for row in rows} == {attempt_id}
 
 
+def test_another_candidate_never_sees_a_mark_or_its_comments(app, marked_world):
+    """The IDOR walk walks every teaching route with A's class and paper ids; here, the
+    comment text itself: B (a member of the same class) finds it nowhere."""
+    world, writer, other, attempt_id, positions = marked_world
+    logged_in(app, world.trainers[0]).post(_url(world, attempt_id, positions[0]),
+                                          data=_form(["5", "5"], comment="甲的评语"))
+    assert "甲的评语 1" in logged_in(app, writer).get(
+        f"/practice/attempts/{attempt_id}/result").get_data(as_text=True)
+    b = logged_in(app, other)
+    with app.app_context():
+        own = db.session.scalar(sa.select(PracticeMark.attempt_id).where(
+            PracticeMark.candidate_id == other))
+    assert own is None
+    assert b.get(f"/practice/attempts/{attempt_id}/result").status_code == 404
+    for url in (f"/trainer/classes/{world.class_id}/dashboard",
+                f"/trainer/classes/{world.class_id}/marking", _url(world, attempt_id,
+                                                                    positions[0])):
+        assert b.get(url).status_code == 403
+    for url in ("/practice/", "/practice/attempts", "/notifications/", "/classes"):
+        response = b.get(url, follow_redirects=True)
+        assert response.status_code == 200, url
+        assert "甲的评语" not in response.get_data(as_text=True), url
+
+
 @pytest.mark.both_databases
 def test_two_trainers_marking_one_answer_at_once_store_one_mark(app, marked_world):
     world, _writer, _other, attempt_id, positions = marked_world
