@@ -123,6 +123,11 @@ def build(app) -> Tour:
         tour.ids["admin"], tour.ids["candidate"] = admin.id, candidate.id
         tour.ids["contest"] = db.session.scalar(sa.select(Contest.id).where(
             Contest.ranked_at.is_not(None)))
+        from exam_portal.models.classes import TrainingClass
+
+        demo_class = db.session.scalar(sa.select(TrainingClass).where(
+            TrainingClass.name == demo.DEMO_CLASS_NAME))
+        tour.ids["class"], tour.ids["institution"] = demo_class.id, demo_class.institution_id
         db.session.commit()
         certificate = db.session.get(Certificate, tour.ids["certificate"])
         tour.verify_query = f"n={certificate.number}&c={certificate.verification_code}"
@@ -348,6 +353,7 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop("/practice/mastery?subject=COMP_JR"), Stop("/practice/plan"),
             Stop("/practice/report"), Stop("/contests"),
             Stop(f"/contests/{i['contest']}/report"),
+            Stop("/classes"), Stop("/classes/assignments"), Stop("/classes/join"),
             Stop("/practice/bookmarks"), Stop(f"/practice/items/{i['noted_item']}/notes"),
             Stop("/practice/reports"), Stop("/account/eligibility"), Stop("/exams"),
             Stop(f"/exams/registrations/{i['ticket']}/ticket"),
@@ -370,6 +376,10 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/authoring/items/{i['old_item']}", "relink"), Stop("/marking"),
             Stop(f"/marking/marks/{i['mark']}"),
             Stop(f"/marking/sessions/{i['live_session']}/progress"),
+            Stop("/trainer/classes"), Stop(f"/trainer/classes/{i['class']}"),
+            Stop("/trainer/classes/new"), Stop(f"/trainer/classes/{i['class']}/edit"),
+            Stop(f"/trainer/classes/{i['class']}/assignments/new"),
+            Stop(f"/trainer/classes/{i['class']}/import"), Stop("/trainer/institutions"),
             Stop("/account/", "trainer"),
         ],
         "admin": [
@@ -398,6 +408,8 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/admin/training/{i['programme']}/edit"), Stop("/admin/training/new"),
             Stop("/admin/contests"), Stop("/admin/contests/new"),
             Stop(f"/admin/contests/{i['contest']}"),
+            Stop("/admin/institutions"), Stop("/admin/institutions/new"),
+            Stop(f"/admin/institutions/{i['institution']}"),
             Stop("/admin/jobs"), Stop(f"/admin/jobs/{i['job']}"),
             Stop("/admin/users"), Stop(f"/admin/users/{i['candidate']}"),
             Stop("/admin/users/new"), Stop("/admin/audit"),
