@@ -67,6 +67,11 @@ def seed_demo():
         db.session.commit()
         click.echo(f"demo marking: {demo.DEMO_MARKING_CLASS_NAME} (intermediate@ handed in a "
                    "mock paper of 实务（中级）; trainer1@ marked one answer, one waits)")
+    told = demo.seed_notifications(utcnow())
+    db.session.commit()
+    if told:
+        click.echo(f"demo notifications: {told} from the daily sweep (candidates under 通知; "
+                   "assistant@ has today's review reminder turned on)")
     key_id = demo.ensure_signing_key(current_app)
     if key_id:
         click.echo(f"development certificate signing key {key_id} written to the instance "

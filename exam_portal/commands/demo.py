@@ -552,3 +552,22 @@ def seed_class_marking(now: datetime) -> bool:
     class_marking.submit(shown, trainer, awarded, feedback, now=now - timedelta(days=1))
     return True
 
+
+
+def seed_notifications(now: datetime) -> int:
+    """Turn on today's review reminder (an opt-in kind) for assistant@, then run the
+    daily sweep once, so the demo's notification centres hold what its data calls for
+    (fees due, tickets, reminders, today's review). Safe to run again: nothing is told
+    twice. Return the notices the sweep created."""
+    from exam_portal.models.notifications import Notification
+    from exam_portal.services.delivery import review_notices
+    from exam_portal.services.platform import notifications
+
+    candidate = db.session.scalar(sa.select(User).where(
+        User.email == "assistant@demo.example.com"))
+    if candidate is not None:
+        notifications.set_preferences(
+            candidate, {(review_notices.REVIEW_WAITING, notifications.IN_APP): True}, now=now)
+    before = db.session.scalar(sa.select(sa.func.count(Notification.id)))
+    notifications.sweep(now)
+    return db.session.scalar(sa.select(sa.func.count(Notification.id))) - before

@@ -126,8 +126,10 @@ def test_the_ticket_and_both_reminders_are_told_once_each(app, admin):
     registration_id = verified(app, admin, session_id)
     user_id = _candidate_of(app, registration_id)
     _set_locale(app, user_id, "en")
+    # The exam opens at 08:00 Beijing time; the sweep the day before runs at 07:00, more
+    # than 24 hours before it: still "tomorrow".
     for moment in (NOW, NOW + timedelta(days=1), EXAM_OPENS - timedelta(days=6),
-                   EXAM_OPENS - timedelta(days=5), EXAM_OPENS - timedelta(hours=12),
+                   EXAM_OPENS - timedelta(days=5), EXAM_OPENS - timedelta(hours=25),
                    EXAM_OPENS - timedelta(hours=2)):
         _sweep(app, moment)
     [(told_id, _chinese, english)] = _told(app, notices.TICKET_READY)
@@ -146,6 +148,8 @@ def test_published_results_reach_every_candidate_of_the_session_once(app, admin)
             first = notices.announce_results(session, _actor(admin))
             second = notices.announce_results(session, _actor(admin))
         assert (first.summary["created"], second.summary["created"]) == (1, 0)
+        published_at = session.results_published_at
+    _sweep(app, published_at + timedelta(hours=1))  # the job succeeded: nothing to catch up
     [(told_id, chinese, english)] = _told(app, notices.RESULTS_PUBLISHED)
     assert told_id == user_id and "成绩已经发布" in chinese and "published" in english
 
@@ -186,3 +190,17 @@ def _single():
     from question_bank.items import ItemType
 
     return ItemType.SINGLE, 1, "PRAC_JR.01"
+
+
+def test_the_sweep_tells_the_results_when_the_fan_out_never_ran(app, admin):
+    _qualification_id, user_id = _achieved(app, admin)
+    with app.app_context():
+        published_at = db.session.scalars(sa.select(ExamSession)).one().results_published_at
+    _sweep(app, published_at + timedelta(hours=1))
+    _sweep(app, published_at + timedelta(hours=2))
+    [(told_id, _chinese, _english)] = _told(app, notices.RESULTS_PUBLISHED)
+    assert told_id == user_id
+    with app.app_context(), app.test_request_context(method="POST"):
+        job = notices.announce_results(db.session.scalars(sa.select(ExamSession)).one(),
+                                       _actor(admin))
+        assert job.summary["created"] == 0

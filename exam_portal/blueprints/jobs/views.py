@@ -15,9 +15,9 @@ from exam_portal.services.certification import (
     certificates,
     training_certificates,
 )
-from exam_portal.services.exam_sessions import form_analysis, results
+from exam_portal.services.exam_sessions import form_analysis, notices, results
 from exam_portal.services.item_bank import approvals
-from exam_portal.services.platform import jobs, labels
+from exam_portal.services.platform import jobs, labels, notifications
 from exam_portal.web.pagination import page_argument
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
@@ -27,13 +27,16 @@ KIND_LABELS = {results.COMPUTE_JOB: _l("计算考试成绩"),
                certificates.BULK_JOB: _l("批量签发证书"),
                certificate_exports.EXPORT_JOB: _l("导出证书 PDF"),
                training_certificates.BULK_JOB: _l("批量签发培训证书"),
-               approvals.APPROVE_JOB: _l("批量通过题目")}
+               approvals.APPROVE_JOB: _l("批量通过题目"),
+               notifications.fan_out_job(notices.SESSION_CANDIDATES): _l("通知考生成绩发布"),
+               notifications.SWEEP_JOB: _l("每日通知")}
 PHASE_LABELS = {results.PHASE_MARKING: _l("按合格线判定科目成绩"),
                 results.PHASE_QUALIFICATIONS: _l("记录取得的资格"),
                 certificates.PHASE_ISSUING: _l("签发证书"),
                 certificate_exports.PHASE_RENDERING: _l("生成证书 PDF"),
                 form_analysis.PHASE_ANALYSING: _l("分析试卷"),
-                approvals.PHASE_APPROVING: _l("通过题目")}
+                approvals.PHASE_APPROVING: _l("通过题目"),
+                notifications.PHASE_NOTIFYING: _l("发送通知")}
 SUMMARY_LABELS = {
     "subjects_marked": _l("判定的科目成绩"),
     "subjects_passed": _l("其中合格"),
@@ -49,11 +52,15 @@ SUMMARY_LABELS = {
     "approved": _l("已通过"),
     "refused": _l("未通过"),
     "refused_reasons": _l("未通过的原因"),
+    "audience": _l("通知对象"),
+    "created": _l("新发出的通知"),
 }
 _SESSION_JOBS = {results.COMPUTE_JOB: "sittings.session_results",
                  form_analysis.ANALYSE_JOB: "sittings.session_forms",
                  certificates.BULK_JOB: "certificates.session_certificates",
-                 certificate_exports.EXPORT_JOB: "certificates.session_certificates"}
+                 certificate_exports.EXPORT_JOB: "certificates.session_certificates",
+                 notifications.fan_out_job(notices.SESSION_CANDIDATES):
+                     "sittings.session_results"}
 
 
 def _target_name(job: Job) -> str:

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
+from exam_portal.models.jobs import JobStatus
 from exam_portal.models.seating import SeatAssignment
 from exam_portal.models.sittings import (
     ExamSession,
@@ -23,8 +24,8 @@ from exam_portal.models.sittings import (
     SessionMode,
 )
 from exam_portal.services.exam_sessions import fees
-from exam_portal.services.platform import labels, notifications
-from exam_portal.services.platform.clock import datetime_text
+from exam_portal.services.platform import jobs, labels, notifications
+from exam_portal.services.platform.clock import LOCAL_ZONE, datetime_text
 from question_bank.levels import Level
 
 VERIFIED = "registration_verified"
@@ -197,10 +198,15 @@ def _sweep_tickets(now: datetime) -> None:
 
 @notifications.sweep_source("exam_sessions.reminders")
 def _sweep_reminders(now: datetime) -> None:
-    """A week before the exam opens and the day before, to those who may sit it."""
+    """A week before the exam opens and the day before, to those who may sit it; days
+    counted in Beijing dates, so a morning sweep tells the day before a morning exam."""
+    today = now.astimezone(LOCAL_ZONE).date()
     for session in _sessions(ExamSession.exam_opens_at > now,
-                             ExamSession.exam_opens_at <= now + timedelta(days=7)):
-        before = "day" if session.exam_opens_at <= now + timedelta(days=1) else "week"
+                             ExamSession.exam_opens_at < now + timedelta(days=8)):
+        days = (session.exam_opens_at.astimezone(LOCAL_ZONE).date() - today).days
+        if days > 7:
+            continue
+        before = "day" if days <= 1 else "week"
         sitting = fees.list_query(session, show=fees.PaymentState.COMPLETE.value, now=now)
         notifications.notify(
             _candidates(sitting), EXAM_REMINDER,
@@ -210,6 +216,27 @@ def _sweep_reminders(now: datetime) -> None:
 
 
 # Results -----------------------------------------------------------------------------
+
+# A fan-out that failed or never started is caught up by the sweeps of this long after.
+CATCH_UP = timedelta(days=3)
+
+
+@notifications.sweep_source("exam_sessions.results")
+def _sweep_results(now: datetime) -> None:
+    """Tell a recently published session's candidates here when its fan-out job did not
+    succeed (failed, or lost before it ran); a succeeded one costs one look."""
+    for session in _sessions(ExamSession.results_published_at.is_not(None),
+                             ExamSession.results_published_at > now - CATCH_UP):
+        job = jobs.latest(notifications.fan_out_job(SESSION_CANDIDATES), session.id)
+        if job is not None and job.status is not JobStatus.FAILED:
+            continue
+        notifications.notify(_session_candidates({"session_id": session.id}),
+                             RESULTS_PUBLISHED, _session_params(session),
+                             event=_results_event(session), now=now)
+
+
+def _results_event(session: ExamSession) -> str:
+    return f"session:{session.id}:results"
 
 @notifications.audience(SESSION_CANDIDATES)
 def _session_candidates(params: dict) -> sa.Select:
@@ -223,5 +250,5 @@ def announce_results(session: ExamSession, actor: User):
     background job (commits). Running it again tells nobody twice."""
     return notifications.fan_out(
         SESSION_CANDIDATES, {"session_id": session.id}, RESULTS_PUBLISHED,
-        _session_params(session), event=f"session:{session.id}:results",
+        _session_params(session), event=_results_event(session),
         target_id=session.id, actor=actor)
