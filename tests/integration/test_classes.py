@@ -466,3 +466,31 @@ def test_a_mock_assignment_waits_for_an_open_mock_paper_of_the_subject(app, scho
     with app.app_context():
         assert db.session.get(AssignmentAttempt, (assignment_id, user_id)).attempt_id \
             == attempt_id
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_a_class_is_edited_and_once_ended_takes_no_one_and_no_assignment(app, school):
+    class_id, head = school["class_id"], school["client"]
+    today = utcnow().astimezone(LOCAL_ZONE).date()
+    fields = {"institution": str(school["institution_id"]), "name": "2027 助理周末班",
+              "level": "ASSISTANT", "exam_session": "", "starts_on": today.isoformat(),
+              "ends_on": (today - timedelta(days=1)).isoformat()}
+    page = head.post(f"/trainer/classes/{class_id}/edit", data=fields).get_data(as_text=True)
+    assert "结束日期不能早于开始日期" in page
+    fields["ends_on"] = (today + timedelta(days=30)).isoformat()
+    assert head.post(f"/trainer/classes/{class_id}/edit", data=fields).status_code == 302
+    assert head.post(f"/trainer/classes/{class_id}/close").status_code == 302
+    with app.app_context():
+        klass = db.session.get(TrainingClass, class_id)
+        assert klass.name == "2027 助理周末班" and klass.closed_at is not None
+    user_id, client = candidate(app)
+    assert "没有找到" in client.get(f"/classes/join?code={school['code']}").get_data(
+        as_text=True)
+    assert _join(client, school["code"]).status_code == 200
+    assert _status(app, class_id, user_id) is None
+    assert _assign(school["client"], class_id, kind="mock").status_code == 200
+    assert _assignment_ids(app, class_id) == []
+    with app.app_context():
+        assert [action for action in db.session.scalars(sa.select(AuditEvent.action).where(
+            AuditEvent.action.like("classes.%")).order_by(AuditEvent.id))] == [
+            "classes.opened", "classes.edited", "classes.closed"]
