@@ -28,6 +28,7 @@ from exam_portal.models.certificates import Certificate
 from exam_portal.models.evidence import EvidenceDocument, EvidenceKind
 from exam_portal.models.jobs import Job
 from exam_portal.models.notes import ErrorReport
+from exam_portal.models.notifications import Notification
 from exam_portal.models.sittings import (
     ExamSession,
     PassLine,
@@ -67,7 +68,9 @@ OWNED = {"attempt_id", "registration_id", "certificate_id", "period_id", "qualif
          "user_id", "mark_id", "document_id",
          # A's class (of an institution neither B nor the walking trainer belongs to),
          # its assignment A started, and the institution.
-         "class_id", "assignment_id", "institution_id"}
+         "class_id", "assignment_id", "institution_id",
+         # A's notifications (a verified registration, a certificate issued).
+         "notification_id"}
 # Objects every holder of the route's role may see (a session, an item, a job): a 2xx is
 # fine as long as none of A's data is in it.
 SHARED = {"session_id", "item_id", "line_id", "job_id", "programme_id", "form_id",
@@ -299,6 +302,8 @@ def _ids_of(app, user_id) -> dict[str, set[int]]:
             "document_id": ids(sa.select(EvidenceDocument.id).join(Registration).where(
                 Registration.candidate_id == user_id)),
             "user_id": {user_id},
+            "notification_id": ids(sa.select(Notification.id).where(
+                Notification.user_id == user_id)),
         }
 
 
