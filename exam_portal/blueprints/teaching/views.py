@@ -46,7 +46,7 @@ def class_dashboard_page(class_id):
     return render_template("teaching/dashboard.html", board=board, klass=klass,
                            waiting=waiting, subject_labels=labels.SUBJECTS,
                            level_labels=labels.LEVELS, mastery_levels=MasteryLevel,
-                           bands=class_report.BANDS)
+                           item_rows=class_dashboard.ITEM_ROWS)
 
 
 def _export_labels() -> dict[str, str]:

@@ -41,7 +41,7 @@ from question_bank.subjects import Subject, SubjectKind
 
 TREND_PAPERS = 10  # the latest mock papers a candidate's trend shows
 WEAK_POINTS = 20
-ITEM_ROWS = 200  # the class's item statistics shown (most answered first)
+ITEM_ROWS = 30  # the class's item statistics on the page (the export has them all)
 
 
 @dataclass(frozen=True)
@@ -264,12 +264,14 @@ def _weak_points(class_id: int, version: str, enrolled: int, subjects) -> list[W
 
 
 def _items(class_id: int) -> list[ItemRow]:
+    """Every item version the class answered, the hardest for the class first (then the
+    most answered)."""
     figures = open_statistics.among(class_attempt_ids(class_id))
     rows = [ItemRow(version.item_id, version.id, version.content.get("stem", ""), count, stats)
             for version, count, stats in figures]
-    rows.sort(key=lambda row: (-row.answered, row.stats.facility
-                               if row.stats.facility is not None else 1, row.item_id))
-    return rows[:ITEM_ROWS]
+    rows.sort(key=lambda row: (row.stats.facility if row.stats.facility is not None else 1,
+                               -row.answered, row.item_id))
+    return rows
 
 
 def dashboard(klass: TrainingClass, *, now: datetime,
