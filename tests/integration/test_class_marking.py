@@ -118,6 +118,11 @@ def test_the_candidate_is_notified_once_when_an_answer_is_marked(app, marked_wor
         assert notices[0].params["attempt_id"] == attempt_id
     centre = logged_in(app, writer).get("/notifications/").get_data(as_text=True)
     assert "作业已批改：第一次模拟考试" in centre
+    with app.app_context():
+        db.session.get(User, writer).locale = "en"  # the reader's language, not the marker's
+        db.session.commit()
+    centre = logged_in(app, writer).get("/notifications/").get_data(as_text=True)
+    assert "Assignment marked: 第一次模拟考试" in centre
 
 
 @pytest.mark.parametrize(("points", "comment", "message"), [
