@@ -128,11 +128,24 @@ def build(app) -> Tour:
         demo_class = db.session.scalar(sa.select(TrainingClass).where(
             TrainingClass.name == demo.DEMO_CLASS_NAME))
         tour.ids["class"], tour.ids["institution"] = demo_class.id, demo_class.institution_id
+        tour.ids.update(_class_marking())
         db.session.commit()
         certificate = db.session.get(Certificate, tour.ids["certificate"])
         tour.verify_query = f"n={certificate.number}&c={certificate.verification_code}"
         db.session.remove()
     return tour
+
+
+def _class_marking() -> dict:
+    """The demo's 社会工作师 class (trainer1@ runs it): one answer marked, one waiting."""
+    from exam_portal.models.classes import TrainingClass
+    from exam_portal.services.exam_sessions import class_marking
+
+    class_id = db.session.scalar(sa.select(TrainingClass.id).where(
+        TrainingClass.name == demo.DEMO_MARKING_CLASS_NAME))
+    _count, [waiting] = class_marking.waiting(class_id)
+    return {"marking_class": class_id, "waiting_attempt": waiting.attempt_id,
+            "waiting_position": waiting.position}
 
 
 def _published_session(admin: User, candidate: User, now) -> dict:
@@ -361,7 +374,7 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/exams/registrations/{i['score_report']}/ticket", "seats"),
             Stop(f"/exams/registrations/{i['score_report']}/results"),
             Stop("/account/certificates"), Stop("/account/profile"), Stop("/account/"),
-            Stop("/account/password"),
+            Stop("/account/password"), Stop("/notifications/"), Stop("/notifications/settings"),
         ],
         "examinee": [
             Stop(f"/exams/registrations/{i['documents']}/documents"),
@@ -380,7 +393,11 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop("/trainer/classes/new"), Stop(f"/trainer/classes/{i['class']}/edit"),
             Stop(f"/trainer/classes/{i['class']}/assignments/new"),
             Stop(f"/trainer/classes/{i['class']}/import"), Stop("/trainer/institutions"),
-            Stop("/account/", "trainer"),
+            Stop(f"/trainer/classes/{i['marking_class']}/dashboard"),
+            Stop(f"/trainer/classes/{i['marking_class']}/marking"),
+            Stop(f"/trainer/classes/{i['marking_class']}/answers/{i['waiting_attempt']}/"
+                 f"{i['waiting_position']}"),
+            Stop("/account/", "trainer"), Stop("/notifications/settings", "trainer"),
         ],
         "admin": [
             Stop("/admin/sessions"), Stop("/admin/sessions/new"),
