@@ -204,3 +204,13 @@ def test_the_sweep_tells_the_results_when_the_fan_out_never_ran(app, admin):
         job = notices.announce_results(db.session.scalars(sa.select(ExamSession)).one(),
                                        _actor(admin))
         assert job.summary["created"] == 0
+
+
+def test_paying_in_full_tells_at_once_that_the_ticket_can_be_printed(app, admin):
+    session_id = fee_session(app, admin)  # sat online: no seat to wait for
+    registration_id = verified(app, admin, session_id)
+    pay(app, admin, registration_id, 7000, "HALF-1")
+    assert _told(app, notices.TICKET_READY) == []
+    pay(app, admin, registration_id, 7000, "HALF-2")
+    [(told_id, _chinese, _english)] = _told(app, notices.TICKET_READY)
+    assert told_id == _candidate_of(app, registration_id)

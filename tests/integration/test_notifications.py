@@ -247,12 +247,12 @@ def test_reading_one_or_all_is_a_post_by_the_owner_only(app, one_leg):
     assert response.status_code == 302 and response.headers["Location"].endswith("/notifications/")
     with app.app_context():
         assert notifications.unread_count(owner) == 1
-    assert "1 条未读" in client.get("/account/").get_data(as_text=True)
+    assert "（1 条未读）" in client.get("/account/").get_data(as_text=True)
     client.post("/notifications/read-all", follow_redirects=True)
     with app.app_context():
         assert notifications.unread_count(owner) == 0
         assert db.session.get(Notification, second).read_at is not None
-    assert "条未读" not in client.get("/account/").get_data(as_text=True)
+    assert "条未读）" not in client.get("/account/").get_data(as_text=True)
 
 
 def test_every_role_sees_the_unread_count_in_the_navigation(app, one_leg):
@@ -260,7 +260,7 @@ def test_every_role_sees_the_unread_count_in_the_navigation(app, one_leg):
         user_id = _user(app, role=role)
         _told_many(app, user_id, 3)
         page = logged_in(app, user_id).get("/").get_data(as_text=True)
-        assert 'href="/notifications/"' in page and "3 条未读" in page, role
+        assert 'href="/notifications/"' in page and "（3 条未读）" in page, role
 
 
 def test_the_settings_page_saves_each_kind_and_channel(app, one_leg):

@@ -151,10 +151,14 @@ def _session_params(session: ExamSession) -> dict:
     return {"session": session.name, "session_id": session.id}
 
 
-def tickets_ready(session: ExamSession, *, now: datetime) -> int:
-    """Tell the candidates whose admission ticket can now be printed (complete, and
-    seated unless the session is sat online), once per session."""
+def tickets_ready(session: ExamSession, *, now: datetime,
+                  registration_ids: list[int] | None = None) -> int:
+    """Tell the candidates (of the session, or of these registrations) whose admission
+    ticket can now be printed (complete, and seated unless the session is sat online),
+    once per session."""
     ready = fees.list_query(session, show=fees.PaymentState.COMPLETE.value, now=now)
+    if registration_ids is not None:
+        ready = ready.where(Registration.id.in_(registration_ids))
     if session.mode is not SessionMode.ONLINE:
         ready = ready.where(sa.exists().where(
             SeatAssignment.registration_id == Registration.id))

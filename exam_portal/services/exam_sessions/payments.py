@@ -25,7 +25,7 @@ from exam_portal.models.accounts import User
 from exam_portal.models.payments import Payment, PaymentSource
 from exam_portal.models.sittings import ExamSession, Registration, RegistrationStatus
 from exam_portal.services import ServiceError
-from exam_portal.services.exam_sessions import fees
+from exam_portal.services.exam_sessions import fees, notices
 from exam_portal.services.platform import audit
 from exam_portal.services.platform.clock import datetime_text
 from question_bank import payment_sheet
@@ -160,6 +160,8 @@ def record_payment(registration: Registration, *, amount_fen: int, reference: st
         "session": session.id, "admission_number": registration.admission_number,
         "amount_fen": amount_fen, "paid_at": paid_at.isoformat(), "reference": reference,
         "late": verdict.late, "note": payment.note})
+    # Paid in full, with a seat already given: the ticket can be printed now.
+    notices.tickets_ready(session, now=now, registration_ids=[registration.id])
     return payment, verdict.late
 
 
