@@ -343,3 +343,12 @@ def test_the_sweep_command_and_job_call_every_source_once_a_rerun_adds_nothing(a
     finally:
         notifications.SWEEP_SOURCES.pop("test_source")
         notifications.SWEEP_SOURCES.pop("test_broken")
+
+
+def test_a_notice_its_renderer_cannot_read_still_leaves_the_centre_working(app, one_leg):
+    user_id = _user(app)
+    with app.app_context():
+        notifications.notify(user_id, KIND, {"unexpected": 1}, event="broken")
+        db.session.commit()
+    page = logged_in(app, user_id).get("/notifications/")
+    assert page.status_code == 200 and "通知" in page.get_data(as_text=True)

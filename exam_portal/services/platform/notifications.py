@@ -445,11 +445,16 @@ def _compose(address: str, params: dict) -> mail.Draft | None:
 # Reading ------------------------------------------------------------------------------
 
 def render(notice_row: Notification) -> Notice:
-    """The notice in the current locale (a kind no longer registered: a plain title)."""
+    """The notice in the current locale (a kind no longer registered, or parameters its
+    renderer cannot read: a plain title)."""
     spec = KINDS.get(notice_row.kind)
-    if spec is None:
-        return Notice(gettext("通知"))
-    return spec.render(notice_row.params)
+    if spec is not None:
+        try:
+            return spec.render(notice_row.params)
+        except Exception:  # noqa: BLE001 - one bad notice must not take the centre down
+            log.exception("notification %s (%s) could not be rendered", notice_row.id,
+                          notice_row.kind)
+    return Notice(gettext("通知"))
 
 
 def list_query(user_id: int) -> sa.Select:
