@@ -199,7 +199,7 @@ class Config:
     # is spread out at this many messages a minute after any still waiting, so the
     # relay is not flooded (0: as fast as the deliverer goes). Further channels (SMS,
     # WeChat templates): "package.module:ClassName, …", each a notifications.Channel.
-    NOTIFICATION_MAIL_PER_MINUTE = 600
+    NOTIFICATION_MAIL_PER_MINUTE = 480  # below MAIL_BATCH_SIZE: the cron run keeps up
     NOTIFICATION_CHANNELS = None
 
     PAGE_SIZE = 20
