@@ -158,6 +158,17 @@ class Config:
     CERT_TITLE_TRAINING = "社会工作者考试培训结业证书"
     CERT_ISSUER_TRAINING = None
     VERIFY_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
+
+    # Registration (登记) and continuing education (DOMAIN.md §6): register within
+    # 12 months of passing, a period of 3 years, renewal in its last 3 months, CE hours
+    # per period by level, shortfall notices 6 and 3 months before a period ends
+    # (question_bank/continuing_education.py). CE_RENEWAL_AUTO_APPROVE: a renewal
+    # applied for with the hours met is approved at once, with no administrator.
+    CE_RULES = {"register_within_months": 12, "period_years": 3, "renewal_window_months": 3,
+                "hours_required": {"ASSISTANT": 72, "INTERMEDIATE": 90, "SENIOR": 90},
+                "shortfall_notice_months": [6, 3]}
+    CE_RENEWAL_AUTO_APPROVE = False
+    CE_TRANSCRIPT_TITLE = "继续教育学时证明"
     # Files that jobs produce (a session's certificate PDFs as a ZIP). Unset: the
     # instance folder's exports/. With several app servers or RQ workers on other
     # machines, point it at storage they all share.
@@ -248,6 +259,7 @@ _ENV_KEYS = {
     "CERT_TITLE_QUALIFICATION": "CERT_TITLE_QUALIFICATION",
     "CERT_TITLE_TRAINING": "CERT_TITLE_TRAINING",
     "CERT_ISSUER_TRAINING": "CERT_ISSUER_TRAINING",
+    "CE_RENEWAL_AUTO_APPROVE": "CE_RENEWAL_AUTO_APPROVE",
     "EXPORT_DIR": "EXPORT_DIR",
     "EVIDENCE_STORE": "EVIDENCE_STORE",
     "EVIDENCE_DIR": "EVIDENCE_DIR",
@@ -275,7 +287,7 @@ _INT_KEYS = {"SMTP_PORT", "PASSWORD_MIN_LENGTH", "REAUTH_WINDOW_SECONDS",
              "LOGIN_FREE_FAILURES_PER_ACCOUNT", "LOGIN_FREE_FAILURES_PER_ADDRESS",
              "LOGIN_MAX_WAIT_SECONDS", "EVIDENCE_MAX_BYTES", "EVIDENCE_RETENTION_DAYS",
              "FORM_ASSEMBLY_SECONDS", "NOTIFICATION_MAIL_PER_MINUTE"}
-_BOOL_KEYS = {"SMTP_USE_TLS", "RATELIMIT_PER_PROCESS"}
+_BOOL_KEYS = {"SMTP_USE_TLS", "RATELIMIT_PER_PROCESS", "CE_RENEWAL_AUTO_APPROVE"}
 _TRUE = ("1", "true", "yes", "on")
 
 

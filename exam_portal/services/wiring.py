@@ -5,7 +5,7 @@ that happens below must have an effect above (a handed-in exam paper becomes a s
 score), the lower context offers a hook and this module, which knows both, connects it.
 The app factory calls `connect()` once per app; connecting again changes nothing."""
 
-from exam_portal.services.certification import certificate_notices
+from exam_portal.services.certification import ce_notices, certificate_notices
 from exam_portal.services.delivery import hand_in, review_notices
 from exam_portal.services.exam_sessions import class_notices, contests, exam_marking, notices
 from exam_portal.services.platform import notifications
@@ -13,7 +13,7 @@ from exam_portal.services.platform import notifications
 # The modules that register notification kinds and sweep sources as they are imported:
 # imported here, so every kind is known from the start (the deliverer composing a
 # notice's mail, the daily sweep) whatever pages a process has loaded.
-NOTICE_MODULES = (certificate_notices, review_notices, notices, class_notices)
+NOTICE_MODULES = (certificate_notices, review_notices, notices, class_notices, ce_notices)
 
 
 def connect() -> None:

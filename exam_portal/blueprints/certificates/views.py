@@ -23,6 +23,7 @@ from exam_portal.models.certificates import Certificate
 from exam_portal.models.sittings import ExamSession, Qualification
 from exam_portal.models.types import utcnow
 from exam_portal.services.certification import (
+    ce_transcripts,
     certificate_exports,
     certificate_pdf,
     certificates,
@@ -47,6 +48,15 @@ def _context() -> dict:
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_ADDRESS"])
 def verify():
     number, code = request.args.get("n", "")[:40], request.args.get("c", "")[:60]
+    if ce_transcripts.is_transcript_number(number):
+        # A CE transcript: its own record type, on the same page.
+        transcript = ce_transcripts.find(number, code)
+        return render_template(
+            "certificates/verify.html", number=number, code=code, asked=True,
+            certificate=None, transcript=transcript,
+            transcript_record=transcript and ce_transcripts.record_of(transcript),
+            transcript_ok=transcript is not None and ce_transcripts.signature_valid(transcript),
+            **_context())
     certificate = certificates.find(number, code) if number or code else None
     return render_template("certificates/verify.html", number=number, code=code,
                            asked=bool(number or code), certificate=certificate,
