@@ -25,6 +25,13 @@ from exam_portal.models.accounts import EmploymentPeriod, HeldCertificate, Role,
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.bank import Item
 from exam_portal.models.certificates import Certificate
+from exam_portal.models.continuing_education import (
+    CePeriod,
+    CeRegistration,
+    CeRenewal,
+    CeTranscript,
+    RenewalStatus,
+)
 from exam_portal.models.evidence import EvidenceDocument, EvidenceKind
 from exam_portal.models.jobs import Job
 from exam_portal.models.notes import ErrorReport
@@ -70,11 +77,15 @@ OWNED = {"attempt_id", "registration_id", "certificate_id", "period_id", "qualif
          # its assignment A started, and the institution.
          "class_id", "assignment_id", "institution_id",
          # A's notifications (a verified registration, a certificate issued).
-         "notification_id"}
+         "notification_id",
+         # A's registration (登记), its period, a CE transcript and a renewal of it.
+         "ce_registration_id", "ce_period_id", "transcript_id", "renewal_id"}
 # Objects every holder of the route's role may see (a session, an item, a job): a 2xx is
 # fine as long as none of A's data is in it.
 SHARED = {"session_id", "item_id", "line_id", "job_id", "programme_id", "form_id",
-          "report_id", "contest_id"}
+          "report_id", "contest_id",
+          # A continuing-education course (of an institution the walker is not in).
+          "course_id"}
 # Not ids: filled with a value that makes sense next to A's ids.
 PLAIN = {"position": [1], "code": ["PRAC_MID"]}
 WRITE_FORM = {
@@ -304,6 +315,14 @@ def _ids_of(app, user_id) -> dict[str, set[int]]:
             "user_id": {user_id},
             "notification_id": ids(sa.select(Notification.id).where(
                 Notification.user_id == user_id)),
+            "ce_registration_id": ids(sa.select(CeRegistration.id).where(
+                CeRegistration.user_id == user_id)),
+            "ce_period_id": ids(sa.select(CePeriod.id).join(CeRegistration).where(
+                CeRegistration.user_id == user_id)),
+            "transcript_id": ids(sa.select(CeTranscript.id).where(
+                CeTranscript.user_id == user_id)),
+            "renewal_id": ids(sa.select(CeRenewal.id).join(CeRegistration).where(
+                CeRegistration.user_id == user_id)),
         }
 
 
@@ -382,12 +401,14 @@ def world(app) -> World:
         item_ids = [bookmarked["A"], db.session.scalar(sa.select(sa.func.min(Item.id)))]
         report_ids = list(db.session.scalars(sa.select(ErrorReport.id).where(
             ErrorReport.candidate_id == a_id)))
+    course_id = _continuing_education(app, admin, a_id, b_id)
     owned_a, owned_b = _ids_of(app, a_id), _ids_of(app, b_id)
     ids = {name: sorted(values) for name, values in owned_a.items()}
     ids |= {"mark_id": [mark_id], "session_id": [online_id, published_id], "item_id": item_ids,
             "line_id": line_ids, "job_id": job_ids, "form_id": form_ids, "report_id": report_ids}
     ids["programme_id"] = _programme_ids(app, admin)
     ids["contest_id"] = [_contest_sat_by(app, admin, a_id)]
+    ids["course_id"] = [course_id]
     ids |= _class_joined_by(app, admin, a_id)
     for name in OWNED | SHARED:
         assert ids.get(name), f"the world has no object for {name}"
@@ -398,6 +419,43 @@ def world(app) -> World:
     return World(ids=ids, b_ids=owned_b, markers=markers, identity=identity,
                  clients={**clients, "admin": admin_client},
                  emails={"A": emails[a_id], "B": emails[b_id]})
+
+
+def _continuing_education(app, admin, a_id, b_id) -> int:
+    """A and B register their 助理 qualification; A has a CE completion, a transcript and
+    a pending renewal. Returns the course (of an institution the walker is not in)."""
+    from exam_portal.models.institutions import Institution, InstitutionMember
+    from exam_portal.models.types import utcnow
+    from exam_portal.services.certification import ce_courses, ce_registrations, ce_transcripts
+    from question_bank.continuing_education import CourseCategory, Delivery
+    from question_bank.institutions import InstitutionKind
+
+    provider = make_user(app, Role.TRAINER, email="idor-ce-provider@example.com")
+    with app.app_context(), app.test_request_context(method="POST"):
+        institution = Institution(name="越权遍历继续教育机构", kind=InstitutionKind.ASSOCIATION,
+                                  created_by_id=admin)
+        institution.members.append(InstitutionMember(user_id=provider, is_admin=True))
+        db.session.add(institution)
+        db.session.flush()
+        registrations = {}
+        for user_id in (a_id, b_id):
+            user = db.session.get(User, user_id)
+            qualification, passed = ce_registrations.registrable_qualifications(user)[0]
+            registrations[user_id] = ce_registrations.register_issued(
+                user, qualification.id, passed)
+        period = registrations[a_id].periods[0]
+        course = ce_courses.create_course(ce_courses.CourseFields(
+            institution.id, "越权遍历继续教育课程", Decimal(6), CourseCategory.ETHICS,
+            Delivery.ONLINE, period.starts_on, period.starts_on + timedelta(days=30)),
+            db.session.get(User, provider))
+        ce_courses.record_completion(course, db.session.get(User, a_id).email, None,
+                                     db.session.get(User, provider))
+        ce_transcripts.issue(period, db.session.get(User, a_id), now=utcnow(),
+                             today=period.starts_on)
+        db.session.add(CeRenewal(registration_id=registrations[a_id].id, period_id=period.id,
+                                 half_hours_credited=12, status=RenewalStatus.PENDING))
+        db.session.commit()
+        return course.id
 
 
 def _contest_sat_by(app, admin, user_id) -> int:
