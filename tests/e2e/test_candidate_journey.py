@@ -69,7 +69,8 @@ def test_sign_up_profile_eligibility_and_english(page, live_app, live_server, sh
     expect(page.get_by_text("工作经历已添加。")).to_be_visible()
     shot(page, "profile-zh")
 
-    page.get_by_role("link", name="报考资格", exact=True).first.click()
+    page.get_by_role("button", name="考试与证书").click()
+    page.locator(".portal-nav").get_by_role("link", name="报考资格", exact=True).click()
     cards = page.locator(".verdict")
     expect(cards).to_have_count(3)
     expect(_status(page, "ASSISTANT")).to_have_text("符合报考条件")
