@@ -67,6 +67,10 @@ def seed_demo():
         db.session.commit()
         click.echo(f"demo marking: {demo.DEMO_MARKING_CLASS_NAME} (intermediate@ handed in a "
                    "mock paper of 实务（中级）; trainer1@ marked one answer, one waits)")
+    if demo.seed_continuing_education(utcnow()):
+        db.session.commit()
+        click.echo("demo registration (登记): intermediate@ registered 助理, 18.5 of 72 CE "
+                   "hours (登记与继续教育); two courses of the demo institution (trainer2@)")
     told = demo.seed_notifications(utcnow())
     db.session.commit()
     if told:

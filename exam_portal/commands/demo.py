@@ -571,3 +571,51 @@ def seed_notifications(now: datetime) -> int:
     before = db.session.scalar(sa.select(sa.func.count(Notification.id)))
     notifications.sweep(now)
     return db.session.scalar(sa.select(sa.func.count(Notification.id))) - before
+
+
+DEMO_CE_COURSES = (("社会工作伦理与职业操守", "12", "ETHICS", "ONLINE", 300),
+                   ("社区矫正与安置帮教实务", "6.5", "PRACTICE", "IN_PERSON", 500))
+
+
+def seed_continuing_education(now: datetime) -> bool:
+    """intermediate@ registered (登记) the 助理 qualification held from elsewhere (declared
+    with its certificate, verified by the administrator) two years and three months
+    ago, and completed two courses of the demo institution: 18.5 of 72 hours, so the
+    page shows a shortfall and the sweep a notice. Unless it exists (needs the
+    institution of seed_classes). Return whether it was created."""
+    from exam_portal.models.continuing_education import CeRegistration
+    from exam_portal.models.institutions import Institution
+    from exam_portal.services.certification import ce_courses, ce_registrations
+    from exam_portal.services.exam_sessions import evidence
+    from exam_portal.services.platform import pdf
+    from question_bank.continuing_education import CourseCategory, Delivery, parse_hours
+
+    holder = db.session.scalar(sa.select(User).where(
+        User.email == "intermediate@demo.example.com"))
+    institution = db.session.scalar(sa.select(Institution).where(
+        Institution.name == DEMO_INSTITUTION_NAME))
+    users = {user.email: user for user in db.session.scalars(sa.select(User).where(
+        User.email.in_(("admin@demo.example.com", DEMO_REVIEWER))))}
+    if holder is None or institution is None or len(users) < 2 or db.session.scalar(
+            sa.select(CeRegistration.id).where(CeRegistration.user_id == holder.id)):
+        return False
+    today = now.astimezone(LOCAL_ZONE).date()
+    registered_on = today - timedelta(days=820)
+    checked, problems = evidence.check_document(pdf.html_to_pdf(
+        "<h1>助理社会工作师 职业资格证书（演示）</h1><p>管理号 DEMO-2024-000123</p>"),
+        "助理社会工作师证书.pdf")
+    if problems:
+        return False
+    registration = ce_registrations.declare(
+        holder, Level.ASSISTANT, registered_on - timedelta(days=60), "DEMO-2024-000123",
+        evidence.store(checked), registered_on)
+    ce_registrations.decide_declaration(registration, True, "", users["admin@demo.example.com"],
+                                        now=now - timedelta(days=819))
+    trainer = users[DEMO_REVIEWER]
+    for title, hours, category, delivery, days_in in DEMO_CE_COURSES:
+        day = registered_on + timedelta(days=days_in)
+        course = ce_courses.create_course(ce_courses.CourseFields(
+            institution.id, title, parse_hours(hours), CourseCategory(category),
+            Delivery(delivery), day - timedelta(days=1), day), trainer)
+        ce_courses.record_completion(course, holder.email, day, trainer)
+    return True

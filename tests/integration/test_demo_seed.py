@@ -131,3 +131,21 @@ def test_a_demo_item_seeded_under_2018_moves_to_2025_as_a_new_version(seeded):
         assert item.published_version_id == item.current_version_id != old_version_id
         old = next(v for v in item.versions if v.id == old_version_id)
         assert old.syllabus_version == "2018" and old.status is ItemStatus.SUPERSEDED
+
+
+def test_the_demo_holder_is_registered_with_a_ce_shortfall(seeded):
+    from exam_portal.models.continuing_education import CeRegistration
+    from exam_portal.services.certification import ce_registrations
+    from exam_portal.services.platform.clock import today_local
+
+    with seeded.app.app_context():
+        registration = db.session.scalars(sa.select(CeRegistration).join(
+            User, User.id == CeRegistration.user_id).where(
+                User.email == "intermediate@demo.example.com")).one()
+        seen = ce_registrations.overview(registration, today_local())
+        assert registration.status.value == "ACTIVE" and len(seen.courses) == 2
+        assert seen.standing.credited == 18.5 and seen.standing.shortfall == 53.5
+    assert "demo registration" in seeded.output
+    assert "demo registration" not in _seed(seeded.app)  # a rerun adds nothing
+    with seeded.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(CeRegistration.id))) == 1
