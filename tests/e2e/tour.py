@@ -119,6 +119,7 @@ def build(app) -> Tour:
             Registration.session_id == live.id, Registration.candidate_id == candidate.id))
         tour.ids.update(_fees_and_seats(admin, candidate, tour.ids["score_report"], now))
         tour.ids["item"] = db.session.scalar(sa.select(sa.func.min(Item.id)))
+        tour.ids["ce_course"] = db.session.scalar(sa.text("SELECT min(id) FROM ce_courses"))
         tour.ids["old_item"] = _items_of_2018(trainer)
         tour.ids["admin"], tour.ids["candidate"] = admin.id, candidate.id
         tour.ids["contest"] = db.session.scalar(sa.select(Contest.id).where(
@@ -375,11 +376,13 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/exams/registrations/{i['score_report']}/results"),
             Stop("/account/certificates"), Stop("/account/profile"), Stop("/account/"),
             Stop("/account/password"), Stop("/notifications/"), Stop("/notifications/settings"),
+            Stop("/account/ce"),
         ],
         "examinee": [
             Stop(f"/exams/registrations/{i['documents']}/documents"),
             Stop(f"/practice/attempts/{i['exam_attempt']}/result", "exam-submitted"),
             Stop("/account/certificates", "training"),
+            Stop("/account/ce", "registered"),
         ],
         "trainer": [
             Stop("/authoring/items"), Stop(f"/authoring/items/{i['item']}"),
@@ -398,6 +401,7 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/trainer/classes/{i['marking_class']}/answers/{i['waiting_attempt']}/"
                  f"{i['waiting_position']}"),
             Stop("/account/", "trainer"), Stop("/notifications/settings", "trainer"),
+            Stop("/ce/courses"), Stop("/ce/courses/new"), Stop(f"/ce/courses/{i['ce_course']}"),
         ],
         "admin": [
             Stop("/admin/sessions"), Stop("/admin/sessions/new"),
@@ -425,7 +429,7 @@ def stops(tour: Tour) -> dict[str, list[Stop]]:
             Stop(f"/admin/training/{i['programme']}/edit"), Stop("/admin/training/new"),
             Stop("/admin/contests"), Stop("/admin/contests/new"),
             Stop(f"/admin/contests/{i['contest']}"),
-            Stop("/admin/institutions"), Stop("/admin/institutions/new"),
+            Stop("/admin/institutions"), Stop("/admin/institutions/new"), Stop("/admin/ce"),
             Stop(f"/admin/institutions/{i['institution']}"),
             Stop("/admin/jobs"), Stop(f"/admin/jobs/{i['job']}"),
             Stop("/admin/users"), Stop(f"/admin/users/{i['candidate']}"),
