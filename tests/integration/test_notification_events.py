@@ -140,6 +140,15 @@ def test_the_ticket_and_both_reminders_are_told_once_each(app, admin):
     assert "tomorrow" in reminders[1][2].lower()
 
 
+def test_a_missed_day_before_sweep_sends_no_tomorrow_on_the_exam_day(app, admin):
+    session_id = _session(app, admin, exam_opens_at=EXAM_OPENS,
+                          exam_closes_at=EXAM_OPENS + timedelta(days=1))
+    verified(app, admin, session_id)
+    # Only the sweep of the exam morning runs (06:00 Beijing time, two hours before).
+    _sweep(app, EXAM_OPENS - timedelta(hours=2))
+    assert _told(app, notices.EXAM_REMINDER) == []
+
+
 def test_published_results_reach_every_candidate_of_the_session_once(app, admin):
     _qualification_id, user_id = _achieved(app, admin)
     with app.app_context():

@@ -208,9 +208,9 @@ def _sweep_reminders(now: datetime) -> None:
     for session in _sessions(ExamSession.exam_opens_at > now,
                              ExamSession.exam_opens_at < now + timedelta(days=8)):
         days = (session.exam_opens_at.astimezone(LOCAL_ZONE).date() - today).days
-        if days > 7:
+        if days > 7 or days < 1:  # the exam day itself: too late for "tomorrow"
             continue
-        before = "day" if days <= 1 else "week"
+        before = "day" if days == 1 else "week"
         sitting = fees.list_query(session, show=fees.PaymentState.COMPLETE.value, now=now)
         notifications.notify(
             _candidates(sitting), EXAM_REMINDER,
