@@ -450,8 +450,7 @@ def _continuing_education(app, admin, a_id, b_id) -> int:
             db.session.get(User, provider))
         ce_courses.record_completion(course, db.session.get(User, a_id).email, None,
                                      db.session.get(User, provider))
-        ce_transcripts.issue(period, db.session.get(User, a_id), now=utcnow(),
-                             today=period.starts_on)
+        ce_transcripts.issue(period, db.session.get(User, a_id), now=utcnow())
         db.session.add(CeRenewal(registration_id=registrations[a_id].id, period_id=period.id,
                                  half_hours_credited=12, status=RenewalStatus.PENDING))
         db.session.commit()

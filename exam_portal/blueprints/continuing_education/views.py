@@ -142,8 +142,7 @@ def issue_transcript(ce_period_id):
     if period is None or period.registration.user_id != current_user.id:
         abort(404)
     if submitted(ConfirmForm()):
-        outcomes.commit(lambda: ce_transcripts.issue(period, current_user, now=utcnow(),
-                                                     today=today_local()),
+        outcomes.commit(lambda: ce_transcripts.issue(period, current_user, now=utcnow()),
                         lambda t: _("学时证明已开具，编号 %(number)s。", number=t.number))
     return _mine()
 

@@ -58,7 +58,7 @@ def _level_names(level: str) -> tuple[str, str]:
     return names[0], names[1]
 
 
-def issue(period: CePeriod, holder: User, *, now: datetime, today) -> CeTranscript:
+def issue(period: CePeriod, holder: User, *, now: datetime) -> CeTranscript:
     """Sign a transcript of the holder's period as it stands (audited)."""
     registration = period.registration
     if registration.user_id != holder.id or registration.status is not \
