@@ -36,6 +36,13 @@ from exam_portal.models.classes import (  # noqa: F401
     ClassEnrolment,
     TrainingClass,
 )
+from exam_portal.models.contests import (  # noqa: F401
+    Contest,
+    ContestEntry,
+    ContestItem,
+    ContestItemRate,
+    ContestStanding,
+)
 from exam_portal.models.continuing_education import (  # noqa: F401
     CeCompletion,
     CeCourse,
@@ -43,13 +50,6 @@ from exam_portal.models.continuing_education import (  # noqa: F401
     CeRegistration,
     CeRenewal,
     CeTranscript,
-)
-from exam_portal.models.contests import (  # noqa: F401
-    Contest,
-    ContestEntry,
-    ContestItem,
-    ContestItemRate,
-    ContestStanding,
 )
 from exam_portal.models.evidence import EvidenceDocument  # noqa: F401
 from exam_portal.models.forms import AssemblyPlan, ExamForm, ExamFormItem  # noqa: F401
