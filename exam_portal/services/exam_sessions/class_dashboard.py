@@ -30,11 +30,13 @@ from exam_portal.models.classes import (
 from exam_portal.models.mastery import KnowledgeMastery
 from exam_portal.models.sittings import ExamSession
 from exam_portal.services.delivery import mastery, open_statistics
+from exam_portal.services.exam_sessions import classes
 from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import assignments as assignment_rules
 from question_bank import class_report, pass_rules, prediction, specs, syllabus
 from question_bank.assignments import AssignmentState, EnrolmentStatus
+from question_bank.formats.csv_format import protect
 from question_bank.item_analysis import ItemStats
 from question_bank.practice import Mode
 from question_bank.subjects import Subject, SubjectKind
@@ -135,25 +137,21 @@ def _members(class_id: int) -> list[tuple[int, str, str | None]]:
         .order_by(User.email)).all())
 
 
-def enrolled_ids(class_id: int):
-    """A select of the candidates who share their work with the class."""
-    return sa.select(ClassEnrolment.candidate_id).where(
-        ClassEnrolment.class_id == class_id, ClassEnrolment.status == EnrolmentStatus.ENROLLED)
-
-
-def class_attempt_ids(class_id: int):
-    """A select of the ids of the papers the class's members started from its
+def class_attempt_ids(class_id: int, members: list[int]):
+    """A select of the ids of the papers the class's *members* started from its
     assignments."""
     return (sa.select(AssignmentAttempt.attempt_id)
             .join(ClassAssignment, ClassAssignment.id == AssignmentAttempt.assignment_id)
             .where(ClassAssignment.class_id == class_id,
-                   AssignmentAttempt.candidate_id.in_(enrolled_ids(class_id))))
+                   AssignmentAttempt.candidate_id.in_(members)))
 
 
-def _assignment_rows(class_id: int, enrolled: int, now: datetime) -> list[AssignmentRow]:
-    assignments = list(db.session.scalars(
-        sa.select(ClassAssignment).where(ClassAssignment.class_id == class_id)
-        .order_by(ClassAssignment.due_at.desc(), ClassAssignment.id.desc())))
+def _assignment_rows(class_id: int, members: list[int], now: datetime
+                     ) -> list[AssignmentRow]:
+    """The class's assignments in force (a withdrawn one is no one's task, so never
+    overdue: the dashboard leaves it out), each with its members' progress."""
+    enrolled = len(members)
+    assignments = classes.class_assignments(class_id, include_withdrawn=False)
     papers = defaultdict(list)
     for assignment_id, submitted_at, score, full in db.session.execute(
             sa.select(AssignmentAttempt.assignment_id, Attempt.submitted_at,
@@ -161,7 +159,8 @@ def _assignment_rows(class_id: int, enrolled: int, now: datetime) -> list[Assign
             .join(Attempt, Attempt.id == AssignmentAttempt.attempt_id)
             .join(ClassAssignment, ClassAssignment.id == AssignmentAttempt.assignment_id)
             .where(ClassAssignment.class_id == class_id,
-                   AssignmentAttempt.candidate_id.in_(enrolled_ids(class_id)))):
+                   ClassAssignment.withdrawn_at.is_(None),
+                   AssignmentAttempt.candidate_id.in_(members))):
         papers[assignment_id].append((submitted_at, score, full))
     rows = []
     for assignment in assignments:
@@ -181,7 +180,7 @@ def _assignment_rows(class_id: int, enrolled: int, now: datetime) -> list[Assign
     return rows
 
 
-def _trends(class_id: int, subjects) -> dict[int, list[TrendPoint]]:
+def _trends(members: list[int], subjects) -> dict[int, list[TrendPoint]]:
     """Each member's latest TREND_PAPERS scored mock papers of the class's subjects."""
     ranked = (sa.select(Attempt.candidate_id, Attempt.submitted_at, Attempt.score_halves,
                         Attempt.full_halves,
@@ -189,7 +188,7 @@ def _trends(class_id: int, subjects) -> dict[int, list[TrendPoint]]:
                             partition_by=Attempt.candidate_id,
                             order_by=(Attempt.submitted_at.desc(), Attempt.id.desc()))
                         .label("nth"))
-              .where(Attempt.candidate_id.in_(enrolled_ids(class_id)),
+              .where(Attempt.candidate_id.in_(members),
                      Attempt.mode == Mode.MOCK, Attempt.status == AttemptStatus.SUBMITTED,
                      Attempt.subject.in_(list(subjects)), Attempt.score_halves.is_not(None),
                      Attempt.full_halves > 0)
@@ -205,7 +204,7 @@ def _trends(class_id: int, subjects) -> dict[int, list[TrendPoint]]:
     return trends
 
 
-def _predictions(class_id: int, version: str, subjects) -> dict[int, dict]:
+def _predictions(members: list[int], version: str, subjects) -> dict[int, dict]:
     """Each member's prediction per objective subject of the class (as on their own
     dashboard), from one grouped read of everyone's mastery."""
     chapters: dict[tuple[int, Subject], dict[str, float]] = defaultdict(dict)
@@ -214,7 +213,7 @@ def _predictions(class_id: int, version: str, subjects) -> dict[int, dict]:
             sa.select(KnowledgeMastery.candidate_id, KnowledgeMastery.subject,
                       KnowledgeMastery.chapter_code, sa.func.avg(KnowledgeMastery.p_known),
                       sa.func.sum(KnowledgeMastery.answer_share))
-            .where(KnowledgeMastery.candidate_id.in_(enrolled_ids(class_id)),
+            .where(KnowledgeMastery.candidate_id.in_(members),
                    KnowledgeMastery.syllabus_version == version,
                    KnowledgeMastery.subject.in_(list(subjects)),
                    KnowledgeMastery.answered > 0)
@@ -241,7 +240,7 @@ def _predictions(class_id: int, version: str, subjects) -> dict[int, dict]:
     return result
 
 
-def _weak_points(class_id: int, version: str, enrolled: int, subjects) -> list[WeakPoint]:
+def _weak_points(members: list[int], version: str, subjects) -> list[WeakPoint]:
     tree = syllabus.load(version)
     points = [class_report.ClassPoint(code, members, int(answered or 0), int(right or 0),
                                       float(p_sum) / members)
@@ -250,23 +249,23 @@ def _weak_points(class_id: int, version: str, enrolled: int, subjects) -> list[W
                             sa.func.sum(KnowledgeMastery.answered),
                             sa.func.sum(KnowledgeMastery.right),
                             sa.func.sum(KnowledgeMastery.p_known))
-                  .where(KnowledgeMastery.candidate_id.in_(enrolled_ids(class_id)),
+                  .where(KnowledgeMastery.candidate_id.in_(members),
                          KnowledgeMastery.syllabus_version == version,
                          KnowledgeMastery.subject.in_(list(subjects)),
                          KnowledgeMastery.answered > 0)
                   .group_by(KnowledgeMastery.code))]
     weak = []
-    for point in class_report.weak_points(points, enrolled, WEAK_POINTS):
+    for point in class_report.weak_points(points, len(members), WEAK_POINTS):
         node = tree.node(point.code)
         weak.append(WeakPoint(point, node.subject if node else None,
                               node.title if node else point.code))
     return weak
 
 
-def _items(class_id: int) -> list[ItemRow]:
+def _items(class_id: int, members: list[int]) -> list[ItemRow]:
     """Every item version the class answered, the hardest for the class first (then the
     most answered)."""
-    figures = open_statistics.among(class_attempt_ids(class_id))
+    figures = open_statistics.among(class_attempt_ids(class_id, members))
     rows = [ItemRow(version.item_id, version.id, version.content.get("stem", ""), count, stats)
             for version, count, stats in figures]
     rows.sort(key=lambda row: (row.stats.facility if row.stats.facility is not None else 1,
@@ -282,7 +281,8 @@ def dashboard(klass: TrainingClass, *, now: datetime,
     subjects = tuple(subject for subject in pass_rules.subjects_of(klass.level))
     objective = tuple(s for s in subjects if s.kind is SubjectKind.OBJECTIVE)
     people = _members(klass.id)
-    assignments = _assignment_rows(klass.id, len(people), now)
+    enrolled = classes.enrolled_candidate_ids(klass.id)
+    assignments = _assignment_rows(klass.id, enrolled, now)
     done = defaultdict(int)
     for (candidate_id,) in db.session.execute(
             sa.select(AssignmentAttempt.candidate_id)
@@ -291,8 +291,8 @@ def dashboard(klass: TrainingClass, *, now: datetime,
             .where(ClassAssignment.class_id == klass.id,
                    Attempt.status == AttemptStatus.SUBMITTED)):
         done[candidate_id] += 1
-    trends = _trends(klass.id, subjects)
-    predicted = _predictions(klass.id, version, objective) if objective else {}
+    trends = _trends(enrolled, subjects)
+    predicted = _predictions(enrolled, version, objective) if objective else {}
     members = [MemberRow(candidate_id, email, name, done[candidate_id],
                          tuple(trends.get(candidate_id, ())), predicted.get(candidate_id, {}))
                for candidate_id, email, name in people]
@@ -301,14 +301,16 @@ def dashboard(klass: TrainingClass, *, now: datetime,
     return Dashboard(
         klass, version, objective, assignments, members, chosen,
         class_report.score_distribution(chosen.scored if chosen else ()),
-        _weak_points(klass.id, version, len(people), subjects), _items(klass.id))
+        _weak_points(enrolled, version, subjects), _items(klass.id, enrolled))
 
 
 # Export ------------------------------------------------------------------------------
 
 def workbook(board: Dashboard, labels: dict[str, str]) -> bytes:
     """The dashboard as an XLSX workbook: a sheet per table. *labels* gives the sheet
-    titles and column headings in the reader's language."""
+    titles and column headings in the reader's language. Text people wrote (titles,
+    names, e-mails) gets the CSV guard (question_bank.formats.csv_format.protect), so a
+    spreadsheet never runs it as a formula."""
     book = Workbook()
     sheet = book.active
     sheet.title = labels["assignments"][:31]
@@ -317,7 +319,7 @@ def workbook(board: Dashboard, labels: dict[str, str]) -> bytes:
                                            "mean")])
     for row in board.assignments:
         a = row.assignment
-        sheet.append([a.title, a.kind.value, a.subject.value,
+        sheet.append([protect(a.title), a.kind.value, a.subject.value,
                       a.due_at.astimezone(LOCAL_ZONE).replace(tzinfo=None), row.enrolled,
                       row.done, row.in_progress, row.overdue, round(row.completion, 3),
                       row.mean_percent])
@@ -326,7 +328,7 @@ def workbook(board: Dashboard, labels: dict[str, str]) -> bytes:
                   labels["trend"], labels["papers"],
                   *(f"{labels['pass_probability']} {s.value}" for s in board.subjects)])
     for member in board.members:
-        sheet.append([member.name or "", member.email, member.done, member.latest,
+        sheet.append([protect(member.name or ""), protect(member.email), member.done, member.latest,
                       member.direction or "",
                       " ".join(f"{p.percent:g}" for p in member.trend),
                       *(_probability(member.predictions.get(s)) for s in board.subjects)])
@@ -338,8 +340,9 @@ def workbook(board: Dashboard, labels: dict[str, str]) -> bytes:
     sheet.append([labels["code"], labels["point"], labels["traced"], labels["answered"],
                   labels["accuracy"], labels["mastery"]])
     for weak in board.weak:
-        sheet.append([weak.point.code, weak.title, weak.point.members, weak.point.answered,
-                      round(weak.point.accuracy, 1), round(weak.point.p_known, 3)])
+        sheet.append([protect(weak.point.code), protect(weak.title), weak.point.members,
+                      weak.point.answered, round(weak.point.accuracy, 1),
+                      round(weak.point.p_known, 3)])
     sheet = book.create_sheet(labels["items"][:31])
     sheet.append([labels["item"], labels["version"], labels["answered"], labels["facility"],
                   labels["discrimination"], labels["blank"]])

@@ -18,7 +18,6 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -31,15 +30,13 @@ from exam_portal.models.class_marking import PracticeMark
 from exam_portal.models.classes import (
     AssignmentAttempt,
     ClassAssignment,
-    ClassEnrolment,
     TrainingClass,
 )
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import paper_cache
-from exam_portal.services.exam_sessions import class_dashboard, classes
+from exam_portal.services.exam_sessions import classes
 from exam_portal.services.platform import audit, notifications
 from question_bank import class_report, marking
-from question_bank.assignments import EnrolmentStatus
 from question_bank.i18n import N_
 from question_bank.items import ItemType
 
@@ -59,19 +56,19 @@ _INVALID = {
 @notifications.kind(MARKED, label=_l("培训师批改了我的主观题作答"))
 def _practice_marked(params: dict) -> notifications.Notice:
     return notifications.Notice(
-        title=_("作业已批改：%(title)s", title=params["title"]),
-        body=_("“%(class_name)s”的培训师批改了你在作业“%(title)s”中的第 %(n)d 题，"
-               "得分 %(points)s / %(full)s。评语见试卷解析。",
-               class_name=params["class_name"], title=params["title"], n=params["position"],
-               points=params["points"], full=params["full"]),
+        title=gettext("作业已批改：%(title)s", title=params["title"]),
+        body=gettext("“%(class_name)s”的培训师批改了你在作业“%(title)s”中的第 %(n)d 题，"
+                     "得分 %(points)s / %(full)s。评语见试卷解析。",
+                     class_name=params["class_name"], title=params["title"],
+                     n=params["position"], points=params["points"], full=params["full"]),
         link=("candidate.result", {"attempt_id": params["attempt_id"]}))
 
 
 # The queue ---------------------------------------------------------------------------
 
-def _answers(class_id: int):
-    """The class's members' non-blank subjective answers in handed-in assignment papers,
-    with the item, the writer and the assignment."""
+def _answers(class_id: int, members: list[int]):
+    """The class's *members'* non-blank subjective answers in handed-in assignment
+    papers, with the item, the writer and the assignment."""
     return (sa.select(Response.attempt_id, Response.position, AttemptItem.item_id,
                       Item.item_type, Attempt.candidate_id, Attempt.submitted_at,
                       ClassAssignment.id.label("assignment_id"), ClassAssignment.title)
@@ -82,7 +79,7 @@ def _answers(class_id: int):
             .join(AssignmentAttempt, AssignmentAttempt.attempt_id == Attempt.id)
             .join(ClassAssignment, ClassAssignment.id == AssignmentAttempt.assignment_id)
             .where(ClassAssignment.class_id == class_id,
-                   AssignmentAttempt.candidate_id.in_(class_dashboard.enrolled_ids(class_id)),
+                   AssignmentAttempt.candidate_id.in_(members),
                    Attempt.status == AttemptStatus.SUBMITTED,
                    Item.item_type.in_(_SUBJECTIVE), Response.text.is_not(None),
                    Response.text != ""))
@@ -106,9 +103,10 @@ class Waiting:
 
 def waiting(class_id: int, limit: int = QUEUE_ROWS) -> tuple[int, list[Waiting]]:
     """How many of the class's answers wait for a mark, and the oldest *limit* of them."""
+    members = classes.enrolled_candidate_ids(class_id)
     count = db.session.scalar(sa.select(sa.func.count()).select_from(
-        _answers(class_id).where(_unmarked()).subquery()))
-    answers = _answers(class_id).where(_unmarked()).subquery()
+        _answers(class_id, members).where(_unmarked()).subquery()))
+    answers = _answers(class_id, members).where(_unmarked()).subquery()
     rows = db.session.execute(
         sa.select(answers, User.email, CandidateProfile.real_name)
         .join(User, User.id == answers.c.candidate_id)
@@ -117,29 +115,6 @@ def waiting(class_id: int, limit: int = QUEUE_ROWS) -> tuple[int, list[Waiting]]
         .limit(limit)).all()
     return count, [Waiting(row.attempt_id, row.position, row.item_type, row.title,
                            row.submitted_at, row.email, row.real_name) for row in rows]
-
-
-def waiting_counts(class_ids: list[int]) -> dict[int, int]:
-    """Answers waiting per class (for a trainer's list of classes), in one query."""
-    if not class_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(ClassAssignment.class_id, sa.func.count())
-        .select_from(Response)
-        .join(AttemptItem, sa.and_(AttemptItem.attempt_id == Response.attempt_id,
-                                   AttemptItem.position == Response.position))
-        .join(Item, Item.id == AttemptItem.item_id)
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .join(AssignmentAttempt, AssignmentAttempt.attempt_id == Attempt.id)
-        .join(ClassAssignment, ClassAssignment.id == AssignmentAttempt.assignment_id)
-        .join(ClassEnrolment, sa.and_(ClassEnrolment.class_id == ClassAssignment.class_id,
-                                      ClassEnrolment.candidate_id == Attempt.candidate_id))
-        .where(ClassAssignment.class_id.in_(class_ids),
-               ClassEnrolment.status == EnrolmentStatus.ENROLLED,
-               Attempt.status == AttemptStatus.SUBMITTED, Item.item_type.in_(_SUBJECTIVE),
-               Response.text.is_not(None), Response.text != "", _unmarked())
-        .group_by(ClassAssignment.class_id))
-    return dict(rows.all())
 
 
 @dataclass(frozen=True)
@@ -151,13 +126,16 @@ class Marked:
 
 
 def recent_marks(class_id: int, limit: int = QUEUE_ROWS) -> list[Marked]:
+    """The class's latest marks on the answers of its current members (an enrolment
+    that ended shares nothing more, its marks included)."""
     marker = aliased(User)
     rows = db.session.execute(
         sa.select(PracticeMark, User.email, CandidateProfile.real_name, marker.email)
         .join(User, User.id == PracticeMark.candidate_id)
         .outerjoin(CandidateProfile, CandidateProfile.user_id == User.id)
         .join(marker, marker.id == PracticeMark.marker_id)
-        .where(PracticeMark.class_id == class_id)
+        .where(PracticeMark.class_id == class_id,
+               PracticeMark.candidate_id.in_(classes.enrolled_candidate_ids(class_id)))
         .order_by(PracticeMark.marked_at.desc(), PracticeMark.id.desc()).limit(limit))
     return [Marked(*row) for row in rows]
 
@@ -190,8 +168,10 @@ def answer_for_trainer(trainer: User, class_id: int, attempt_id: int,
     """An answer of the class waiting for (or holding) a mark; ClassNotFound for
     anything a trainer of the class may not mark (views answer 404)."""
     klass = classes.class_for_trainer(trainer, class_id)
+    members = classes.enrolled_candidate_ids(klass.id)
     row = db.session.execute(
-        _answers(klass.id).add_columns(User.email, CandidateProfile.real_name, Response.text)
+        _answers(klass.id, members).add_columns(User.email, CandidateProfile.real_name,
+                                                Response.text)
         .join(User, User.id == Attempt.candidate_id)
         .outerjoin(CandidateProfile, CandidateProfile.user_id == User.id)
         .where(Response.attempt_id == attempt_id, Response.position == position)).first()
@@ -208,7 +188,8 @@ def answer_for_trainer(trainer: User, class_id: int, attempt_id: int,
 
 def next_waiting(class_id: int) -> tuple[int, int] | None:
     """The oldest answer of the class still waiting, as (attempt id, position)."""
-    row = db.session.execute(_answers(class_id).where(_unmarked())
+    row = db.session.execute(_answers(class_id, classes.enrolled_candidate_ids(class_id))
+                             .where(_unmarked())
                              .order_by(Attempt.submitted_at, Response.attempt_id,
                                        Response.position).limit(1)).first()
     return (row.attempt_id, row.position) if row else None
