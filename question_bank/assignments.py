@@ -97,7 +97,7 @@ class RosterProblem:
     value: str = ""
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 
 
 def check_roster(rows: list[list[str]], *, max_rows: int = IMPORT_MAX_ROWS,

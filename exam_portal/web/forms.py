@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, StopValidation
+from wtforms.validators import DataRequired, Email, Length, StopValidation, ValidationError
 
 # NUL and other control characters break PostgreSQL text columns and forge log
 # lines; tabs and newlines are allowed only where a field spans several lines.
@@ -37,6 +37,18 @@ def finite_number(form, field) -> None:
     if field.data is not None and not field.data.is_finite():
         field.errors[:] = []
         raise StopValidation(str(_l("请输入数字。")))
+
+
+# Dates a form may name: 0001-01-01 overflows turning Beijing time into UTC, and
+# 9999-12-31 is no date anyone means.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def sensible_datetime(form, field) -> None:
+    """A DateTimeLocalField (or DateField) validator: the years FIRST_YEAR to LAST_YEAR."""
+    if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(str(_l("请填写 %(first)d 年到 %(last)d 年之间的时间。",
+                                     first=FIRST_YEAR, last=LAST_YEAR)))
 
 
 def as_choices(pairs) -> list[SelectChoice]:

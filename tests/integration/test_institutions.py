@@ -9,6 +9,7 @@ from exam_portal.extensions import db
 from exam_portal.models.accounts import Role
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.institutions import Institution, InstitutionMember
+from question_bank.institutions import InstitutionKind
 
 from ..factories import logged_in, make_user
 
@@ -119,3 +120,49 @@ def test_only_administrators_reach_the_institution_pages(app, people, path):
     for role in ("head", "candidate"):
         assert logged_in(app, people[role]).get(path).status_code == 403
     assert app.test_client().get(path).status_code == 302  # to the login page
+
+
+@pytest.mark.both_databases
+def test_two_admins_removing_each_other_at_once_leave_one_admin(app, database, people):
+    import threading
+
+    from exam_portal.models.accounts import User
+    from exam_portal.services import ServiceError
+    from exam_portal.services.exam_sessions import institutions
+
+    if database[0] != "postgresql":
+        pytest.skip("a race: PostgreSQL only")
+    with app.app_context():
+        institution = Institution(name="两位管理员", kind=InstitutionKind.TRAINING_ORG,
+                                  created_by_id=people["admin"])
+        institution.members.append(InstitutionMember(user_id=people["head"], is_admin=True))
+        institution.members.append(InstitutionMember(user_id=people["trainer"], is_admin=True))
+        db.session.add(institution)
+        db.session.commit()
+        institution_id = institution.id
+    barrier, errors = threading.Barrier(2), []
+
+    def remove(actor, target):
+        with app.app_context(), app.test_request_context(method="POST"):
+            try:
+                found = db.session.get(Institution, institution_id)
+                barrier.wait(timeout=10)
+                institutions.remove_trainer(found, target, db.session.get(User, actor))
+                db.session.commit()
+            except BaseException as error:  # noqa: BLE001 - the test reads it
+                db.session.rollback()
+                errors.append(error)
+
+    threads = [threading.Thread(target=remove, args=pair) for pair in (
+        (people["head"], people["trainer"]), (people["trainer"], people["head"]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    with app.app_context():
+        admins = db.session.scalar(sa.select(sa.func.count()).select_from(
+            InstitutionMember).where(InstitutionMember.institution_id == institution_id,
+                                     InstitutionMember.is_admin.is_(True)))
+    assert admins == 1
+    assert len(errors) == 1 and isinstance(errors[0], ServiceError), errors
+    assert "唯一的管理员" in str(errors[0])

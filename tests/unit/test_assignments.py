@@ -79,3 +79,10 @@ def test_roster_needs_an_email_header_rows_and_a_size_limit():
     assert assignments.check_roster(rows, max_rows=3)[1][0].code == "too_many"
     found, problems = assignments.check_roster([["Email", "Name"], ["x@example.cn", "X"]])
     assert not problems and found[0].name == "X"
+
+
+@pytest.mark.parametrize("email", ["a\x00b@example.com", "ab@exa\x07mple.com",
+                                   "ab@example.com\x7f", "a\u2028b@example.com"])
+def test_a_roster_address_with_a_control_character_is_a_row_problem(email):
+    found, problems = assignments.check_roster([["email"], [email]])
+    assert found == [] and [p.code for p in problems] == ["email"]

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from exam_portal.web.forms import BaseForm, email_field, strip_whitespace
+from exam_portal.web.forms import BaseForm, email_field, sensible_datetime, strip_whitespace
 from question_bank.assignments import ASSIGNMENT_TITLE_MAX_CHARS, CLASS_NAME_MAX_CHARS
 from question_bank.institutions import NAME_MAX_CHARS
 
@@ -77,5 +77,5 @@ class AssignmentForm(BaseForm):
     item_count = SelectField(_l("题量（章节练习）"), validators=[Optional()])
     form_id = SelectField(_l("历年真题"), validators=[Optional()])
     due_at = DateTimeLocalField(_l("截止时间（北京时间）"), format=MINUTE,
-                                validators=[InputRequired()])
+                                validators=[InputRequired(), sensible_datetime])
     submit = SubmitField(_l("布置作业"))

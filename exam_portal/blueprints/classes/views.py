@@ -248,7 +248,7 @@ def class_detail(class_id):
     return render_template(
         "classes/class_detail.html", klass=klass, now=now,
         roster=classes.roster(klass), assignments=assignments,
-        completions={a.id: classes.completion(a, now=now) for a in assignments},
+        completions=classes.completions(klass.id, assignments, now=now),
         join_link=url_for("classes.join_class", code=klass.join_code, _external=True),
         confirm=ConfirmForm(), **_context())
 
@@ -288,6 +288,7 @@ def new_code(class_id):
 
 
 @bp.route("/trainer/classes/<int:class_id>/import", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])  # a list is no way to probe addresses
 def import_list(class_id):
     klass = _trainer_class(class_id)
     form = ImportForm()
@@ -304,8 +305,8 @@ def import_list(class_id):
             klass = _trainer_class(class_id)
             done = outcomes.commit(
                 lambda: classes.import_roster(klass, rows, current_user, now=utcnow()),
-                lambda r: _("已邀请 %(count)d 人。", count=len(r.invited)),
-                quiet=classes.RosterInvalid)
+                _("名单已导入。"), quiet=classes.RosterInvalid,
+                conflict=_("有学员正在同时加入班级，请重新上传名单。"))
             if isinstance(done.refusal, classes.RosterInvalid):
                 problems = [classes.problem_text(p) for p in done.refusal.problems]
             result = done.result
@@ -329,8 +330,7 @@ def _fill_assignment_form(form, klass) -> None:
         [("", "—")] + [(str(n), str(n)) for n in sorted(
             {n for s in subjects for n in classes.practice_counts(s)})])
     papers = []
-    for form_row in classes.assignable_papers(klass.level):
-        session = db.session.get(ExamSession, form_row.session_id)
+    for form_row, session in classes.assignable_papers(klass.level):
         papers.append((str(form_row.id), f"{past_papers.title(form_row, session)} "
                                          f"{form_row.label}".strip()))
     form.form_id.choices = as_choices([("", "—")] + papers)

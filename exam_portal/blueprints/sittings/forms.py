@@ -33,7 +33,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from exam_portal.models.sittings import SessionMode, VerificationMode
 from exam_portal.services.platform import labels
 from exam_portal.web.areas import AreaField
-from exam_portal.web.forms import BaseForm, as_choices, finite_number
+from exam_portal.web.forms import BaseForm, as_choices, finite_number, sensible_datetime
 from question_bank import syllabus
 from question_bank.levels import Level
 
@@ -56,13 +56,13 @@ class SessionForm(BaseForm):
         option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
         validators=[DataRequired()])
     registration_opens_at = DateTimeLocalField(_l("报名开始（北京时间）"), format=_MINUTE,
-                                               validators=[InputRequired()])
+                                               validators=[InputRequired(), sensible_datetime])
     registration_closes_at = DateTimeLocalField(_l("报名截止（北京时间）"), format=_MINUTE,
-                                                validators=[InputRequired()])
+                                                validators=[InputRequired(), sensible_datetime])
     exam_opens_at = DateTimeLocalField(_l("考试开始（北京时间）"), format=_MINUTE,
-                                       validators=[InputRequired()])
+                                       validators=[InputRequired(), sensible_datetime])
     exam_closes_at = DateTimeLocalField(_l("考试结束（北京时间）"), format=_MINUTE,
-                                        validators=[InputRequired()])
+                                        validators=[InputRequired(), sensible_datetime])
     mode = SelectField(_l("考试方式"), choices=as_choices(
         [(mode.value, label) for mode, label in MODE_LABELS.items()]),
         validators=[InputRequired()])
@@ -209,7 +209,7 @@ class FeeSettingsForm(BaseForm):
         InputRequired(_l("请填写每科考试费（不收费填 0）。")), finite_number,
         NumberRange(0, 1000, message=_l("每科考试费应在 0 到 1000 元之间。")), _whole_fen])
     payment_deadline = DateTimeLocalField(_l("缴费截止（北京时间）"), format=_MINUTE,
-                                          validators=[Optional()])
+                                          validators=[Optional(), sensible_datetime])
     submit = SubmitField(_l("保存缴费设置"))
 
 
@@ -231,7 +231,7 @@ class ManualPaymentForm(BaseForm):
     reference = StringField(_l("交易流水号或收据号"), validators=[
         DataRequired(_l("请填写交易流水号或收据号。")), Length(max=64)])
     paid_at = DateTimeLocalField(_l("缴费时间（北京时间，不填为现在）"), format=_MINUTE,
-                                 validators=[Optional()])
+                                 validators=[Optional(), sensible_datetime])
     note = StringField(_l("说明（记入审计日志）"), validators=[
         DataRequired(_l("请填写说明（例如现场缴费、收据由谁经手）。")),
         Length(max=500, message=_l("说明最多 %(max)d 个字。"))])
@@ -248,10 +248,10 @@ def timetable_form(subjects, data=None):
         name = labels.SUBJECTS[subject]
         setattr(TimetableForm, f"{subject.value}_starts", DateTimeLocalField(
             _l("%(subject)s 开始", subject=name), format=_MINUTE,
-            validators=[InputRequired(_l("请填写开始时间。"))]))
+            validators=[InputRequired(_l("请填写开始时间。")), sensible_datetime]))
         setattr(TimetableForm, f"{subject.value}_ends", DateTimeLocalField(
             _l("%(subject)s 结束", subject=name), format=_MINUTE,
-            validators=[InputRequired(_l("请填写结束时间。"))]))
+            validators=[InputRequired(_l("请填写结束时间。")), sensible_datetime]))
     return TimetableForm(data=data)
 
 

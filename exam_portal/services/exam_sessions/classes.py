@@ -33,6 +33,7 @@ from exam_portal.models.classes import (
 from exam_portal.models.forms import ExamForm, FormStatus
 from exam_portal.models.institutions import Institution, InstitutionMember
 from exam_portal.models.sittings import ExamSession
+from exam_portal.models.types import dialect_insert
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import attempts
 from exam_portal.services.exam_sessions import class_notices, institutions, past_papers
@@ -173,8 +174,10 @@ class RosterEntry:
 
 
 def roster(klass: TrainingClass, *, include_left: bool = False) -> list[RosterEntry]:
-    """Who is in the class (enrolled, then invited), with the name of their profile and
-    e-mail: nothing else of the candidate's."""
+    """Who is in the class (enrolled, then invited), with their e-mail and, once they
+    joined, the name of their profile: nothing else of the candidate's. An invitation
+    shares nothing until it is accepted, so an invited candidate shows only the address
+    the trainer typed."""
     statuses = list(EnrolmentStatus) if include_left else \
         [EnrolmentStatus.ENROLLED, EnrolmentStatus.INVITED]
     rows = db.session.execute(
@@ -183,8 +186,9 @@ def roster(klass: TrainingClass, *, include_left: bool = False) -> list[RosterEn
         .outerjoin(CandidateProfile, CandidateProfile.user_id == User.id)
         .where(ClassEnrolment.class_id == klass.id, ClassEnrolment.status.in_(statuses))
         .order_by(ClassEnrolment.status, User.email))
-    return [RosterEntry(enrolment.candidate_id, email, name, enrolment.status,
-                        enrolment.consented_at or enrolment.invited_at)
+    return [RosterEntry(enrolment.candidate_id, email,
+                        name if enrolment.status is EnrolmentStatus.ENROLLED else None,
+                        enrolment.status, enrolment.consented_at or enrolment.invited_at)
             for enrolment, email, name in rows]
 
 
@@ -249,6 +253,9 @@ def problem_text(problem: rules.RosterProblem) -> str:
 
 @dataclass
 class ImportResult:
+    """What the trainer is told: how many addresses the list held, nothing about which
+    of them have an account (that would let a trainer probe anyone's address)."""
+    addresses: int
     invited: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)   # no candidate account
@@ -258,10 +265,11 @@ class ImportResult:
 def import_roster(klass: TrainingClass, rows: list[list[str]], actor: User, *,
                   now: datetime) -> ImportResult:
     """Invite the list's candidates, all or none: a list with any problem raises
-    RosterInvalid and changes nothing. Addresses with no candidate account are listed
-    back (the trainer gives them the class code once they have signed up); candidates
-    already in the class are left as they are; invited candidates accept on their
-    classes page (an invitation shares nothing until they do)."""
+    RosterInvalid and changes nothing. Every address is answered alike (the trainer
+    learns nothing about who has which account); those with no candidate account are
+    simply not invited (they sign up and join with the code); candidates already in the
+    class are left as they are; invited candidates accept on their classes page (an
+    invitation shares nothing until they do)."""
     _refuse_if_closed(klass)
     found, problems = rules.check_roster(rows)
     if problems:
@@ -272,7 +280,8 @@ def import_roster(klass: TrainingClass, rows: list[list[str]], actor: User, *,
         for user in db.session.scalars(sa.select(User).where(
                 sa.func.lower(User.email).in_(emails[start:start + 500]))):
             users[user.email.lower()] = user
-    result = ImportResult()
+    result = ImportResult(addresses=len(found))
+    insert = dialect_insert(ClassEnrolment, db.session.get_bind().dialect.name)
     for row in found:
         user = users.get(row.email)
         if user is None or not user.is_active:
@@ -281,13 +290,19 @@ def import_roster(klass: TrainingClass, rows: list[list[str]], actor: User, *,
         if user.role is not Role.CANDIDATE:
             result.not_candidates.append(row.email)
             continue
-        enrolment = db.session.get(ClassEnrolment, (klass.id, user.id), with_for_update=True)
-        if enrolment is not None and enrolment.status is not EnrolmentStatus.LEFT:
+        # A code join of the same candidate may insert the enrolment at this moment:
+        # insert if absent, then lock whichever row is there.
+        added = db.session.execute(insert.values(
+            class_id=klass.id, candidate_id=user.id, status=EnrolmentStatus.INVITED,
+            invited_by_id=actor.id, invited_at=now).on_conflict_do_nothing()).rowcount
+        if added:
+            result.invited.append(row.email)
+            continue
+        enrolment = db.session.get(ClassEnrolment, (klass.id, user.id),
+                                   with_for_update=True, populate_existing=True)
+        if enrolment.status is not EnrolmentStatus.LEFT:
             result.already.append(row.email)
             continue
-        if enrolment is None:
-            enrolment = ClassEnrolment(class_id=klass.id, candidate_id=user.id)
-            db.session.add(enrolment)
         enrolment.status = EnrolmentStatus.INVITED
         enrolment.invited_by_id, enrolment.invited_at = actor.id, now
         enrolment.consented_at, enrolment.left_at = None, None
@@ -414,14 +429,15 @@ def chapter_choices(subject: Subject) -> list[tuple[str, str]]:
             for chapter in syllabus.load(version).trees[subject].chapters]
 
 
-def assignable_papers(level: Level) -> list[ExamForm]:
-    """Released past papers (locked forms released to the open pool) of *level*. A locked
-    form that is not released stays secret: it is never assignable."""
+def assignable_papers(level: Level) -> list[tuple[ExamForm, ExamSession]]:
+    """Released past papers (locked forms released to the open pool) of *level*, each
+    with its exam session. A locked form that is not released stays secret: it is never
+    assignable."""
     subjects = [subject for subject in Subject if subject.level is level]
-    return list(db.session.scalars(
-        sa.select(ExamForm).where(ExamForm.subject.in_(subjects),
-                                  ExamForm.status == FormStatus.LOCKED,
-                                  ExamForm.released_at.is_not(None))
+    return list(db.session.execute(
+        sa.select(ExamForm, ExamSession).join(ExamSession, ExamSession.id == ExamForm.session_id)
+        .where(ExamForm.subject.in_(subjects), ExamForm.status == FormStatus.LOCKED,
+               ExamForm.released_at.is_not(None))
         .order_by(ExamForm.id.desc())))
 
 
@@ -504,19 +520,41 @@ class Completion:
     overdue: int
 
 
+def completions(class_id: int, assignments: list[ClassAssignment], *,
+                now: datetime) -> dict[int, Completion]:
+    """For each of the class's *assignments*, how many of its enrolled candidates
+    finished, are at it, or are late, in two queries however many assignments. A
+    withdrawn assignment is no one's task: never overdue."""
+    enrolled = enrolled_candidate_ids(class_id)
+    started: dict[int, dict[int, datetime | None]] = {a.id: {} for a in assignments}
+    if assignments and enrolled:
+        for assignment_id, candidate_id, submitted_at in db.session.execute(
+                sa.select(AssignmentAttempt.assignment_id, AssignmentAttempt.candidate_id,
+                          Attempt.submitted_at)
+                .join(Attempt, Attempt.id == AssignmentAttempt.attempt_id)
+                .join(ClassEnrolment, sa.and_(
+                    ClassEnrolment.class_id == class_id,
+                    ClassEnrolment.candidate_id == AssignmentAttempt.candidate_id))
+                .where(AssignmentAttempt.assignment_id.in_(list(started)),
+                       ClassEnrolment.status == EnrolmentStatus.ENROLLED)):
+            started[assignment_id][candidate_id] = submitted_at
+    found = {}
+    for assignment in assignments:
+        mine = started[assignment.id]
+        counts = dict.fromkeys(AssignmentState, 0)
+        for candidate_id in enrolled:
+            counts[rules.state(assignment.due_at, now, started=candidate_id in mine,
+                               submitted_at=mine.get(candidate_id))] += 1
+        overdue = 0 if assignment.withdrawn_at is not None \
+            else counts[AssignmentState.OVERDUE]
+        found[assignment.id] = Completion(len(enrolled), counts[AssignmentState.DONE],
+                                          counts[AssignmentState.IN_PROGRESS], overdue)
+    return found
+
+
 def completion(assignment: ClassAssignment, *, now: datetime) -> Completion:
     """How many of the class's enrolled candidates finished, are at it, or are late."""
-    enrolled = enrolled_candidate_ids(assignment.class_id)
-    started = dict(db.session.execute(
-        sa.select(AssignmentAttempt.candidate_id, Attempt.submitted_at)
-        .join(Attempt, Attempt.id == AssignmentAttempt.attempt_id)
-        .where(AssignmentAttempt.assignment_id == assignment.id)).all())
-    counts = {state: 0 for state in AssignmentState}
-    for candidate_id in enrolled:
-        counts[rules.state(assignment.due_at, now, started=candidate_id in started,
-                           submitted_at=started.get(candidate_id))] += 1
-    return Completion(len(enrolled), counts[AssignmentState.DONE],
-                      counts[AssignmentState.IN_PROGRESS], counts[AssignmentState.OVERDUE])
+    return completions(assignment.class_id, [assignment], now=now)[assignment.id]
 
 
 # Candidates: assignments ---------------------------------------------------------------
@@ -637,24 +675,34 @@ def assignment_of_attempt(attempt_id: int) -> ClassAssignment | None:
 
 def due_soon(now: datetime) -> list[tuple[ClassAssignment, list[int]]]:
     """Assignments due within the next day, each with the enrolled candidates who have
-    not handed it in: the "due tomorrow" notice's recipients."""
+    not handed it in: the "due tomorrow" notice's recipients (three queries in all)."""
+    assignments = list(db.session.scalars(
+        sa.select(ClassAssignment)
+        .join(TrainingClass, TrainingClass.id == ClassAssignment.class_id)
+        .join(Institution, Institution.id == TrainingClass.institution_id)
+        .where(ClassAssignment.withdrawn_at.is_(None),
+               ClassAssignment.due_at > now,
+               ClassAssignment.due_at <= now + rules.DUE_SOON,
+               Institution.is_active.is_(True))
+        .order_by(ClassAssignment.id)))
+    if not assignments:
+        return []
+    members: dict[int, list[int]] = {}
+    for class_id, candidate_id in db.session.execute(
+            sa.select(ClassEnrolment.class_id, ClassEnrolment.candidate_id)
+            .where(ClassEnrolment.class_id.in_({a.class_id for a in assignments}),
+                   ClassEnrolment.status == EnrolmentStatus.ENROLLED)
+            .order_by(ClassEnrolment.candidate_id)):
+        members.setdefault(class_id, []).append(candidate_id)
+    done = {(assignment_id, candidate_id) for assignment_id, candidate_id in db.session.execute(
+        sa.select(AssignmentAttempt.assignment_id, AssignmentAttempt.candidate_id)
+        .join(Attempt, Attempt.id == AssignmentAttempt.attempt_id)
+        .where(AssignmentAttempt.assignment_id.in_([a.id for a in assignments]),
+               Attempt.status == AttemptStatus.SUBMITTED))}
     found = []
-    for assignment in db.session.scalars(
-            sa.select(ClassAssignment)
-            .join(TrainingClass, TrainingClass.id == ClassAssignment.class_id)
-            .join(Institution, Institution.id == TrainingClass.institution_id)
-            .where(ClassAssignment.withdrawn_at.is_(None),
-                   ClassAssignment.due_at > now,
-                   ClassAssignment.due_at <= now + rules.DUE_SOON,
-                   Institution.is_active.is_(True))
-            .order_by(ClassAssignment.id)):
-        done = set(db.session.scalars(
-            sa.select(AssignmentAttempt.candidate_id)
-            .join(Attempt, Attempt.id == AssignmentAttempt.attempt_id)
-            .where(AssignmentAttempt.assignment_id == assignment.id,
-                   Attempt.status == AttemptStatus.SUBMITTED)))
-        waiting = [cid for cid in enrolled_candidate_ids(assignment.class_id)
-                   if cid not in done]
+    for assignment in assignments:
+        waiting = [cid for cid in members.get(assignment.class_id, [])
+                   if (assignment.id, cid) not in done]
         if waiting:
             found.append((assignment, waiting))
     return found

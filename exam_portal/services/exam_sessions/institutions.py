@@ -147,9 +147,13 @@ def add_trainer(institution: Institution, email: str, actor: User, *,
 
 def remove_trainer(institution: Institution, trainer_id: int, actor: User) -> None:
     """Remove a trainer. The last institution admin cannot be removed (an administrator
-    names another first), nor can an admin remove themselves while they are the last."""
+    names another first), nor can an admin remove themselves while they are the last.
+    Removals in one institution queue on its row, so two admins removing each other at
+    once cannot both see the other still there."""
+    db.session.execute(sa.select(Institution.id).where(Institution.id == institution.id)
+                       .with_for_update())
     member = db.session.get(InstitutionMember, (institution.id, trainer_id),
-                            with_for_update=True)
+                            with_for_update=True, populate_existing=True)
     if member is None:
         raise NotMember(gettext("这位培训师不是本机构的成员。"))
     if member.is_admin:
