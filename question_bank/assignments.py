@@ -10,7 +10,7 @@ import enum
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 CLASS_NAME_MAX_CHARS = 120
 ASSIGNMENT_TITLE_MAX_CHARS = 120
@@ -72,6 +72,15 @@ def due_soon(due_at: datetime, now: datetime, window: timedelta = DUE_SOON) -> b
     """Due after *now* and no later than *window* from it: the "due tomorrow" notice."""
     _aware(due_at, now)
     return now < due_at <= now + window
+
+
+def end_of_tomorrow(now: datetime, zone: tzinfo) -> datetime:
+    """Midnight after tomorrow in *zone*: the "due tomorrow" notice counts calendar days
+    where the class is (an assignment due after *now* and before this instant is due
+    today or tomorrow), not 24 hours from whenever the sweep runs."""
+    _aware(now)
+    day_after = now.astimezone(zone).date() + timedelta(days=2)
+    return datetime.combine(day_after, time(), tzinfo=zone)
 
 
 def new_code() -> str:

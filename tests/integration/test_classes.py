@@ -638,3 +638,85 @@ def test_the_exam_session_form_refuses_a_time_out_of_range_too(app, field):
     assert response.status_code == 200 and "2000" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(ExamSession.id))) == 0
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_a_candidate_leaves_a_class_even_while_its_institution_is_deactivated(app, school):
+    user_id, client = candidate(app)
+    _join(client, school["code"])
+    with app.app_context():
+        db.session.get(Institution, school["institution_id"]).is_active = False
+        db.session.commit()
+    page = client.get("/classes").get_data(as_text=True)
+    assert "2027 助理冲刺班" in page and "机构已停用" in page
+    assert client.post(f"/classes/{school['class_id']}/leave").status_code == 302
+    assert _status(app, school["class_id"], user_id) is EnrolmentStatus.LEFT
+    # Nothing else of a deactivated institution's class is open to them.
+    assert client.get(f"/classes/{school['class_id']}/accept").status_code == 404
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_a_class_tied_to_an_older_exam_session_can_still_be_saved(app, school):
+    from exam_portal.models.sittings import ExamSession
+
+    from .test_sittings_pages import _create
+
+    admin = logged_in(app, make_user(app, Role.ADMIN))
+    old = _create(admin, name="最早的批次")
+    for n in range(20):
+        _create(admin, name=f"新批次 {n}")
+    with app.app_context():
+        session = db.session.get(ExamSession, old)
+        session.exam_opens_at = session.exam_opens_at - timedelta(days=3 * 365)
+        db.session.get(TrainingClass, school["class_id"]).exam_session_id = old
+        db.session.commit()
+    url = f"/trainer/classes/{school['class_id']}/edit"
+    assert "最早的批次" in school["client"].get(url).get_data(as_text=True)
+    today = utcnow().astimezone(LOCAL_ZONE).date()
+    response = school["client"].post(url, data={
+        "institution": str(school["institution_id"]), "name": "改名了", "level": "ASSISTANT",
+        "exam_session": str(old), "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=30)).isoformat()})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_a_withdrawn_assignment_is_never_overdue(app):
+    from exam_portal.services.exam_sessions import classes
+    from question_bank.levels import Level
+
+    from .class_support import assign, class_world, enrol
+
+    world = class_world(app, Level.ASSISTANT)
+    enrol(app, world, make_user(app))
+    late = assign(app, world, Subject.COMP_JR, due_in=-timedelta(days=1))
+    with app.app_context():
+        assignment = db.session.get(ClassAssignment, late)
+        assert classes.completion(assignment, now=utcnow()).overdue == 1
+        assignment.withdrawn_at = utcnow()
+        db.session.commit()
+        assert classes.completion(assignment, now=utcnow()).overdue == 0
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_due_tomorrow_means_tomorrow_in_beijing_not_within_24_hours(app):
+    from datetime import datetime
+
+    from exam_portal.services.exam_sessions import classes
+    from question_bank.levels import Level
+
+    from .class_support import assign, class_world, enrol
+
+    world = class_world(app, Level.ASSISTANT)
+    enrol(app, world, make_user(app))
+    sweep = datetime(2030, 3, 1, 9, 0, tzinfo=LOCAL_ZONE)
+    dues = {"tomorrow night": datetime(2030, 3, 2, 23, 0, tzinfo=LOCAL_ZONE),
+            "the day after": datetime(2030, 3, 3, 0, 30, tzinfo=LOCAL_ZONE),
+            "tonight": datetime(2030, 3, 1, 20, 0, tzinfo=LOCAL_ZONE)}
+    ids = {title: assign(app, world, Subject.COMP_JR, title=title) for title in dues}
+    with app.app_context():
+        for title, due in dues.items():
+            db.session.get(ClassAssignment, ids[title]).due_at = due
+        db.session.commit()
+        found = {a.title for a, _ids in classes.due_soon(sweep)}
+    assert found == {"tomorrow night", "tonight"}

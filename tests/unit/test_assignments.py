@@ -86,3 +86,15 @@ def test_roster_needs_an_email_header_rows_and_a_size_limit():
 def test_a_roster_address_with_a_control_character_is_a_row_problem(email):
     found, problems = assignments.check_roster([["email"], [email]])
     assert found == [] and [p.code for p in problems] == ["email"]
+
+
+def test_due_tomorrow_counts_calendar_days_in_the_zone():
+    from zoneinfo import ZoneInfo
+
+    beijing = ZoneInfo("Asia/Shanghai")
+    now = datetime(2030, 3, 1, 9, 0, tzinfo=beijing)
+    end = assignments.end_of_tomorrow(now, beijing)
+    assert end == datetime(2030, 3, 3, 0, 0, tzinfo=beijing)
+    # Late in the evening (UTC already the next day): still the Beijing calendar.
+    assert assignments.end_of_tomorrow(datetime(2030, 3, 1, 23, 30, tzinfo=beijing),
+                                       beijing) == end

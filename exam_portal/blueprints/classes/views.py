@@ -195,13 +195,17 @@ def remove_trainer(institution_id, user_id):
 
 # Trainers: classes ---------------------------------------------------------------------
 
-def _fill_class_form(form, *, editing: bool = False) -> None:
+def _fill_class_form(form, *, klass=None) -> None:
     form.institution.choices = as_choices(
         [(str(inst.id), inst.name) for inst, _admin in
          institutions.institutions_of(current_user.id)])
     form.level.choices = as_choices([(lvl.value, labels.LEVELS[lvl]) for lvl in Level])
-    sessions = db.session.scalars(db.select(ExamSession).order_by(
-        ExamSession.exam_opens_at.desc()).limit(20))
+    sessions = list(db.session.scalars(db.select(ExamSession).order_by(
+        ExamSession.exam_opens_at.desc()).limit(20)))
+    # The 20 newest sessions, and the class's own (an older one stays choosable).
+    if klass is not None and klass.exam_session_id is not None \
+            and all(s.id != klass.exam_session_id for s in sessions):
+        sessions.append(db.session.get(ExamSession, klass.exam_session_id))
     form.exam_session.choices = as_choices(
         [("", _("（不指定）"))] + [(str(s.id), s.name) for s in sessions])
 
@@ -257,7 +261,7 @@ def class_detail(class_id):
 def edit_class(class_id):
     klass = _trainer_class(class_id)
     form = ClassForm(obj=None if request.method == "POST" else klass)
-    _fill_class_form(form, editing=True)
+    _fill_class_form(form, klass=klass)
     form.institution.data = str(klass.institution_id)
     if request.method == "GET":
         form.level.data = klass.level.value
@@ -373,7 +377,8 @@ def withdraw_assignment(assignment_id):
 @bp.get("/classes")
 def my_classes():
     return render_template("classes/my_classes.html",
-                           mine=classes.candidate_classes(current_user.id),
+                           mine=classes.candidate_classes(current_user.id,
+                                                          include_inactive=True),
                            join_form=JoinForm(formdata=None), confirm=ConfirmForm(),
                            statuses=EnrolmentStatus, **_context())
 
@@ -419,7 +424,9 @@ def accept_invitation(class_id):
 
 @bp.post("/classes/<int:class_id>/leave")
 def leave_class(class_id):
-    _or_404(lambda: classes.candidate_class(current_user.id, class_id))
+    # Consent can always be withdrawn, even while the institution is deactivated.
+    _or_404(lambda: classes.candidate_class(current_user.id, class_id,
+                                            include_inactive=True))
     if submitted(ConfirmForm()):
         outcomes.commit(lambda: classes.leave(class_id, current_user, now=utcnow()),
                         _("你已退出班级，培训师不再看到你的学习数据。"))

@@ -38,6 +38,7 @@ from exam_portal.services import ServiceError
 from exam_portal.services.delivery import attempts
 from exam_portal.services.exam_sessions import class_notices, institutions, past_papers
 from exam_portal.services.platform import audit, notifications, syllabi
+from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import assignments as rules
 from question_bank import syllabus
 from question_bank.assignments import AssignmentKind, AssignmentState, EnrolmentStatus
@@ -382,21 +383,25 @@ class MyClass:
     enrolment: ClassEnrolment
 
 
-def candidate_classes(candidate_id: int) -> list[MyClass]:
-    """The classes the candidate is in or invited to, of active institutions."""
-    rows = db.session.execute(
-        sa.select(TrainingClass, Institution, ClassEnrolment)
-        .join(Institution, Institution.id == TrainingClass.institution_id)
-        .join(ClassEnrolment, ClassEnrolment.class_id == TrainingClass.id)
-        .where(ClassEnrolment.candidate_id == candidate_id,
-               ClassEnrolment.status != EnrolmentStatus.LEFT,
-               Institution.is_active.is_(True))
-        .order_by(ClassEnrolment.status.desc(), TrainingClass.id.desc()))
-    return [MyClass(klass, institution, enrolment) for klass, institution, enrolment in rows]
+def candidate_classes(candidate_id: int, *, include_inactive: bool = False
+                      ) -> list[MyClass]:
+    """The classes the candidate is in or invited to, of active institutions (and, with
+    *include_inactive*, of deactivated ones too: the candidate can always leave)."""
+    query = (sa.select(TrainingClass, Institution, ClassEnrolment)
+             .join(Institution, Institution.id == TrainingClass.institution_id)
+             .join(ClassEnrolment, ClassEnrolment.class_id == TrainingClass.id)
+             .where(ClassEnrolment.candidate_id == candidate_id,
+                    ClassEnrolment.status != EnrolmentStatus.LEFT)
+             .order_by(ClassEnrolment.status.desc(), TrainingClass.id.desc()))
+    if not include_inactive:
+        query = query.where(Institution.is_active.is_(True))
+    return [MyClass(klass, institution, enrolment)
+            for klass, institution, enrolment in db.session.execute(query)]
 
 
-def candidate_class(candidate_id: int, class_id: int) -> MyClass:
-    for mine in candidate_classes(candidate_id):
+def candidate_class(candidate_id: int, class_id: int, *,
+                    include_inactive: bool = False) -> MyClass:
+    for mine in candidate_classes(candidate_id, include_inactive=include_inactive):
         if mine.klass.id == class_id:
             return mine
     raise ClassNotFound(gettext("你不在这个班级。"))
@@ -674,15 +679,16 @@ def assignment_of_attempt(attempt_id: int) -> ClassAssignment | None:
 
 
 def due_soon(now: datetime) -> list[tuple[ClassAssignment, list[int]]]:
-    """Assignments due within the next day, each with the enrolled candidates who have
-    not handed it in: the "due tomorrow" notice's recipients (three queries in all)."""
+    """Assignments due from *now* to the end of tomorrow, Beijing time, each with the
+    enrolled candidates who have not handed it in: the "due tomorrow" notice's
+    recipients (three queries in all)."""
     assignments = list(db.session.scalars(
         sa.select(ClassAssignment)
         .join(TrainingClass, TrainingClass.id == ClassAssignment.class_id)
         .join(Institution, Institution.id == TrainingClass.institution_id)
         .where(ClassAssignment.withdrawn_at.is_(None),
                ClassAssignment.due_at > now,
-               ClassAssignment.due_at <= now + rules.DUE_SOON,
+               ClassAssignment.due_at < rules.end_of_tomorrow(now, LOCAL_ZONE),
                Institution.is_active.is_(True))
         .order_by(ClassAssignment.id)))
     if not assignments:
@@ -710,7 +716,7 @@ def due_soon(now: datetime) -> list[tuple[ClassAssignment, list[int]]]:
 
 @notifications.sweep_source(class_notices.DUE_TOMORROW)
 def _due_tomorrow(now: datetime) -> None:
-    """The daily sweep: tell each candidate of an assignment due within a day that they
-    have not handed in (once per assignment: the event key)."""
+    """The daily sweep: tell each candidate of an assignment due by the end of tomorrow
+    (Beijing time) that they have not handed in (once per assignment: the event key)."""
     for assignment, candidate_ids in due_soon(now):
         class_notices.due_tomorrow(assignment, candidate_ids)
