@@ -720,3 +720,25 @@ def test_due_tomorrow_means_tomorrow_in_beijing_not_within_24_hours(app):
         db.session.commit()
         found = {a.title for a, _ids in classes.due_soon(sweep)}
     assert found == {"tomorrow night", "tonight"}
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_the_roster_of_a_big_class_is_paginated(app):
+    from question_bank.levels import Level
+
+    from .class_support import class_world, enrol
+
+    world = class_world(app, Level.ASSISTANT)
+    size = app.config["PAGE_SIZE"]
+    emails = [f"member{n:03d}@example.com" for n in range(size + 2)]
+    for email in emails:
+        enrol(app, world, make_user(app, email=email))
+    client = logged_in(app, world.trainers[0])
+    url = f"/trainer/classes/{world.class_id}"
+    first = client.get(url).get_data(as_text=True)
+    second = client.get(f"{url}?page=2").get_data(as_text=True)
+    assert [e for e in emails if e in first] == emails[:size]
+    assert [e for e in emails if e in second] == emails[size:]
+    assert "下一页" in first
+    assert _queries(app, lambda: client.get(url)) == _queries(app, lambda: client.get(
+        f"{url}?page=2"))

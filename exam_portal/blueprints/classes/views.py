@@ -33,7 +33,7 @@ from exam_portal.services.platform import labels
 from exam_portal.services.platform.clock import from_local
 from exam_portal.web import outcomes
 from exam_portal.web.forms import as_choices, submitted
-from exam_portal.web.pagination import page_argument
+from exam_portal.web.pagination import Page, page_argument
 from question_bank.assignments import AssignmentKind, AssignmentState, EnrolmentStatus
 from question_bank.institutions import InstitutionKind
 from question_bank.levels import Level
@@ -244,6 +244,13 @@ def _trainer_class(class_id):
     return _or_404(lambda: classes.class_for_trainer(current_user, class_id))
 
 
+def _roster_page(klass) -> Page:
+    per_page, total = current_app.config["PAGE_SIZE"], classes.roster_count(klass)
+    page = min(page_argument(), max(1, -(-total // per_page)))
+    return Page(classes.roster(klass, offset=(page - 1) * per_page, limit=per_page),
+                page, per_page, total)
+
+
 @bp.get("/trainer/classes/<int:class_id>")
 def class_detail(class_id):
     klass = _trainer_class(class_id)
@@ -251,7 +258,7 @@ def class_detail(class_id):
     assignments = classes.class_assignments(klass.id)
     return render_template(
         "classes/class_detail.html", klass=klass, now=now,
-        roster=classes.roster(klass), assignments=assignments,
+        roster=_roster_page(klass), assignments=assignments,
         completions=classes.completions(klass.id, assignments, now=now),
         join_link=url_for("classes.join_class", code=klass.join_code, _external=True),
         confirm=ConfirmForm(), **_context())

@@ -174,7 +174,16 @@ class RosterEntry:
     since: datetime | None
 
 
-def roster(klass: TrainingClass, *, include_left: bool = False) -> list[RosterEntry]:
+def roster_count(klass: TrainingClass) -> int:
+    """How many candidates the roster lists (enrolled and invited), to paginate it: a
+    class may hold hundreds."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ClassEnrolment).where(
+        ClassEnrolment.class_id == klass.id,
+        ClassEnrolment.status != EnrolmentStatus.LEFT))
+
+
+def roster(klass: TrainingClass, *, include_left: bool = False, offset: int = 0,
+           limit: int | None = None) -> list[RosterEntry]:
     """Who is in the class (enrolled, then invited), with their e-mail and, once they
     joined, the name of their profile: nothing else of the candidate's. An invitation
     shares nothing until it is accepted, so an invited candidate shows only the address
@@ -186,7 +195,8 @@ def roster(klass: TrainingClass, *, include_left: bool = False) -> list[RosterEn
         .join(User, User.id == ClassEnrolment.candidate_id)
         .outerjoin(CandidateProfile, CandidateProfile.user_id == User.id)
         .where(ClassEnrolment.class_id == klass.id, ClassEnrolment.status.in_(statuses))
-        .order_by(ClassEnrolment.status, User.email))
+        .order_by(ClassEnrolment.status, User.email, User.id)
+        .offset(offset).limit(limit))
     return [RosterEntry(enrolment.candidate_id, email,
                         name if enrolment.status is EnrolmentStatus.ENROLLED else None,
                         enrolment.status, enrolment.consented_at or enrolment.invited_at)
