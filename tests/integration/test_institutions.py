@@ -166,3 +166,46 @@ def test_two_admins_removing_each_other_at_once_leave_one_admin(app, database, p
     assert admins == 1
     assert len(errors) == 1 and isinstance(errors[0], ServiceError), errors
     assert "唯一的管理员" in str(errors[0])
+
+
+@pytest.mark.both_databases
+def test_two_admins_adding_the_same_trainer_at_once_add_them_once(app, database, people):
+    import threading
+
+    from exam_portal.models.accounts import User
+    from exam_portal.models.types import utcnow
+    from exam_portal.services import ServiceError
+    from exam_portal.services.exam_sessions import institutions
+
+    if database[0] != "postgresql":
+        pytest.skip("a race: PostgreSQL only")
+    with app.app_context():
+        institution = Institution(name="同时添加", kind=InstitutionKind.TRAINING_ORG,
+                                  created_by_id=people["admin"])
+        institution.members.append(InstitutionMember(user_id=people["head"], is_admin=True))
+        db.session.add(institution)
+        db.session.commit()
+        institution_id = institution.id
+    barrier, errors = threading.Barrier(2), []
+
+    def add():
+        with app.app_context(), app.test_request_context(method="POST"):
+            try:
+                found = db.session.get(Institution, institution_id)
+                barrier.wait(timeout=10)
+                institutions.add_trainer(found, "trainer@example.com",
+                                         db.session.get(User, people["head"]), now=utcnow())
+                db.session.commit()
+            except BaseException as error:  # noqa: BLE001 - the test reads it
+                db.session.rollback()
+                errors.append(error)
+
+    threads = [threading.Thread(target=add) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(errors) == 1 and isinstance(errors[0], ServiceError), errors
+    assert "已经是本机构的成员" in str(errors[0])
+    with app.app_context():
+        assert db.session.get(InstitutionMember, (institution_id, people["trainer"]))

@@ -132,10 +132,18 @@ def institution_for_admin(user: User, institution_id: int) -> Institution:
     return member.institution
 
 
+def _lock(institution: Institution) -> None:
+    """Changes to one institution's members queue on its row (two admins at once)."""
+    db.session.execute(sa.select(Institution.id).where(Institution.id == institution.id)
+                       .with_for_update())
+
+
 def add_trainer(institution: Institution, email: str, actor: User, *,
                 now: datetime, as_admin: bool = False) -> User:
     trainer = _trainer_by_email(email)
-    if db.session.get(InstitutionMember, (institution.id, trainer.id)) is not None:
+    _lock(institution)
+    if db.session.get(InstitutionMember, (institution.id, trainer.id),
+                      populate_existing=True) is not None:
         raise ServiceError(gettext("这位培训师已经是本机构的成员。"))
     db.session.add(InstitutionMember(institution_id=institution.id, user_id=trainer.id,
                                      is_admin=as_admin, added_by_id=actor.id, added_at=now))
@@ -150,8 +158,7 @@ def remove_trainer(institution: Institution, trainer_id: int, actor: User) -> No
     names another first), nor can an admin remove themselves while they are the last.
     Removals in one institution queue on its row, so two admins removing each other at
     once cannot both see the other still there."""
-    db.session.execute(sa.select(Institution.id).where(Institution.id == institution.id)
-                       .with_for_update())
+    _lock(institution)
     member = db.session.get(InstitutionMember, (institution.id, trainer_id),
                             with_for_update=True, populate_existing=True)
     if member is None:
@@ -171,7 +178,9 @@ def remove_trainer(institution: Institution, trainer_id: int, actor: User) -> No
 def set_admin(institution: Institution, email: str, actor: User, *, now: datetime) -> User:
     """An administrator names an institution admin: a trainer (added if not a member)."""
     trainer = _trainer_by_email(email)
-    member = db.session.get(InstitutionMember, (institution.id, trainer.id))
+    _lock(institution)
+    member = db.session.get(InstitutionMember, (institution.id, trainer.id),
+                            populate_existing=True)
     if member is None:
         db.session.add(InstitutionMember(institution_id=institution.id, user_id=trainer.id,
                                          is_admin=True, added_by_id=actor.id, added_at=now))
