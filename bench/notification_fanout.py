@@ -57,6 +57,11 @@ def build(url: str, candidates: int) -> tuple[int, int]:
             for number in range(candidates):
                 copy.write_row((session_id, first_id + number, "ASSISTANT", "110000",
                                 "A-SW-BACHELOR", NOW, "VERIFIED", f"202611{number:08d}"))
+        # Every candidate sat and has a result: the audience of "results published".
+        cur.execute("INSERT INTO subject_results (registration_id, candidate_id, year, subject, "
+                    "score_halves, full_halves, source, updated_at) "
+                    "SELECT id, candidate_id, 2026, 'COMP_JR', 130, 200, 'ONLINE', %s "
+                    "FROM registrations WHERE session_id = %s", (NOW, session_id))
         with cur.copy("COPY notification_preferences (user_id, kind, channel, is_on, "
                       "updated_at) FROM STDIN") as copy:
             for number in range(0, candidates, 100):

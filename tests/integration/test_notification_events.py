@@ -152,7 +152,10 @@ def test_a_missed_day_before_sweep_sends_no_tomorrow_on_the_exam_day(app, admin)
 def test_published_results_reach_every_candidate_of_the_session_once(app, admin):
     _qualification_id, user_id = _achieved(app, admin)
     with app.app_context():
-        session = db.session.scalars(sa.select(ExamSession)).one()
+        session_id = db.session.scalars(sa.select(ExamSession.id)).one()
+    verified(app, admin, session_id)  # registered, but has no result (never sat, unpaid)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
         with app.test_request_context(method="POST"):
             first = notices.announce_results(session, _actor(admin))
             second = notices.announce_results(session, _actor(admin))

@@ -22,6 +22,7 @@ from exam_portal.models.sittings import (
     Registration,
     RegistrationStatus,
     SessionMode,
+    SubjectResult,
 )
 from exam_portal.services.exam_sessions import fees
 from exam_portal.services.platform import jobs, labels, notifications
@@ -244,14 +245,16 @@ def _results_event(session: ExamSession) -> str:
 
 @notifications.audience(SESSION_CANDIDATES)
 def _session_candidates(params: dict) -> sa.Select:
+    """The candidates with a result in the session (not those who never sat or paid)."""
     return (sa.select(Registration.candidate_id.label("user_id"))
             .where(Registration.session_id == params["session_id"],
-                   Registration.status != RegistrationStatus.REJECTED))
+                   Registration.status != RegistrationStatus.REJECTED,
+                   sa.exists().where(SubjectResult.registration_id == Registration.id)))
 
 
 def announce_results(session: ExamSession, actor: User):
-    """Tell every candidate of the session that the results are published, as a
-    background job (commits). Running it again tells nobody twice."""
+    """Tell every candidate with a result in the session that the results are
+    published, as a background job (commits). Running it again tells nobody twice."""
     return notifications.fan_out(
         SESSION_CANDIDATES, {"session_id": session.id}, RESULTS_PUBLISHED,
         _session_params(session), event=_results_event(session),
