@@ -1,8 +1,9 @@
 """The base form every portal form derives from."""
 
 import re
+from decimal import Decimal, InvalidOperation
 
-from flask import flash
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -94,3 +95,15 @@ def email_field(label, *, check_format: bool = True) -> EmailField:
     if check_format:
         validators.append(Email())
     return EmailField(label, filters=[strip_whitespace], validators=validators)
+
+
+def posted_rubric_points(rubric) -> list[list[Decimal]] | None:
+    """The points a marker entered per key point of *rubric* (fields kp-<part>-<point>,
+    empty meaning 0), or None when one is not a finite number (NaN and Infinity parse)."""
+    try:
+        points = [[Decimal(request.form.get(f"kp-{p}-{k}", "").strip() or "0")
+                   for k in range(len(part.key_points))]
+                  for p, part in enumerate(rubric.parts)]
+    except InvalidOperation:
+        return None
+    return points if all(value.is_finite() for part in points for value in part) else None

@@ -129,6 +129,8 @@ def test_the_candidate_is_notified_once_when_an_answer_is_marked(app, marked_wor
     (["11", "0"], "", "要点得分不能为负，也不能超过该要点的分值。"),
     (["0.3", "0"], "", "得分以 0.5 分为单位。"),
     (["abc", "0"], "", "每个要点的得分应为数字。"),
+    (["NaN", "0"], "", "每个要点的得分应为数字。"),
+    (["-Infinity", "0"], "", "每个要点的得分应为数字。"),
     (["1", "1"], "长" * 501, "每条评语不能超过 500 个字。"),
 ])
 def test_marks_that_do_not_fit_the_rubric_are_refused_and_nothing_is_stored(

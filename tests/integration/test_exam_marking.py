@@ -197,6 +197,9 @@ def test_the_marking_page_is_blind_and_only_for_its_marker(app, paper):
         refused = client.post(url, data={"kp-0-0": "11", "kp-1-0": "2"},
                               follow_redirects=True)
         assert "不能超过该要点的分值" in refused.get_data(as_text=True)
+        for not_a_number in ("NaN", "sNaN", "Infinity"):
+            refused = client.post(url, data={"kp-0-0": not_a_number, "kp-1-0": "2"})
+            assert refused.status_code == 200, not_a_number
         done = client.post(url, data={"kp-0-0": "8", "kp-1-0": "7.5", "then": "queue"},
                            follow_redirects=True)
         assert "评分已提交" in done.get_data(as_text=True)

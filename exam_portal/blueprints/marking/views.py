@@ -1,7 +1,6 @@
 """Trainers mark subjective exam answers: the queue of sessions, one blind answer with
 its rubric, and the marking progress per session and item."""
 
-from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,7 +14,7 @@ from exam_portal.models.sittings import ExamSession
 from exam_portal.models.types import utcnow
 from exam_portal.services.exam_sessions import exam_marking
 from exam_portal.web import outcomes
-from exam_portal.web.forms import submitted
+from exam_portal.web.forms import posted_rubric_points, submitted
 
 bp = Blueprint("marking", __name__, url_prefix="/marking")
 
@@ -56,7 +55,7 @@ def mark_answer(mark_id):
     form = ConfirmForm()
     entered = mark.awarded and [[halves / 2 for halves in part] for part in mark.awarded]
     if request.method == "POST":
-        awarded = _posted_points(shown.rubric)
+        awarded = posted_rubric_points(shown.rubric)
         if not form.validate_on_submit():
             flash(_("请求已过期，请重试。"), "danger")
         elif awarded is None:
@@ -71,15 +70,6 @@ def mark_answer(mark_id):
                    for p, part in enumerate(shown.rubric.parts)]
     return render_template("marking/mark_answer.html", shown=shown, form=form,
                            entered=entered)
-
-
-def _posted_points(rubric) -> list[list[Decimal]] | None:
-    try:
-        return [[Decimal(request.form.get(f"kp-{p}-{k}", "").strip() or "0")
-                 for k in range(len(part.key_points))]
-                for p, part in enumerate(rubric.parts)]
-    except InvalidOperation:
-        return None
 
 
 @bp.get("/sessions/<int:session_id>/next")

@@ -5,7 +5,6 @@ Only a trainer of the class's institution reaches these pages; anyone else (anot
 institution's trainer, an administrator, a candidate) gets 404 or the route table's
 403, and candidates never see a dashboard. Each page reads what enrolment shares."""
 
-from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,7 +15,7 @@ from exam_portal.models.types import utcnow
 from exam_portal.services.exam_sessions import class_dashboard, class_marking, classes
 from exam_portal.services.platform import labels
 from exam_portal.web import outcomes
-from exam_portal.web.forms import error_messages, posted_ids
+from exam_portal.web.forms import error_messages, posted_ids, posted_rubric_points
 from question_bank import class_report
 from question_bank.mastery import Level as MasteryLevel
 
@@ -117,7 +116,7 @@ def mark_practice_answer(class_id, attempt_id, position):
     entered = mark and [[f"{halves / 2:g}" for halves in part] for part in mark.awarded]
     comments = mark.feedback if mark else None
     if request.method == "POST":
-        awarded = _posted_points(shown.rubric)
+        awarded = posted_rubric_points(shown.rubric)
         feedback = _posted_feedback(form, shown.rubric)
         if not form.validate_on_submit():
             # A comment with a control character names itself; else the token expired.
@@ -139,15 +138,6 @@ def mark_practice_answer(class_id, attempt_id, position):
     return render_template("teaching/mark_answer.html", shown=shown, form=form,
                            entered=entered, comments=comments, mine=mine,
                            max_chars=class_report.FEEDBACK_MAX_CHARS)
-
-
-def _posted_points(rubric) -> list[list[Decimal]] | None:
-    try:
-        return [[Decimal(request.form.get(f"kp-{p}-{k}", "").strip() or "0")
-                 for k in range(len(part.key_points))]
-                for p, part in enumerate(rubric.parts)]
-    except InvalidOperation:
-        return None
 
 
 def _posted_feedback(form, rubric) -> list[list[str]]:
