@@ -71,6 +71,10 @@ def seed_demo():
         db.session.commit()
         click.echo("demo registration (登记): intermediate@ registered 助理, 18.5 of 72 CE "
                    "hours (登记与继续教育); two courses of the demo institution (trainer2@)")
+    if demo.seed_online_courses(utcnow()):
+        db.session.commit()
+        click.echo(f"demo online CE course: {demo.DEMO_ONLINE_COURSE}, built from "
+                   f"{demo.DEMO_CLASS_NAME}'s assignments (trainer2@)")
     told = demo.seed_notifications(utcnow())
     db.session.commit()
     if told:

@@ -619,3 +619,30 @@ def seed_continuing_education(now: datetime) -> bool:
             Delivery(delivery), day - timedelta(days=1), day), trainer)
         ce_courses.record_completion(course, holder.email, day, trainer)
     return True
+
+
+DEMO_ONLINE_COURSE = "线上：助理社会工作师备考课（班级作业）"
+
+
+def seed_online_courses(now: datetime) -> bool:
+    """An online CE course of the demo institution (6 hours) built from the demo class's
+    assignments: assistant@ gets its completion once she hands in both. Unless it exists
+    (needs seed_classes). Return whether it was created."""
+    from decimal import Decimal
+
+    from exam_portal.models.classes import TrainingClass
+    from exam_portal.models.continuing_education import CeCourse
+    from exam_portal.services.certification import ce_courses, online_courses
+    from question_bank.continuing_education import CourseCategory, Delivery
+
+    klass = db.session.scalar(sa.select(TrainingClass).where(
+        TrainingClass.name == DEMO_CLASS_NAME))
+    trainer = db.session.scalar(sa.select(User).where(User.email == DEMO_REVIEWER))
+    if klass is None or trainer is None or db.session.scalar(
+            sa.select(CeCourse.id).where(CeCourse.title == DEMO_ONLINE_COURSE)):
+        return False
+    course = ce_courses.create_course(ce_courses.CourseFields(
+        klass.institution_id, DEMO_ONLINE_COURSE, Decimal(6), CourseCategory.PRACTICE,
+        Delivery.ONLINE, klass.starts_on, klass.ends_on), trainer)
+    online_courses.link_class(course, klass.id, trainer, now=now)
+    return True

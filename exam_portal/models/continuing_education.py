@@ -43,6 +43,10 @@ class CeCourse(db.Model):
     ends_on: Mapped[date]
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An online course built from a class's assignments: the class (of the same
+    # institution) whose every assignment completed records the course's completion.
+    class_id: Mapped[int | None] = mapped_column(sa.ForeignKey("training_classes.id"),
+                                                 index=True)
 
     institution: Mapped[Institution] = relationship()
 
@@ -54,6 +58,7 @@ class CeCourse(db.Model):
 class CompletionSource(enum.StrEnum):
     IMPORT = "IMPORT"
     MANUAL = "MANUAL"
+    ONLINE = "ONLINE"  # every assignment of the course's class completed
 
 
 class CeCompletion(db.Model):

@@ -38,6 +38,13 @@ class CompletionForm(BaseForm):
     submit = SubmitField(_l("记录完成"))
 
 
+class ClassLinkForm(BaseForm):
+    """The class whose assignments make up an online course (0: none)."""
+
+    training_class = SelectField(_l("由班级作业组成"), coerce=int, validate_choice=False)
+    submit = SubmitField(_l("保存班级"))
+
+
 class AttendanceForm(BaseForm):
     file = FileField(_l("签到表（CSV 或 XLSX：邮箱、完成日期）"),
                      validators=[FileRequired(_l("请选择文件。"))])

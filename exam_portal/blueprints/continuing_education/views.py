@@ -22,6 +22,7 @@ from exam_portal.blueprints.continuing_education.forms import (
     CATEGORIES,
     DELIVERIES,
     AttendanceForm,
+    ClassLinkForm,
     CompletionForm,
     CourseForm,
     DecisionForm,
@@ -31,7 +32,12 @@ from exam_portal.extensions import db, no_write_lock
 from exam_portal.models.continuing_education import CePeriod, CeRegistration, CeRenewal
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.certification import ce_courses, ce_registrations, ce_transcripts
+from exam_portal.services.certification import (
+    ce_courses,
+    ce_registrations,
+    ce_transcripts,
+    online_courses,
+)
 from exam_portal.services.exam_sessions import evidence
 from exam_portal.services.platform import labels
 from exam_portal.services.platform.clock import LOCAL_ZONE, today_local
@@ -220,7 +226,15 @@ def course_detail(course_id):
     return _course_page(_course_or_404(course_id), CompletionForm(), AttendanceForm())
 
 
-def _course_page(course, completion_form, attendance_form, errors=(), status=200):
+def _class_form(course, form=None) -> ClassLinkForm:
+    form = form or ClassLinkForm(training_class=course.class_id or 0)
+    form.training_class.choices = [(0, _("（不由班级作业组成）"))] + [
+        (klass.id, klass.name) for klass in online_courses.linkable_classes(course)]
+    return form
+
+
+def _course_page(course, completion_form, attendance_form, errors=(), status=200,
+                 class_form=None):
     rows = db.paginate(ce_courses.completions_query(course), page=page_argument(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     pairs = list(db.session.execute(ce_courses.completions_query(course)
@@ -228,7 +242,26 @@ def _course_page(course, completion_form, attendance_form, errors=(), status=200
     return render_template("continuing_education/course.html", course=course, rows=rows,
                            pairs=pairs, completion_form=completion_form,
                            attendance_form=attendance_form, errors=errors,
+                           class_form=_class_form(course, class_form),
+                           linked_class=online_courses.linked_class(course),
                            **_context()), status
+
+
+@bp.post("/ce/courses/<int:course_id>/class")
+def link_class(course_id):
+    course = _course_or_404(course_id)
+    form = _class_form(course, ClassLinkForm())
+    if not form.validate_on_submit():
+        return _course_page(course, CompletionForm(), AttendanceForm(), class_form=form,
+                            status=422)
+    done = outcomes.commit(lambda: online_courses.link_class(
+        course, form.training_class.data or None, current_user, now=utcnow()),
+        field=form.training_class)
+    if not done.ok:
+        return _course_page(_course_or_404(course_id), CompletionForm(), AttendanceForm(),
+                            class_form=form, status=422)
+    flash(_("已保存；已按班级作业记录 %(n)d 条完成。", n=done.result), "success")
+    return redirect(url_for("continuing_education.course_detail", course_id=course_id))
 
 
 @bp.post("/ce/courses/<int:course_id>/completions")
