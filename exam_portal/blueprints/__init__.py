@@ -20,12 +20,13 @@ def register(app: Flask) -> None:
     from exam_portal.blueprints.notifications import bp as notifications_bp
     from exam_portal.blueprints.sittings import bp as sittings_bp
     from exam_portal.blueprints.teaching import bp as teaching_bp
+    from exam_portal.blueprints.trainer_invitations import bp as trainer_invitations_bp
     from exam_portal.blueprints.training import bp as training_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, candidate_bp, authoring_bp, admin_bp,
                       sittings_bp, jobs_bp, marking_bp, certificates_bp, contests_bp, training_bp,
                       continuing_education_bp,
-                      notifications_bp, classes_bp, teaching_bp):
+                      notifications_bp, classes_bp, teaching_bp, trainer_invitations_bp):
         app.register_blueprint(blueprint)
 
     from exam_portal.blueprints.candidate.hot_paths import HotPaths

@@ -77,4 +77,5 @@ from exam_portal.models.statistics import (  # noqa: F401
     ItemStatistics,
     KeyDecision,
 )
+from exam_portal.models.trainer_invitations import TrainerInvitation  # noqa: F401
 from exam_portal.models.training import TrainingProgramme, TrainingRequirement  # noqa: F401

@@ -76,6 +76,8 @@ OWNED = {"attempt_id", "registration_id", "certificate_id", "period_id", "qualif
          # A's class (of an institution neither B nor the walking trainer belongs to),
          # its assignment A started, and the institution.
          "class_id", "assignment_id", "institution_id",
+         # An invitation of a new trainer to that institution, by its admin.
+         "trainer_invitation_id",
          # A's notifications (a verified registration, a certificate issued).
          "notification_id",
          # A's registration (登记), its period, a CE transcript and a renewal of it.
@@ -410,6 +412,7 @@ def world(app) -> World:
     ids["contest_id"] = [_contest_sat_by(app, admin, a_id)]
     ids["course_id"] = [course_id]
     ids |= _class_joined_by(app, admin, a_id)
+    ids["trainer_invitation_id"] = [_trainer_invitation_in(app, ids["institution_id"][0])]
     for name in OWNED | SHARED:
         assert ids.get(name), f"the world has no object for {name}"
     for name, values in owned_b.items():
@@ -504,6 +507,23 @@ def _class_joined_by(app, admin, user_id) -> dict[str, list[int]]:
         db.session.commit()
         return {"class_id": [klass.id], "assignment_id": [assignment.id],
                 "institution_id": [institution.id]}
+
+
+def _trainer_invitation_in(app, institution_id) -> int:
+    """An invitation of a new trainer by the admin of the institution (not the walker's)."""
+    from exam_portal.models.institutions import Institution, InstitutionMember
+    from exam_portal.models.types import utcnow
+    from exam_portal.services.exam_sessions import trainer_invitations
+
+    with app.app_context(), app.test_request_context(method="POST"):
+        head = db.session.scalar(sa.select(InstitutionMember.user_id).where(
+            InstitutionMember.institution_id == institution_id,
+            InstitutionMember.is_admin.is_(True)))
+        invitation = trainer_invitations.invite(
+            db.session.get(Institution, institution_id), "idor-invitee@example.com", "甲的邀请",
+            db.session.get(User, head), now=utcnow(), locale=None)
+        db.session.commit()
+        return invitation.id
 
 
 # --- the walks -------------------------------------------------------------------------
