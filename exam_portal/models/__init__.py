@@ -34,6 +34,7 @@ from exam_portal.models.classes import (  # noqa: F401
     AssignmentAttempt,
     ClassAssignment,
     ClassEnrolment,
+    ClassInvitation,
     TrainingClass,
 )
 from exam_portal.models.contests import (  # noqa: F401

@@ -71,6 +71,36 @@ class ClassEnrolment(db.Model):
     training_class = relationship("TrainingClass")
 
 
+class ClassInvitation(db.Model):
+    """An invitation to a class by e-mail address, as the trainer's list gives it (the
+    address normalised like a login, the name as typed). It says nothing of whether an
+    account exists: a candidate whose address matches (now or after signing up) sees it
+    and accepts it (with consent, making their enrolment) or declines it; a trainer may
+    withdraw it while it is pending."""
+
+    __tablename__ = "class_invitations"
+    __table_args__ = (
+        sa.UniqueConstraint("class_id", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(sa.ForeignKey("training_classes.id"))
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80), default="")
+    invited_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    training_class = relationship("TrainingClass")
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.declined_at is None \
+            and self.withdrawn_at is None
+
+
 class ClassAssignment(db.Model):
     """Work a class's trainer set: a chapter practice set, a mock paper by the subject's
     mock spec, or a released past paper, due at an instant."""

@@ -5,8 +5,8 @@ Revises: c6e3a8b15d72
 Create Date: 2026-12-07 12:50:00
 
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -17,8 +17,29 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Invitations made before this table (INVITED enrolments) stay where they are: the
+    # portal keeps reading them (no data step).
+    op.create_table('class_invitations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('class_id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('invited_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('declined_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['class_id'], ['training_classes.id'], name=op.f('fk_class_invitations_class_id_training_classes')),
+    sa.ForeignKeyConstraint(['invited_by_id'], ['users.id'], name=op.f('fk_class_invitations_invited_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_class_invitations')),
+    sa.UniqueConstraint('class_id', 'email', name=op.f('uq_class_invitations_class_id_email'))
+    )
+    with op.batch_alter_table('class_invitations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_class_invitations_email'), ['email'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('class_invitations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_class_invitations_email'))
+
+    op.drop_table('class_invitations')

@@ -21,6 +21,7 @@ from exam_portal.models.classes import (
     AssignmentAttempt,
     ClassAssignment,
     ClassEnrolment,
+    ClassInvitation,
     TrainingClass,
 )
 from exam_portal.models.institutions import Institution, InstitutionMember
@@ -176,14 +177,18 @@ def test_an_imported_list_invites_candidates_all_or_nothing(app, school):
         ["enrolled@example.com", "已在班"]])
     page = _upload(school["client"], url_class, data, "名单.xlsx").get_data(as_text=True)
     assert "stranger@example.com" not in page and "已向 3 个邮箱发出邀请" in page
-    assert _status(app, url_class, known) is EnrolmentStatus.INVITED
+    # An invitation by address, no enrolment (test_class_invitations.py has the rest).
+    assert _status(app, url_class, known) is None
     assert _status(app, url_class, enrolled) is EnrolmentStatus.ENROLLED
     # Invited is not enrolled: the candidate reads what is shared and confirms.
     assert "邀请待确认" in client.get("/classes").get_data(as_text=True)
-    assert "预测的通过概率" in client.get(f"/classes/{url_class}/accept").get_data(as_text=True)
-    assert client.post(f"/classes/{url_class}/accept", data={}).status_code == 200
-    assert _status(app, url_class, known) is EnrolmentStatus.INVITED
-    assert client.post(f"/classes/{url_class}/accept", data={"consent": "y"}).status_code == 302
+    with app.app_context():
+        accept = "/classes/invitations/{}/accept".format(db.session.scalar(
+            sa.select(ClassInvitation.id).where(ClassInvitation.email == "known@example.com")))
+    assert "预测的通过概率" in client.get(accept).get_data(as_text=True)
+    assert client.post(accept, data={}).status_code == 200
+    assert _status(app, url_class, known) is None
+    assert client.post(accept, data={"consent": "y"}).status_code == 302
     assert _status(app, url_class, known) is EnrolmentStatus.ENROLLED
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
@@ -514,13 +519,16 @@ def test_an_imported_list_tells_the_trainer_nothing_of_anyone_s_account(app, sch
     assert "已向 3 个邮箱发出邀请" in page
     for email in ("victim@example.com", "staffer@example.com", "nobody@example.com"):
         assert email not in page
-    assert _status(app, school["class_id"], victim) is EnrolmentStatus.INVITED
+    assert _status(app, school["class_id"], victim) is None
     # While invited, the class page shows only what the trainer typed, never the profile.
     roster = school["client"].get(f"/trainer/classes/{school['class_id']}").get_data(
         as_text=True)
-    assert "王秘密" not in roster
+    assert "王秘密" not in roster and "小王" in roster
     # Once the candidate joins, the name they gave is shared (the join page said so).
-    victim_client.post(f"/classes/{school['class_id']}/accept", data={"consent": "y"})
+    with app.app_context():
+        invitation = db.session.scalar(sa.select(ClassInvitation.id).where(
+            ClassInvitation.email == "victim@example.com"))
+    victim_client.post(f"/classes/invitations/{invitation}/accept", data={"consent": "y"})
     assert "王秘密" in school["client"].get(
         f"/trainer/classes/{school['class_id']}").get_data(as_text=True)
 
@@ -567,8 +575,7 @@ def test_an_import_and_a_join_at_once_make_one_enrolment_and_no_error(database, 
         for thread in threads:
             thread.join(timeout=30)
         assert not errors, errors
-        assert _status(app, school["class_id"], user_id) in (
-            EnrolmentStatus.ENROLLED, EnrolmentStatus.INVITED)
+        assert _status(app, school["class_id"], user_id) is EnrolmentStatus.ENROLLED
 
 
 @pytest.mark.usefixtures("one_leg")

@@ -74,8 +74,8 @@ EXAM_TIME = NOW + timedelta(days=60, hours=1)  # inside the online session's exa
 OWNED = {"attempt_id", "registration_id", "certificate_id", "period_id", "qualification_id",
          "user_id", "mark_id", "document_id",
          # A's class (of an institution neither B nor the walking trainer belongs to),
-         # its assignment A started, and the institution.
-         "class_id", "assignment_id", "institution_id",
+         # its assignment A started, and the institution; an invitation to A's address.
+         "class_id", "assignment_id", "institution_id", "invitation_id",
          # An invitation of a new trainer to that institution, by its admin.
          "trainer_invitation_id",
          # A's notifications (a verified registration, a certificate issued).
@@ -481,6 +481,7 @@ def _contest_sat_by(app, admin, user_id) -> int:
 def _class_joined_by(app, admin, user_id) -> dict[str, list[int]]:
     """A class of an institution whose trainer is not the walker, which A joined, with an
     assignment A has started."""
+    from exam_portal.models.classes import ClassInvitation
     from exam_portal.models.institutions import Institution, InstitutionMember
     from exam_portal.models.types import utcnow
     from exam_portal.services.exam_sessions import classes
@@ -504,9 +505,13 @@ def _class_joined_by(app, admin, user_id) -> dict[str, list[int]]:
             AssignmentKind.PRACTICE, "越权遍历作业", Subject.COMP_JR, now + timedelta(days=3),
             chapters=("COMP_JR.01",), item_count=10), trainer, now=now)
         classes.start(db.session.get(User, user_id), assignment.id, now=now)
+        classes.import_roster(klass, [["email"], [db.session.get(User, user_id).email]],
+                              trainer, now=now)
+        invitation_id = db.session.scalar(sa.select(ClassInvitation.id).where(
+            ClassInvitation.class_id == klass.id))
         db.session.commit()
         return {"class_id": [klass.id], "assignment_id": [assignment.id],
-                "institution_id": [institution.id]}
+                "institution_id": [institution.id], "invitation_id": [invitation_id]}
 
 
 def _trainer_invitation_in(app, institution_id) -> int:

@@ -325,6 +325,19 @@ def import_list(class_id):
                            problems=problems, result=result)
 
 
+@bp.post("/trainer/classes/<int:class_id>/invitations/<int:invitation_id>/withdraw")
+def withdraw_invitation(class_id, invitation_id):
+    klass = _trainer_class(class_id)
+    if submitted(ConfirmForm()):
+        done = outcomes.commit(
+            lambda: classes.withdraw_invitation(klass, invitation_id, current_user,
+                                                now=utcnow()),
+            _("邀请已撤回。"), quiet=classes.ClassNotFound)
+        if isinstance(done.refusal, classes.ClassNotFound):
+            abort(404)
+    return redirect(url_for("classes.class_detail", class_id=klass.id))
+
+
 # Trainers: assignments -----------------------------------------------------------------
 
 def _fill_assignment_form(form, klass) -> None:
@@ -386,6 +399,7 @@ def my_classes():
     return render_template("classes/my_classes.html",
                            mine=classes.candidate_classes(current_user.id,
                                                           include_inactive=True),
+                           invitations=classes.candidate_invitations(current_user),
                            join_form=JoinForm(formdata=None), confirm=ConfirmForm(),
                            statuses=EnrolmentStatus, **_context())
 
@@ -427,6 +441,34 @@ def accept_invitation(class_id):
     return render_template("classes/join.html", klass=mine.klass, code="", form=form,
                            join_form=None, not_found=False, enrolment=mine.enrolment,
                            accept=True, **_context())
+
+
+@bp.route("/classes/invitations/<int:invitation_id>/accept", methods=["GET", "POST"])
+def accept_address_invitation(invitation_id):
+    mine = _or_404(lambda: classes.invitation_for_candidate(current_user, invitation_id))
+    form = ConsentForm()
+    if request.method == "POST" and form.validate_on_submit() and outcomes.commit(
+            lambda: classes.accept_invitation(current_user, invitation_id, now=utcnow()),
+            _("你已加入班级“%(name)s”。", name=mine.klass.name)).ok:
+        return redirect(url_for("classes.my_classes"))
+    if request.method == "POST" and form.consent.data and not form.errors:
+        return redirect(url_for("classes.my_classes"))  # refused: the flash says why
+    return render_template("classes/join.html", klass=mine.klass, code="", form=form,
+                           join_form=None, not_found=False,
+                           enrolment=classes.enrolment_of(current_user.id, mine.klass.id),
+                           accept_url=url_for("classes.accept_address_invitation",
+                                              invitation_id=invitation_id),
+                           **_context())
+
+
+@bp.post("/classes/invitations/<int:invitation_id>/decline")
+def decline_address_invitation(invitation_id):
+    _or_404(lambda: classes.invitation_for_candidate(current_user, invitation_id))
+    if submitted(ConfirmForm()):
+        outcomes.commit(lambda: classes.decline_invitation(current_user, invitation_id,
+                                                           now=utcnow()),
+                        _("你已拒绝这个班级的邀请。"))
+    return redirect(url_for("classes.my_classes"))
 
 
 @bp.post("/classes/<int:class_id>/leave")

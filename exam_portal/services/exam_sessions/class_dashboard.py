@@ -33,9 +33,8 @@ from exam_portal.services.delivery import mastery, open_statistics
 from exam_portal.services.exam_sessions import classes
 from exam_portal.services.platform import syllabi
 from exam_portal.services.platform.clock import LOCAL_ZONE
-from question_bank import assignments as assignment_rules
 from question_bank import class_report, pass_rules, prediction, specs, syllabus
-from question_bank.assignments import AssignmentState, EnrolmentStatus
+from question_bank.assignments import EnrolmentStatus
 from question_bank.formats.csv_format import protect
 from question_bank.item_analysis import ItemStats
 from question_bank.practice import Mode
@@ -149,34 +148,27 @@ def class_attempt_ids(class_id: int, members: list[int]):
 def _assignment_rows(class_id: int, members: list[int], now: datetime
                      ) -> list[AssignmentRow]:
     """The class's assignments in force (a withdrawn one is no one's task, so never
-    overdue: the dashboard leaves it out), each with its members' progress."""
-    enrolled = len(members)
+    overdue: the dashboard leaves it out), each with its members' progress (counted by
+    `classes.completions`, as the class page counts it) and scores."""
     assignments = classes.class_assignments(class_id, include_withdrawn=False)
+    counted = classes.completions(class_id, assignments, now=now)
     papers = defaultdict(list)
-    for assignment_id, submitted_at, score, full in db.session.execute(
-            sa.select(AssignmentAttempt.assignment_id, Attempt.submitted_at,
-                      Attempt.score_halves, Attempt.full_halves)
+    for assignment_id, score, full in db.session.execute(
+            sa.select(AssignmentAttempt.assignment_id, Attempt.score_halves,
+                      Attempt.full_halves)
             .join(Attempt, Attempt.id == AssignmentAttempt.attempt_id)
             .join(ClassAssignment, ClassAssignment.id == AssignmentAttempt.assignment_id)
             .where(ClassAssignment.class_id == class_id,
                    ClassAssignment.withdrawn_at.is_(None),
+                   Attempt.submitted_at.is_not(None),
                    AssignmentAttempt.candidate_id.in_(members))):
-        papers[assignment_id].append((submitted_at, score, full))
+        if score is not None and full:
+            papers[assignment_id].append(round(100 * score / full, 1))
     rows = []
     for assignment in assignments:
-        counts = dict.fromkeys(AssignmentState, 0)
-        for submitted_at, _score, _full in papers[assignment.id]:
-            counts[assignment_rules.state(assignment.due_at, now, started=True,
-                                          submitted_at=submitted_at)] += 1
-        not_started = enrolled - sum(counts.values())
-        if assignment_rules.is_past_due(assignment.due_at, now):
-            counts[AssignmentState.OVERDUE] += not_started
-        scored = tuple(round(100 * score / full, 1)
-                       for submitted_at, score, full in papers[assignment.id]
-                       if submitted_at is not None and score is not None and full)
-        rows.append(AssignmentRow(assignment, enrolled, counts[AssignmentState.DONE],
-                                  counts[AssignmentState.IN_PROGRESS],
-                                  counts[AssignmentState.OVERDUE], scored))
+        count = counted[assignment.id]
+        rows.append(AssignmentRow(assignment, count.enrolled, count.done, count.in_progress,
+                                  count.overdue, tuple(papers[assignment.id])))
     return rows
 
 

@@ -13,7 +13,7 @@ Names other helpers rely on: `class_for_trainer`, `trainer_class_ids`,
 `enrolled_candidate_ids`, `trainer_ids`, `class_of_attempt`, `ClassNotFound`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePath
 
@@ -28,6 +28,7 @@ from exam_portal.models.classes import (
     AssignmentAttempt,
     ClassAssignment,
     ClassEnrolment,
+    ClassInvitation,
     TrainingClass,
 )
 from exam_portal.models.forms import ExamForm, FormStatus
@@ -35,6 +36,7 @@ from exam_portal.models.institutions import Institution, InstitutionMember
 from exam_portal.models.sittings import ExamSession
 from exam_portal.models.types import dialect_insert
 from exam_portal.services import ServiceError
+from exam_portal.services.accounts.accounts import normalise_email
 from exam_portal.services.delivery import attempts
 from exam_portal.services.exam_sessions import class_notices, institutions, past_papers
 from exam_portal.services.platform import audit, notifications, syllabi
@@ -167,19 +169,33 @@ def new_join_code(klass: TrainingClass, actor: User) -> str:
 
 @dataclass(frozen=True)
 class RosterEntry:
-    candidate_id: int
+    candidate_id: int | None
     email: str
     name: str | None
     status: EnrolmentStatus
     since: datetime | None
+    # A pending invitation by address: the trainer may withdraw it.
+    invitation_id: int | None = None
 
 
-def roster_count(klass: TrainingClass) -> int:
-    """How many candidates the roster lists (enrolled and invited), to paginate it: a
-    class may hold hundreds."""
+def _pending(query):
+    return query.where(ClassInvitation.accepted_at.is_(None),
+                       ClassInvitation.declined_at.is_(None),
+                       ClassInvitation.withdrawn_at.is_(None))
+
+
+def _enrolment_count(klass: TrainingClass) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(ClassEnrolment).where(
         ClassEnrolment.class_id == klass.id,
         ClassEnrolment.status != EnrolmentStatus.LEFT))
+
+
+def roster_count(klass: TrainingClass) -> int:
+    """How many entries the roster lists (enrolled candidates, then pending invitations),
+    to paginate it: a class may hold hundreds."""
+    return _enrolment_count(klass) + db.session.scalar(_pending(
+        sa.select(sa.func.count()).select_from(ClassInvitation)
+        .where(ClassInvitation.class_id == klass.id)))
 
 
 def roster(klass: TrainingClass, *, include_left: bool = False, offset: int = 0,
@@ -190,6 +206,7 @@ def roster(klass: TrainingClass, *, include_left: bool = False, offset: int = 0,
     the trainer typed."""
     statuses = list(EnrolmentStatus) if include_left else \
         [EnrolmentStatus.ENROLLED, EnrolmentStatus.INVITED]
+    enrolments = _enrolment_count(klass)
     rows = db.session.execute(
         sa.select(ClassEnrolment, User.email, CandidateProfile.real_name)
         .join(User, User.id == ClassEnrolment.candidate_id)
@@ -197,10 +214,20 @@ def roster(klass: TrainingClass, *, include_left: bool = False, offset: int = 0,
         .where(ClassEnrolment.class_id == klass.id, ClassEnrolment.status.in_(statuses))
         .order_by(ClassEnrolment.status, User.email, User.id)
         .offset(offset).limit(limit))
-    return [RosterEntry(enrolment.candidate_id, email,
-                        name if enrolment.status is EnrolmentStatus.ENROLLED else None,
-                        enrolment.status, enrolment.consented_at or enrolment.invited_at)
-            for enrolment, email, name in rows]
+    entries = [RosterEntry(enrolment.candidate_id, email,
+                           name if enrolment.status is EnrolmentStatus.ENROLLED else None,
+                           enrolment.status, enrolment.consented_at or enrolment.invited_at)
+               for enrolment, email, name in rows]
+    # Then the pending invitations, exactly as the trainer's list gave them (address and
+    # name), whether or not anyone has an account: one query on every page.
+    skip = max(0, offset - enrolments)
+    room = None if limit is None else max(0, limit - len(entries))
+    invitations = db.session.scalars(_pending(
+        sa.select(ClassInvitation).where(ClassInvitation.class_id == klass.id))
+        .order_by(ClassInvitation.email, ClassInvitation.id).offset(skip).limit(room))
+    return entries + [RosterEntry(None, invitation.email, invitation.name or None,
+                                  EnrolmentStatus.INVITED, invitation.created_at,
+                                  invitation.id) for invitation in invitations]
 
 
 def enrolled_candidate_ids(class_id: int) -> list[int]:
@@ -264,65 +291,64 @@ def problem_text(problem: rules.RosterProblem) -> str:
 
 @dataclass
 class ImportResult:
-    """What the trainer is told: how many addresses the list held, nothing about which
-    of them have an account (that would let a trainer probe anyone's address)."""
+    """What the trainer is told: how many addresses the list held and were invited,
+    nothing about which of them have an account (that would let a trainer probe anyone's
+    address)."""
     addresses: int
-    invited: list[str] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)   # no candidate account
-    not_candidates: list[str] = field(default_factory=list)
 
 
 def import_roster(klass: TrainingClass, rows: list[list[str]], actor: User, *,
                   now: datetime) -> ImportResult:
-    """Invite the list's candidates, all or none: a list with any problem raises
-    RosterInvalid and changes nothing. Every address is answered alike (the trainer
-    learns nothing about who has which account); those with no candidate account are
-    simply not invited (they sign up and join with the code); candidates already in the
-    class are left as they are; invited candidates accept on their classes page (an
-    invitation shares nothing until they do)."""
+    """Invite every address of the list alike, all or none: a list with any problem
+    raises RosterInvalid and changes nothing. Each valid address gets an invitation
+    (address and name as the file gives them) whether or not an account exists, and no
+    enrolment: a candidate whose address matches, now or after signing up, sees it on
+    their classes page and accepts it (with consent) or declines it. An address invited
+    before keeps its pending invitation; a declined or withdrawn one is invited again."""
     _refuse_if_closed(klass)
     found, problems = rules.check_roster(rows)
     if problems:
         raise RosterInvalid(problems)
-    users = {}
-    emails = [row.email for row in found]
-    for start in range(0, len(emails), 500):
-        for user in db.session.scalars(sa.select(User).where(
-                sa.func.lower(User.email).in_(emails[start:start + 500]))):
-            users[user.email.lower()] = user
-    result = ImportResult(addresses=len(found))
-    insert = dialect_insert(ClassEnrolment, db.session.get_bind().dialect.name)
-    for row in found:
-        user = users.get(row.email)
-        if user is None or not user.is_active:
-            result.unknown.append(row.email)
-            continue
-        if user.role is not Role.CANDIDATE:
-            result.not_candidates.append(row.email)
-            continue
-        # A code join of the same candidate may insert the enrolment at this moment:
-        # insert if absent, then lock whichever row is there.
-        added = db.session.execute(insert.values(
-            class_id=klass.id, candidate_id=user.id, status=EnrolmentStatus.INVITED,
-            invited_by_id=actor.id, invited_at=now).on_conflict_do_nothing()).rowcount
-        if added:
-            result.invited.append(row.email)
-            continue
-        enrolment = db.session.get(ClassEnrolment, (klass.id, user.id),
-                                   with_for_update=True, populate_existing=True)
-        if enrolment.status is not EnrolmentStatus.LEFT:
-            result.already.append(row.email)
-            continue
-        enrolment.status = EnrolmentStatus.INVITED
-        enrolment.invited_by_id, enrolment.invited_at = actor.id, now
-        enrolment.consented_at, enrolment.left_at = None, None
-        result.invited.append(row.email)
+    insert = dialect_insert(ClassInvitation, db.session.get_bind().dialect.name)
+    for start in range(0, len(found), 500):
+        batch = found[start:start + 500]
+        values = [{"class_id": klass.id, "email": normalise_email(row.email),
+                   "name": row.name, "invited_by_id": actor.id, "created_at": now}
+                  for row in batch]
+        db.session.execute(insert.values(values).on_conflict_do_nothing())
+        for value in values:
+            db.session.execute(
+                sa.update(ClassInvitation)
+                .where(ClassInvitation.class_id == klass.id,
+                       ClassInvitation.email == value["email"],
+                       ClassInvitation.accepted_at.is_(None),
+                       sa.or_(ClassInvitation.declined_at.is_not(None),
+                              ClassInvitation.withdrawn_at.is_not(None)))
+                .values(name=value["name"], invited_by_id=actor.id, created_at=now,
+                        declined_at=None, withdrawn_at=None)
+                .execution_options(synchronize_session=False))
     db.session.flush()
     audit.record("classes.list_imported", target=klass, actor=actor, details={
-        "invited": len(result.invited), "already": len(result.already),
-        "unknown": len(result.unknown), "not_candidates": len(result.not_candidates)})
-    return result
+        "addresses": len(found)})
+    return ImportResult(addresses=len(found))
+
+
+def withdraw_invitation(klass: TrainingClass, invitation_id: int, actor: User, *,
+                        now: datetime) -> None:
+    """Withdraw a pending invitation of the class (a conditional update: an acceptance
+    at the same moment wins or loses whole, never both)."""
+    done = db.session.execute(_pending(
+        sa.update(ClassInvitation).where(ClassInvitation.id == invitation_id,
+                                         ClassInvitation.class_id == klass.id))
+        .values(withdrawn_at=now).execution_options(synchronize_session=False)).rowcount
+    if not done:
+        if db.session.scalar(sa.select(ClassInvitation.id).where(
+                ClassInvitation.id == invitation_id,
+                ClassInvitation.class_id == klass.id)) is None:
+            raise ClassNotFound(gettext("没有这份邀请。"))
+        raise ServiceError(gettext("这份邀请已被接受、拒绝或撤回。"))
+    audit.record("classes.invitation_withdrawn", target=klass, actor=actor,
+                 details={"invitation": invitation_id})
 
 
 def _refuse_if_closed(klass: TrainingClass) -> None:
@@ -415,6 +441,73 @@ def candidate_class(candidate_id: int, class_id: int, *,
         if mine.klass.id == class_id:
             return mine
     raise ClassNotFound(gettext("你不在这个班级。"))
+
+
+# Candidates: invitations by address ----------------------------------------------------
+
+@dataclass(frozen=True)
+class MyInvitation:
+    invitation: ClassInvitation
+    klass: TrainingClass
+    institution: Institution
+
+
+def _invitations_of(candidate: User):
+    """Pending invitations to the candidate's address (matched when read: an address
+    invited before its account existed finds them too), of open classes of active
+    institutions."""
+    return _pending(
+        sa.select(ClassInvitation, TrainingClass, Institution)
+        .join(TrainingClass, TrainingClass.id == ClassInvitation.class_id)
+        .join(Institution, Institution.id == TrainingClass.institution_id)
+        .where(ClassInvitation.email == normalise_email(candidate.email),
+               TrainingClass.closed_at.is_(None), Institution.is_active.is_(True)))
+
+
+def candidate_invitations(candidate: User) -> list[MyInvitation]:
+    if candidate.role is not Role.CANDIDATE:
+        return []
+    return [MyInvitation(*row) for row in db.session.execute(
+        _invitations_of(candidate).order_by(ClassInvitation.id.desc()))]
+
+
+def invitation_for_candidate(candidate: User, invitation_id: int) -> MyInvitation:
+    """The pending invitation if it is to the candidate's address; ClassNotFound
+    otherwise (views answer 404)."""
+    if candidate.role is Role.CANDIDATE:
+        row = db.session.execute(_invitations_of(candidate).where(
+            ClassInvitation.id == invitation_id)).first()
+        if row is not None:
+            return MyInvitation(*row)
+    raise ClassNotFound(gettext("没有这份邀请。"))
+
+
+def _settle(candidate: User, invitation_id: int, **values) -> None:
+    done = db.session.execute(_pending(
+        sa.update(ClassInvitation).where(
+            ClassInvitation.id == invitation_id,
+            ClassInvitation.email == normalise_email(candidate.email)))
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if not done:
+        raise ServiceError(gettext("这份邀请已被撤回或已处理，请刷新页面。"))
+
+
+def accept_invitation(candidate: User, invitation_id: int, *, now: datetime
+                      ) -> ClassEnrolment:
+    """Accept an invitation after the consent step: the candidate joins the class as
+    with its code. Accepting twice, or while the trainer withdraws it, makes one
+    enrolment at most and a clear message for the other."""
+    mine = invitation_for_candidate(candidate, invitation_id)
+    _refuse_if_closed(mine.klass)
+    _settle(candidate, invitation_id, accepted_at=now)
+    return join(mine.klass, candidate, now=now)
+
+
+def decline_invitation(candidate: User, invitation_id: int, *, now: datetime) -> None:
+    mine = invitation_for_candidate(candidate, invitation_id)
+    _settle(candidate, invitation_id, declined_at=now)
+    audit.record("classes.invitation_declined", target=mine.klass, actor=candidate,
+                 details={"invitation": invitation_id})
 
 
 # Trainers: assignments -----------------------------------------------------------------
