@@ -63,6 +63,10 @@ def seed_demo():
         click.echo(f"demo class: {demo.DEMO_CLASS_NAME} of {demo.DEMO_INSTITUTION_NAME} "
                    "(trainer2@ its institution admin, trainer1@ a trainer; assistant@ "
                    "enrolled, two assignments, one overdue)")
+    if demo.seed_trainer_invitations(utcnow()):
+        db.session.commit()
+        click.echo(f"demo trainer invitation: {demo.DEMO_INVITED_TRAINER} invited to "
+                   f"{demo.DEMO_INSTITUTION_NAME} by trainer2@ (pending; its link is mailed)")
     if demo.seed_class_marking(utcnow()):
         db.session.commit()
         click.echo(f"demo marking: {demo.DEMO_MARKING_CLASS_NAME} (intermediate@ handed in a "

@@ -486,6 +486,29 @@ def seed_classes(now: datetime) -> bool:
     return True
 
 
+DEMO_INVITED_TRAINER = "new-trainer@demo.example.com"
+
+
+def seed_trainer_invitations(now: datetime) -> bool:
+    """A pending invitation of a new trainer (new-trainer@, no account) to the demo
+    institution by its admin trainer2@; its link is in the mail log. Unless one was made
+    (needs seed_classes). Return whether it was created."""
+    from exam_portal.models.institutions import Institution
+    from exam_portal.models.trainer_invitations import TrainerInvitation
+    from exam_portal.services.exam_sessions import trainer_invitations
+
+    institution = db.session.scalar(sa.select(Institution).where(
+        Institution.name == DEMO_INSTITUTION_NAME))
+    head = db.session.scalar(sa.select(User).where(User.email == DEMO_REVIEWER))
+    if institution is None or head is None or db.session.scalar(
+            sa.select(TrainerInvitation.id).where(
+                TrainerInvitation.email == DEMO_INVITED_TRAINER)) is not None:
+        return False
+    trainer_invitations.invite(institution, DEMO_INVITED_TRAINER, "新培训师（演示）", head,
+                               now=now, locale=None)
+    return True
+
+
 DEMO_MARKING_CLASS_NAME = "2027 社会工作师实务班（演示）"
 DEMO_CASE_ANSWERS = (
     "先评估服务对象的需要：生理照料、社会交往和情绪支持；再链接社区志愿者和居家养老服务，"

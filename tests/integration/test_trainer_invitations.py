@@ -288,3 +288,13 @@ def test_the_mail_and_pages_speak_the_inviters_language(app, people, sunshine):
     assert "Become a trainer of" in visitor.get(_link(app)).get_data(as_text=True)
     _accept(visitor, _link(app))
     assert _user(app, NEW).locale == "en"
+
+
+def test_the_demo_has_a_pending_invitation_with_a_working_link(seeded):
+    from exam_portal.commands import demo
+
+    app = seeded.app
+    assert demo.DEMO_INVITED_TRAINER in seeded.output
+    link = _link(app, demo.DEMO_INVITED_TRAINER)
+    page = app.test_client().get(link).get_data(as_text=True)
+    assert demo.DEMO_INSTITUTION_NAME in page and demo.DEMO_INVITED_TRAINER in page
