@@ -278,3 +278,35 @@ def test_accepting_twice_or_while_withdrawn_makes_one_enrolment_at_most(
         enrolled = _status(app, school["class_id"], user_id) is EnrolmentStatus.ENROLLED
         assert enrolled == (found.accepted_at is not None)
         assert (found.accepted_at is None) == (found.withdrawn_at is not None)
+
+
+@pytest.mark.usefixtures("one_leg")
+def test_every_invited_address_is_mailed_the_same_text(app, school):  # noqa: F811
+    from exam_portal.models.mail import OutboxMail
+    from exam_portal.services.exam_sessions import classes
+    from exam_portal.services.platform import mail
+
+    candidate(app, email="victim@example.com")
+    make_user(app, Role.TRAINER, email="staffer@example.com")
+    emails = ["victim@example.com", "staffer@example.com", "nobody@example.com"]
+    class_id = school["class_id"]
+    _upload(school["client"], class_id, _csv([["邮箱"], *[[e] for e in emails]]))
+    _upload(school["client"], class_id, _csv([["邮箱"], *[[e] for e in emails]]))  # again
+    with app.app_context(), app.test_request_context():
+        queued = list(db.session.scalars(sa.select(OutboxMail).where(
+            OutboxMail.kind == classes.INVITATION_MAIL).order_by(OutboxMail.id)))
+        # One mail per address (a pending invitation is not mailed twice), same text.
+        assert sorted(m.to_address for m in queued) == sorted(emails)
+        drafts = {(d.subject, d.body) for d in (
+            mail.COMPOSERS[m.kind](m.to_address, m.params) for m in queued)}
+        assert len(drafts) == 1
+        subject, body = drafts.pop()
+        assert "2027 助理冲刺班" in subject and "阳光社工培训中心" in body
+        assert "/classes" in body
+    # A withdrawn invitation is not mailed any more.
+    invitation = _invitation_id(app, class_id, "nobody@example.com")
+    school["client"].post(f"/trainer/classes/{class_id}/invitations/{invitation}/withdraw")
+    with app.app_context(), app.test_request_context():
+        late = db.session.scalar(sa.select(OutboxMail).where(
+            OutboxMail.to_address == "nobody@example.com"))
+        assert mail.COMPOSERS[late.kind](late.to_address, late.params) is None

@@ -315,7 +315,8 @@ def import_list(class_id):
         else:
             klass = _trainer_class(class_id)
             done = outcomes.commit(
-                lambda: classes.import_roster(klass, rows, current_user, now=utcnow()),
+                lambda: classes.import_roster(klass, rows, current_user, now=utcnow(),
+                                              locale=str(get_locale())),
                 _("名单已导入。"), quiet=classes.RosterInvalid,
                 conflict=_("有学员正在同时加入班级，请重新上传名单。"))
             if isinstance(done.refusal, classes.RosterInvalid):

@@ -39,7 +39,7 @@ from exam_portal.services import ServiceError
 from exam_portal.services.accounts.accounts import normalise_email
 from exam_portal.services.delivery import attempts
 from exam_portal.services.exam_sessions import class_notices, institutions, past_papers
-from exam_portal.services.platform import audit, notifications, syllabi
+from exam_portal.services.platform import audit, mail, notifications, syllabi
 from exam_portal.services.platform.clock import LOCAL_ZONE
 from question_bank import assignments as rules
 from question_bank import syllabus
@@ -297,14 +297,18 @@ class ImportResult:
     addresses: int
 
 
+INVITATION_MAIL = "classes.invitation"
+
+
 def import_roster(klass: TrainingClass, rows: list[list[str]], actor: User, *,
-                  now: datetime) -> ImportResult:
+                  now: datetime, locale: str = "zh_CN") -> ImportResult:
     """Invite every address of the list alike, all or none: a list with any problem
     raises RosterInvalid and changes nothing. Each valid address gets an invitation
     (address and name as the file gives them) whether or not an account exists, and no
     enrolment: a candidate whose address matches, now or after signing up, sees it on
     their classes page and accepts it (with consent) or declines it. An address invited
-    before keeps its pending invitation; a declined or withdrawn one is invited again."""
+    before keeps its pending invitation; a declined or withdrawn one is invited again.
+    Each newly pending invitation is mailed, through the outbox, the same text."""
     _refuse_if_closed(klass)
     found, problems = rules.check_roster(rows)
     if problems:
@@ -315,6 +319,9 @@ def import_roster(klass: TrainingClass, rows: list[list[str]], actor: User, *,
         values = [{"class_id": klass.id, "email": normalise_email(row.email),
                    "name": row.name, "invited_by_id": actor.id, "created_at": now}
                   for row in batch]
+        emails = [value["email"] for value in values]
+        already = set(db.session.scalars(_pending(sa.select(ClassInvitation.email).where(
+            ClassInvitation.class_id == klass.id, ClassInvitation.email.in_(emails)))))
         db.session.execute(insert.values(values).on_conflict_do_nothing())
         for value in values:
             db.session.execute(
@@ -327,10 +334,37 @@ def import_roster(klass: TrainingClass, rows: list[list[str]], actor: User, *,
                 .values(name=value["name"], invited_by_id=actor.id, created_at=now,
                         declined_at=None, withdrawn_at=None)
                 .execution_options(synchronize_session=False))
+        fresh = [email for email in emails if email not in already]
+        for invitation_id, email in db.session.execute(_pending(
+                sa.select(ClassInvitation.id, ClassInvitation.email).where(
+                    ClassInvitation.class_id == klass.id,
+                    ClassInvitation.email.in_(fresh))).order_by(ClassInvitation.id)):
+            mail.send_later(INVITATION_MAIL, email, {"invitation": invitation_id,
+                                                     "locale": locale})
     db.session.flush()
     audit.record("classes.list_imported", target=klass, actor=actor, details={
         "addresses": len(found)})
     return ImportResult(addresses=len(found))
+
+
+@mail.composer(INVITATION_MAIL)
+def _compose_invitation(email: str, params: dict) -> mail.Draft | None:
+    """The same text for every address (an account or not): where to see and answer
+    the invitation. Nothing once it is no longer pending or the class is closed."""
+    invitation = db.session.get(ClassInvitation, params.get("invitation"))
+    if invitation is None or not invitation.is_pending or invitation.email != email:
+        return None
+    klass = invitation.training_class
+    if klass.closed_at is not None or not klass.institution.is_active:
+        return None
+    return mail.Draft(
+        gettext("邀请你加入班级“%(name)s”", name=klass.name),
+        gettext("你好：\n“%(institution)s”的培训师邀请你加入班级“%(name)s”。\n"
+                "请用本邮箱登录社会工作者考试门户（还没有账号可以用本邮箱注册），在“我的班级”"
+                "里查看邀请：确认之前，培训师看不到你的任何学习数据；也可以拒绝。\n%(link)s\n"
+                "如果你不认识这个机构，请忽略本邮件。",
+                institution=klass.institution.name, name=klass.name,
+                link=mail.public_url("classes.my_classes")))
 
 
 def withdraw_invitation(klass: TrainingClass, invitation_id: int, actor: User, *,
