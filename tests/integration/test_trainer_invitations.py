@@ -298,3 +298,14 @@ def test_the_demo_has_a_pending_invitation_with_a_working_link(seeded):
     link = _link(app, demo.DEMO_INVITED_TRAINER)
     page = app.test_client().get(link).get_data(as_text=True)
     assert demo.DEMO_INSTITUTION_NAME in page and demo.DEMO_INVITED_TRAINER in page
+
+
+def test_guessing_links_and_sending_invitations_are_rate_limited(app, people, sunshine):
+    visitor = app.test_client()
+    statuses = [_accept(visitor, f"/trainer-invitation/guess-{i}").status_code
+                for i in range(11)]
+    assert statuses[:10] == [404] * 10 and statuses[10] == 429
+    head = logged_in(app, people["head"])
+    statuses = [_invite(head, sunshine, email=f"n{i}@example.com").status_code
+                for i in range(11)]
+    assert statuses[:10] == [302] * 10 and statuses[10] == 429

@@ -56,6 +56,8 @@ def invitations(institution_id):
 
 
 @bp.post("/trainer/institutions/<int:institution_id>/invitations")
+# Each invitation mails an address the admin chose: limited like a sign-up request.
+@limiter.limit(lambda: current_app.config["SIGN_UP_LIMIT_PER_ADDRESS"])
 def invite(institution_id):
     institution = _institution(institution_id)
     form = InviteTrainerForm()
