@@ -21,7 +21,7 @@ from exam_portal.models.institutions import Institution, InstitutionMember
 from exam_portal.models.trainer_invitations import TrainerInvitation
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.accounts import accounts, passwords
+from exam_portal.services.accounts import accounts
 from exam_portal.services.exam_sessions.institutions import NotMember
 from exam_portal.services.platform import audit, mail
 
@@ -145,10 +145,7 @@ def accept(token: str, password: str) -> User:
     """
     with no_write_lock():
         email = _valid_invitation(token).email
-        problem = passwords.password_problem(password, email=email)
-        if problem:
-            raise accounts.WeakPassword(problem)
-        password_hash = passwords.hash_password(password)
+    password_hash = accounts.hash_new_password(password, email=email)
     invitation = _valid_invitation(token)
     now = utcnow()
     spent = db.session.execute(
