@@ -23,7 +23,6 @@ REQUEST_TIMEOUT = 30.0  # a browser's fetch waits longer; a hung request counts 
 RETRY_SECONDS = 3.0  # attempt.js scheduleRetry
 CLOCK_SECONDS = 60.0  # attempt.js syncClock
 USER_AGENT = "bench-load/1"
-SUBJECT = "COMP_MID"
 
 
 class Refused(Exception):
@@ -128,6 +127,7 @@ PAPER_URL = re.compile(r'id="paper"[^>]*data-url="([^"]+)"')
 QUESTION = re.compile(r'<article class="question"[^>]*data-position="(\d+)" data-type="(\w+)"'
                       r'(.*?)</article>', re.S)
 OPTION = re.compile(r'name="answer-\d+" value="([A-E])"')
+ATTEMPT_LOCATION = re.compile(r"/practice/attempts/(\d+)")
 
 
 @dataclass
@@ -141,9 +141,11 @@ class Plan:
     login_spread: float = 60.0  # logins spread over the first minute (LD-3's storm)
     submit_spread: float = 20.0  # hand-ins spread over the last seconds (0: all at once)
     revisit: float = 0.2  # share of answer changes that revise an earlier answer
-    deadline_mode: bool = False  # run 5: hand in as the page does at time-up
+    deadline_mode: bool = False  # runs 5, 8: hand in as the page does at time-up
     save_through_hand_in: int = 0  # run 7: connections that keep saving during the hand-in
-    gate: asyncio.Event | None = None  # run 5: answering starts when every paper is drawn
+    gate: asyncio.Event | None = None  # runs 5, 8: answering starts once every paper is open
+    subject: str = "COMP_MID"
+    sitting: bool = False  # run 8: the subject's exam paper (the locked form), not a mock
 
 
 @dataclass
@@ -222,7 +224,7 @@ class Candidate:
         try:
             await asyncio.sleep(random.uniform(0, self.plan.login_spread))  # noqa: S311
             await self.log_in()
-            await self.start_mock()
+            await self.start_paper()
             await self.open_attempt()
             if self.plan.gate is not None:
                 await self.plan.gate.wait()
@@ -256,17 +258,11 @@ class Candidate:
             "email": self.email, "password": self.plan.password, "next": "",
             "csrf_token": csrf})
 
-    async def start_mock(self) -> None:
-        page = await self.until_ok("choose", "GET", f"/practice/subjects/{SUBJECT}",
-                                   lambda a: a.status == 200)
-        csrf = CSRF_INPUT.search(page.text()).group(1)
-        started = await self.until_ok(
-            "start", "POST", f"/practice/subjects/{SUBJECT}/start",
-            lambda a: a.status == 302 and "/practice/attempts/" in a.headers.get(
-                "location", [""])[0],
-            form={"csrf_token": csrf, "mode": "MOCK", "variant": ""})
-        location = started.headers["location"][0]
-        self.attempt_id = int(re.search(r"/practice/attempts/(\d+)", location).group(1))
+    async def start_paper(self) -> None:
+        """Start the paper (a mock, or the exam sitting), then load the delivery page
+        and the questions, as the browser does after the start's redirect."""
+        location = await (self.start_sitting() if self.plan.sitting else self.start_mock())
+        self.attempt_id = int(ATTEMPT_LOCATION.search(location).group(1))
         page = await self.until_ok("page", "GET", f"/practice/attempts/{self.attempt_id}",
                                    lambda a: a.status == 200)
         html = page.text()
@@ -279,6 +275,29 @@ class Candidate:
             self.questions[int(position)] = (kind, OPTION.findall(inner))
         if not self.questions:
             raise Refused("the paper has no questions")
+
+    async def start_mock(self) -> str:
+        subject = self.plan.subject
+        page = await self.until_ok("choose", "GET", f"/practice/subjects/{subject}",
+                                   lambda a: a.status == 200)
+        csrf = CSRF_INPUT.search(page.text()).group(1)
+        started = await self.until_ok(
+            "start", "POST", f"/practice/subjects/{subject}/start", _to_attempt,
+            form={"csrf_token": csrf, "mode": "MOCK", "variant": ""})
+        return started.headers["location"][0]
+
+    async def start_sitting(self) -> str:
+        """Run 8: the candidate's exams page (/exams) and its 开始考试 form for the
+        subject; sent again after a lost answer it resumes the same paper."""
+        page = await self.until_ok("exams", "GET", "/exams", lambda a: a.status == 200)
+        html = page.text()
+        form = re.search(r'action="(/exams/registrations/\d+/subjects/'
+                         + re.escape(self.plan.subject) + r'/start)"', html)
+        if form is None:
+            raise Refused(f"/exams offers no start of {self.plan.subject}")
+        started = await self.until_ok("start", "POST", form.group(1), _to_attempt,
+                                      form={"csrf_token": CSRF_INPUT.search(html).group(1)})
+        return started.headers["location"][0]
 
     async def open_attempt(self) -> None:
         answer = await self.until_ok("open", "POST", self.urls["open"],
@@ -431,6 +450,12 @@ class Candidate:
             await self.hand_in()
         finally:
             await asyncio.gather(*savers)
+
+
+def _to_attempt(answer: Answer) -> bool:
+    """A start's answer: the redirect to the delivery page of the paper."""
+    return answer.status == 302 and "/practice/attempts/" in answer.headers.get(
+        "location", [""])[0]
 
 
 def _position_url(template: str, position: int) -> str:
