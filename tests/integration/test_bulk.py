@@ -85,3 +85,38 @@ def test_rows_of_any_columns_go_in_as_an_insert_would_write_them(app):
         assert version.content == {"stem": texts[0], "keys": ["A"], "nested": {"n": None}}
         assert (version.fixed_order, version.points_halves, version.search_text,
                 version.status) == (True, None, texts[0], ItemStatus.DRAFT)
+
+
+def test_rows_over_several_statements_all_land_and_are_found_by_search(app, monkeypatch):
+    """SQLite takes many rows per INSERT (the search index writes once per statement):
+    rows cut over several statements all land, each found by its own text."""
+    from datetime import UTC, datetime
+
+    from exam_portal.models.bank import Item, ItemPool, ItemType, ItemVersion
+    from exam_portal.services.item_bank.item_list import _text_match
+    from question_bank.subjects import Subject
+    from question_bank.workflow import ItemStatus
+
+    monkeypatch.setattr(bulk, "_SQLITE_ROWS_PER_INSERT", 3)
+    author = make_user(app, email="bulk-many@example.com")
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    with app.app_context():
+        first = (db.session.scalar(sa.select(sa.func.max(Item.id))) or 0) + 1
+        bulk.insert_rows(Item.__table__, [
+            {"id": first + n, "external_id": f"many-{n}", "subject": Subject.COMP_JR,
+             "item_type": ItemType.SINGLE, "status": ItemStatus.DRAFT, "pool": ItemPool.OPEN,
+             "defaulted_fields": "", "created_by_id": author, "created_at": now,
+             "updated_at": now} for n in range(8)])
+        bulk.insert_rows(ItemVersion.__table__, [
+            {"item_id": first + n, "number": 1, "status": ItemStatus.DRAFT,
+             "content": {"stem": f"第{n}号独特题干"}, "content_hash": f"{n:064d}",
+             "syllabus_version": "2025", "chapter_code": "X", "difficulty": 3,
+             "fixed_order": False, "points_halves": None, "law_valid_from": None,
+             "law_valid_to": None, "search_text": f"第{n}号独特题干", "author_id": author,
+             "created_at": now} for n in range(8)])
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemVersion)) == 8
+        for n in range(8):
+            found = db.session.scalars(sa.select(ItemVersion.item_id).where(
+                _text_match(f"第{n}号独特"))).all()
+            assert found == [first + n]
