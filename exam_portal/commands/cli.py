@@ -1,6 +1,7 @@
 """Command-line tools: `flask --app exam_portal demo|users|audit|mail ...`."""
 
 import gc
+import itertools
 from pathlib import Path
 
 import click
@@ -277,12 +278,17 @@ def _import_bank(path, author_email, dry_run, syllabus_version, pool, partial, r
                  default_subject, default_difficulty, default_node, explanation, encoding):
     from flask_babel import gettext
 
+    from exam_portal.services.platform import child_process
+    from question_bank.formats import foreign, limits
+    from question_bank.formats.limits import UnreadableFile
+
     author = accounts.find_by_email(author_email)
     if author is None or author.role not in (Role.TRAINER, Role.ADMIN):
         raise click.ClickException(f"{author_email} is not a trainer or administrator account")
-    from question_bank.formats import foreign, limits
-
+    if syllabus_version is not None and not syllabus.is_loaded(syllabus_version):
+        raise click.ClickException(f"no syllabus version {syllabus_version} is loaded")
     data = Path(path).read_bytes()
+    pool = ItemPool(pool.upper())
     try:
         defaults = None
         if importing.is_foreign(path):
@@ -290,16 +296,35 @@ def _import_bank(path, author_email, dry_run, syllabus_version, pool, partial, r
                 subject=Subject(default_subject) if default_subject else None,
                 difficulty=default_difficulty, node=default_node,
                 explanation=foreign.EXPLANATION_TO_WRITE if explanation is None else explanation)
-        # Reading a large file takes seconds: hold no write lock meanwhile (SQLite has
-        # one for the whole database), so the portal's writers do not wait for it.
-        with no_write_lock():
-            records = importing.read_file(path, data, max_items=None, caps=limits.COMMAND_LINE,
+
+        def produce():
+            return importing.file_records(path, data, caps=limits.COMMAND_LINE,
                                           defaults=defaults, encoding=encoding)
+
+        # The file is read in a second process while this one plans and writes what it
+        # has read so far, all in one transaction: reading and writing 100,000 items
+        # each take tens of seconds, and overlap on two cores. Nothing is committed
+        # before the whole file is read and planned. Until its first records are read
+        # (all of them, for a format read whole) no write lock is held, so the portal's
+        # writers do not wait for the parse (SQLite has one lock for the database);
+        # once writing has begun they wait for the import, as for any large write.
+        reading = child_process.batches(produce, _IMPORT_BATCH)
+        with no_write_lock():
+            first = next(reading, [])
+        rows, seen, writing = [], set(), not dry_run
+        for records in itertools.chain([first], reading):
+            part = importing.plan_import(records, syllabus_version, author=author, seen=seen)
+            rows += part.rows
+            writing = writing and (partial or not part.errors)
+            if writing:
+                importing.write_rows(part.rows, author, pool=pool)
+    except UnreadableFile as error:
+        db.session.rollback()
+        raise click.ClickException(importing.unreadable_message(error)) from error
     except ServiceError as error:
+        db.session.rollback()
         raise click.ClickException(str(error)) from error
-    if syllabus_version is not None and not syllabus.is_loaded(syllabus_version):
-        raise click.ClickException(f"no syllabus version {syllabus_version} is loaded")
-    plan = importing.plan_import(records, syllabus_version, author=author)
+    plan = importing.ImportPlan(rows)
     for row in plan.errors[:200]:
         for problem in row.problems:
             click.echo(f"item {row.record.location} [{problem.field}]: {problem.render(gettext)}",
@@ -311,17 +336,18 @@ def _import_bank(path, author_email, dry_run, syllabus_version, pool, partial, r
         Path(rejects_path).write_bytes(importing.rejects_file(plan))
         click.echo(f"the {len(plan.errors)} items not imported are in {rejects_path}")
     if plan.errors and not partial:
+        db.session.rollback()
         raise click.ClickException("nothing was imported: fix the errors above (or --partial)")
     if dry_run:
+        db.session.rollback()
         return
-    try:
-        importing.apply_import(plan, author, filename=Path(path).name,
-                               pool=ItemPool(pool.upper()), partial=partial)
-    except ServiceError as error:
-        raise click.ClickException(str(error)) from error
+    importing.record_import(plan, author, filename=Path(path).name, pool=pool, partial=partial)
     db.session.commit()
     importing.after_import(plan)
     click.echo("imported")
+
+
+_IMPORT_BATCH = 2000
 
 
 @bank_cli.command("statistics")

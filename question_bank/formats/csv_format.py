@@ -2,12 +2,13 @@
 
 import csv
 import io
+from collections.abc import Iterator
 
 from ..i18n import N_
 from . import limits
 from .limits import UnreadableFile
 from .records import ItemRecord
-from .table import HEADERS, read_table, record_to_row
+from .table import HEADERS, read_table, record_to_row, table_records
 
 # Single cells hold long case texts; the csv module's default limit is 128 KiB.
 _FIELD_LIMIT = 1024 * 1024
@@ -29,6 +30,12 @@ def read(data: bytes, *, max_items: int | None = None,
          caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
     """Read every item in a CSV file; the first row holds the headers."""
     return read_table(iter(read_rows(data, caps=caps)), max_items)
+
+
+def records(data: bytes, *, caps: limits.Limits = limits.WEB) -> Iterator[ItemRecord]:
+    """What read() returns, one record at a time once the rows are read, with no limit
+    on the number of items (the command line's import)."""
+    return table_records(iter(read_rows(data, caps=caps)))
 
 
 def decode(data: bytes, *, gb18030: bool = False) -> str:

@@ -47,6 +47,7 @@ its proposal.
 import codecs
 import json
 import re
+from collections.abc import Iterator
 
 from ..i18n import N_
 from ..items import LETTERS, Problem
@@ -215,13 +216,28 @@ def read(data: bytes, *, max_items: int | None = None, caps: limits.Limits = lim
 
     GIFT is plain text that unpacks to nothing larger: the upload's own size bounds
     the work, so *caps* (taken like every reader's) holds nothing for it."""
-    text = decode(data, encoding).replace("\r\n", "\n").replace("\r", "\n")
-    parsed = list(_questions(text))
+    parsed = list(_questions(_text(data, encoding)))
     if not parsed:
         raise UnreadableFile(N_("文件是空的。"))
     if max_items is not None and len(parsed) > max_items:
         raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
     return [finish(question, defaults) for question in parsed]
+
+
+def records(data: bytes, *, caps: limits.Limits = limits.WEB, encoding: str | None = None,
+            defaults: FileDefaults | None = None) -> Iterator[ItemRecord]:
+    """What read() returns, one record at a time as the file is read, with no limit on
+    the number of questions (the command line's import); *caps* as in read()."""
+    empty = True
+    for question in _questions(_text(data, encoding)):
+        empty = False
+        yield finish(question, defaults)
+    if empty:
+        raise UnreadableFile(N_("文件是空的。"))
+
+
+def _text(data: bytes, encoding: str | None) -> str:
+    return decode(data, encoding).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _blocks(text: str):

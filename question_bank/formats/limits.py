@@ -57,6 +57,15 @@ class UnreadableFile(QuestionBankError):
         self.message = message
         self.params = params
 
+    def __reduce__(self):
+        # Sent from the process that read the file to the one that reports it: the
+        # untranslated message and its values, not only the text they made.
+        return _unreadable, (type(self), self.message, self.params)
+
+
+def _unreadable(kind: type, message: str, params: dict) -> UnreadableFile:
+    return kind(message, **params)
+
 
 class MalformedXml(QuestionBankError):
     """Not well-formed XML, or XML with a DTD (the way to entity tricks); each format

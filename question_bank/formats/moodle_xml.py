@@ -32,6 +32,7 @@ Read from Moodle (4.x exports, as its XML format documentation describes them):
 import copy
 import dataclasses
 import xml.etree.ElementTree as ET  # noqa: S405 - writing; reading is limits.parse_xml
+from collections.abc import Iterator
 
 from ..i18n import N_
 from ..items import LETTERS, Problem
@@ -110,32 +111,63 @@ def read(data: bytes, *, max_items: int | None = None, caps: limits.Limits = lim
     """Read every question: the representable ones as items, the rest with the reason.
 
     An .xml file may also be a single QTI 2.x assessmentItem: it is read as QTI."""
-    try:
-        root = limits.parse_xml(limits.slices(data), caps)
-    except limits.MalformedXml as error:
-        raise UnreadableFile(N_("不是有效的 XML 文件（或含有不允许的 DTD/实体）。")) from error
-    if root.tag.endswith("}assessmentItem") and "imsqti" in root.tag:
+    root = _root(data, caps)
+    if _is_qti(root):
         from . import qti  # here: most .xml files are Moodle's
 
         return qti.read_item_tree(root, max_items=max_items, defaults=defaults,
                                   original=data.decode("utf-8", "replace"))
-    if root.tag != "quiz":
+    parsed = []
+    for question in _questions(root):
+        parsed.append(question)
+        if max_items is not None and len(parsed) > max_items:
+            raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
+    return [_finished(element, question, defaults) for element, question in parsed]
+
+
+def records(data: bytes, *, caps: limits.Limits = limits.WEB,
+            defaults: FileDefaults | None = None) -> Iterator[ItemRecord]:
+    """What read() returns, one record at a time after the file is parsed, with no
+    limit on the number of questions (the command line's import)."""
+    root = _root(data, caps)
+    if _is_qti(root):
+        yield from read(data, caps=caps, defaults=defaults)
+        return
+    for element, question in _questions(root):
+        yield _finished(element, question, defaults)
+
+
+def _root(data: bytes, caps: limits.Limits):
+    try:
+        root = limits.parse_xml(limits.slices(data), caps)
+    except limits.MalformedXml as error:
+        raise UnreadableFile(N_("不是有效的 XML 文件（或含有不允许的 DTD/实体）。")) from error
+    if root.tag != "quiz" and not _is_qti(root):
         raise UnreadableFile(N_("不是 Moodle XML 文件（根元素应为 quiz）。"))
-    parsed, category, ids = [], (), StableIds("moodle")
+    return root
+
+
+def _is_qti(root) -> bool:
+    return root.tag.endswith("}assessmentItem") and "imsqti" in root.tag
+
+
+def _questions(root) -> Iterator[tuple]:
+    """(element, parsed question) for each question in file order, each in the category
+    the category questions before it set."""
+    category, ids, number = (), StableIds("moodle"), 0
     for element in root.findall("question"):
         if element.get("type") == "category":
             category = category_path(_text_of(element, "category"))
             continue
-        parsed.append((element, _read_question(element, len(parsed) + 1, category, ids)))
-        if max_items is not None and len(parsed) > max_items:
-            raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-    records = []
-    for element, question in parsed:
-        record = finish(question, defaults)
-        # The text as written is for handing a question back: only those not imported.
-        records.append(record if record.content is not None
-                       else dataclasses.replace(record, original=_original(element)))
-    return records
+        number += 1
+        yield element, _read_question(element, number, category, ids)
+
+
+def _finished(element, question: Parsed, defaults: FileDefaults | None) -> ItemRecord:
+    record = finish(question, defaults)
+    # The text as written is for handing a question back: only those not imported.
+    return (record if record.content is not None
+            else dataclasses.replace(record, original=_original(element)))
 
 
 def _text_of(element, path: str) -> str:

@@ -7,6 +7,7 @@ cell's lines stay the tags. (A backslash before anything else reads as it is.)
 
 import json
 import re
+from collections.abc import Iterator
 
 from ..i18n import N_
 from ..items import Problem
@@ -145,20 +146,25 @@ def read_table(rows, max_items: int | None) -> list[ItemRecord]:
 
     Rows are numbered as a spreadsheet shows them: the headers are row 1.
     """
+    records = []
+    for record in table_records(rows):
+        if max_items is not None and len(records) >= max_items:
+            raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
+        records.append(record)
+    return records
+
+
+def table_records(rows) -> Iterator[ItemRecord]:
+    """read_table's records one at a time, with no limit on their number."""
     headers = next(rows, None)
     if not headers or not any(header.strip() for header in headers):
         raise UnreadableFile(N_("文件是空的。"))
     missing = header_problems(headers)
     if missing:
         raise UnreadableFile(N_("缺少列：%(columns)s。"), columns="、".join(missing))
-    records = []
     for number, row in enumerate(rows, 2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if max_items is not None and len(records) >= max_items:
-            raise UnreadableFile(N_("文件中的题目超过 %(n)d 道，请用命令行导入。"), n=max_items)
-        records.append(row_to_record(headers, row, number))
-    return records
+        if any(cell.strip() for cell in row):
+            yield row_to_record(headers, row, number)
 
 
 def _lines(cell: str) -> list[str]:

@@ -8,6 +8,7 @@ only the XML parts so checked, with honest headers: nothing it reads was not cou
 
 import io
 import zipfile
+from collections.abc import Iterator
 from datetime import date, datetime
 
 import openpyxl
@@ -19,7 +20,7 @@ from ..i18n import N_
 from . import limits
 from .limits import UnreadableFile
 from .records import ItemRecord
-from .table import HEADERS, read_table, record_to_row
+from .table import HEADERS, read_table, record_to_row, table_records
 
 SHEET_TITLE = "题目"
 _INVALID = N_("不是有效的 XLSX 文件。")
@@ -32,6 +33,12 @@ def read(data: bytes, *, max_items: int | None = None,
          caps: limits.Limits = limits.WEB) -> list[ItemRecord]:
     """Read every item on the first sheet; the first row holds the headers."""
     return read_table(iter(read_rows(data, caps=caps)), max_items)
+
+
+def records(data: bytes, *, caps: limits.Limits = limits.WEB) -> Iterator[ItemRecord]:
+    """What read() returns, one record at a time once the rows are read, with no limit
+    on the number of items (the command line's import)."""
+    return table_records(iter(read_rows(data, caps=caps)))
 
 
 def read_rows(data: bytes, *, caps: limits.Limits = limits.WEB) -> list[list[str]]:

@@ -8,6 +8,7 @@ save wait out busy_timeout (5 s) and fail. PostgreSQL locks rows, not the databa
 there these tests pass with or without the fix, and show nothing else broke."""
 
 import io
+import multiprocessing
 import re
 import threading
 
@@ -34,11 +35,13 @@ ANSWERED_WITHIN = 3
 
 
 class SlowReader:
-    """Wrap a reader so that it waits, once started, until the test lets it go."""
+    """Wrap a reader so that it waits, once started, until the test lets it go (also
+    when it runs in a child process, as the command line's import reads)."""
 
     def __init__(self, reader):
         self.reader = reader
-        self.parsing, self.release = threading.Event(), threading.Event()
+        events = multiprocessing.get_context("fork")
+        self.parsing, self.release = events.Event(), events.Event()
 
     def __call__(self, *args, **kwargs):
         self.parsing.set()

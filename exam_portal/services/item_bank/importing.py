@@ -11,6 +11,7 @@ completing; an update never replaces what an item says with a default.
 
 import dataclasses
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -132,6 +133,30 @@ def read_file(filename: str, data: bytes, *, max_items: int | None,
     *encoding* ("auto" guesses; None takes UTF-8 only).
 
     Pure work that may take seconds: call it inside extensions.no_write_lock()."""
+    reader, options = _reader(filename, defaults, encoding)
+    try:
+        return reader.read(data, max_items=max_items, caps=caps, **options)
+    except UnreadableFile as error:
+        raise ServiceError(unreadable_message(error)) from error
+
+
+def file_records(filename: str, data: bytes, *, caps: limits.Limits = limits.WEB,
+                 defaults: foreign.FileDefaults | None = None,
+                 encoding: str | None = None) -> Iterator[ItemRecord]:
+    """read_file's records one at a time as the file is read, however many there are
+    (the command line's import). UnreadableFile when the file cannot be read, which
+    may come after records that could."""
+    reader, options = _reader(filename, defaults, encoding)
+    if hasattr(reader, "records"):
+        return reader.records(data, caps=caps, **options)
+    return iter(reader.read(data, max_items=None, caps=caps, **options))
+
+
+def unreadable_message(error: UnreadableFile) -> str:
+    return gettext(error.message, **error.params)
+
+
+def _reader(filename: str, defaults: foreign.FileDefaults | None, encoding: str | None):
     reader = READERS.get(PurePath(filename or "").suffix.lower())
     if reader is None:
         raise ServiceError(gettext("只支持 %(formats)s 文件。", formats="、".join(READERS)))
@@ -140,24 +165,22 @@ def read_file(filename: str, data: bytes, *, max_items: int | None,
         options["defaults"] = defaults
     if reader is gift:
         options["encoding"] = encoding
-    try:
-        return reader.read(data, max_items=max_items, caps=caps, **options)
-    except UnreadableFile as error:
-        raise ServiceError(gettext(error.message, **error.params)) from error
+    return reader, options
 
 
 def plan_import(records: list[ItemRecord], syllabus_version: str | None = None, *,
-                author=None) -> ImportPlan:
+                author=None, seen: set[str] | None = None) -> ImportPlan:
     """Decide, per record, whether it creates an item, updates one, changes nothing, or fails.
 
     Rows are read against *syllabus_version* when given. Otherwise a new item is written
     against the version in force and an update keeps the version its item is written
     against: a file never moves an item to another syllabus unless asked to. A row
-    naming a secure item *author* may not change is an error (and says no more).
+    naming a secure item *author* may not change is an error (and says no more). A file
+    planned in parts passes the same *seen* set (external ids so far) to each.
     """
     known = _items_by_external_id([r.external_id for r in records if r.external_id])
     for_new = authoring.writable_version(syllabus_version)
-    rows, seen = [], set()
+    rows, seen = [], set() if seen is None else seen
     for record in records:
         problems = list(record.problems)
         item = known.get(record.external_id) if record.external_id else None
@@ -223,19 +246,30 @@ def apply_import(plan: ImportPlan, author, *, filename: str,
     or nothing when any row fails; with *partial*, every row that can be imported."""
     if plan.errors and not partial:
         raise ServiceError(gettext("文件中有 %(n)d 处错误，未导入任何题目。", n=len(plan.errors)))
+    write_rows(plan.rows, author, pool=pool)
+    return record_import(plan, author, filename=filename, pool=pool, partial=partial)
+
+
+def write_rows(rows: list[PlannedRow], author, *, pool: ItemPool = ItemPool.OPEN) -> None:
+    """The creations and updates among *rows* (a plan, or one part of a file's plan)."""
     creating: dict[str, list[PlannedRow]] = {}
-    for row in plan.rows:
+    for row in rows:
         if row.action is Action.CREATE:
             creating.setdefault(row.syllabus_version, []).append(row)
-    for version, rows in sorted(creating.items()):
-        authoring.create_items([(row.record.external_id, row.content) for row in rows],
+    for version, created in sorted(creating.items()):
+        authoring.create_items([(row.record.external_id, row.content) for row in created],
                                author, version, pool=pool,
-                               defaulted=[row.defaulted for row in rows])
-    for row in plan.rows:
+                               defaulted=[row.defaulted for row in created])
+    for row in rows:
         if row.action is Action.UPDATE:
             authoring.revise_item(row.item, row.content, author,
                                   syllabus_version=row.syllabus_version,
                                   defaulted=row.defaulted)
+
+
+def record_import(plan: ImportPlan, author, *, filename: str, pool: ItemPool,
+                  partial: bool) -> dict[str, int]:
+    """Audit the import of *plan* once written; its counts."""
     summary = {action.value: plan.count(action) for action in Action}
     summary["completing"] = plan.completing
     audit.record("item.imported", actor=author, details={
