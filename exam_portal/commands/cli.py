@@ -14,7 +14,7 @@ from exam_portal.models.bank import ItemPool
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.accounts import accounts, sign_ups
-from exam_portal.services.item_bank import importing
+from exam_portal.services.item_bank import authoring, importing
 from exam_portal.services.platform import audit, audit_checkpoints, mail_delivery
 from question_bank import syllabus
 from question_bank.subjects import Subject
@@ -312,12 +312,14 @@ def _import_bank(path, author_email, dry_run, syllabus_version, pool, partial, r
         with no_write_lock():
             first = next(reading, [])
         rows, seen, writing = [], set(), not dry_run
-        for records in itertools.chain([first], reading):
-            part = importing.plan_import(records, syllabus_version, author=author, seen=seen)
-            rows += part.rows
-            writing = writing and (partial or not part.errors)
-            if writing:
-                importing.write_rows(part.rows, author, pool=pool)
+        with authoring.search_entries_merged_meanwhile():
+            for records in itertools.chain([first], reading):
+                part = importing.plan_import(records, syllabus_version, author=author,
+                                             seen=seen)
+                rows += part.rows
+                writing = writing and (partial or not part.errors)
+                if writing:
+                    importing.write_rows(part.rows, author, pool=pool)
     except UnreadableFile as error:
         db.session.rollback()
         raise click.ClickException(importing.unreadable_message(error)) from error

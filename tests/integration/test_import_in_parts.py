@@ -5,6 +5,7 @@ imports every good row of every part; an external id repeated across parts is an
 error; a file the reader gives up on after some parts were written leaves nothing."""
 
 import dataclasses
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -102,3 +103,29 @@ def test_a_file_given_up_on_after_parts_were_written_leaves_nothing(app, small_p
     # The reason comes across from the reading process whole, and in the user's words.
     assert result.exit_code == 1 and "超过 7 道" in result.output, result.output
     assert _items(app) == []
+
+
+def test_the_search_index_is_merged_beside_a_long_write(app, database_url):
+    """PostgreSQL: the pending search entries of an uncommitted import are merged from a
+    second connection while it writes, so little is left to merge after the commit."""
+    from exam_portal.services.item_bank import authoring
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: its search index is merged after the commit")
+    author = make_user(app, Role.TRAINER, email="merge@example.com")
+    with app.app_context():
+        from exam_portal.models.accounts import User
+
+        user = db.session.get(User, author)
+        with authoring.search_entries_merged_meanwhile(every=0.05):
+            authoring.create_items(_stems(30), user)
+            pending = sa.select(sa.func.gin_clean_pending_list(
+                sa.text(f"'{authoring.SEARCH_INDEX}'::regclass")))
+            db.session.flush()
+            time.sleep(1)  # twenty merges' time
+        assert db.session.scalar(pending) == 0  # nothing left: merged meanwhile
+        db.session.commit()
+        found = db.session.scalars(sa.select(Item.external_id).join(
+            ItemVersion, ItemVersion.item_id == Item.id).where(
+            ItemVersion.search_text.like("%第 17 道%"))).all()
+    assert found == ["part-17"]
