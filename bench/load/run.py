@@ -498,7 +498,8 @@ async def sitting(args, emails: list[str], servers: list[AppServer], env: dict,
     start = time.monotonic()
     plan = client.Plan(servers=client.Servers([s.port for s in servers]), password=PASSWORD,
                        ends_at=start + duration, think=(args.think_min, args.think_max),
-                       login_spread=min(60.0, duration / 4))
+                       login_spread=(args.login_seconds if args.login_seconds is not None
+                                     else min(60.0, duration / 4)))
     extra: dict = {}
     if args.run in (5, 8):
         plan.deadline_mode = True
@@ -880,6 +881,12 @@ def main() -> int:
                         help="run 6: candidate counts of the steps")
     parser.add_argument("--window", type=float, default=45, help="run 6: seconds per step")
     parser.add_argument("--step-login-seconds", type=float, default=20)
+    parser.add_argument("--login-seconds", type=float, default=None,
+                        help="runs 1-5, 7, 8: spread the logins over this many seconds "
+                             "(default: the first minute, or a quarter of a shorter run). "
+                             "Each login checks a production-cost password hash: 1,000 in "
+                             "one minute on 2 cores queue past the client's 30 s timeout "
+                             "and its retries snowball (run 8 at 1,000: give 600)")
     parser.add_argument("--source", default="HEAD",
                         help="commit to serve (exported to /tmp/load/src-…), or worktree")
     args = parser.parse_args()
