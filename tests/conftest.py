@@ -240,9 +240,21 @@ def make_app(database_url, tmp_path):
 
     yield factory
     for app in apps:
+        _wait_for_background_threads(app)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def _wait_for_background_threads(app) -> None:
+    """Let the app's job and mail threads finish before its engine is disposed: a
+    connection such a thread still holds would go back to the old pool, stay open, and
+    be collected unclosed in some later test (psycopg's ResourceWarning, an error here)."""
+    executors = [app.extensions.get("job_executor"),
+                 getattr(app.extensions.get("mail_deliverer"), "executor", None)]
+    for executor in executors:
+        if executor is not None:
+            executor.shutdown(wait=True)
 
 
 @pytest.fixture
