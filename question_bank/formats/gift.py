@@ -91,13 +91,23 @@ def escape(text: str) -> str:
 
 
 _GIFT_ESCAPE = re.compile(r"\\([\\~=#{}:n])")
+# Stands for an escaped backslash while the other escapes are replaced (see _unescape).
+_HELD_BACKSLASH = "\ue004"
 
 
 def _unescape(text: str) -> str:
     # Only GIFT's own escapes: a backslash before anything else (TeX's \( ...) stays.
+    # Pairs of backslashes first, then each escape by str.replace: the same left-to-right
+    # reading as the pattern, without a Python call per escape (HTML text from Moodle
+    # holds several in every answer: style="text-align\: left;").
     if "\\" not in text:
         return text
-    return _GIFT_ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), text)
+    if _HELD_BACKSLASH in text:
+        return _GIFT_ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), text)
+    text = text.replace("\\\\", _HELD_BACKSLASH)
+    for special in "~=#{}:":
+        text = text.replace("\\" + special, special)
+    return text.replace("\\n", "\n").replace(_HELD_BACKSLASH, "\\")
 
 
 def write(items) -> tuple[bytes, list[tuple[str | None, Problem]]]:
@@ -308,6 +318,7 @@ def _read_comments(question: Parsed, comments: list[str]) -> dict:
 # carry over): an escaped character is never found, and str.find and the regular
 # expression engine, not a Python loop, walk the text.
 _ESCAPE_PAIR = re.compile(r"\\.", re.DOTALL)
+_WEIGHT = re.compile(r"\s*%([^%]*)%")
 _CHARACTER_SETS: dict[str, re.Pattern] = {}
 
 
@@ -315,30 +326,24 @@ def _unescaped(text: str) -> str:
     return _ESCAPE_PAIR.sub("\0\0", text) if "\\" in text else text
 
 
-def _positions(text: str, characters: str, start: int = 0) -> list[int]:
-    """The index of every character of *text* in *characters* not escaped by a backslash."""
+def _positions(masked: str, characters: str, start: int = 0) -> list[int]:
+    """The index of every character in *characters* not escaped by a backslash, in a
+    text masked by _unescaped() (masked once, searched several times)."""
     if characters not in _CHARACTER_SETS:
         _CHARACTER_SETS[characters] = re.compile(f"[{re.escape(characters)}]")
-    return [match.start() for match in _CHARACTER_SETS[characters].finditer(
-        _unescaped(text), start)]
-
-
-def _find(text: str, token: str, start: int = 0) -> int:
-    """The index of the first *token* at or after *start* whose first character is not
-    escaped, or -1."""
-    return _unescaped(text).find(token, start)
+    return [match.start() for match in _CHARACTER_SETS[characters].finditer(masked, start)]
 
 
 def _read_question(question: Parsed, text: str, ids: StableIds) -> None:
     fields = question.fields
-    title, start = "", 0
+    title, start, masked = "", 0, _unescaped(text)
     if text.startswith("::"):
-        end = _find(text, "::", 2)
+        end = masked.find("::", 2)
         if end > 0:
             title, start = _unescape(text[2:end]).strip(), end + 2
     question.place = Place(line=question.place.line, name=title)
-    opens = _positions(text, "{", start)
-    closes = _positions(text, "}", start)
+    opens = _positions(masked, "{", start)
+    closes = _positions(masked, "}", start)
     if len(opens) > 1 or len(closes) > 1 or len(opens) != len(closes) or \
             (opens and closes[0] < opens[0]):
         question.problems.append(Problem("item", N_("不是可识别的 GIFT 题目（答案块 {…} "
@@ -350,6 +355,7 @@ def _read_question(question: Parsed, text: str, ids: StableIds) -> None:
     else:
         before, answers, after = (text[start:opens[0]], text[opens[0] + 1:closes[0]],
                                   text[closes[0] + 1:])
+        masked = masked[opens[0] + 1:closes[0]]  # the answers' from here on
     marker = _MARKER.match(before)
     style = marker.group(1).lower() if marker else None
     if marker:
@@ -367,16 +373,16 @@ def _read_question(question: Parsed, text: str, ids: StableIds) -> None:
         question.problems.append(unsupported_type("description"))
         fields["type"] = "description"
         return
-    general = _find(answers, "####")
+    general = masked.find("####")
     if general >= 0:
         fields["explanation"] = _convert(question, "explanation", answers[general + 4:], style)
-        answers = answers[:general]
+        answers, masked = answers[:general], masked[:general]
     kind = _kind(answers.strip())
     if kind != "multichoice":
         question.problems.append(unsupported_type(kind))
         fields["type"] = kind
         return
-    _read_choices(question, answers, style)
+    _read_choices(question, answers, masked, style)
 
 
 def _kind(answers: str) -> str:
@@ -386,29 +392,31 @@ def _kind(answers: str) -> str:
         return "numerical"
     if _TRUE_FALSE.fullmatch(answers):
         return "truefalse"
-    if _positions(answers, "~"):
+    masked = _unescaped(answers)
+    if _positions(masked, "~"):
         return "multichoice"
-    if answers.startswith("=") and _find(answers, "->") >= 0:
+    if answers.startswith("=") and masked.find("->") >= 0:
         return "matching"
     return "shortanswer"
 
 
-def _read_choices(question: Parsed, answers: str, style: str | None) -> None:
-    marks = _positions(answers, "=~")
+def _read_choices(question: Parsed, answers: str, masked: str, style: str | None) -> None:
+    """Read the answers; *masked* is *answers* masked by _unescaped()."""
+    marks = _positions(masked, "=~")
     options, weights, feedback, single = [], [], 0, False
     for at, end in zip(marks, [*marks[1:], len(answers)], strict=True):
-        mark, raw = answers[at], answers[at + 1:end]
+        mark, raw, raw_masked = answers[at], answers[at + 1:end], masked[at + 1:end]
         weight = 100.0 if mark == "=" else 0.0
-        given = re.match(r"\s*%([^%]*)%", raw)
+        given = _WEIGHT.match(raw)
         if given:
-            raw = raw[given.end():]
+            raw, raw_masked = raw[given.end():], raw_masked[given.end():]
             weight = parse_weight(given.group(1))
             if weight is None:
                 question.problems.append(Problem("keys", N_("答案权重 %(weight)s 不是数字。"),
                                                  {"weight": given.group(1)[:20]}))
                 weight = 0.0
         single = single or mark == "=" or weight >= 99.99
-        hash_at = _find(raw, "#")
+        hash_at = raw_masked.find("#")
         if hash_at >= 0:
             feedback += bool(_unescape(raw[hash_at + 1:]).strip())
             raw = raw[:hash_at]

@@ -270,8 +270,40 @@ def _plain_markup(html: str):
     return parts
 
 
+# One paragraph of one line of text with no markup inside (Moodle's editor writes
+# <p dir="ltr" style="text-align: left;">…</p> around every text): see _one_line().
+_ONE_PARAGRAPH = re.compile(
+    rf"[ \t\r\n\f]*<(p|div)((?:\s+{_ATTRIBUTE})*)\s*>([^<\n\r]*)</\1>[ \t\r\n\f]*",
+    re.IGNORECASE)
+
+
+def _one_line(html: str) -> Converted | None:
+    """What the builder makes of a single paragraph holding one line of text, without
+    building it (the same steps: spaces collapsed, &nbsp; kept inside, the line
+    trimmed); None for anything else."""
+    match = _ONE_PARAGRAPH.fullmatch(html)
+    if match is None:
+        return None
+    text = match.group(3)
+    if "&" in text:
+        # &nbsp; (in nearly every such text) without unescape()'s Python call per entity:
+        # its pattern matches every "&nbsp;" too, as nothing it matches ends inside one.
+        text = text.replace("&nbsp;", "\xa0")
+        if "&" in text:
+            text = unescape(text)
+    if "\n" in text or "\r" in text or _PRIVATE.search(text):
+        return None  # an entity made a line break, or a mark of the builder's own
+    text = _SPACES.sub(" ", text.replace("\xa0", _NBSP))
+    text = text.strip(f" {_NBSP}").replace(_NBSP, " ")
+    return Converted(text, ("TeX",) if _TEX.search(text) else ())
+
+
 def html_to_text(html: str, *, preserve: bool = False) -> Converted:
     """The plain text of an HTML fragment, and what in it plain text cannot show."""
+    if not preserve:
+        converted = _one_line(html)
+        if converted is not None:
+            return converted
     builder = _Builder(preserve)
     parts = _plain_markup(html)
     if parts is None:

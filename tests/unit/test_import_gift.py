@@ -280,9 +280,16 @@ def test_escaped_characters_are_never_found(text, start):
 
 
     free = list(_escaped_reference(text))
+    masked = gift._unescaped(text)
     for characters in ("{", "=~"):
-        assert gift._positions(text, characters, start) == [
+        assert gift._positions(masked, characters, start) == [
             i for i, ch in free if ch in characters and i >= start]
     for token in ("::", "####", "#", "->"):
         expected = next((i for i, _ in free if i >= start and text.startswith(token, i)), -1)
-        assert gift._find(text, token, start) == expected
+        assert masked.find(token, start) == expected
+
+
+@given(st.text(alphabet="\\~=#{}:na社 \n\ue004", max_size=30))
+def test_unescaping_reads_escapes_left_to_right_as_the_pattern_does(text):
+    pattern = gift._GIFT_ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), text)
+    assert gift._unescape(text) == pattern

@@ -121,3 +121,30 @@ _ONE_LINE = st.builds(  # a block of one line, as most question text is
 @given(st.one_of(_ONE_LINE, st.text(alphabet=[" ", "\n", "a", "社", *_MARKS], max_size=30)))
 def test_one_line_text_is_tidied_as_text_of_many_lines_is(text):
     assert html_text._tidy(text) == html_text._tidy_lines(text)
+
+
+_PARAGRAPH_TEXT = st.lists(st.one_of(
+    st.sampled_from(["&nbsp;", "&amp;", "&amp;nbsp;", "&nbsp", "&lt;b&gt;", "&#10;", "&#13;",
+                     "&#12;", "\t", "  ", "\u3000", "\xa0", "$$x$$", "\\(a\\)", "&", ">",
+                     html_text._SOFT]),
+    st.text(alphabet="社会工作者 ab，。", max_size=6)), max_size=12)
+
+
+@given(st.sampled_from(["<p>", '<p dir="ltr" style="text-align: left;">', "<DIV class=x>",
+                        "<p >"]),
+       _PARAGRAPH_TEXT, st.sampled_from(["", " ", "\n", "\u3000", "\t\n "]))
+def test_one_paragraph_converts_exactly_as_the_html_parser_does(start, parts, around):
+    tag = start[1:].split(" ")[0].rstrip(">")
+    html = f"{around}{start}{''.join(parts)}</{tag}>{around}"
+    builder = html_text._Builder(False)
+    parser = html_text._Parser(builder)
+    parser.feed(html)
+    parser.close()
+    assert html_text.html_to_text(html) == builder.result()
+
+
+def test_moodle_paragraphs_take_the_short_way():
+    html = '<p dir="ltr" style="text-align: left;">社会工作者 &amp; 社区&nbsp;</p>'
+    assert html_text._one_line(html) == html_to_text(html, preserve=False)
+    assert html_text._one_line(html).text == "社会工作者 & 社区"
+    assert html_text._one_line("<p>a<br>b</p>") is None
