@@ -383,6 +383,31 @@ def test_a_bulk_create_leaves_the_search_index_merging_and_finds_every_item(app,
         assert f"合并检索第{n:04d}题" in text and "共 1 道" in text
 
 
+def test_a_search_finds_the_same_items_whether_its_matches_are_listed_or_joined(
+        app, trainers, monkeypatch):
+    """PostgreSQL looks the matching versions up first and names them by id, up to a
+    limit, past which it joins by the text condition: both ways give the same list, and
+    an item matches by its newest version only."""
+    from exam_portal.services.item_bank import item_list
+
+    author, _ = trainers
+    with app.app_context():
+        authoring.create_items([(f"s-{n}", dataclasses.replace(
+            SINGLE, stem=f"链接资源第{n}题（  ）。")) for n in range(5)], _user(author))
+        db.session.commit()
+        first = db.session.scalar(sa.select(Item).where(Item.external_id == "s-0"))
+        authoring.revise_item(first, dataclasses.replace(SINGLE, stem="督导会谈（  ）。"),
+                              _user(author))
+        db.session.commit()
+    client = _login(app, "author@example.com")
+    for limit in (100, 2):
+        monkeypatch.setattr(item_list, "_LISTED_MATCHES", limit)
+        text = client.get("/authoring/items?q=链接资源第").get_data(as_text=True)
+        assert "共 4 道" in text and "链接资源第4题" in text and "链接资源第0题" not in text
+        text = client.get("/authoring/items?q=链接资源第9").get_data(as_text=True)
+        assert "没有符合条件" in text
+
+
 INJECTIONS = ["' OR '1'='1", "1; DROP TABLE items; --",
               "%' UNION SELECT password_hash FROM users --", '" OR 1=1 --', "NEAR(a b) OR *",
               "\\", "%%", "1e309", "-1", "0x7fffffff"]
