@@ -113,10 +113,7 @@ def read(data: bytes, *, max_items: int | None = None, caps: limits.Limits = lim
     An .xml file may also be a single QTI 2.x assessmentItem: it is read as QTI."""
     root = _root(data, caps)
     if _is_qti(root):
-        from . import qti  # here: most .xml files are Moodle's
-
-        return qti.read_item_tree(root, max_items=max_items, defaults=defaults,
-                                  original=data.decode("utf-8", "replace"))
+        return _qti_item(root, data, max_items, defaults)
     parsed = []
     for question in _questions(root):
         parsed.append(question)
@@ -131,10 +128,19 @@ def records(data: bytes, *, caps: limits.Limits = limits.WEB,
     limit on the number of questions (the command line's import)."""
     root = _root(data, caps)
     if _is_qti(root):
-        yield from read(data, caps=caps, defaults=defaults)
+        yield from _qti_item(root, data, None, defaults)
         return
     for element, question in _questions(root):
         yield _finished(element, question, defaults)
+
+
+def _qti_item(root, data: bytes, max_items: int | None,
+              defaults: FileDefaults | None) -> list[ItemRecord]:
+    """The records of an .xml file that is a single QTI assessmentItem, parsed already."""
+    from . import qti  # here: most .xml files are Moodle's
+
+    return qti.read_item_tree(root, max_items=max_items, defaults=defaults,
+                              original=data.decode("utf-8", "replace"))
 
 
 def _root(data: bytes, caps: limits.Limits):

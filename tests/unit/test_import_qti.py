@@ -103,7 +103,8 @@ def test_foreign_items_get_stable_ids_from_the_package_and_item_identifiers():
     assert [r.external_id for r in qti.read(_package("tool_a"))] == ids
 
 
-@pytest.mark.parametrize("reader", [qti.read, moodle_xml.read])
+@pytest.mark.parametrize("reader", [qti.read, moodle_xml.read,
+                                    lambda data, **kw: list(moodle_xml.records(data, **kw))])
 def test_a_single_item_file_reads_on_its_own(reader):
     [record] = reader((FIXTURES / "qti" / "single_item.xml").read_bytes(), defaults=DEFAULTS)
     assert record.content.keys == ("C",) and record.content.stem.startswith("志愿服务组织安排")
