@@ -15,7 +15,7 @@ from exam_portal.extensions import db, no_write_lock
 from exam_portal.models.accounts import Role, SignUpRequest, User
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
-from exam_portal.services.accounts import accounts, passwords
+from exam_portal.services.accounts import accounts
 from exam_portal.services.platform import audit, mail
 
 SIGN_UP_MAIL = "auth.sign_up"
@@ -91,10 +91,7 @@ def confirm_sign_up(token: str, password: str) -> User:
     """
     with no_write_lock():
         email = _valid_sign_up_request(token).email
-        problem = passwords.password_problem(password, email=email)
-        if problem:
-            raise accounts.WeakPassword(problem)
-        password_hash = passwords.hash_password(password)
+    password_hash = accounts.hash_new_password(password, email=email)
     record = _valid_sign_up_request(token)
     now = utcnow()
     spent = db.session.execute(
