@@ -28,6 +28,38 @@ def test_rows_written_to_a_temporary_table_read_back_unchanged(app, monkeypatch,
     assert (rows[:, 0] == b).all() and (rows[:, 1] == a).all()
 
 
+@pytest.mark.parametrize("block_bytes", [bulk._BLOCK_BYTES, 100, 12])
+def test_rows_packed_by_a_column_read_back_as_the_same_rows(app, monkeypatch, block_bytes):
+    """PostgreSQL sends a row per value of the group column, packed; what comes back
+    is the same rows (in another order), however the stream is cut."""
+    monkeypatch.setattr(bulk, "_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(8)
+    paper = np.repeat(np.arange(1, 41), 25)  # 40 papers of 25 answers
+    value = rng.integers(-2**31, 2**31 - 1, size=len(paper))
+    position = np.tile(np.arange(25), 40)
+    with app.app_context():
+        with bulk.int_table(p=paper, n=position, v=value) as table:
+            query = sa.select(table.c.p, table.c.n, table.c.v)
+            blocks = list(bulk.int_rows(query, group_by=0))
+            assert list(bulk.int_rows(query.where(table.c.p < 0), group_by=0)) == []
+        db.session.rollback()
+    rows = np.concatenate(blocks)
+    assert rows.dtype == np.int64
+    expected = np.column_stack([paper, position, value])
+    assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, expected.tolist()))
+
+
+def test_a_null_in_packed_rows_is_refused_not_dropped(app, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("packing is PostgreSQL's; SQLite reads rows as they are")
+    with app.app_context():
+        with bulk.int_table(p=np.array([1, 1, 2]), v=np.array([5, 6, 7])) as table:
+            query = sa.select(table.c.p, sa.case((table.c.v == 6, None), else_=table.c.v))
+            with pytest.raises(RuntimeError, match="NULL"):
+                list(bulk.int_rows(query, group_by=0))
+        db.session.rollback()
+
+
 def test_no_rows_is_an_empty_read_and_an_empty_table(app):
     with app.app_context():
         with bulk.int_table(a=np.array([], dtype=np.int64)) as table:

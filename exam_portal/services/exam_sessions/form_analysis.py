@@ -86,7 +86,7 @@ def load(form: ExamForm) -> Sat:
             .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
                        & (Response.position == AttemptItem.position))
             .where(*_sat(form)))
-    for block in bulk.int_rows(rows):
+    for block in bulk.int_rows(rows, group_by=0):  # a packed row per paper
         r = np.searchsorted(attempt_ids, block[:, 0])
         c = order[np.searchsorted(item_ids, block[:, 1], sorter=order)]
         positions[r, c] = block[:, 2]
