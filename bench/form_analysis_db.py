@@ -5,12 +5,12 @@ Usage:
 
 Builds a private PostgreSQL database (dropped afterwards), migrated with `flask db
 upgrade`, with one exam session whose COMP_JR form is built from the secure pool and
-locked through the services (100 items: 60 SINGLE × 1 point + 20 MULTI × 2 points … as
-the plan of the test bank gives). One real candidate sits it through the services; that
-paper is then cloned in SQL to --candidates handed-in exam papers of the form
-(attempts, attempt_items, responses: 200,000 × 100 = 20 million answers), each
-candidate answering right with a probability from an ability of their own, a wrong
-option otherwise, 1 % blank.
+locked through the services (80 items, the official COMP_JR paper: 60 SINGLE × 1 point
++ 20 MULTI × 2 points). One real candidate sits it through the services; that paper is
+then cloned in SQL to --candidates handed-in exam papers of the form (attempts,
+attempt_items, responses: --candidates 250000 gives the 20 million answers of issue 18's
+200,000 × 100; no real paper has 100 items), each candidate answering right with a
+probability from an ability of their own, a wrong option otherwise, 1 % blank.
 
 Times, as the portal runs them (inside one transaction each, committed):
 1. `form_analysis.analyse(form)`: read every answer (binary COPY into numpy), compute
