@@ -58,30 +58,39 @@ def _int_sql(connection: sa.Connection, select: sa.Select) -> str:
     return str(cast.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
 
 
-def _copy_rows(connection: sa.Connection, select: sa.Select, columns: int
-               ) -> Iterator[np.ndarray]:
-    sql = _int_sql(connection, select)
-    row = _row_dtype(columns)
+def _copy_out(connection: sa.Connection, sql: str) -> Iterator[bytes]:
+    """The bytes of `COPY (sql) TO STDOUT` in the binary format, as they arrive,
+    after its header."""
     raw = connection.connection.driver_connection
-    pending = bytearray()
-    started = False
+    header = bytearray()
     with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
         for block in copy:
-            pending += block
-            if not started:
-                if len(pending) < 19:
-                    continue
-                if not pending.startswith(_SIGNATURE):
-                    raise RuntimeError("not a binary COPY stream")
-                extension = int.from_bytes(pending[15:19], "big")
-                if len(pending) < 19 + extension:
-                    continue
-                del pending[:19 + extension]
-                started = True
-            whole = len(pending) // row.itemsize * row.itemsize
-            if len(pending) >= _BLOCK_BYTES and whole:
-                yield _values(np.frombuffer(bytes(pending[:whole]), dtype=row), columns)
-                del pending[:whole]
+            if header is None:
+                yield block
+                continue
+            header += block
+            if len(header) < 19:
+                continue
+            if not header.startswith(_SIGNATURE):
+                raise RuntimeError("not a binary COPY stream")
+            length = 19 + int.from_bytes(header[15:19], "big")
+            if len(header) >= length:
+                yield bytes(header[length:])
+                header = None
+    if header is not None:
+        raise RuntimeError("not a binary COPY stream")
+
+
+def _copy_rows(connection: sa.Connection, select: sa.Select, columns: int
+               ) -> Iterator[np.ndarray]:
+    row = _row_dtype(columns)
+    pending = bytearray()
+    for block in _copy_out(connection, _int_sql(connection, select)):
+        pending += block
+        whole = len(pending) // row.itemsize * row.itemsize
+        if len(pending) >= _BLOCK_BYTES and whole:
+            yield _values(np.frombuffer(bytes(pending[:whole]), dtype=row), columns)
+            del pending[:whole]
     # What is left: the last rows, then the two-byte trailer.
     if pending[-2:] != _TRAILER or (len(pending) - 2) % row.itemsize:
         raise RuntimeError("COPY ended inside a row")
@@ -101,39 +110,28 @@ def _packed_rows(connection: sa.Connection, select: sa.Select, columns: int,
            f"FROM ({_int_sql(connection, select)}) AS rows_({', '.join(names)}) "
            f"GROUP BY {names[group_by]}")
     width = 4 * columns
-    raw = connection.connection.driver_connection
-    pending, parts, size, offset, started = bytearray(), [], 0, 0, False
-    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
-        for block in copy:
-            pending += block
-            if not started:
-                if len(pending) < 19:
-                    continue
-                if not pending.startswith(_SIGNATURE):
-                    raise RuntimeError("not a binary COPY stream")
-                offset = 19 + int.from_bytes(pending[15:19], "big")
-                if len(pending) < offset:
-                    continue
-                started = True
-            # A row: field count (2), the count's length and value (4 + 4), the
-            # packing's length (4) and bytes.
-            while len(pending) - offset >= 14 and pending[offset:offset + 2] == b"\x00\x02":
-                count = int.from_bytes(pending[offset + 6:offset + 10], "big")
-                length = int.from_bytes(pending[offset + 10:offset + 14], "big", signed=True)
-                if length != count * width:
-                    raise RuntimeError("COPY row with a NULL or a value wider than int4")
-                end = offset + 14 + length
-                if len(pending) < end:
-                    break
-                parts.append(bytes(pending[offset + 14:end]))
-                size += length
-                offset = end
-            del pending[:offset]
-            offset = 0
-            if size >= _BLOCK_BYTES:
-                yield _unpacked(parts, columns)
-                parts, size = [], 0
-    if not started or bytes(pending) != _TRAILER:
+    pending, parts, size = bytearray(), [], 0
+    for block in _copy_out(connection, sql):
+        pending += block
+        offset = 0
+        # A row: field count (2), the count's length and value (4 + 4), the packing's
+        # length (4) and bytes.
+        while len(pending) - offset >= 14 and pending[offset:offset + 2] == b"\x00\x02":
+            count = int.from_bytes(pending[offset + 6:offset + 10], "big")
+            length = int.from_bytes(pending[offset + 10:offset + 14], "big", signed=True)
+            if length != count * width:
+                raise RuntimeError("COPY row with a NULL or a value wider than int4")
+            end = offset + 14 + length
+            if len(pending) < end:
+                break
+            parts.append(bytes(pending[offset + 14:end]))
+            size += length
+            offset = end
+        del pending[:offset]
+        if size >= _BLOCK_BYTES:
+            yield _unpacked(parts, columns)
+            parts, size = [], 0
+    if pending != _TRAILER:
         raise RuntimeError("COPY ended inside a row")
     if parts:
         yield _unpacked(parts, columns)
