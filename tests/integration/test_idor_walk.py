@@ -248,13 +248,20 @@ def _exam_attempt(app, client, registration_id, text) -> int:
     return attempt_id
 
 
-def _practice(app, client, user_id, word) -> tuple[int, int, int]:
+def _practice(app, client, user_id, word, avoid=frozenset()) -> tuple[int, int, int]:
     """An open practice attempt with a bookmark, a note and an error report on the
-    bookmarked item, and a handed-in mock paper."""
+    bookmarked item (the first of the set not in *avoid*), and a handed-in mock paper."""
+    from exam_portal.models.attempts import AttemptItem
+
     practice_id = start(client, mode="RANDOM", count="10")
     device = client.post(f"/practice/attempts/{practice_id}/open").get_json()["device"]
-    assert save(client, practice_id, 1, device, 1, selected=["A"]).status_code == 200
-    assert client.post(f"/practice/attempts/{practice_id}/responses/1/bookmark",
+    with app.app_context():
+        position = next(position for position, item_id in db.session.execute(
+            sa.select(AttemptItem.position, AttemptItem.item_id)
+            .where(AttemptItem.attempt_id == practice_id).order_by(AttemptItem.position))
+            if item_id not in avoid)
+    assert save(client, practice_id, position, device, 1, selected=["A"]).status_code == 200
+    assert client.post(f"/practice/attempts/{practice_id}/responses/{position}/bookmark",
                        json={"bookmarked": True}).get_json() == {"bookmarked": True}
     mock_id = start(client, mode="MOCK")
     device = client.post(f"/practice/attempts/{mock_id}/open").get_json()["device"]
@@ -271,14 +278,6 @@ def _practice(app, client, user_id, word) -> tuple[int, int, int]:
     assert client.post(f"/practice/items/{item_id}/report",
                        data={"kind": "KEY", "text": f"{word}的纠错说明"}).status_code == 302
     return practice_id, mock_id, item_id
-
-
-def _move_bookmark(client, practice_id: int) -> None:
-    """Bookmark the practice set's second item instead of its first."""
-    url = f"/practice/attempts/{practice_id}/responses/{{}}/bookmark"
-    assert client.post(url.format(2), json={"bookmarked": True}).status_code == 200
-    assert client.post(url.format(1), json={"bookmarked": False}).get_json() == {
-        "bookmarked": False}
 
 
 def _programme_ids(app, admin) -> list[int]:
@@ -369,6 +368,8 @@ def world(app) -> World:
             registration_review.review([registration], verify=True, reason="", actor=_actor(admin),
                             now=NOW)
         db.session.commit()
+    with app.app_context():
+        first_item = db.session.scalar(sa.select(sa.func.min(Item.id)))
     with freeze_time(EXAM_TIME):
         clients = {tag: login(app, emails[user_id]) for user_id, tag in ((a_id, "A"),
                                                                          (b_id, "B"))}
@@ -387,12 +388,12 @@ def world(app) -> World:
                                                   db.session.get(User, marker), now=EXAM_TIME)
                     db.session.commit()
                     mark_id = mark.id
-            practice_id, _mock_id, bookmarked[tag] = _practice(
-                app, clients[tag], user_id, "甲" if tag == "A" else "乙")
-            if tag == "B" and bookmarked["B"] == bookmarked["A"]:
-                # Both drew the same item: B removing its own bookmark of A's item would
-                # be B's right, and the walk would see a row change. B keeps another.
-                _move_bookmark(clients["B"], practice_id)
+            # B's bookmark, note and report are on an item the walk does not name (A's
+            # bookmarked item and the first item): B removing its own bookmark there
+            # would be B's right, and the walk would see a row change.
+            _practice_id, _mock_id, bookmarked[tag] = _practice(
+                app, clients[tag], user_id, "甲" if tag == "A" else "乙",
+                avoid={bookmarked.get("A"), first_item})
         admin_client = login(app, "idor-admin@example.com")
         response = admin_client.post(f"/admin/sessions/{published_id}/certificates/issue-all")
         assert response.status_code == 302
@@ -400,7 +401,8 @@ def world(app) -> World:
         assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 2
         job_ids = list(db.session.scalars(sa.select(Job.id)))
         line_ids = list(db.session.scalars(sa.select(PassLine.id)))
-        item_ids = [bookmarked["A"], db.session.scalar(sa.select(sa.func.min(Item.id)))]
+        item_ids = [bookmarked["A"], first_item]
+        assert bookmarked["B"] not in item_ids
         report_ids = list(db.session.scalars(sa.select(ErrorReport.id).where(
             ErrorReport.candidate_id == a_id)))
     course_id = _continuing_education(app, admin, a_id, b_id)
