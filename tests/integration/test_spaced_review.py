@@ -284,6 +284,36 @@ def test_a_retired_items_card_neither_blocks_nor_counts_in_todays_review(one_leg
         assert reviewed == wrong - {retired}
 
 
+def test_cards_of_repealed_law_do_not_hold_todays_law_review_up(app):
+    """A law item whose rule was repealed before the law cutoff is never drawn: its
+    card, however long due, must not take a place in the day's review set."""
+    from datetime import date
+
+    from exam_portal.models.bank import ItemVersion
+    from exam_portal.services.item_bank import pools
+
+    from .practice_support import LAW
+
+    objective_bank(app, Subject.LAW_MID, singles=24, multis=0, chapters=1, law=LAW)
+    with freeze_time(T0) as clock:
+        user_id, client = candidate(app)
+        _, wrong = _answer(client, app, "RANDOM", correct=False, count="20",
+                           subject=Subject.LAW_MID)
+        repealed = sorted(wrong)[:10]  # the first ten of the queue (due alike, by item id)
+        with app.app_context():
+            db.session.execute(
+                sa.update(ItemVersion)
+                .where(ItemVersion.id.in_(sa.select(Item.published_version_id)
+                                          .where(Item.id.in_(repealed))))
+                .values(law_valid_to=date(2020, 6, 30)))
+            pools.bank_changed(Subject.LAW_MID, repealed)
+            db.session.commit()
+        clock.move_to(T0 + timedelta(minutes=2))
+        _, reviewed = _answer(client, app, "REVIEW", correct=True, count="10",
+                              subject=Subject.LAW_MID)
+    assert reviewed == wrong - set(repealed)
+
+
 def test_a_card_made_again_after_removal_replays_only_its_own_reviews(one_leg, app):
     objective_bank(app, singles=12, multis=0, chapters=1)
     with freeze_time(T0) as clock:

@@ -166,7 +166,8 @@ def start_attempt(candidate_id: int, subject: Subject, mode: Mode, *, now: datet
     if mode in (Mode.REDO, Mode.BOOKMARKS, Mode.REVIEW):
         if mode is Mode.REVIEW:
             ids = learning.due_item_ids(candidate_id, subject, now=now,
-                                        limit=sum(s.count for s in paper_spec.sections))
+                                        limit=sum(s.count for s in paper_spec.sections),
+                                        law_cutoff=cutoff)
             if not ids:
                 raise CannotStart(gettext("今天这个科目没有要复习的题目。"))
         else:

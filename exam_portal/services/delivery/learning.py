@@ -17,7 +17,7 @@ from exam_portal.models.attempts import (
     ReviewCard,
     ReviewLog,
 )
-from exam_portal.models.bank import Item
+from exam_portal.models.bank import Item, ItemVersion
 from exam_portal.models.mastery import KnowledgeMastery
 from exam_portal.models.types import dialect_insert
 from exam_portal.services import ServiceError
@@ -197,15 +197,22 @@ def due_until(now: datetime) -> datetime:
     return spaced_review.end_of_day(now.astimezone(LOCAL_ZONE).date(), LOCAL_ZONE)
 
 
-def due_item_ids(candidate_id: int, subject: Subject, *, now: datetime,
-                 limit: int) -> list[int]:
-    """The candidate's cards of *subject* due today whose items are still published, the
-    longest due first (a retired item's card must not hold the queue up)."""
+def due_item_ids(candidate_id: int, subject: Subject, *, now: datetime, limit: int,
+                 law_cutoff: date | None = None) -> list[int]:
+    """The candidate's cards of *subject* due today whose items are still published (and
+    test law in force on *law_cutoff*, when given), the longest due first: a card that
+    cannot be drawn (a retired item, a repealed rule) must not hold the queue up."""
+    query = (sa.select(ReviewCard.item_id).join(Item, Item.id == ReviewCard.item_id)
+             .where(ReviewCard.candidate_id == candidate_id, ReviewCard.due < due_until(now),
+                    ReviewCard.subject == subject, Item.published_version_id.is_not(None)))
+    if law_cutoff is not None:
+        query = query.join(ItemVersion, ItemVersion.id == Item.published_version_id).where(
+            sa.or_(ItemVersion.law_valid_from.is_(None),
+                   sa.and_(ItemVersion.law_valid_from <= law_cutoff,
+                           sa.or_(ItemVersion.law_valid_to.is_(None),
+                                  ItemVersion.law_valid_to >= law_cutoff))))
     return list(db.session.scalars(
-        sa.select(ReviewCard.item_id).join(Item, Item.id == ReviewCard.item_id)
-        .where(ReviewCard.candidate_id == candidate_id, ReviewCard.due < due_until(now),
-               ReviewCard.subject == subject, Item.published_version_id.is_not(None))
-        .order_by(ReviewCard.due, ReviewCard.item_id).limit(limit)))
+        query.order_by(ReviewCard.due, ReviewCard.item_id).limit(limit)))
 
 
 def review_queue(candidate_id: int, *, now: datetime):
