@@ -433,8 +433,9 @@ def replay_mastery(candidate_ids):
 
 @attempts_cli.command("expire")
 def expire_attempts():
-    """Hand in every attempt past its deadline and grace with the answers saved (for cron;
-    safe to run again and alongside the portal)."""
+    """Hand in every attempt past its deadline and grace with the answers saved, and mark
+    the exam papers handed in since the last run (for cron, every minute; safe to run
+    again and alongside the portal)."""
     from exam_portal.models.attempts import EndedBy
     from exam_portal.models.types import utcnow
     from exam_portal.services.delivery import hand_in
@@ -446,7 +447,11 @@ def expire_attempts():
         # attempt a candidate or another sweeper closes first is simply skipped.
         finalised += hand_in.finalise(attempt_id, now=now, ended_by=EndedBy.DEADLINE)
         db.session.commit()
-    click.echo(f"{finalised} overdue attempts handed in")
+    marked = 0
+    for attempt_id in hand_in.unmarked_attempt_ids():
+        marked += hand_in.mark_handed_in(attempt_id, now=utcnow())
+        db.session.commit()
+    click.echo(f"{finalised} overdue attempts handed in, {marked} exam papers marked")
 
 
 @jobs_cli.command("worker")

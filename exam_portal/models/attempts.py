@@ -38,6 +38,10 @@ class Attempt(db.Model):
         sa.Index("uq_attempts_open_mock", "candidate_id", "subject", unique=True,
                  sqlite_where=sa.text("status = 'IN_PROGRESS' AND mode = 'MOCK'"),
                  postgresql_where=sa.text("status = 'IN_PROGRESS' AND mode = 'MOCK'")),
+        # The exam papers handed in and not marked yet: what the marking run looks for.
+        sa.Index("ix_attempts_unmarked", "id",
+                 sqlite_where=sa.text("status = 'SUBMITTED' AND marked_at IS NULL"),
+                 postgresql_where=sa.text("status = 'SUBMITTED' AND marked_at IS NULL")),
         # A registered candidate sits each subject of an exam session once.
         sa.UniqueConstraint("registration_id", "subject"),
     )
@@ -58,6 +62,9 @@ class Attempt(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its choice answers were marked: at hand-in, except an exam paper (its marks
+    # are not shown before the results), which the marking run marks after the hand-in.
+    marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[AttemptStatus] = mapped_column(
         enum_type(AttemptStatus, "attempt_status"), default=AttemptStatus.IN_PROGRESS)
     ended_by: Mapped[EndedBy | None] = mapped_column(enum_type(EndedBy, "ended_by"))

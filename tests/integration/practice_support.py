@@ -131,3 +131,11 @@ def shown_keys(app, attempt_id) -> dict[int, list[str]]:
 def wrong_choice(keys: list[str], item_type_count: int = 4) -> list[str]:
     letters = "ABCDE"[:item_type_count]
     return [next(letter for letter in letters if letter not in keys)]
+
+
+def run_marking(app) -> str:
+    """The expiry cron (`flask attempts expire`), which marks the exam papers handed in
+    since its last run; returns what it printed."""
+    result = app.test_cli_runner().invoke(args=["attempts", "expire"])
+    assert result.exit_code == 0, result.output
+    return result.output

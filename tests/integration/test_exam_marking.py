@@ -23,7 +23,7 @@ from question_bank.subjects import Subject
 
 from ..factories import make_user
 from .form_support import lock_forms
-from .practice_support import case_item, login, plan_item, publish, save
+from .practice_support import case_item, login, plan_item, publish, run_marking, save
 from .test_results import _intermediate_candidate
 from .test_sittings import NOW, _actor, _register, _session
 
@@ -44,9 +44,10 @@ def _bank(app) -> None:
             pool=ItemPool.SECURE)
 
 
-def _sat_paper(app, admin, answers=ANSWERS) -> tuple[int, int, int]:
+def _sat_paper(app, admin, answers=ANSWERS, *, marking_run=True) -> tuple[int, int, int]:
     """A verified 社会工作师 registration whose PRAC_MID paper was handed in with
-    *answers* (by position); returns (session id, attempt id, candidate id)."""
+    *answers* (by position) and, with *marking_run*, marked by the marking run; returns
+    (session id, attempt id, candidate id)."""
     session_id = _session(app, admin, levels=(Level.INTERMEDIATE,))
     lock_forms(app, session_id, admin, [Subject.PRAC_MID])
     user_id = _intermediate_candidate(app)
@@ -67,6 +68,8 @@ def _sat_paper(app, admin, answers=ANSWERS) -> tuple[int, int, int]:
                 assert save(client, attempt_id, position, device, position,
                             text=text).status_code == 200
         client.post(f"/practice/attempts/{attempt_id}/submit")
+        if marking_run:
+            run_marking(app)
     return session_id, attempt_id, user_id
 
 
@@ -150,6 +153,22 @@ def test_a_fully_marked_paper_becomes_the_subject_score(app, paper):
         result = db.session.scalars(sa.select(SubjectResult)).one()
         assert attempt.score_halves == 4 * 20 and result.score_halves == 80
         assert (result.subject, result.attempt_id) == (Subject.PRAC_MID, attempt_id)
+
+
+def test_markers_done_before_the_marking_run_leave_the_subject_score_to_it(app, admin):
+    """Answers can be marked as soon as the paper is handed in; the paper's score waits
+    until the marking run has marked the rest of it, which then completes it."""
+    _bank(app)
+    session_id, attempt_id, _user_id = _sat_paper(app, admin, marking_run=False)
+    for marker in _markers(app, 2):
+        for _ in range(4):
+            _mark_next(app, session_id, marker, 5)
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).marked_at is None
+        assert db.session.scalar(sa.select(sa.func.count(SubjectResult.id))) == 0
+    assert "1 exam papers marked" in run_marking(app)
+    with app.app_context():
+        assert db.session.scalars(sa.select(SubjectResult.score_halves)).one() == 80
 
 
 def test_a_paper_left_blank_is_scored_zero_without_marking(app, admin):

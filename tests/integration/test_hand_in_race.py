@@ -43,6 +43,7 @@ from .practice_support import (
     objective_bank,
     open_attempt,
     publish,
+    run_marking,
     save,
     shown_keys,
     start,
@@ -179,6 +180,9 @@ def test_saves_racing_the_hand_in_of_a_sitting_leave_the_subject_result_equal_to
             client = login(app, email)
             attempt_id = _start(client, registration_id)
             ledger = _race(app, client, attempt_id, rng)
+        with app.app_context():  # handed in by the hot path, marked by the marking run
+            assert db.session.get(Attempt, attempt_id).marked_at is None
+        run_marking(app)
         halves = _assert_paper_is_what_was_acknowledged(app, attempt_id, ledger)
         with app.app_context():
             result = db.session.scalar(sa.select(SubjectResult).where(

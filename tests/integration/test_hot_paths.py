@@ -1,20 +1,39 @@
-"""The hot paths in front of Flask (save an answer, load the delivery page): they only
+"""The hot paths in front of Flask (save an answer, load the delivery page, hand an exam
+paper in at time-up): they only
 ever answer what the Flask views would answer, and hand everything else to the views."""
 
 import json
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
 
+from exam_portal.extensions import db
+from exam_portal.models.accounts import Role
+from exam_portal.models.attempts import Attempt, AttemptStatus, EndedBy
+from exam_portal.models.bank import ItemPool
 from exam_portal.models.types import utcnow
-from exam_portal.services.delivery import pages, responses
+from exam_portal.services.delivery import hand_in, pages, responses
+from question_bank.levels import Level
+from question_bank.subjects import Subject
 
 from ..conftest import PASSWORD
 from ..factories import make_user
-from .practice_support import candidate, login, objective_bank, open_attempt, save, start
+from .form_support import lock_forms
+from .practice_support import (
+    candidate,
+    login,
+    objective_bank,
+    open_attempt,
+    run_marking,
+    save,
+    start,
+)
+from .test_online_exams import EXAM_OPENS, _start, verified_registration
 from .test_practice import _responses
+from .test_sittings import _session
 
 
 @pytest.fixture
@@ -290,6 +309,7 @@ def test_ids_no_column_can_hold_are_not_found(app):
     assert save(client, huge, 1, "device", 1).status_code == 404
     assert client.get(f"/practice/attempts/{huge}").status_code == 404
     assert client.post(f"/practice/attempts/{2**31}/open").status_code == 404
+    assert client.post(f"/practice/attempts/{2**31}/submit", json={}).status_code == 404
 
 
 def test_a_failing_hot_path_hands_the_request_to_the_view(app, monkeypatch):
@@ -306,3 +326,117 @@ def test_a_failing_hot_path_hands_the_request_to_the_view(app, monkeypatch):
     assert save(client, attempt_id, 1, device, 1).status_code == 200  # stored by the view
     assert client.get(f"/practice/attempts/{attempt_id}").status_code == 200
     assert _responses(app, attempt_id)[1][2] == 1
+
+
+# The hand-in of an exam paper at time-up ----------------------------------------------
+
+@pytest.fixture
+def hand_in_views(monkeypatch):
+    """Count the hand-ins that reached the Flask view."""
+    calls = []
+    real = hand_in.submit_attempt
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hand_in, "submit_attempt", counting)
+    return calls
+
+
+def _exam_sitting(app) -> tuple[int, str]:
+    """A verified 助理 registration of an online session with locked forms: the
+    registration's id and the candidate's e-mail."""
+    admin = make_user(app, Role.ADMIN, email="hot-admin@example.com")
+    objective_bank(app, Subject.COMP_JR, pool=ItemPool.SECURE)
+    objective_bank(app, Subject.PRAC_JR, pool=ItemPool.SECURE)
+    session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    lock_forms(app, session_id, admin)
+    registration_id, _user_id, email = verified_registration(app, admin, session_id)
+    return registration_id, email
+
+
+def _paper(app, attempt_id) -> Attempt:
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        db.session.expunge(attempt)
+        return attempt
+
+
+def _submit(client, attempt_id, **headers):
+    return client.post(f"/practice/attempts/{attempt_id}/submit", json={}, headers=headers)
+
+
+def test_an_exam_paper_handed_in_at_time_up_never_reaches_the_flask_view(app, hand_in_views):
+    registration_id, email = _exam_sitting(app)
+    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
+        client = login(app, email)
+        attempt_id = _start(client, registration_id)
+        device = open_attempt(client, attempt_id)["device"]
+        assert save(client, attempt_id, 1, device, 1, ["A"]).status_code == 200
+        response = _submit(client, attempt_id)
+        assert response.status_code == 200
+        assert response.get_json() == {"submitted": True,
+                                       "result_url": f"/practice/attempts/{attempt_id}/result"}
+        assert response.headers["Cache-Control"] == "no-store"
+        assert hand_in_views == []
+        paper = _paper(app, attempt_id)
+        assert paper.status is AttemptStatus.SUBMITTED and paper.ended_by is EndedBy.CANDIDATE
+        assert paper.submitted_at == utcnow() and paper.marked_at is None  # marked later
+        refused = save(client, attempt_id, 1, device, 2, ["B"])
+        assert refused.status_code == 409 and refused.get_json()["code"] == "closed"
+        again = _submit(client, attempt_id)  # handed in already: the view says so
+        assert again.status_code == 200 and again.get_json()["submitted"] is True
+        assert len(hand_in_views) == 1
+    assert "1 exam papers marked" in run_marking(app)
+    paper = _paper(app, attempt_id)
+    assert paper.marked_at is not None and paper.score_halves is not None
+
+
+def test_what_the_hand_in_hot_path_cannot_take_goes_to_the_view(app, hand_in_views):
+    registration_id, email = _exam_sitting(app)
+    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
+        client = login(app, email)
+        attempt_id = _start(client, registration_id)
+        _, intruder = candidate(app, "hand-in-intruder@example.com")
+        assert _submit(intruder, attempt_id).status_code == 404
+        assert _submit(app.test_client(), attempt_id).status_code == 401
+        assert len(hand_in_views) == 0  # both refused before the view's hand-in
+        assert _paper(app, attempt_id).is_open
+        deadline = _paper(app, attempt_id).deadline_at
+    with freeze_time(deadline + timedelta(seconds=app.config["ATTEMPT_GRACE_SECONDS"] + 1)):
+        late = _submit(client, attempt_id)  # past the grace: handed in by the deadline
+        assert late.status_code == 200 and len(hand_in_views) == 1
+        assert _paper(app, attempt_id).ended_by is EndedBy.DEADLINE
+
+
+def test_a_practice_paper_is_handed_in_and_marked_by_the_view(app, hand_in_views):
+    objective_bank(app)
+    _, client = candidate(app)
+    attempt_id = start(client)
+    assert _submit(client, attempt_id).status_code == 200
+    assert len(hand_in_views) == 1
+    paper = _paper(app, attempt_id)
+    assert paper.marked_at is not None and paper.score_halves == 0
+
+
+def test_an_exam_hand_in_needs_its_csrf_token(make_app, hand_in_views):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    registration_id, email = _exam_sitting(app)
+    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
+        client = app.test_client()
+        page = client.get("/auth/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        client.post("/auth/login", data={"email": email, "password": PASSWORD,
+                                         "csrf_token": token})
+        page = client.get("/exams").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        started = client.post(f"/exams/registrations/{registration_id}/subjects/COMP_JR/start",
+                              data={"csrf_token": token})
+        attempt_id = int(started.headers["Location"].rsplit("/", 1)[1])
+        assert _submit(client, attempt_id).status_code == 400
+        assert _submit(client, attempt_id, **{"X-CSRFToken": "forged." + token}
+                       ).status_code == 400
+        assert _paper(app, attempt_id).is_open and hand_in_views == []
+        assert _submit(client, attempt_id, **{"X-CSRFToken": token}).status_code == 200
+        assert hand_in_views == [] and not _paper(app, attempt_id).is_open

@@ -29,7 +29,15 @@ from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
 from .form_support import lock_forms, settle_key_review
-from .practice_support import SENTINEL, login, objective_bank, save, shown_keys, start
+from .practice_support import (
+    SENTINEL,
+    login,
+    objective_bank,
+    run_marking,
+    save,
+    shown_keys,
+    start,
+)
 from .test_sittings import NOW, _actor, _candidate, _fields, _register, _session
 from .test_sittings_pages import _admin_client
 
@@ -111,6 +119,14 @@ def test_a_candidate_sits_a_subject_once_and_sees_nothing_before_publication(app
     refused = client.post(f"/exams/registrations/{registration_id}/subjects/COMP_JR/start",
                           follow_redirects=True)
     assert "只能参加一次" in refused.get_data(as_text=True)
+    with app.app_context():
+        # Handed in, not marked: the marking run marks it (the expiry cron).
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.submitted_at is not None and attempt.marked_at is None
+        assert attempt.score_halves is None and not db.session.scalars(
+            sa.select(SubjectResult)).all()
+    assert "0 overdue attempts handed in, 1 exam papers marked" in run_marking(app)
+    assert "0 exam papers marked" in run_marking(app)
     with app.app_context():
         result = db.session.scalars(sa.select(SubjectResult)).one()
         assert (result.subject, result.source, result.attempt_id, result.score_halves) == (
@@ -256,6 +272,7 @@ def test_an_administrator_extends_and_reopens_a_sitting_with_a_reason(app, sitti
             minutes=20)
     _answer_all_right(app, client, attempt_id)
     client.post(f"/practice/attempts/{attempt_id}/submit")
+    run_marking(app)
     assert admin.post(f"{url}/extend", data={"minutes": "5", "reason": "x"},
                       follow_redirects=True).status_code == 200
     reopened = admin.post(f"{url}/reopen", data={"minutes": "15", "reason": "交卷时断电"},
@@ -263,11 +280,12 @@ def test_an_administrator_extends_and_reopens_a_sitting_with_a_reason(app, sitti
     assert "已重新开放 15 分钟" in reopened.get_data(as_text=True)
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id)
-        assert attempt.is_open and attempt.score_halves is None
+        assert attempt.is_open and attempt.score_halves is None and attempt.marked_at is None
         assert db.session.scalar(sa.select(sa.func.count(SubjectResult.id))) == 0
         assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
             AuditEvent.action.in_(["sitting.extended", "sitting.reopened"]))) == 2
     client.post(f"/practice/attempts/{attempt_id}/submit")
+    run_marking(app)
     with app.app_context():
         assert db.session.scalars(sa.select(SubjectResult.score_halves)).one() == 200
         with pytest.raises(ServiceError, match="分钟"):

@@ -21,17 +21,20 @@ from freezegun import freeze_time
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import Role, User
-from exam_portal.models.attempts import Attempt, AttemptStatus, Response
+from exam_portal.models.attempts import Attempt, AttemptStatus, EndedBy, Response
 from exam_portal.models.audit import AuditEvent
+from exam_portal.models.bank import ItemPool
 from exam_portal.models.certificates import Certificate, CertificateStatus
 from exam_portal.models.marking import Mark
 from exam_portal.models.sittings import (
     ExamSession,
     Registration,
     RegistrationStatus,
+    SubjectResult,
 )
 from exam_portal.services import ServiceError
 from exam_portal.services.certification import certificates, reissuing
+from exam_portal.services.delivery import hand_in
 from exam_portal.services.exam_sessions import (
     exam_marking,
     online_exams,
@@ -44,8 +47,11 @@ from question_bank.levels import Level
 from question_bank.subjects import Subject
 
 from ..factories import make_user
+from .form_support import lock_forms
+from .practice_support import login, objective_bank
 from .test_certificates import _achieved, _issue
-from .test_exam_marking import EXAM_TIME, _bank, _markers, _sat_paper
+from .test_exam_marking import ANSWERS, EXAM_TIME, _bank, _mark_next, _markers, _sat_paper
+from .test_online_exams import EXAM_OPENS, _answer_all_right, _start, verified_registration
 from .test_results import _compute, _session_of_year, _sit
 from .test_sittings import NOW, _actor, _candidate, _register, _session
 
@@ -410,6 +416,135 @@ def test_no_mark_is_given_to_a_paper_reopened_at_the_same_moment(app, admin, mon
             assert attempt.status is AttemptStatus.IN_PROGRESS and submitted == 0
         else:
             assert attempt.status is AttemptStatus.SUBMITTED and submitted == 1
+
+
+# The marking run (exam papers are marked after their hand-in) -------------------------
+
+def _handed_in_unmarked(app, admin) -> tuple[int, int]:
+    """An objective COMP_JR sitting answered with every key and handed in by the hot
+    path, not marked yet: (registration id, attempt id)."""
+    objective_bank(app, Subject.COMP_JR, pool=ItemPool.SECURE)
+    objective_bank(app, Subject.PRAC_JR, pool=ItemPool.SECURE)
+    session_id = _session(app, admin, levels=(Level.ASSISTANT,))
+    lock_forms(app, session_id, admin)
+    registration_id, _user_id, email = verified_registration(app, admin, session_id)
+    with freeze_time(SITTING_TIME):
+        client = login(app, email)
+        attempt_id = _start(client, registration_id)
+        _answer_all_right(app, client, attempt_id)
+        assert client.post(f"/practice/attempts/{attempt_id}/submit", json={}).status_code == 200
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).marked_at is None
+    return registration_id, attempt_id
+
+
+SITTING_TIME = EXAM_OPENS + timedelta(hours=1)
+
+
+def _mark_paper(attempt_id):
+    return lambda *pause: hand_in.mark_handed_in(attempt_id, now=SITTING_TIME)
+
+
+def _subject_results(registration_id) -> list[int]:
+    return list(db.session.scalars(sa.select(SubjectResult.score_halves).where(
+        SubjectResult.registration_id == registration_id)))
+
+
+def test_two_marking_runs_at_once_mark_a_paper_once(app, admin, monkeypatch):
+    registration_id, attempt_id = _handed_in_unmarked(app, admin)
+    pauses = {}
+    _stop_after(monkeypatch, hand_in, "_mark", pauses)
+
+    def first(pause):
+        pauses[threading.get_ident()] = pause
+        return hand_in.mark_handed_in(attempt_id, now=SITTING_TIME)
+
+    one, two = interleave(app, first, _mark_paper(attempt_id))
+    assert (one.value, two.value) == (True, False)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.score_halves == hand_in.recompute_score(attempt) == attempt.full_halves
+        assert _subject_results(registration_id) == [attempt.score_halves]
+
+
+@pytest.mark.parametrize("marking_first", [True, False])
+def test_a_marking_run_racing_a_reopening_leaves_the_paper_open_and_unscored(
+        app, admin, monkeypatch, marking_first):
+    """Whichever commits first, the reopened paper has no marks, no score and no
+    subject score; handed in again, the marking run scores it once."""
+    registration_id, attempt_id = _handed_in_unmarked(app, admin)
+    pauses = {}
+
+    def reopen(pause=None):
+        if pause is not None:
+            pauses[threading.get_ident()] = pause
+        online_exams.reopen(db.session.get(Attempt, attempt_id), 30, "交卷时断电，经核实",
+                            _actor(admin), now=SITTING_TIME)
+
+    def mark(pause=None):
+        if pause is not None:
+            pauses[threading.get_ident()] = pause
+        return hand_in.mark_handed_in(attempt_id, now=SITTING_TIME)
+
+    if marking_first:
+        _stop_after(monkeypatch, hand_in, "_mark", pauses)  # marked, not committed
+        marked, reopened = interleave(app, mark, reopen)
+    else:
+        _stop_after(monkeypatch, online_exams.audit, "record", pauses)  # reopened
+        reopened, marked = interleave(app, reopen, mark)
+    assert reopened.done and marked.value is marking_first
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.is_open and attempt.marked_at is None and attempt.score_halves is None
+        assert _subject_results(registration_id) == []
+        hand_in.finalise(attempt_id, now=SITTING_TIME, ended_by=EndedBy.CANDIDATE)
+        db.session.commit()
+        assert hand_in.mark_handed_in(attempt_id, now=SITTING_TIME)
+        db.session.commit()
+        assert _subject_results(registration_id) == [attempt.full_halves]
+
+
+@pytest.mark.parametrize("marking_first", [True, False])
+def test_the_last_mark_racing_the_marking_run_scores_the_paper_once(
+        app, admin, monkeypatch, marking_first):
+    """A marker's mark that makes the last subjective answer final and the marking run
+    of the paper's other answers: whichever comes second completes the paper."""
+    _bank(app)
+    session_id, attempt_id, _user_id = _sat_paper(app, admin, answers=ANSWERS[:1] + [""] * 4,
+                                                  marking_run=False)
+    first_marker, second_marker = _markers(app, 2)
+    _mark_next(app, session_id, first_marker, 5)
+    pauses = {}
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        marker = db.session.get(User, second_marker)
+        claim = exam_marking.next_mark(session, marker, now=EXAM_TIME)
+        shape = exam_marking.view(claim, marker).rubric.shape
+        claim_id = claim.id
+        db.session.commit()
+
+    def last_mark(pause=None):
+        if pause is not None:
+            pauses[threading.get_ident()] = pause
+        exam_marking.submit(db.session.get(Mark, claim_id),
+                            db.session.get(User, second_marker),
+                            [[Decimal(5)] * size for size in shape], now=EXAM_TIME)
+
+    def mark(pause=None):
+        if pause is not None:
+            pauses[threading.get_ident()] = pause
+        return hand_in.mark_handed_in(attempt_id, now=EXAM_TIME)
+
+    if marking_first:
+        _stop_after(monkeypatch, hand_in, "_mark", pauses)
+        marked, submitted = interleave(app, mark, last_mark)
+    else:
+        _stop_after(monkeypatch, exam_marking, "_settle", pauses)
+        submitted, marked = interleave(app, last_mark, mark)
+    assert submitted.done and marked.value is True
+    with app.app_context():
+        scores_ = list(db.session.scalars(sa.select(SubjectResult.score_halves)))
+        assert scores_ == [20] and db.session.get(Attempt, attempt_id).score_halves == 20
 
 
 def test_two_levels_registered_at_the_same_moment_leave_one(app, admin):

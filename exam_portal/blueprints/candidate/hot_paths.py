@@ -1,16 +1,19 @@
-"""The two requests a sitting is made of, served in front of Flask's request handling:
-saving an answer (PUT) and loading the delivery page (GET).
+"""The requests a sitting is made of, served in front of Flask's request handling:
+saving an answer (PUT), loading the delivery page (GET) and the page's hand-in of an
+exam paper when its time is up (POST, JSON).
 
 A candidate's browser saves every answer at once, so saves are most of the portal's
-traffic during a sitting, and every reload or reconnect loads the page. What these
+traffic during a sitting, and every reload or reconnect loads the page; when an exam's
+time is up, every candidate's page hands in within the same seconds. What these
 need from the request is the login cookie (and for a save its CSRF token and body);
 reading those here, without a request context, the user loader and the ORM, costs a
 fraction of a full Flask request.
 
-These paths only ever answer the ordinary case: "saved", or the page of an attempt in
-progress. A request they cannot verify completely goes on to the Flask view unchanged,
-which checks everything again and says why (401, 404, 409, 400, 503, a redirect). So
-they can only be stricter than the views, never more lenient.
+These paths only ever answer the ordinary case: "saved", the page of an attempt in
+progress, or "handed in" for an exam paper handed in now. A request they cannot verify
+completely goes on to the Flask view unchanged, which checks everything again and says
+why (401, 404, 409, 400, 503, a redirect). So they can only be stricter than the views,
+never more lenient.
 """
 
 import hmac
@@ -26,13 +29,15 @@ from werkzeug.exceptions import HTTPException
 from exam_portal.blueprints.candidate import fragments
 from exam_portal.extensions import reading_only
 from exam_portal.models.types import utcnow
-from exam_portal.services.delivery import pages, responses
+from exam_portal.services.delivery import hand_in, pages, responses
 from exam_portal.services.delivery.paper_cache import LRU
 from exam_portal.web.headers import SECURITY_HEADERS
 from exam_portal.web.locale import language_for
 
 SAVE_ENDPOINT = "candidate.save_response"
 PAGE_ENDPOINT = "candidate.take_attempt"
+SUBMIT_ENDPOINT = "candidate.submit_attempt"
+RESULT_ENDPOINT = "candidate.result"
 VERIFIED_CACHE_SIZE = 50_000
 _NO_CSRF = object()  # a read: no CSRF token to check
 MAX_BODY = 128 * 1024  # a 20,000-character answer fits, escaped; larger goes to Flask
@@ -53,20 +58,22 @@ class HotPaths:
         self._serializer = None
         self._verified = LRU(VERIFIED_CACHE_SIZE)
         self.prefixes = tuple({rule.rule.split("<")[0] for rule in app.url_map.iter_rules()
-                               if rule.endpoint in (SAVE_ENDPOINT, PAGE_ENDPOINT)})
+                               if rule.endpoint in (SAVE_ENDPOINT, PAGE_ENDPOINT,
+                                                    SUBMIT_ENDPOINT)})
         self.language_for = language_for
 
         security = [("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
         self.json_headers = [("Content-Type", "application/json"), *security]
         self.html_headers = [("Content-Type", "text/html; charset=utf-8"), *security]
+        self._served = {"PUT": self._save, "GET": self._page, "POST": self._hand_in}
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
-        if method in ("PUT", "GET") and environ.get("PATH_INFO", "").startswith(
-                self.prefixes):
+        serve = self._served.get(method)
+        if serve is not None and environ.get("PATH_INFO", "").startswith(self.prefixes):
             try:
                 with reading_only():
-                    answer = self._save(environ) if method == "PUT" else self._page(environ)
+                    answer = serve(environ)
             except Exception:  # noqa: BLE001 - the view answers, with the app's handlers
                 self.app.logger.exception("hot path failed on %s %s; the view answers",
                                           method, environ.get("PATH_INFO"))
@@ -107,6 +114,29 @@ class HotPaths:
         if save is None:
             return None
         answer = {"saved": True, "position": save.position, "seq": save.seq}
+        return self.json_headers, json.dumps(answer, separators=(",", ":")).encode()
+
+    # Hand-in of an exam paper ------------------------------------------------------
+
+    def _hand_in(self, environ):
+        """attempt.js timeUp(): POST {} as JSON. An exam paper is only recorded as handed
+        in (hand_in.try_hand_in); anything else (a practice paper to mark, a paper
+        already handed in or past its grace) goes to the view."""
+        arguments = self._route(environ, SUBMIT_ENDPOINT)
+        if arguments is None or _read_small_json_body(environ) is None:
+            return None
+        request = self.app.request_class(environ)
+        signed_in = self._signed_in(request, with_csrf=True)
+        if signed_in is None or not self._same_origin(request):
+            return None
+        (user_id, token), _session = signed_in
+        attempt_id = arguments["attempt_id"]
+        with self.app.app_context():
+            if not hand_in.try_hand_in(attempt_id, user_id, token, now=utcnow()):
+                return None
+        result = self.app.url_map.bind_to_environ(environ).build(
+            RESULT_ENDPOINT, {"attempt_id": attempt_id})
+        answer = {"submitted": True, "result_url": result}
         return self.json_headers, json.dumps(answer, separators=(",", ":")).encode()
 
     # Delivery page -----------------------------------------------------------------

@@ -1,5 +1,10 @@
 """Handing an attempt in (by the candidate or the clock) and marking it.
 
+A paper is marked in the hand-in's transaction, except an exam paper: its marks are
+not shown before the session's results, and at the end of an exam everyone hands in
+within the same seconds, so its hand-in only records it and the marking run
+(`mark_handed_in`: the expiry cron, and whatever reads exam marks first) marks it.
+
 What a handed-in paper means beyond delivery (an exam paper becoming a subject score)
 is registered by the context that knows it (`after_marking`); delivery imports no
 context above it."""
@@ -9,9 +14,11 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext
 
 from exam_portal.extensions import db
+from exam_portal.models.accounts import Role, User
 from exam_portal.models.attempts import (
     Attempt,
     AttemptItem,
@@ -19,8 +26,11 @@ from exam_portal.models.attempts import (
     EndedBy,
     Response,
 )
+from exam_portal.models.types import UTCDateTime
 from exam_portal.services.delivery import attempts, learning, paper_cache
+from exam_portal.services.platform import driver_sql
 from question_bank import scoring
+from question_bank.practice import Mode
 
 # What happens to a marked attempt beyond delivery, by name (registering twice, as every
 # app created in one process does, keeps one). Called inside the hand-in's transaction.
@@ -47,23 +57,88 @@ def submit_attempt(attempt: Attempt, *, now: datetime) -> bool:
     return finalise(attempt.id, now=now, ended_by=EndedBy.CANDIDATE)
 
 
+def try_hand_in(attempt_id: int, user_id: int, session_token: str, *, now: datetime) -> bool:
+    """The hot path's hand-in of an exam paper by its candidate in time: one statement
+    that also checks the signed-in user (session token, active, a candidate), in a
+    transaction of its own, committed here. Call it outside any request transaction.
+    False when it did not land for any reason (not an exam paper, handed in already,
+    past the grace, …); `submit_attempt` then decides and says why."""
+    engine = db.engine
+    statement = driver_sql.compiled(engine, "hand_in", lambda _dialect: _HAND_IN)
+    values = {"attempt_id": attempt_id, "candidate_id": user_id,
+              "session_token": session_token, "now": now,
+              "deadline_floor": now - attempts.grace()}
+    try:
+        with driver_sql.transaction(engine, write=True) as work:
+            work.commit = statement.execute(work.cursor, values).rowcount == 1
+    except Exception as error:  # noqa: BLE001 - any driver error: the view decides
+        current_app.logger.warning("hand-in hot path: %r; the view answers", error)
+        return False
+    return work.commit
+
+
+# A row lock like finalise's UPDATE: a save holding the attempt (FOR SHARE) is waited
+# for and is in the paper; a save after it finds the paper handed in.
+_HAND_IN = (
+    sa.update(Attempt.__table__)
+    .where(Attempt.id == sa.bindparam("attempt_id", type_=sa.Integer),
+           Attempt.candidate_id == sa.bindparam("candidate_id", type_=sa.Integer),
+           Attempt.mode == Mode.EXAM, Attempt.status == AttemptStatus.IN_PROGRESS,
+           sa.or_(Attempt.deadline_at.is_(None),
+                  Attempt.deadline_at >= sa.bindparam("deadline_floor", type_=UTCDateTime)),
+           sa.exists().where(
+               User.id == Attempt.candidate_id,
+               User.session_token == sa.bindparam("session_token", type_=sa.String),
+               User.is_active.is_(True), User.role == Role.CANDIDATE))
+    .values(status=AttemptStatus.SUBMITTED,
+            submitted_at=sa.bindparam("now", type_=UTCDateTime),
+            ended_by=EndedBy.CANDIDATE))
+
+
 def finalise(attempt_id: int, *, now: datetime, ended_by: EndedBy) -> bool:
-    """Close an open attempt and mark it, in the caller's transaction; idempotent."""
+    """Close an open attempt and mark it (an exam paper: leave it to the marking run),
+    in the caller's transaction; idempotent."""
     conditions = [Attempt.id == attempt_id, Attempt.status == AttemptStatus.IN_PROGRESS]
     if ended_by is EndedBy.DEADLINE:
         conditions.append(Attempt.deadline_at < now - attempts.grace())
     else:
         conditions.append(sa.or_(Attempt.deadline_at.is_(None),
                                  Attempt.deadline_at >= now - attempts.grace()))
-    won = db.session.execute(
+    mode = db.session.execute(
         sa.update(Attempt).where(*conditions)
         .values(status=AttemptStatus.SUBMITTED, submitted_at=now, ended_by=ended_by)
+        .returning(Attempt.mode)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if mode is None:
+        return False
+    if mode is not Mode.EXAM:
+        _mark(db.session.get(Attempt, attempt_id, populate_existing=True), now)
+    return True
+
+
+def mark_handed_in(attempt_id: int, *, now: datetime) -> bool:
+    """Mark a handed-in paper the hand-in left unmarked, in the caller's transaction;
+    True if this call marked it. Of concurrent calls exactly one wins the conditional
+    UPDATE; one that comes after a reopening finds the paper open and does nothing."""
+    won = db.session.execute(
+        sa.update(Attempt).where(Attempt.id == attempt_id,
+                                 Attempt.status == AttemptStatus.SUBMITTED,
+                                 Attempt.marked_at.is_(None))
+        .values(marked_at=now)
         .execution_options(synchronize_session=False)).rowcount
     if won != 1:
         return False
-    attempt = db.session.get(Attempt, attempt_id, populate_existing=True)
-    _mark(attempt, now)
+    _mark(db.session.get(Attempt, attempt_id, populate_existing=True), now)
     return True
+
+
+def unmarked_attempt_ids(*conditions) -> list[int]:
+    """Ids of the handed-in papers not marked yet (of those meeting *conditions* on
+    Attempt); mark them with `mark_handed_in`."""
+    return list(db.session.scalars(
+        sa.select(Attempt.id).where(Attempt.status == AttemptStatus.SUBMITTED,
+                                    Attempt.marked_at.is_(None), *conditions)
+        .order_by(Attempt.id)))
 
 
 def _mark(attempt: Attempt, now: datetime) -> None:
@@ -100,6 +175,7 @@ def _mark(attempt: Attempt, now: datetime) -> None:
     else:
         attempt.score_halves = total
         attempt.passed = total >= attempt.pass_halves
+    attempt.marked_at = now
     attempt.self_score_halves = db.session.scalar(
         sa.select(sa.func.sum(Response.self_score_halves))
         .where(Response.attempt_id == attempt.id))

@@ -246,11 +246,14 @@ def _settle(attempt_id: int, position: int, *, now: datetime) -> None:
 
 def _score_paper_if_complete(attempt_id: int, *, now: datetime) -> None:
     attempt = db.session.get(Attempt, attempt_id)
+    if attempt.marked_at is None:
+        return  # its choice answers are not marked yet: their marking completes it
     pending = db.session.scalar(
         sa.select(sa.func.count()).select_from(_open_answers_of(attempt_id).subquery()))
     if pending:
         return
-    # Choice answers were scored at hand-in; blank subjective answers earn nothing.
+    # Choice answers were marked (hand_in.mark_handed_in); blank subjective answers earn
+    # nothing.
     attempt.score_halves = int(db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Response.score_halves), 0))
         .where(Response.attempt_id == attempt_id)))

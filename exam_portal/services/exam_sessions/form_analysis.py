@@ -27,7 +27,7 @@ from exam_portal.models.statistics import FormStatistics, ItemStatistics, KeyDec
 from exam_portal.models.types import utcnow
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import responses
-from exam_portal.services.exam_sessions import forms, sittings
+from exam_portal.services.exam_sessions import forms, online_exams, sittings
 from exam_portal.services.item_bank import pools
 from exam_portal.services.platform import audit, bulk, jobs
 from question_bank import item_analysis, key_review, specs
@@ -138,6 +138,10 @@ def start_analysis(session: ExamSession, actor: User, *, now: datetime):
 def _analyse_job(params: dict, progress: jobs.Progress) -> dict:
     session = db.session.get(ExamSession, params["session_id"])
     actor = db.session.get(User, params["actor_id"])
+    # The statistics score the choices themselves; the papers are marked first so that
+    # the key review's rescoring compares with their marks.
+    online_exams.close_sittings(session, now=utcnow())
+    db.session.commit()
     forms = forms_to_analyse(session)
     done = {}
     for index, form in enumerate(forms):
@@ -290,6 +294,9 @@ def decide(form: ExamForm, item_id: int, kind: DecisionKind, *, keys: str = "",
     reason = reason.strip()
     if not reason:
         raise ServiceError(gettext("请填写结论的理由。"))
+    # Before the results are held, as a hand-in and its marking take them: the rescoring
+    # below compares with every paper's marks.
+    online_exams.close_sittings(db.session.get(ExamSession, form.session_id), now=now)
     if sittings.hold_results(form.session_id):
         raise ServiceError(gettext("成绩已发布，不能再改变答案审查结论。"))
     entry = db.session.scalar(sa.select(ExamFormItem).where(

@@ -116,9 +116,10 @@ def start(registration: Registration, subject: Subject, candidate: User, *,
     return attempt
 
 
-def hand_in_overdue(session: ExamSession, *, now: datetime) -> int:
-    """Hand in the session's sittings whose time (and grace) has run out, as the expiry
-    run would; return how many."""
+def close_sittings(session: ExamSession, *, now: datetime) -> int:
+    """Hand in the session's sittings whose time (and grace) has run out and mark its
+    handed-in papers not marked yet, as the expiry run would; return how many papers
+    were marked. What reads the session's marks calls this first."""
     overdue = list(db.session.scalars(
         sa.select(Attempt.id).join(Registration, Registration.id == Attempt.registration_id)
         .where(Registration.session_id == session.id,
@@ -126,7 +127,18 @@ def hand_in_overdue(session: ExamSession, *, now: datetime) -> int:
                Attempt.deadline_at < now - attempts.grace())))
     for attempt_id in overdue:
         hand_in.finalise(attempt_id, now=now, ended_by=EndedBy.DEADLINE)
-    return len(overdue)
+    return sum(hand_in.mark_handed_in(attempt_id, now=now)
+               for attempt_id in hand_in.unmarked_attempt_ids(*_of_session(session)))
+
+
+def _of_session(session: ExamSession) -> tuple:
+    return (Attempt.registration_id.in_(
+        sa.select(Registration.id).where(Registration.session_id == session.id)),)
+
+
+def unmarked_count(session: ExamSession) -> int:
+    """Papers of the session handed in and not marked yet."""
+    return len(hand_in.unmarked_attempt_ids(*_of_session(session)))
 
 
 def open_count(session: ExamSession) -> int:
@@ -223,7 +235,7 @@ def reopen(attempt: Attempt, minutes: int, reason: str, actor: User, *,
               attempt.ended_by.value, "submitted_at": attempt.submitted_at
               and attempt.submitted_at.isoformat()}
     attempt.status, attempt.submitted_at, attempt.ended_by = AttemptStatus.IN_PROGRESS, None, None
-    attempt.score_halves = attempt.passed = None
+    attempt.score_halves = attempt.passed = attempt.marked_at = None
     attempt.deadline_at = now + timedelta(minutes=minutes)
     db.session.execute(sa.delete(SubjectResult).where(SubjectResult.attempt_id == attempt.id))
     db.session.flush()

@@ -53,7 +53,7 @@ def compute_results(session: ExamSession, *, now: datetime,
         raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
     if now < session.exam_closes_at:
         raise ServiceError(gettext("考试结束后才能计算成绩。"))
-    online_exams.hand_in_overdue(session, now=now)
+    online_exams.close_sittings(session, now=now)
     if sittings.hold_results(session.id):
         raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
     lines = sittings.pass_lines(session)
@@ -237,15 +237,20 @@ def publish(session: ExamSession, actor: User, *, now: datetime) -> None:
     if job is not None and job.status is JobStatus.FAILED:
         # Its marks may be half written and its qualifications stale.
         raise ServiceError(gettext("上次计算成绩没有完成，请重新计算后再发布。"))
-    online_exams.hand_in_overdue(session, now=now)
+    online_exams.close_sittings(session, now=now)
     # From here no score, mark or line of the session changes until this commits, and
     # the checks below read what such writes under way committed. Taken after the
-    # overdue hand-ins, which hold their papers first and the results (shared) second.
+    # overdue hand-ins and the marking, which hold their papers first and the results
+    # (shared) second.
     if sittings.hold_results(session.id, exclusive=True):
         raise ServiceError(gettext("成绩已经发布。"))
     if online_exams.open_count(session):
         raise ServiceError(gettext("还有 %(n)d 份网上作答没有交卷。",
                                    n=online_exams.open_count(session)))
+    if online_exams.unmarked_count(session):
+        # Handed in after the marking above: publishing again marks them.
+        raise ServiceError(gettext("还有 %(n)d 份答卷刚交卷、还没有计分，请再发布一次。",
+                                   n=online_exams.unmarked_count(session)))
     marked = exam_marking.progress(session)[0]
     if marked.final < marked.answers:
         raise ServiceError(gettext("还有 %(n)d 份主观题答卷没有评完。",
