@@ -272,7 +272,11 @@ def test_an_administrator_extends_and_reopens_a_sitting_with_a_reason(app, sitti
             minutes=20)
     _answer_all_right(app, client, attempt_id)
     client.post(f"/practice/attempts/{attempt_id}/submit")
+    listing = f"/admin/sessions/{session_id}/sittings"
+    assert "已交卷，待计分" in admin.get(listing).get_data(as_text=True)
     run_marking(app)
+    shown = admin.get(listing).get_data(as_text=True)
+    assert "已交卷" in shown and "待计分" not in shown
     assert admin.post(f"{url}/extend", data={"minutes": "5", "reason": "x"},
                       follow_redirects=True).status_code == 200
     reopened = admin.post(f"{url}/reopen", data={"minutes": "15", "reason": "交卷时断电"},
@@ -291,6 +295,21 @@ def test_an_administrator_extends_and_reopens_a_sitting_with_a_reason(app, sitti
         with pytest.raises(ServiceError, match="分钟"):
             online_exams.reopen(db.session.get(Attempt, attempt_id), 0, "x",
                                 _actor(admin_id), now=EXAM_OPENS)
+
+
+def test_a_paper_of_an_analysed_form_cannot_be_reopened(app, sitting, admin):
+    session_id, registration_id, _user_id, client = sitting
+    attempt_id = _start(client, registration_id)
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        settle_key_review(session, _actor(admin), session.exam_closes_at)
+        db.session.commit()
+        with pytest.raises(ServiceError, match="试题分析"):
+            online_exams.reopen(db.session.get(Attempt, attempt_id), 15, "交卷时断电",
+                                _actor(admin), now=EXAM_OPENS + timedelta(hours=2))
+        db.session.rollback()
+        assert not db.session.get(Attempt, attempt_id).is_open
 
 
 def test_a_sitting_left_open_is_handed_in_before_the_results(app, sitting, admin):

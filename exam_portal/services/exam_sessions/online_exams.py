@@ -23,6 +23,7 @@ from exam_portal.models.sittings import (
     SessionMode,
     SubjectResult,
 )
+from exam_portal.models.statistics import FormStatistics
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import attempts, hand_in
 from exam_portal.services.exam_sessions import forms, sittings
@@ -228,6 +229,10 @@ def reopen(attempt: Attempt, minutes: int, reason: str, actor: User, *,
         raise ServiceError(gettext("这份作答还在进行中；要多给时间，请延长。"))
     if db.session.scalar(sa.select(sa.func.count(Mark.id)).where(Mark.attempt_id == attempt.id)):
         raise ServiceError(gettext("这份作答已经开始阅卷，不能再重新开放。"))
+    if attempt.form_id is not None and db.session.get(FormStatistics, attempt.form_id):
+        # The item analysis counted the paper as handed in, and key decisions taken on
+        # it would not reach a paper marked again later.
+        raise ServiceError(gettext("这份试卷已做过试题分析，不能再重新开放其中的作答。"))
     if attempt.is_open:  # overdue but not yet handed in by the expiry run
         hand_in.finalise(attempt.id, now=now, ended_by=EndedBy.DEADLINE)
         db.session.refresh(attempt)
