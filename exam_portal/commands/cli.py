@@ -447,11 +447,20 @@ def expire_attempts():
         # attempt a candidate or another sweeper closes first is simply skipped.
         finalised += hand_in.finalise(attempt_id, now=now, ended_by=EndedBy.DEADLINE)
         db.session.commit()
-    marked = 0
+    marked, failed = 0, []
     for attempt_id in hand_in.unmarked_attempt_ids():
-        marked += hand_in.mark_handed_in(attempt_id, now=utcnow())
-        db.session.commit()
+        try:
+            marked += hand_in.mark_handed_in(attempt_id, now=utcnow())
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - one paper's failure must not stop the others
+            db.session.rollback()
+            current_app.logger.exception("marking attempt %s failed", attempt_id)
+            failed.append(attempt_id)
     click.echo(f"{finalised} overdue attempts handed in, {marked} exam papers marked")
+    if failed:
+        raise click.ClickException(f"{len(failed)} papers could not be marked (attempts "
+                                   f"{', '.join(map(str, failed[:20]))}); the next run "
+                                   f"tries them again")
 
 
 @jobs_cli.command("worker")

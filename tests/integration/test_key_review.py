@@ -15,7 +15,7 @@ from exam_portal.models.attempts import Attempt, AttemptItem, EndedBy, Response
 from exam_portal.models.audit import AuditEvent
 from exam_portal.models.bank import Item, ItemPool
 from exam_portal.models.forms import ExamForm
-from exam_portal.models.sittings import ExamSession, Registration
+from exam_portal.models.sittings import ExamSession, Registration, SubjectResult
 from exam_portal.models.statistics import FormStatistics, ItemStatistics
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import hand_in
@@ -224,3 +224,32 @@ def test_released_past_papers_are_sat_and_practised_with_national_rates(one_leg,
         drawn = set(db.session.scalars(sa.select(AttemptItem.item_id).where(
             AttemptItem.attempt_id == practice_id)))
     assert drawn and drawn <= form_items  # the released items are the open pool here
+
+
+def test_a_paper_marked_after_a_rekey_is_scored_under_it(app, admin, sat_form):  # noqa: F811
+    """A sitting handed in after the key review decided (an extended one) is marked
+    later; its score is the re-keyed one, as the papers rescored by the decision."""
+    session_id, form_id, x, other, attempts = sat_form
+    later = EXAM_OPENS + timedelta(days=2)
+    with app.app_context():
+        form = db.session.get(ExamForm, form_id)
+        form_analysis.analyse(form, db.session.get(User, admin), now=later)
+        form_analysis.decide(form, x, DecisionKind.REKEY, keys=other,
+                             reason="命题组复核：原答案有误",
+                             actor=db.session.get(User, admin), now=later)
+        db.session.commit()
+        key = "".join(form.items[0].version.to_domain().keys)
+    registration_id, _user, _email = verified_registration(app, admin, session_id)
+    late = _sit(app, registration_id, lambda item_id, keys: other if item_id == x else keys)
+    with app.app_context():
+        assert db.session.get(Attempt, late).marked_at is None
+        assert hand_in.mark_handed_in(late, now=later)
+        db.session.commit()
+        paper = db.session.get(Attempt, late)
+        assert paper.score_halves == db.session.get(Attempt, attempts["s1"]).score_halves
+        assert db.session.scalar(sa.select(Response.score_halves).where(
+            Response.attempt_id == late, Response.selected == other)) > 0
+        result = db.session.scalar(sa.select(SubjectResult).where(
+            SubjectResult.attempt_id == late))
+        assert result.score_halves == paper.score_halves
+    assert key != other

@@ -15,7 +15,7 @@ from exam_portal.models.audit import AuditEvent
 from exam_portal.models.bank import ItemPool
 from exam_portal.models.sittings import ExamSession, Registration, ResultSource, SubjectResult
 from exam_portal.services import ServiceError
-from exam_portal.services.delivery import attempts
+from exam_portal.services.delivery import attempts, hand_in
 from exam_portal.services.exam_sessions import (
     forms,
     online_exams,
@@ -310,6 +310,60 @@ def test_a_paper_of_an_analysed_form_cannot_be_reopened(app, sitting, admin):
                                 _actor(admin), now=EXAM_OPENS + timedelta(hours=2))
         db.session.rollback()
         assert not db.session.get(Attempt, attempt_id).is_open
+
+
+def test_a_paper_marked_while_its_registration_was_rejected_counts_once_verified_again(
+        app, sitting, admin):
+    session_id, registration_id, _user_id, client = sitting
+    attempt_id = _start(client, registration_id)
+    _answer_all_right(app, client, attempt_id)
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+
+    def review(verify):
+        with app.app_context():
+            registration_review.review([db.session.get(Registration, registration_id)],
+                                       verify=verify, reason="" if verify else "学历证明不清晰",
+                                       actor=_actor(admin), now=EXAM_OPENS)
+            db.session.commit()
+
+    review(False)
+    run_marking(app)  # marked while rejected: no subject score
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).marked_at is not None
+        assert db.session.scalar(sa.select(sa.func.count(SubjectResult.id))) == 0
+    review(True)
+    with app.app_context():
+        session = db.session.get(ExamSession, session_id)
+        results.compute_results(session, now=session.exam_closes_at)
+        db.session.commit()
+        assert db.session.scalars(sa.select(SubjectResult.score_halves)).one() == 200
+
+
+def test_a_paper_the_marking_run_cannot_mark_does_not_stop_the_others(
+        app, sitting, admin, monkeypatch):
+    session_id, registration_id, _user_id, client = sitting
+    first = _start(client, registration_id)
+    client.post(f"/practice/attempts/{first}/submit")
+    other_registration, _other_user, email = verified_registration(app, admin, session_id)
+    other = login(app, email)
+    second = _start(other, other_registration)
+    other.post(f"/practice/attempts/{second}/submit")
+    real = hand_in._mark
+
+    def failing(attempt, now):
+        if attempt.id == first:
+            raise RuntimeError("a broken paper")
+        return real(attempt, now)
+
+    monkeypatch.setattr(hand_in, "_mark", failing)
+    result = app.test_cli_runner().invoke(args=["attempts", "expire"])
+    assert result.exit_code == 1 and "1 exam papers marked" in result.output
+    assert f"attempts {first})" in result.output
+    with app.app_context():
+        assert db.session.get(Attempt, first).marked_at is None
+        assert db.session.get(Attempt, second).marked_at is not None
+    monkeypatch.setattr(hand_in, "_mark", real)
+    assert "1 exam papers marked" in run_marking(app)  # the next run marks it
 
 
 def test_a_sitting_left_open_is_handed_in_before_the_results(app, sitting, admin):

@@ -133,11 +133,12 @@ def mark_handed_in(attempt_id: int, *, now: datetime) -> bool:
 
 
 def unmarked_attempt_ids(*conditions) -> list[int]:
-    """Ids of the handed-in papers not marked yet (of those meeting *conditions* on
+    """Ids of the handed-in exam papers not marked yet (of those meeting *conditions* on
     Attempt); mark them with `mark_handed_in`."""
     return list(db.session.scalars(
         sa.select(Attempt.id).where(Attempt.status == AttemptStatus.SUBMITTED,
-                                    Attempt.marked_at.is_(None), *conditions)
+                                    Attempt.marked_at.is_(None), Attempt.mode == Mode.EXAM,
+                                    *conditions)
         .order_by(Attempt.id)))
 
 

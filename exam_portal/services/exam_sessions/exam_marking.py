@@ -25,10 +25,10 @@ from exam_portal.models.accounts import User
 from exam_portal.models.attempts import Attempt, AttemptItem, AttemptStatus, Response
 from exam_portal.models.bank import Item
 from exam_portal.models.marking import Mark
-from exam_portal.models.sittings import ExamSession, Registration, ResultSource
+from exam_portal.models.sittings import ExamSession, Registration, ResultSource, SubjectResult
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import paper_cache
-from exam_portal.services.exam_sessions import online_exams, scores, sittings
+from exam_portal.services.exam_sessions import form_analysis, online_exams, scores, sittings
 from exam_portal.services.platform import audit
 from question_bank import marking
 from question_bank.i18n import N_
@@ -267,6 +267,27 @@ def _open_answers_of(attempt_id: int):
                                        Response.score_halves.is_(None))
 
 
+def record_missing_scores(session: ExamSession, *, now: datetime) -> int:
+    """Make the score of every marked exam paper of the session that has no subject
+    score the registration's subject score where it may sit now: a registration
+    rejected (or unpaid) when its paper was marked, and admitted again since. Returns
+    how many were recorded."""
+    papers = db.session.scalars(
+        sa.select(Attempt).join(Registration, Registration.id == Attempt.registration_id)
+        .where(Registration.session_id == session.id, Attempt.mode == Mode.EXAM,
+               Attempt.status == AttemptStatus.SUBMITTED, Attempt.marked_at.is_not(None),
+               Attempt.score_halves.is_not(None),
+               ~sa.exists().where(SubjectResult.registration_id == Attempt.registration_id,
+                                  SubjectResult.subject == Attempt.subject))
+        .order_by(Attempt.id)).all()
+    recorded = 0
+    for attempt in papers:
+        if sittings.may_sit(db.session.get(Registration, attempt.registration_id)):
+            record_paper_score(attempt, now)
+            recorded += 1
+    return recorded
+
+
 def settle_blank_papers(attempt: Attempt, *, now: datetime) -> None:
     """A handed-in exam paper whose subjective answers are all blank needs no marker."""
     if attempt.mode is Mode.EXAM and attempt.score_halves is None:
@@ -283,6 +304,7 @@ def record_paper_score(attempt: Attempt, now: datetime) -> None:
     if attempt.score_halves is None:
         settle_blank_papers(attempt, now=now)
         return
+    form_analysis.apply_decisions(attempt)  # marked after a key review had decided
     registration = db.session.get(Registration, attempt.registration_id)
     if not sittings.may_sit(registration):
         # Rejected after the candidate sat: the paper stays, it earns no subject score.

@@ -53,8 +53,9 @@ class Sat:
     keys: list  # the form's own keys per position (letters), "" for subjective items
 
 
-def load(form: ExamForm) -> Sat:
-    """Read every handed-in paper of *form* (streamed, one statement)."""
+def load(form: ExamForm, *conditions) -> Sat:
+    """Read every handed-in paper of *form* (of those meeting *conditions* on Attempt;
+    streamed, one statement)."""
     entries = list(db.session.scalars(sa.select(ExamFormItem).where(
         ExamFormItem.form_id == form.id).order_by(ExamFormItem.position)))
     versions = {version.id: version for version in db.session.scalars(
@@ -71,7 +72,8 @@ def load(form: ExamForm) -> Sat:
             items.append(item_analysis.FormItem(content.item_type, entry.points_halves))
             keys.append("")
     attempt_ids = np.array(db.session.scalars(
-        sa.select(Attempt.id).where(*_sat(form)).order_by(Attempt.id)).all(), dtype=np.int64)
+        sa.select(Attempt.id).where(*_sat(form), *conditions).order_by(Attempt.id)).all(),
+        dtype=np.int64)
     shape = (len(attempt_ids), len(entries))
     scores = np.zeros(shape, dtype=np.int32)
     choices = np.zeros(shape, dtype=np.uint8)
@@ -85,7 +87,7 @@ def load(form: ExamForm) -> Sat:
             .join(Attempt, Attempt.id == AttemptItem.attempt_id)
             .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
                        & (Response.position == AttemptItem.position))
-            .where(*_sat(form)))
+            .where(*_sat(form), *conditions))
     for block in bulk.int_rows(rows, group_by=0):  # a packed row per paper
         r = np.searchsorted(attempt_ids, block[:, 0])
         c = order[np.searchsorted(item_ids, block[:, 1], sorter=order)]
@@ -333,11 +335,28 @@ def _describe(decision: KeyDecision) -> dict:
 
 def rescore(form: ExamForm, *, changed_by: KeyDecision | None = None
             ) -> key_review.RescoreSummary:
-    """Rescore every handed-in paper of *form* under all its key decisions: item scores
+    """Rescore every marked paper of *form* under all its key decisions: item scores
     of the decided items, paper totals, and the subject scores they became (which then
     wait for the results to be computed again). Returns what changed against the
-    totals stored before."""
-    sat = load(form)
+    totals stored before. A paper handed in and not marked yet is left to its marking,
+    which applies the decisions then (`apply_decisions`)."""
+    return _rescore(form, Attempt.marked_at.is_not(None))
+
+
+def apply_decisions(attempt: Attempt) -> None:
+    """Score an exam paper marked after key decisions were taken on its form under
+    them (exam_marking calls this before the paper's score becomes a subject score)."""
+    if attempt.form_id is None:
+        return
+    form = db.session.get(ExamForm, attempt.form_id)
+    if all(decision.kind is DecisionKind.KEEP for decision in decisions_of(form).values()):
+        return
+    _rescore(form, Attempt.id == attempt.id)
+
+
+def _rescore(form: ExamForm, *papers) -> key_review.RescoreSummary:
+    """Rescore the papers of *form* meeting the conditions *papers* on Attempt."""
+    sat = load(form, *papers)
     column = {entry.item_id: index for index, entry in enumerate(sat.entries)}
     decisions = []
     for decision in decisions_of(form).values():
@@ -357,7 +376,7 @@ def rescore(form: ExamForm, *, changed_by: KeyDecision | None = None
         raise ServiceError(gettext("这个结论不适用于这道题目：%(reason)s", reason=error.reason)
                            ) from error
     stored = dict(db.session.execute(sa.select(Attempt.id, Attempt.score_halves).where(
-        *_sat(form))).all())
+        *_sat(form), *papers)).all())
     old = np.array([stored[int(a)] or 0 for a in sat.attempt_ids], dtype=np.int64)
     line = pass_line_halves(form)
     new = result.totals.astype(np.int64)

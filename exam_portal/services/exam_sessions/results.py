@@ -54,6 +54,7 @@ def compute_results(session: ExamSession, *, now: datetime,
     if now < session.exam_closes_at:
         raise ServiceError(gettext("考试结束后才能计算成绩。"))
     online_exams.close_sittings(session, now=now)
+    exam_marking.record_missing_scores(session, now=now)
     if sittings.hold_results(session.id):
         raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
     lines = sittings.pass_lines(session)
@@ -203,7 +204,8 @@ def start_computing(session: ExamSession, actor: User) -> Job:
         raise ServiceError(gettext("成绩已发布，不能再重新计算。"))
     if utcnow() < session.exam_closes_at:
         raise ServiceError(gettext("考试结束后才能计算成绩。"))
-    if not score_count(session) and not online_exams.open_count(session):
+    if not (score_count(session) or online_exams.open_count(session)
+            or online_exams.unmarked_count(session)):
         raise ServiceError(gettext("这个考试批次还没有成绩。"))
     return jobs.submit(COMPUTE_JOB, target_id=session.id,
                        params={"session_id": session.id, "actor_id": actor.id}, actor=actor)
