@@ -3,6 +3,7 @@ sees neither keys nor marks before publication, and the paper's score becomes th
 subject score; administrators extend or reopen a sitting with a reason."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from exam_portal.services.exam_sessions import (
     past_papers,
     registration_review,
     results,
+    scores,
     sittings,
 )
 from question_bank.levels import Level
@@ -364,6 +366,22 @@ def test_a_paper_the_marking_run_cannot_mark_does_not_stop_the_others(
         assert db.session.get(Attempt, second).marked_at is not None
     monkeypatch.setattr(hand_in, "_mark", real)
     assert "1 exam papers marked" in run_marking(app)  # the next run marks it
+
+
+def test_a_score_corrected_before_the_marking_run_stays_corrected(app, sitting, admin):
+    session_id, registration_id, _user_id, client = sitting
+    attempt_id = _start(client, registration_id)
+    _answer_all_right(app, client, attempt_id)
+    client.post(f"/practice/attempts/{attempt_id}/submit")
+    with app.app_context():
+        scores.correct_score(db.session.get(Registration, registration_id), Subject.COMP_JR,
+                             Decimal(55), reason="复核：机读卡异常", actor=_actor(admin),
+                             now=db.session.get(ExamSession, session_id).exam_closes_at)
+        db.session.commit()
+        assert db.session.get(Attempt, attempt_id).marked_at is not None
+    assert "0 exam papers marked" in run_marking(app)
+    with app.app_context():
+        assert db.session.scalars(sa.select(SubjectResult.score_halves)).one() == 110
 
 
 def test_a_sitting_left_open_is_handed_in_before_the_results(app, sitting, admin):

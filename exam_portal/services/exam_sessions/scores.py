@@ -11,8 +11,10 @@ from flask_babel import gettext
 
 from exam_portal.extensions import db
 from exam_portal.models.accounts import User
+from exam_portal.models.attempts import Attempt
 from exam_portal.models.sittings import Registration, ResultSource, SubjectResult
 from exam_portal.services import ServiceError
+from exam_portal.services.delivery import hand_in
 from exam_portal.services.exam_sessions import sittings
 from exam_portal.services.platform import audit
 from question_bank import pass_rules, specs
@@ -78,6 +80,11 @@ def correct_score(registration: Registration, subject: Subject, score: Decimal, 
     reason = reason.strip()
     if not reason:
         raise ServiceError(gettext("更正成绩须填写原因。"))
+    # A paper handed in and not marked yet is marked first: marking it later would
+    # replace the correction with its own score.
+    for attempt_id in hand_in.unmarked_attempt_ids(Attempt.registration_id == registration.id,
+                                                   Attempt.subject == subject):
+        hand_in.mark_handed_in(attempt_id, now=now)
     existing = db.session.scalar(sa.select(SubjectResult).where(
         SubjectResult.registration_id == registration.id, SubjectResult.subject == subject))
     before = existing.score_halves if existing else None
