@@ -320,7 +320,7 @@ class AppServer:
                 "unhandled errors": text.count("unhandled error"),
                 "connection lost (503)": text.count("database connection lost"),
                 "hot path fell back": text.count("hot path failed")
-                + text.count("save hot path:"),
+                + text.count(" hot path: "),
                 "worker killed (SIGKILL)": text.count("was sent SIGKILL")
                 + text.count("exited with code") + text.count("Worker (pid")}
 

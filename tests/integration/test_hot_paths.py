@@ -36,18 +36,23 @@ from .test_practice import _responses
 from .test_sittings import _session
 
 
-@pytest.fixture
-def view_calls(monkeypatch):
-    """Count the saves that reached the Flask view."""
+def _counted(monkeypatch, owner, name) -> list:
+    """The calls of owner.name from now on (it still runs)."""
     calls = []
-    real = responses.save_response
+    real = getattr(owner, name)
 
     def counting(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(responses, "save_response", counting)
+    monkeypatch.setattr(owner, name, counting)
     return calls
+
+
+@pytest.fixture
+def view_calls(monkeypatch):
+    """Count the saves that reached the Flask view."""
+    return _counted(monkeypatch, responses, "save_response")
 
 
 def _csrf_client(make_app, email="fast@example.com"):
@@ -333,15 +338,7 @@ def test_a_failing_hot_path_hands_the_request_to_the_view(app, monkeypatch):
 @pytest.fixture
 def hand_in_views(monkeypatch):
     """Count the hand-ins that reached the Flask view."""
-    calls = []
-    real = hand_in.submit_attempt
-
-    def counting(*args, **kwargs):
-        calls.append(args)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(hand_in, "submit_attempt", counting)
-    return calls
+    return _counted(monkeypatch, hand_in, "submit_attempt")
 
 
 def _exam_sitting(app) -> tuple[int, str]:

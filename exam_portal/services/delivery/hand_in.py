@@ -14,7 +14,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext
 
 from exam_portal.extensions import db
@@ -65,16 +64,9 @@ def try_hand_in(attempt_id: int, user_id: int, session_token: str, *, now: datet
     past the grace, …); `submit_attempt` then decides and says why."""
     engine = db.engine
     statement = driver_sql.compiled(engine, "hand_in", lambda _dialect: _HAND_IN)
-    values = {"attempt_id": attempt_id, "candidate_id": user_id,
-              "session_token": session_token, "now": now,
-              "deadline_floor": now - attempts.grace()}
-    try:
-        with driver_sql.transaction(engine, write=True) as work:
-            work.commit = statement.execute(work.cursor, values).rowcount == 1
-    except Exception as error:  # noqa: BLE001 - any driver error: the view decides
-        current_app.logger.warning("hand-in hot path: %r; the view answers", error)
-        return False
-    return work.commit
+    return driver_sql.changed_one_row(engine, statement, {
+        "attempt_id": attempt_id, "candidate_id": user_id, "session_token": session_token,
+        "now": now, "deadline_floor": now - attempts.grace()}, what="hand-in")
 
 
 # A row lock like finalise's UPDATE: a save holding the attempt (FOR SHARE) is waited

@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext
 
 from exam_portal.extensions import db
@@ -163,13 +162,7 @@ def _driver_save(values: dict) -> bool:
     engine = db.engine
     statement = driver_sql.compiled(
         engine, "save", lambda dialect: _save_statement(dialect, with_session_check=True))
-    try:
-        with driver_sql.transaction(engine, write=True) as work:
-            work.commit = statement.execute(work.cursor, values).rowcount == 1
-    except Exception as error:  # noqa: BLE001 - any driver error: the view decides
-        current_app.logger.warning("save hot path: %r; the view retries", error)
-        return False
-    return work.commit
+    return driver_sql.changed_one_row(engine, statement, values, what="save")
 
 
 _SAVE_STATEMENTS: dict[tuple[str, bool], sa.Insert] = {}

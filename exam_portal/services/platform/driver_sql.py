@@ -8,12 +8,15 @@ through the columns' own type processors, so what is stored and read is exactly 
 the ORM path stores and reads; only the per-call machinery is skipped.
 """
 
+import logging
 import weakref
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 
 from exam_portal.extensions import sqlite_begin_immediate
+
+log = logging.getLogger(__name__)
 
 
 class DriverStatement:
@@ -113,3 +116,18 @@ def transaction(engine: sa.Engine, *, write: bool):
         raise
     finally:
         connection.close()
+
+
+def changed_one_row(engine: sa.Engine, statement: DriverStatement, values: dict, *,
+                    what: str) -> bool:
+    """Run a writing *statement* in a transaction of its own, committed only if it
+    changed exactly one row. A driver error is logged, not raised: the hot paths'
+    callers then take the slow way (the Flask view), which tries again on a fresh
+    connection and says what went wrong."""
+    try:
+        with transaction(engine, write=True) as work:
+            work.commit = statement.execute(work.cursor, values).rowcount == 1
+    except Exception as error:  # noqa: BLE001 - any driver error: the view decides
+        log.warning("%s hot path: %r; the view answers", what, error)
+        return False
+    return work.commit
