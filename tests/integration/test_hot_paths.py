@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from freezegun import freeze_time
 
 from exam_portal.extensions import db
@@ -341,16 +342,15 @@ def hand_in_views(monkeypatch):
     return _counted(monkeypatch, hand_in, "submit_attempt")
 
 
-def _exam_sitting(app) -> tuple[int, str]:
-    """A verified 助理 registration of an online session with locked forms: the
-    registration's id and the candidate's e-mail."""
+def _exam_sitting(app, candidates: int = 1) -> list[tuple[int, str]]:
+    """Verified 助理 registrations of an online session with locked forms: each one's id
+    and candidate's e-mail."""
     admin = make_user(app, Role.ADMIN, email="hot-admin@example.com")
     objective_bank(app, Subject.COMP_JR, pool=ItemPool.SECURE)
     objective_bank(app, Subject.PRAC_JR, pool=ItemPool.SECURE)
     session_id = _session(app, admin, levels=(Level.ASSISTANT,))
     lock_forms(app, session_id, admin)
-    registration_id, _user_id, email = verified_registration(app, admin, session_id)
-    return registration_id, email
+    return [verified_registration(app, admin, session_id)[::2] for _ in range(candidates)]
 
 
 def _paper(app, attempt_id) -> Attempt:
@@ -365,7 +365,7 @@ def _submit(client, attempt_id, **headers):
 
 
 def test_an_exam_paper_handed_in_at_time_up_never_reaches_the_flask_view(app, hand_in_views):
-    registration_id, email = _exam_sitting(app)
+    [(registration_id, email)] = _exam_sitting(app)
     with freeze_time(EXAM_OPENS + timedelta(hours=1)):
         client = login(app, email)
         attempt_id = _start(client, registration_id)
@@ -391,7 +391,7 @@ def test_an_exam_paper_handed_in_at_time_up_never_reaches_the_flask_view(app, ha
 
 
 def test_what_the_hand_in_hot_path_cannot_take_goes_to_the_view(app, hand_in_views):
-    registration_id, email = _exam_sitting(app)
+    [(registration_id, email)] = _exam_sitting(app)
     with freeze_time(EXAM_OPENS + timedelta(hours=1)):
         client = login(app, email)
         attempt_id = _start(client, registration_id)
@@ -419,7 +419,7 @@ def test_a_practice_paper_is_handed_in_and_marked_by_the_view(app, hand_in_views
 
 def test_an_exam_hand_in_needs_its_csrf_token(make_app, hand_in_views):
     app = make_app(WTF_CSRF_ENABLED=True)
-    registration_id, email = _exam_sitting(app)
+    [(registration_id, email)] = _exam_sitting(app)
     with freeze_time(EXAM_OPENS + timedelta(hours=1)):
         client = app.test_client()
         page = client.get("/auth/login").get_data(as_text=True)
@@ -437,3 +437,73 @@ def test_an_exam_hand_in_needs_its_csrf_token(make_app, hand_in_views):
         assert _paper(app, attempt_id).is_open and hand_in_views == []
         assert _submit(client, attempt_id, **{"X-CSRFToken": token}).status_code == 200
         assert hand_in_views == [] and not _paper(app, attempt_id).is_open
+
+
+# The "handed in" page the browser loads after the hand-in ------------------------------
+
+@pytest.fixture
+def submitted_views(monkeypatch):
+    """Count the "handed in" pages the Flask view rendered."""
+    from exam_portal.blueprints.candidate import views
+
+    return _counted(monkeypatch, views.fragments, "submitted_shell")
+
+
+def _submitted_page(client, attempt_id) -> str:
+    response = client.get(f"/practice/attempts/{attempt_id}/result")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    return response.get_data(as_text=True)
+
+
+def _unread(app, email) -> int:
+    from exam_portal.models.accounts import User
+    from exam_portal.services.platform import notifications
+
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        return notifications.unread_count(user.id)
+
+
+def test_the_handed_in_page_is_shared_by_the_subjects_candidates_and_shows_each_their_own(
+        app, submitted_views):
+    """The view renders the page once per subject and language; the hot path serves it
+    to every candidate with their own e-mail, form tokens and notification badge."""
+    from exam_portal.models.accounts import User
+    from exam_portal.models.notifications import Notification
+
+    (first_registration, first), (second_registration, second) = _exam_sitting(app, 2)
+    with app.app_context():
+        user_id = db.session.scalar(sa.select(User.id).where(User.email == second))
+        db.session.add_all(Notification(user_id=user_id, kind="test", event=f"unread-{n}")
+                           for n in range(3))
+        db.session.commit()
+    assert _unread(app, second) != _unread(app, first)
+    with freeze_time(EXAM_OPENS + timedelta(hours=1)):
+        one, two = login(app, first), login(app, second)
+        papers = [_start(one, first_registration), _start(two, second_registration)]
+        for client, attempt_id in zip((one, two), papers, strict=True):
+            _page(client, attempt_id)  # as the browser does (its session gets a CSRF token)
+            assert _submit(client, attempt_id).status_code == 200
+        rendered = _submitted_page(one, papers[0])  # the view renders it, keeps the shell
+        assert len(submitted_views) == 1
+        served = _submitted_page(one, papers[0])
+        assert len(submitted_views) == 1, "the second page should skip the view"
+        assert _without_csrf(served) == _without_csrf(rendered)
+        other = _submitted_page(two, papers[1])
+        assert len(submitted_views) == 1
+        assert "{{slot:" not in served + other and "已交卷" in other
+        assert first in served and second not in served
+        assert second in other and first not in other
+        for page, email in ((served, first), (other, second)):
+            count = _unread(app, email)
+            assert f"（{count} 条未读）" in page if count else "条未读" not in page
+        with two.session_transaction() as session:
+            session["locale"] = "en"
+        english = _submitted_page(two, papers[1])  # rendered once more, in English
+        assert len(submitted_views) == 2 and "Handed in" in english
+        again = _submitted_page(two, papers[1])  # from the hot path, in English
+        assert len(submitted_views) == 2 and _without_csrf(again) == _without_csrf(english)
+        # Another candidate's paper, or a paper not handed in: the view (404, redirect).
+        assert one.get(f"/practice/attempts/{papers[1]}/result").status_code == 404

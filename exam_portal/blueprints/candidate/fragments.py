@@ -90,10 +90,13 @@ def cached_delivery_shell(language: str, attempt_id: int,
 def fill_delivery_shell(shell: tuple[str, ...], *, csrf: str, email: str, next_path: str,
                         flashes: str, state: dict, bookmarked: list[int]) -> str:
     """*flashes* is rendered HTML (the flashed-messages template), the rest is data."""
-    values = {"csrf": str(escape(csrf)), "email": str(escape(email)),
-              "next": str(escape(next_path)), "flashes": flashes,
-              "json_state": htmlsafe_json_dumps(state),
-              "json_bookmarked": htmlsafe_json_dumps(bookmarked)}
+    return _fill(shell, {"csrf": str(escape(csrf)), "email": str(escape(email)),
+                         "next": str(escape(next_path)), "flashes": flashes,
+                         "json_state": htmlsafe_json_dumps(state),
+                         "json_bookmarked": htmlsafe_json_dumps(bookmarked)})
+
+
+def _fill(shell: tuple[str, ...], values: dict[str, str]) -> str:
     # split() left [text, JSON slot, HTML slot, text, …]: one of each pair is empty.
     parts = []
     for index in range(0, len(shell), 3):
@@ -101,6 +104,52 @@ def fill_delivery_shell(shell: tuple[str, ...], *, csrf: str, email: str, next_p
         if index + 2 < len(shell):
             parts.append(values[shell[index + 1] or shell[index + 2]])
     return "".join(parts)
+
+
+# The page an exam paper's candidate lands on after handing in ("已交卷"), until the
+# results are published. At the end of an exam every candidate's page loads it within
+# the same seconds, so it is rendered once per subject and language, with everything
+# of the candidate's own left as a slot: the shell is shared by all of them, and nothing
+# of one candidate may be in it (the notification badge is a slot too).
+_BADGE_MARK = 987654321  # the count in the badge rendered once per language
+
+
+def submitted_shell_key(language: str, subject: str) -> tuple:
+    return cache_key((language, "submitted-shell", subject))
+
+
+def submitted_shell(subject, language: str) -> tuple[tuple[str, ...], str]:
+    """The "handed in" page of an exam paper in *subject* with its per-candidate parts
+    left as slots, and the notification badge for _BADGE_MARK unread notices, from the
+    cache or rendered now (in a request, in the user's *language*)."""
+    key = submitted_shell_key(language, subject.value)
+    found = _fragments.get(key)
+    if found is None:
+        html = render_template(
+            "candidate/exam_submitted.html", subject=subject,
+            submitted_at_text=_slot("submitted"), csrf_token=lambda: _slot("csrf"),
+            account_email=_slot("email"), next_path=_slot("next"),
+            flashes_slot=_slot("flashes"), unread_badge=_slot("badge"))
+        badge = render_template("_unread_badge.html", unread=_BADGE_MARK).strip()
+        found = (tuple(part or "" for part in _SLOT.split(html)), badge)
+        _fragments.put(key, found)
+    return found
+
+
+def cached_submitted_shell(language: str, subject: str):
+    return _fragments.get(submitted_shell_key(language, subject))
+
+
+def fill_submitted_shell(found: tuple[tuple[str, ...], str], *, csrf: str, email: str,
+                         next_path: str, flashes: str, submitted_at: str,
+                         unread: int) -> str:
+    """*flashes* is rendered HTML (the flashed-messages template), the rest is data."""
+    shell, badge = found
+    return _fill(shell, {
+        "csrf": str(escape(csrf)), "email": str(escape(email)),
+        "next": str(escape(next_path)), "flashes": flashes,
+        "submitted": str(escape(submitted_at)),
+        "badge": " " + badge.replace(str(_BADGE_MARK), str(int(unread))) if unread else ""})
 
 
 def delivery_messages() -> dict:

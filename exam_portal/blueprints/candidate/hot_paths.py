@@ -1,6 +1,6 @@
 """The requests a sitting is made of, served in front of Flask's request handling:
-saving an answer (PUT), loading the delivery page (GET) and the page's hand-in of an
-exam paper when its time is up (POST, JSON).
+saving an answer (PUT), loading the delivery page (GET), the page's hand-in of an exam
+paper when its time is up (POST, JSON) and the "handed in" page it then loads (GET).
 
 A candidate's browser saves every answer at once, so saves are most of the portal's
 traffic during a sitting, and every reload or reconnect loads the page; when an exam's
@@ -10,10 +10,10 @@ reading those here, without a request context, the user loader and the ORM, cost
 fraction of a full Flask request.
 
 These paths only ever answer the ordinary case: "saved", the page of an attempt in
-progress, or "handed in" for an exam paper handed in now. A request they cannot verify
-completely goes on to the Flask view unchanged, which checks everything again and says
-why (401, 404, 409, 400, 503, a redirect). So they can only be stricter than the views,
-never more lenient.
+progress, "handed in" for an exam paper handed in now, or its "handed in" page. A
+request they cannot verify completely goes on to the Flask view unchanged, which checks
+everything again and says why (401, 404, 409, 400, 503, a redirect). So they can only be
+stricter than the views, never more lenient.
 """
 
 import hmac
@@ -31,6 +31,8 @@ from exam_portal.extensions import reading_only
 from exam_portal.models.types import utcnow
 from exam_portal.services.delivery import hand_in, pages, responses
 from exam_portal.services.delivery.paper_cache import LRU
+from exam_portal.services.exam_sessions import online_exams
+from exam_portal.services.platform.clock import datetime_text
 from exam_portal.web.headers import SECURITY_HEADERS
 from exam_portal.web.locale import language_for
 
@@ -59,13 +61,13 @@ class HotPaths:
         self._verified = LRU(VERIFIED_CACHE_SIZE)
         self.prefixes = tuple({rule.rule.split("<")[0] for rule in app.url_map.iter_rules()
                                if rule.endpoint in (SAVE_ENDPOINT, PAGE_ENDPOINT,
-                                                    SUBMIT_ENDPOINT)})
+                                                    SUBMIT_ENDPOINT, RESULT_ENDPOINT)})
         self.language_for = language_for
 
         security = [("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
         self.json_headers = [("Content-Type", "application/json"), *security]
         self.html_headers = [("Content-Type", "text/html; charset=utf-8"), *security]
-        self._served = {"PUT": self._save, "GET": self._page, "POST": self._hand_in}
+        self._served = {"PUT": self._save, "GET": self._read, "POST": self._hand_in}
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
@@ -85,11 +87,22 @@ class HotPaths:
         return self.wsgi_app(environ, start_response)
 
     def _route(self, environ, endpoint: str) -> dict | None:
-        try:
-            found, arguments = self.app.url_map.bind_to_environ(environ).match()
-        except HTTPException:
-            return None
+        found, arguments = self._match(environ)
         return arguments if found == endpoint else None
+
+    def _match(self, environ) -> tuple[str | None, dict]:
+        try:
+            return self.app.url_map.bind_to_environ(environ).match()
+        except HTTPException:
+            return None, {}
+
+    def _read(self, environ):
+        found, arguments = self._match(environ)
+        if found == PAGE_ENDPOINT:
+            return self._page(environ, arguments)
+        if found == RESULT_ENDPOINT:
+            return self._submitted(environ, arguments)
+        return None
 
     # Save --------------------------------------------------------------------------
 
@@ -141,17 +154,23 @@ class HotPaths:
 
     # Delivery page -----------------------------------------------------------------
 
-    def _page(self, environ):
-        arguments = self._route(environ, PAGE_ENDPOINT)
-        if arguments is None:
-            return None
+    def _signed_in_reader(self, environ):
+        """(request, (user id, session token), session) of a page read by a signed-in
+        user with nothing flashed and a CSRF token in the session; None otherwise."""
         request = self.app.request_class(environ)
         signed_in = self._signed_in(request, with_csrf=False)
         if signed_in is None:
             return None
-        (user_id, token), session = signed_in
+        identity, session = signed_in
         if session.get("_flashes") or not isinstance(session.get(self.csrf_field), str):
             return None  # messages to show, or no CSRF token yet: the view sets them up
+        return request, identity, session
+
+    def _page(self, environ, arguments):
+        reader = self._signed_in_reader(environ)
+        if reader is None:
+            return None
+        request, (user_id, token), session = reader
         languages = self.app.config["LANGUAGES"]
         with self.app.app_context():
             data = pages.delivery_page_data(arguments["attempt_id"], user_id, token,
@@ -168,6 +187,31 @@ class HotPaths:
             shell, csrf=self.csrf_serializer.dumps(session[self.csrf_field]),
             email=data.email, next_path=request.full_path, flashes="",
             state=data.state, bookmarked=data.bookmarked)
+        return self.html_headers, html.encode()
+
+    # The "handed in" page of an exam paper ------------------------------------------
+
+    def _submitted(self, environ, arguments):
+        """Where attempt.js goes after the hand-in at time-up: an exam paper's "handed
+        in" page, until the results are published; anything else goes to the view."""
+        reader = self._signed_in_reader(environ)
+        if reader is None:
+            return None
+        request, (user_id, token), session = reader
+        with self.app.app_context():
+            data = online_exams.submitted_page_data(arguments["attempt_id"], user_id, token)
+            if data is None:
+                return None
+            chosen = session.get("locale")
+            language = self.language_for(data.locale if chosen is None else chosen,
+                                         self.app.config["LANGUAGES"])
+            shell = fragments.cached_submitted_shell(language, data.subject.value)
+        if shell is None:
+            return None  # the view renders the page and keeps it for next time
+        html = fragments.fill_submitted_shell(
+            shell, csrf=self.csrf_serializer.dumps(session[self.csrf_field]),
+            email=data.email, next_path=request.full_path, flashes="",
+            submitted_at=datetime_text(data.submitted_at), unread=data.unread)
         return self.html_headers, html.encode()
 
     # Who is signed in --------------------------------------------------------------

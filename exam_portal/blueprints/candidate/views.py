@@ -41,6 +41,8 @@ from exam_portal.services.exam_sessions import (
     online_exams,
     past_papers,
 )
+from exam_portal.services.platform import notifications
+from exam_portal.services.platform.clock import datetime_text
 from exam_portal.web import outcomes
 from exam_portal.web.locale import select_locale
 from question_bank.spaced_review import Feeling
@@ -250,8 +252,14 @@ def result(attempt_id):
         # No keys before submission: the review is for handed-in attempts only.
         return redirect(url_for("candidate.take_attempt", attempt_id=attempt.id))
     if not online_exams.review_allowed(attempt):
-        # An exam paper: neither keys nor marks before the results are published.
-        return render_template("candidate/exam_submitted.html", attempt=attempt)
+        # An exam paper: neither keys nor marks before the results are published. The
+        # page is shared by the subject's candidates (hot_paths.HotPaths serves it).
+        return fragments.fill_submitted_shell(
+            fragments.submitted_shell(attempt.subject, select_locale()),
+            csrf=generate_csrf(), email=current_user.email, next_path=request.full_path,
+            flashes=render_template("_flashes.html").strip(),
+            submitted_at=datetime_text(attempt.submitted_at),
+            unread=notifications.unread_count(current_user.id))
     contest = contests.contest_of(attempt)
     if contest is not None and utcnow() < contest.ends_at:
         # A contest paper: no keys while anyone may still be sitting it.

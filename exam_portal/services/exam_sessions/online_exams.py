@@ -2,7 +2,8 @@
 inside the exam window, on the session's locked form (exam_sessions.forms), on the
 delivery engine (Mode.EXAM: timed, no feedback, no review until the results are
 published). Administrators can extend or reopen a sitting with a reason, e.g. after a
-proven outage. A handed-in objective paper becomes the registration's subject score."""
+proven outage. A handed-in objective paper becomes the registration's subject score
+once the marking run has marked it."""
 
 import enum
 import logging
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from exam_portal.extensions import db
-from exam_portal.models.accounts import User
+from exam_portal.models.accounts import Role, User
 from exam_portal.models.attempts import Attempt, AttemptStatus, EndedBy
 from exam_portal.models.forms import ExamForm
 from exam_portal.models.marking import Mark
@@ -27,7 +28,7 @@ from exam_portal.models.statistics import FormStatistics
 from exam_portal.services import ServiceError
 from exam_portal.services.delivery import attempts, hand_in
 from exam_portal.services.exam_sessions import forms, sittings
-from exam_portal.services.platform import audit
+from exam_portal.services.platform import audit, driver_sql, notifications
 from question_bank.practice import Mode
 from question_bank.subjects import Subject
 
@@ -162,6 +163,41 @@ def review_allowed(attempt: Attempt) -> bool:
         return False
     form = attempt.form_id and db.session.get(ExamForm, attempt.form_id)
     return not form or form.released_at is not None
+
+
+@dataclass(frozen=True)
+class SubmittedPage:
+    """What the "handed in" page of an exam paper shows of its candidate."""
+
+    email: str
+    locale: str | None
+    subject: Subject
+    submitted_at: datetime
+    unread: int
+
+
+def submitted_page_data(attempt_id: int, user_id: int, session_token: str
+                        ) -> SubmittedPage | None:
+    """For the hot path: the signed-in candidate's (session token, active, a candidate)
+    own exam paper, handed in, of a session whose results are not published, read in
+    one statement on a driver connection. None for anything else: the view answers."""
+    engine = db.engine
+    statement = driver_sql.compiled(engine, "submitted-page", lambda _dialect: sa.select(
+        User.email, User.locale, Attempt.subject, Attempt.submitted_at,
+        notifications.unread_count_of(User.id).scalar_subquery())
+        .join(User, User.id == Attempt.candidate_id)
+        .join(Registration, Registration.id == Attempt.registration_id)
+        .join(ExamSession, ExamSession.id == Registration.session_id)
+        .where(Attempt.id == sa.bindparam("attempt_id", type_=sa.Integer),
+               Attempt.candidate_id == sa.bindparam("user_id", type_=sa.Integer),
+               Attempt.mode == Mode.EXAM, Attempt.status == AttemptStatus.SUBMITTED,
+               ExamSession.results_published_at.is_(None),
+               User.session_token == sa.bindparam("token", type_=sa.String),
+               User.is_active.is_(True), User.role == Role.CANDIDATE))
+    with driver_sql.transaction(engine, write=False) as work:
+        found = statement.rows(work.cursor, {"attempt_id": attempt_id, "user_id": user_id,
+                                             "token": session_token})
+    return SubmittedPage(*found[0]) if found else None
 
 
 # Administrators ---------------------------------------------------------------------

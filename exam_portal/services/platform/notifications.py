@@ -466,10 +466,14 @@ def list_query(user_id: int) -> sa.Select:
 
 def unread_count(user_id: int) -> int:
     """The badge: the user's unread notices (one count on a partial index)."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None),
-               Notification.in_app.is_(True)))
+    return db.session.scalar(unread_count_of(user_id))
+
+
+def unread_count_of(user_id) -> sa.Select:
+    """The badge's count for *user_id*, a value or a column of an enclosing query."""
+    return (sa.select(sa.func.count()).select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None),
+                   Notification.in_app.is_(True)))
 
 
 def mark_read(user_id: int, notification_id: int, *, now: datetime) -> bool:
