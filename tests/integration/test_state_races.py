@@ -420,6 +420,9 @@ def test_no_mark_is_given_to_a_paper_reopened_at_the_same_moment(app, admin, mon
 
 # The marking run (exam papers are marked after their hand-in) -------------------------
 
+SITTING_TIME = EXAM_OPENS + timedelta(hours=1)
+
+
 def _handed_in_unmarked(app, admin) -> tuple[int, int]:
     """An objective COMP_JR sitting answered with every key and handed in by the hot
     path, not marked yet: (registration id, attempt id)."""
@@ -438,11 +441,18 @@ def _handed_in_unmarked(app, admin) -> tuple[int, int]:
     return registration_id, attempt_id
 
 
-SITTING_TIME = EXAM_OPENS + timedelta(hours=1)
+def _pausable(pauses: dict, work):
+    """*work()* as a request for `interleave`: run first, it registers its pause for
+    the `_stop_after` wrapper; run second, it has none."""
+    def request(pause=None):
+        if pause is not None:
+            pauses[threading.get_ident()] = pause
+        return work()
+    return request
 
 
-def _mark_paper(attempt_id):
-    return lambda *pause: hand_in.mark_handed_in(attempt_id, now=SITTING_TIME)
+def _marking_run(pauses: dict, attempt_id: int, now):
+    return _pausable(pauses, lambda: hand_in.mark_handed_in(attempt_id, now=now))
 
 
 def _subject_results(registration_id) -> list[int]:
@@ -454,12 +464,8 @@ def test_two_marking_runs_at_once_mark_a_paper_once(app, admin, monkeypatch):
     registration_id, attempt_id = _handed_in_unmarked(app, admin)
     pauses = {}
     _stop_after(monkeypatch, hand_in, "_mark", pauses)
-
-    def first(pause):
-        pauses[threading.get_ident()] = pause
-        return hand_in.mark_handed_in(attempt_id, now=SITTING_TIME)
-
-    one, two = interleave(app, first, _mark_paper(attempt_id))
+    one, two = interleave(app, _marking_run(pauses, attempt_id, SITTING_TIME),
+                          _marking_run(pauses, attempt_id, SITTING_TIME))
     assert (one.value, two.value) == (True, False)
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id)
@@ -474,17 +480,10 @@ def test_a_marking_run_racing_a_reopening_leaves_the_paper_open_and_unscored(
     subject score; handed in again, the marking run scores it once."""
     registration_id, attempt_id = _handed_in_unmarked(app, admin)
     pauses = {}
-
-    def reopen(pause=None):
-        if pause is not None:
-            pauses[threading.get_ident()] = pause
-        online_exams.reopen(db.session.get(Attempt, attempt_id), 30, "交卷时断电，经核实",
-                            _actor(admin), now=SITTING_TIME)
-
-    def mark(pause=None):
-        if pause is not None:
-            pauses[threading.get_ident()] = pause
-        return hand_in.mark_handed_in(attempt_id, now=SITTING_TIME)
+    reopen = _pausable(pauses, lambda: online_exams.reopen(
+        db.session.get(Attempt, attempt_id), 30, "交卷时断电，经核实", _actor(admin),
+        now=SITTING_TIME))
+    mark = _marking_run(pauses, attempt_id, SITTING_TIME)
 
     if marking_first:
         _stop_after(monkeypatch, hand_in, "_mark", pauses)  # marked, not committed
@@ -523,17 +522,10 @@ def test_the_last_mark_racing_the_marking_run_scores_the_paper_once(
         claim_id = claim.id
         db.session.commit()
 
-    def last_mark(pause=None):
-        if pause is not None:
-            pauses[threading.get_ident()] = pause
-        exam_marking.submit(db.session.get(Mark, claim_id),
-                            db.session.get(User, second_marker),
-                            [[Decimal(5)] * size for size in shape], now=EXAM_TIME)
-
-    def mark(pause=None):
-        if pause is not None:
-            pauses[threading.get_ident()] = pause
-        return hand_in.mark_handed_in(attempt_id, now=EXAM_TIME)
+    last_mark = _pausable(pauses, lambda: exam_marking.submit(
+        db.session.get(Mark, claim_id), db.session.get(User, second_marker),
+        [[Decimal(5)] * size for size in shape], now=EXAM_TIME))
+    mark = _marking_run(pauses, attempt_id, EXAM_TIME)
 
     if marking_first:
         _stop_after(monkeypatch, hand_in, "_mark", pauses)

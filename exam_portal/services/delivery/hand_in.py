@@ -127,11 +127,19 @@ def mark_handed_in(attempt_id: int, *, now: datetime) -> bool:
 def unmarked_attempt_ids(*conditions) -> list[int]:
     """Ids of the handed-in exam papers not marked yet (of those meeting *conditions* on
     Attempt); mark them with `mark_handed_in`."""
-    return list(db.session.scalars(
-        sa.select(Attempt.id).where(Attempt.status == AttemptStatus.SUBMITTED,
-                                    Attempt.marked_at.is_(None), Attempt.mode == Mode.EXAM,
-                                    *conditions)
-        .order_by(Attempt.id)))
+    return list(db.session.scalars(_unmarked(*conditions).order_by(Attempt.id)))
+
+
+def unmarked_count(*conditions) -> int:
+    """How many handed-in exam papers (meeting *conditions*) are not marked yet."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(
+        _unmarked(*conditions).subquery()))
+
+
+def _unmarked(*conditions) -> sa.Select:
+    return sa.select(Attempt.id).where(Attempt.status == AttemptStatus.SUBMITTED,
+                                       Attempt.marked_at.is_(None), Attempt.mode == Mode.EXAM,
+                                       *conditions)
 
 
 def _mark(attempt: Attempt, now: datetime) -> None:

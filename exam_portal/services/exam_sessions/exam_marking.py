@@ -267,11 +267,10 @@ def _open_answers_of(attempt_id: int):
                                        Response.score_halves.is_(None))
 
 
-def record_missing_scores(session: ExamSession, *, now: datetime) -> int:
+def record_missing_scores(session: ExamSession, *, now: datetime) -> None:
     """Make the score of every marked exam paper of the session that has no subject
     score the registration's subject score where it may sit now: a registration
-    rejected (or unpaid) when its paper was marked, and admitted again since. Returns
-    how many were recorded."""
+    rejected (or unpaid) when its paper was marked, and admitted again since."""
     papers = db.session.scalars(
         sa.select(Attempt).join(Registration, Registration.id == Attempt.registration_id)
         .where(Registration.session_id == session.id, Attempt.mode == Mode.EXAM,
@@ -280,12 +279,8 @@ def record_missing_scores(session: ExamSession, *, now: datetime) -> int:
                ~sa.exists().where(SubjectResult.registration_id == Attempt.registration_id,
                                   SubjectResult.subject == Attempt.subject))
         .order_by(Attempt.id)).all()
-    recorded = 0
     for attempt in papers:
-        if sittings.may_sit(db.session.get(Registration, attempt.registration_id)):
-            record_paper_score(attempt, now)
-            recorded += 1
-    return recorded
+        record_paper_score(attempt, now)  # which leaves out one that may not sit
 
 
 def settle_blank_papers(attempt: Attempt, *, now: datetime) -> None:

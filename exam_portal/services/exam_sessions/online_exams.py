@@ -140,7 +140,7 @@ def _of_session(session: ExamSession) -> tuple:
 
 def unmarked_count(session: ExamSession) -> int:
     """Papers of the session handed in and not marked yet."""
-    return len(hand_in.unmarked_attempt_ids(*_of_session(session)))
+    return hand_in.unmarked_count(*_of_session(session))
 
 
 def open_count(session: ExamSession) -> int:

@@ -249,10 +249,11 @@ def publish(session: ExamSession, actor: User, *, now: datetime) -> None:
     if online_exams.open_count(session):
         raise ServiceError(gettext("还有 %(n)d 份网上作答没有交卷。",
                                    n=online_exams.open_count(session)))
-    if online_exams.unmarked_count(session):
+    unmarked = online_exams.unmarked_count(session)
+    if unmarked:
         # Handed in after the marking above: publishing again marks them.
         raise ServiceError(gettext("还有 %(n)d 份答卷刚交卷、还没有计分，请再发布一次。",
-                                   n=online_exams.unmarked_count(session)))
+                                   n=unmarked))
     marked = exam_marking.progress(session)[0]
     if marked.final < marked.answers:
         raise ServiceError(gettext("还有 %(n)d 份主观题答卷没有评完。",
